@@ -1,0 +1,1 @@
+"""The Create Avatar contract suite: named clauses, run against any implementation."""

@@ -1,0 +1,19 @@
+"""The Create Avatar OpenAPI document: vendored as published, normalised at load time."""
+
+from ._defect import Severity, SpecDefect, SpecError
+from ._loader import SPEC_URI, Spec, load_spec, vendored_spec_path
+from ._normalise import normalise
+from ._pointer import from_pointer, to_pointer
+
+__all__ = [
+    "SPEC_URI",
+    "Severity",
+    "Spec",
+    "SpecDefect",
+    "SpecError",
+    "from_pointer",
+    "load_spec",
+    "normalise",
+    "to_pointer",
+    "vendored_spec_path",
+]

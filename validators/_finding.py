@@ -1,0 +1,111 @@
+"""Findings and reports: what the linter says about one payload."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any, Literal
+
+Severity = Literal["error", "warning"]
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One thing wrong with (or suspicious about) a payload.
+
+    ``error`` means the schema is violated, so a conforming server must reject
+    the payload; ``warning`` means it passes the schema but will not work as
+    intended.  ``path`` is an RFC 6901 JSON Pointer into the payload (``""`` is
+    the root); ``schema_path`` points into the normalised spec document.
+    """
+
+    severity: Severity
+    path: str
+    rule: str
+    message: str
+    hint: str | None = None
+    keyword: str | None = None
+    schema_path: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The documented, stable JSON shape (``--format json``)."""
+        return {
+            "severity": self.severity,
+            "path": self.path,
+            "rule": self.rule,
+            "message": self.message,
+            "hint": self.hint,
+        }
+
+
+class Report:
+    """All findings for one payload; ``valid`` is true when none is an error."""
+
+    __slots__ = ("findings",)
+
+    findings: tuple[Finding, ...]
+
+    def __init__(self, findings: Iterable[Finding] = ()) -> None:
+        object.__setattr__(self, "findings", tuple(findings))
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("Report is immutable")
+
+    @property
+    def valid(self) -> bool:
+        return not any(f.severity == "error" for f in self.findings)
+
+    @property
+    def errors(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.severity == "error")
+
+    @property
+    def warnings(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.severity == "warning")
+
+    def __iter__(self) -> Iterator[Finding]:
+        return iter(self.findings)
+
+    def __len__(self) -> int:
+        return len(self.findings)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Report) and other.findings == self.findings
+
+    def __hash__(self) -> int:
+        return hash(self.findings)
+
+    def __repr__(self) -> str:
+        return f"Report(valid={self.valid}, findings={list(self.findings)!r})"
+
+    def rules(self) -> set[str]:
+        return {f.rule for f in self.findings}
+
+    def at(self, path: str) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.path == path)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"valid": self.valid, "findings": [f.to_dict() for f in self.findings]}
+
+    def raise_for_errors(self) -> None:
+        if not self.valid:
+            raise ContractViolation(self)
+
+
+class ContractViolation(ValueError):
+    """Raised by the ``validate_*`` functions; carries the whole report."""
+
+    def __init__(self, report: Report) -> None:
+        self.report = report
+        first = report.errors[0]
+        more = len(report.errors) - 1
+        tail = f" (and {more} more)" if more else ""
+        where = first.path or "(root)"
+        super().__init__(f"{where}: {first.message}{tail}")
+
+    @property
+    def findings(self) -> tuple[Finding, ...]:
+        return self.report.findings
+
+
+CLEAN = Report()

@@ -1,0 +1,99 @@
+"""Render lint results as text for people, JSON for tools, SARIF for code scanning."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, TextIO
+
+from ._finding import Report
+
+SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+INFO_URI = "https://github.com/avatar-contract/avatar-contract"
+
+
+@dataclass(frozen=True)
+class Result:
+    """The report for one input (a file, a stdin document, or one NDJSON line)."""
+
+    source: str
+    report: Report
+    line: int = 1
+
+
+def _colour(stream: TextIO) -> bool:
+    return stream.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
+
+
+def render_text(results: Sequence[Result], stream: TextIO) -> None:
+    paint = _colour(stream)
+
+    def c(code: str, text: str) -> str:
+        return f"\033[{code}m{text}\033[0m" if paint else text
+
+    for result in results:
+        errors, warnings = len(result.report.errors), len(result.report.warnings)
+        if not result.report.findings:
+            stream.write(f"{result.source}: {c('32', 'ok')}\n")
+            continue
+        stream.write(f"{result.source}: {errors} error(s), {warnings} warning(s)\n")
+        for f in result.report.findings:
+            level = c("31", "error  ") if f.severity == "error" else c("33", "warning")
+            stream.write(f"  {level} {f.path or '(root)'}: {f.message} [{f.rule}]\n")
+            if f.hint:
+                stream.write(f"          hint: {f.hint}\n")
+
+
+def to_json(results: Sequence[Result]) -> dict[str, Any]:
+    return {
+        "results": [
+            {"source": r.source, "valid": r.report.valid,
+             "findings": [f.to_dict() for f in r.report.findings]}
+            for r in results
+        ]
+    }
+
+
+def to_sarif(results: Sequence[Result], version: str) -> dict[str, Any]:
+    rules: dict[str, dict[str, Any]] = {}
+    sarif_results = []
+    for r in results:
+        for f in r.report.findings:
+            rules.setdefault(f.rule, {"id": f.rule, "shortDescription": {"text": f.rule}})
+            message = f.message + (f" (hint: {f.hint})" if f.hint else "")
+            sarif_results.append({
+                "ruleId": f.rule,
+                "level": "error" if f.severity == "error" else "warning",
+                "message": {"text": f"{f.path or '(root)'}: {message}"},
+                "locations": [{
+                    "physicalLocation": {
+                        "artifactLocation": {"uri": r.source},
+                        "region": {"startLine": r.line},
+                    },
+                    "logicalLocations": [{"fullyQualifiedName": f.path or "/", "kind": "member"}],
+                }],
+            })
+    return {
+        "$schema": SARIF_SCHEMA,
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {
+                "name": "avatar-contract",
+                "version": version,
+                "informationUri": INFO_URI,
+                "rules": sorted(rules.values(), key=lambda rule: str(rule["id"])),
+            }},
+            "results": sarif_results,
+        }],
+    }
+
+
+def render(results: Sequence[Result], fmt: str, stream: TextIO, version: str) -> None:
+    if fmt == "text":
+        render_text(results, stream)
+        return
+    document = to_json(results) if fmt == "json" else to_sarif(results, version)
+    json.dump(document, stream, indent=2, ensure_ascii=False)
+    stream.write("\n")
