@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from referencing import Registry, Resource
+from referencing import Registry
 from referencing.exceptions import Unresolvable
 from referencing.jsonschema import DRAFT202012
 
@@ -156,9 +156,7 @@ def _load_cached(source: str, _mtime: int, _size: int) -> Spec:
     raw = _read(Path(source))
     where = _locate(raw, source)
     document, defects = normalise(raw)
-    registry: Registry[Any] = Registry().with_resource(
-        SPEC_URI, Resource(contents=document, specification=DRAFT202012)
-    )
+    registry: Registry[Any] = Registry().with_resource(SPEC_URI, DRAFT202012.create_resource(document))
     return Spec(
         source=source,
         raw=raw,

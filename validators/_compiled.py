@@ -13,6 +13,7 @@ Two validators exist for every schema, with different jobs:
 
 from __future__ import annotations
 
+import builtins
 import copy
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -49,7 +50,7 @@ class Union:
     pointer: str
     branches: Mapping[str, Branch]
 
-    @property
+    @builtins.property  # the plain name is shadowed by the `property` field above
     def values(self) -> tuple[str, ...]:
         return tuple(sorted(self.branches))
 
@@ -232,7 +233,9 @@ def split(spec: Spec, pointer: str) -> Branch:
     return _Splitter(spec).branch(pointer, "")
 
 
-def instances_at(value: Any, loc: Location, path: tuple[str | int, ...] = ()) -> Iterator[tuple[tuple[str | int, ...], Any]]:
+def instances_at(
+    value: Any, loc: Location, path: tuple[str | int, ...] = ()
+) -> Iterator[tuple[tuple[str | int, ...], Any]]:
     """Every value in ``value`` at the location template ``loc``, with its path."""
     if not loc:
         yield path, value

@@ -141,7 +141,7 @@ def _response(spec: Spec, status: str, pointer: str) -> ResponseContract:
             schema_pointer = f"{mt_pointer}/schema"
             schema = spec.resolve(media["schema"])
     headers = {}
-    for name, header in (node.get("headers") or {}).items():
+    for name in node.get("headers") or {}:
         h_node, h_pointer = _follow(spec, f"{pointer}/headers/{to_pointer([name])[1:]}")
         headers[name.lower()] = _header(spec, name, h_pointer, h_node)
     return ResponseContract(

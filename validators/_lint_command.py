@@ -59,8 +59,8 @@ def _documents(name: str, ndjson: bool) -> Iterator[tuple[str, int, bytes]]:
 def run(args: argparse.Namespace) -> int:
     if args.spec_audit:
         report = audit_spec(args.spec)
-        results = [Result(args.spec or "spec/create-avatar.openapi.yaml", report)]
-        render(results, args.format, sys.stdout, _version())
+        audited = [Result(args.spec or "spec/create-avatar.openapi.yaml", report)]
+        render(audited, args.format, sys.stdout, _version())
         return EXIT_OK if report.valid else EXIT_FINDINGS
     if not args.files:
         raise UsageError("avatar-contract lint: give at least one FILE, or '-' for stdin")
@@ -71,10 +71,9 @@ def run(args: argparse.Namespace) -> int:
     unreadable = False
     for name in args.files:
         for source, line, body in _documents(name, args.ndjson):
-            if args.kind == "request":
-                report = linter.lint_request(body)
-            else:
-                report = linter.lint_response(args.status, body)
+            report = (
+                linter.lint_request(body) if args.kind == "request" else linter.lint_response(args.status, body)
+            )
             bad = [f for f in report.findings if f.rule in UNREADABLE]
             if bad:
                 unreadable = True

@@ -9,7 +9,7 @@ from typing import Any
 from spec import Spec
 
 from ._contract import Contract, contract_for
-from ._finding import Finding, Report
+from ._finding import Report
 from ._headers import check_idempotency_key as _check_key
 from ._headers import check_retry_after as _check_retry_after
 from ._request import lint_body

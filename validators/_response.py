@@ -63,10 +63,9 @@ def _strict_findings(rc: ResponseContract, status: int, body: Any) -> list[Findi
         elif isinstance(data, dict) and not any(v is not None for v in data.values()):
             out.append(Finding("error", "/data", "response.data_empty",
                                "'data' has no non-null item; a create returns the avatar it made"))
-    elif rc.error_code is not None or status >= 400:
-        if not isinstance(body.get("error"), dict):
-            out.append(Finding("error", "/error", "errors.envelope",
-                               "error responses are {\"error\": {\"code\", \"message\", ...}}"))
+    elif (rc.error_code is not None or status >= 400) and not isinstance(body.get("error"), dict):
+        out.append(Finding("error", "/error", "errors.envelope",
+                           "error responses are {\"error\": {\"code\", \"message\", ...}}"))
     return out
 
 

@@ -1,0 +1,40 @@
+"""Each package's public surface is exactly its __all__, and everything listed exists."""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+
+EXPECTED = {
+    "spec": {
+        "SPEC_URI", "Severity", "Spec", "SpecDefect", "SpecError", "from_pointer",
+        "load_spec", "normalise", "to_pointer", "vendored_spec_path",
+    },
+    "validators": {
+        "Contract", "ContractViolation", "Finding", "Linter", "Report", "Severity",
+        "audit_spec", "check_idempotency_key", "check_retry_after", "contract_for",
+        "default_linter", "lint_request", "lint_response", "validate_idempotency_key",
+        "validate_request", "validate_response",
+    },
+}
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_all_is_exact(name: str) -> None:
+    module = importlib.import_module(name)
+    assert set(module.__all__) == EXPECTED[name]
+    public = {n for n in vars(module) if not n.startswith("_")}
+    submodules = {n for n in public if type(getattr(module, n)).__name__ == "module"}
+    assert public - submodules - {"annotations"} == EXPECTED[name]
+    for attr in module.__all__:
+        assert getattr(module, attr) is not None
+
+
+def test_validators_never_import_the_emulator() -> None:
+    import subprocess
+    import sys
+
+    code = "import validators, sys; validators.lint_request(b'{}'); print('emulator' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
