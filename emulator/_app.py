@@ -1,0 +1,60 @@
+"""The ASGI application: routes, and errors that still look like the API's errors."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from ._config import EmulatorConfig
+from ._emulator import CREATE_ROUTE, Emulator
+
+log = logging.getLogger("emulator")
+
+_CODES = {404: "not_found", 405: "method_not_allowed"}
+
+
+def create_app(config: EmulatorConfig | None = None) -> Starlette:
+    """A Starlette app emulating Create Avatar; ``app.state.emulator`` is its state."""
+    emulator = Emulator(config or EmulatorConfig())
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        # Unknown paths and methods get the API's envelope too (405 keeps its Allow header).
+        assert isinstance(exc, HTTPException)
+        code = _CODES.get(exc.status_code, "http_error")
+        message = (f"{request.method} is not allowed on {request.url.path}"
+                   if exc.status_code == 405 else f"no route {request.url.path}"
+                   if exc.status_code == 404 else str(exc.detail))
+        return emulator.responder.error(exc.status_code, code, message, headers=exc.headers)
+
+    async def crash(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return emulator.responder.error(500, "internal_error", "Internal server error")
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            emulator.close()
+
+    app = Starlette(
+        routes=[
+            Route(CREATE_ROUTE, emulator.create, methods=["POST"]),
+            Route("/v3/avatars/looks/{look_id}", emulator.get_look, methods=["GET"]),
+            Route("/v3/avatars/{group_id}", emulator.get_group, methods=["GET"]),
+            Route("/openapi.json", emulator.openapi, methods=["GET"]),
+        ],
+        exception_handlers={HTTPException: http_error, Exception: crash},
+        lifespan=lifespan,
+    )
+    # "/v3/avatars/" is not "/v3/avatars"; a redirect would turn a POST into a surprise.
+    app.router.redirect_slashes = False
+    app.state.emulator = emulator
+    return app

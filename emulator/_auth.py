@@ -1,0 +1,79 @@
+"""Credentials: x-api-key or Bearer, compared in constant time, never logged.
+
+A tenant is named by a short SHA-256 digest of its key.  That digest is what
+idempotency scopes, stored avatars and log lines carry, so neither the store
+nor a log file ever holds a key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from ._config import EmulatorConfig
+
+
+def tenant_id(key: str) -> str:
+    """A stable, non-reversible name for the tenant that owns ``key``."""
+    return "t_" + hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+@dataclass(frozen=True, slots=True)
+class Presented:
+    """What the client sent: the key (if any) and the header that carried it."""
+
+    key: str | None
+    scheme: str | None  # "x-api-key" | "bearer" | None
+
+
+def presented(headers: Mapping[str, str]) -> Presented:
+    """The credential a request carries; x-api-key wins when both headers are sent."""
+    key = headers.get("x-api-key")
+    if key is not None:
+        return Presented(key.strip(), "x-api-key")
+    authorization = headers.get("authorization")
+    if authorization is not None:
+        scheme, _, token = authorization.strip().partition(" ")
+        # RFC 9110: the auth scheme is case-insensitive.
+        if scheme.lower() == "bearer":
+            return Presented(token.strip(), "bearer")
+        return Presented(None, "other")
+    return Presented(None, None)
+
+
+class Authenticator:
+    """Maps a request's headers to a tenant id, or None for a 401."""
+
+    def __init__(self, config: EmulatorConfig) -> None:
+        self._keys = tuple(k.encode("utf-8") for k in config.api_keys)
+        self._tenants = tuple(tenant_id(k) for k in config.api_keys)
+        self._skip_missing = config.has("auth_skipped")
+        self._any_key = config.has("wrong_key_accepted")
+        self._no_bearer = config.has("bearer_rejected")
+
+    def tenant(self, headers: Mapping[str, str]) -> str | None:
+        cred = presented(headers)
+        if cred.key is None or cred.key == "":
+            if self._skip_missing and cred.scheme is None:
+                return self._tenants[0]
+            return None
+        if self._no_bearer and cred.scheme == "bearer":
+            return None
+        if self._any_key:
+            return tenant_id(cred.key)
+        return self._match(cred.key)
+
+    def _match(self, key: str) -> str | None:
+        try:
+            given = key.encode("utf-8")
+        except UnicodeEncodeError:
+            return None
+        found: str | None = None
+        # Compare against every key, without stopping early, so the time taken
+        # does not say which key (or how many) came close.
+        for candidate, tenant in zip(self._keys, self._tenants, strict=True):
+            if hmac.compare_digest(given, candidate):
+                found = tenant
+        return found

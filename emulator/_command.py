@@ -1,0 +1,146 @@
+"""``avatar-contract emulator``: serve the emulator over HTTP with uvicorn."""
+
+from __future__ import annotations
+
+import argparse
+import sqlite3
+import sys
+from collections.abc import Callable
+from typing import TypeVar
+
+from ._config import DEFAULT_API_KEY, DEFAULT_RATE_LIMIT, EmulatorConfig, parse_rate_limit
+from ._faults import FAULTS
+
+HELP = "serve a stateful Create Avatar emulator (with switchable faults) on HTTP"
+T = TypeVar("T")
+EXIT_OK, EXIT_USAGE = 0, 2
+
+
+class _Usage(Exception):
+    pass
+
+
+def _typed(kind: Callable[[str], T], what: str, check: Callable[[T], bool] = lambda _: True,
+           ) -> Callable[[str], T]:
+    def convert(text: str) -> T:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
+        if not check(value):
+            raise argparse.ArgumentTypeError(f"{text!r} is not {what}")
+        return value
+    return convert
+
+
+def _rate(text: str) -> tuple[int, float] | None:
+    try:
+        return parse_rate_limit(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+_seconds = _typed(float, "a number of seconds >= 0", lambda v: 0 <= v < float("inf"))
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=_typed(int, "a port (0-65535)", lambda v: 0 <= v <= 65535),
+                        default=8080, help="TCP port (default 8080)")
+    parser.add_argument("--api-key", action="append", metavar="KEY", dest="api_keys",
+                        help="accept this key (repeat for more tenants); default: a printed "
+                             "development key")
+    parser.add_argument("--fault", action="append", metavar="NAME", dest="faults", default=[],
+                        help="switch a fault on (repeatable; see --list-faults)")
+    parser.add_argument("--list-faults", action="store_true", help="print the fault catalogue and exit")
+    parser.add_argument("--store", default="memory", metavar="memory|sqlite:PATH",
+                        help="where avatars and idempotency records live (default memory)")
+    parser.add_argument("--rate-limit", type=_rate, default=DEFAULT_RATE_LIMIT, metavar="N/SECONDS",
+                        help=f"token bucket per API key, or 'off' (default "
+                             f"{DEFAULT_RATE_LIMIT[0]}/{DEFAULT_RATE_LIMIT[1]:g})")
+    parser.add_argument("--training-seconds", type=_seconds, default=10.0, metavar="S",
+                        help="time from processing to completed (default 10)")
+    parser.add_argument("--failure-rate", type=_typed(float, "a share between 0 and 1",
+                                                      lambda v: 0 <= v <= 1),
+                        default=0.0, metavar="SHARE", help="share of trainings that fail (default 0)")
+    parser.add_argument("--consent-required", action="store_true",
+                        help="digital twins pass through pending_consent")
+    parser.add_argument("--processing-delay", type=_seconds, default=0.005, metavar="S",
+                        help="time a create spends in flight (default 0.005)")
+    parser.add_argument("--idempotency-ttl", type=_seconds, default=86_400.0, metavar="S",
+                        help="how long Idempotency-Key records replay (default 86400)")
+    parser.add_argument("--max-body-bytes", type=_typed(int, "a positive byte count", lambda v: v > 0),
+                        default=16 * 1024 * 1024, metavar="N", help="largest accepted body (default 16 MiB)")
+    parser.add_argument("--spec", metavar="PATH", help="serve another spec instead of the vendored one")
+    parser.add_argument("--workers", type=_typed(int, "a worker count >= 1", lambda v: v >= 1),
+                        default=1, help="uvicorn worker processes (more than 1 needs --store sqlite:PATH)")
+    parser.add_argument("--log-level", choices=("critical", "error", "warning", "info", "debug"),
+                        default="info")
+    parser.add_argument("--no-access-log", dest="access_log", action="store_false",
+                        help="do not log one line per request")
+
+
+def list_faults() -> str:
+    width = max(len(name) for name in FAULTS)
+    clause_width = max(len(f.clause) for f in FAULTS.values())
+    return "\n".join(f"{f.name:<{width}}  {f.clause:<{clause_width}}  {f.description}"
+                     for f in FAULTS.values())
+
+
+def build_config(args: argparse.Namespace) -> EmulatorConfig:
+    try:
+        return EmulatorConfig(
+            api_keys=tuple(args.api_keys or (DEFAULT_API_KEY,)),
+            faults=frozenset(args.faults),
+            store=args.store,
+            rate_limit=args.rate_limit,
+            training_seconds=args.training_seconds,
+            failure_rate=args.failure_rate,
+            consent_required=args.consent_required,
+            processing_delay=args.processing_delay,
+            idempotency_ttl=args.idempotency_ttl,
+            max_body_bytes=args.max_body_bytes,
+            spec=args.spec,
+        )
+    except ValueError as exc:
+        raise _Usage(str(exc)) from None
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.list_faults:
+        print(list_faults())
+        return EXIT_OK
+    try:
+        config = build_config(args)
+        if args.workers > 1 and config.store == "memory":
+            raise _Usage("--workers above 1 needs --store sqlite:PATH (workers share nothing in memory)")
+        from ._app import create_app
+
+        create_app(config).state.emulator.close()  # fail here, not in a worker: bad spec, bad DB path
+    except _Usage as exc:
+        print(f"avatar-contract emulator: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except (OSError, sqlite3.Error) as exc:
+        print(f"avatar-contract emulator: cannot open the store: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    _banner(args, config)
+    from ._serve import serve
+
+    try:
+        serve(config, host=args.host, port=args.port, workers=args.workers,
+              log_level=args.log_level, access_log=args.access_log)
+    except SystemExit as exc:  # uvicorn exits 1 when it cannot bind
+        return exc.code if isinstance(exc.code, int) else 1
+    return EXIT_OK
+
+
+def _banner(args: argparse.Namespace, config: EmulatorConfig) -> None:
+    out = sys.stderr
+    if not args.api_keys:
+        print(f"avatar-contract emulator: no --api-key given; accepting the development key "
+              f"{DEFAULT_API_KEY}", file=out)
+    rate = (f"{config.rate_limit[0]}/{config.rate_limit[1]:g}s per key" if config.rate_limit
+            else "off")
+    print(f"avatar-contract emulator: http://{args.host}:{args.port}/v3/avatars  "
+          f"keys={len(config.api_keys)} store={config.store} rate-limit={rate} "
+          f"faults={','.join(sorted(config.faults)) or 'none'}", file=out)

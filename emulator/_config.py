@@ -1,0 +1,162 @@
+"""Emulator settings: one frozen value, validated when it is built."""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from ._clock import Clock
+from ._faults import check_fault_names
+
+DEFAULT_API_KEY = "avatar-contract-dev-key"
+"""The development key the emulator accepts when no key is configured."""
+
+DEFAULT_RATE_LIMIT: tuple[int, float] = (100, 10.0)
+# Small enough that a bounded burst (the suite spends at most 300 cheap
+# requests) provokes a 429, large enough that ordinary use never sees one.
+
+# What a header value can carry unchanged: visible ASCII, no spaces (a Bearer
+# token with a space would be split by any client).
+_KEY_CHARS = re.compile(r"^[\x21-\x7e]{1,4096}$")
+_RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d+(?:\.\d+)?)\s*s?\s*$")
+
+
+def parse_rate_limit(text: str) -> tuple[int, float] | None:
+    """``"100/10"`` -> ``(100, 10.0)``: capacity N refilled every SECONDS; ``"off"`` -> None."""
+    if text.strip().lower() in {"off", "none", "0"}:
+        return None
+    match = _RATE.match(text)
+    if not match:
+        raise ValueError(f"rate limit {text!r} is not N/SECONDS (e.g. 100/10) or 'off'")
+    capacity, per = int(match.group(1)), float(match.group(2))
+    _check_rate((capacity, per))
+    return capacity, per
+
+
+def _check_rate(rate: Any) -> tuple[int, float]:
+    try:
+        capacity, per = rate
+    except (TypeError, ValueError):
+        raise ValueError(f"rate_limit must be (capacity, per_seconds) or None, not {rate!r}") from None
+    if isinstance(capacity, bool) or not isinstance(capacity, int) or capacity < 1:
+        raise ValueError(f"rate limit capacity must be a positive integer, not {capacity!r}")
+    if isinstance(per, bool) or not isinstance(per, int | float) or not (0 < per < math.inf):
+        raise ValueError(f"rate limit period must be a positive number of seconds, not {per!r}")
+    return capacity, float(per)
+
+
+def _check_store(store: Any) -> str:
+    if isinstance(store, str) and (
+        store == "memory" or (store.startswith("sqlite:") and store[len("sqlite:"):].strip())
+    ):
+        return store
+    raise ValueError(f"store must be 'memory' or 'sqlite:PATH', not {store!r}")
+
+
+def _non_negative(name: str, value: Any, *, upper: float = math.inf) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not (0 <= value <= upper):
+        bound = f" and at most {upper:g}" if upper != math.inf else ""
+        raise ValueError(f"{name} must be a number >= 0{bound}, not {value!r}")
+    return float(value)
+
+
+@dataclass(frozen=True)
+class EmulatorConfig:
+    """Everything that shapes the emulator's behaviour; every field has a working default.
+
+    ``faults`` names entries of :data:`emulator.FAULTS`.  ``rate_limit`` is a
+    token bucket per credential: ``capacity`` requests, refilled evenly over
+    ``per_seconds``; ``None`` turns it off.  ``clock`` drives training,
+    idempotency expiry and the rate limiter.  ``in_flight_lease`` is how long an
+    unfinished request holds its Idempotency-Key before another may take it
+    over (a crashed worker must not block a key for 24 hours).
+    """
+
+    api_keys: tuple[str, ...] = (DEFAULT_API_KEY,)
+    faults: frozenset[str] = frozenset()
+    store: str = "memory"
+    rate_limit: tuple[int, float] | None = DEFAULT_RATE_LIMIT
+    training_seconds: float = 10.0
+    failure_rate: float = 0.0
+    consent_required: bool = False
+    processing_delay: float = 0.005
+    idempotency_ttl: float = 86_400.0
+    max_body_bytes: int = 16 * 1024 * 1024
+    clock: Clock = field(default=time.time, compare=False)
+    spec: str | os.PathLike[str] | None = None
+    in_flight_lease: float = 60.0
+
+    def __post_init__(self) -> None:
+        keys = (self.api_keys,) if isinstance(self.api_keys, str) else tuple(self.api_keys)
+        if not keys:
+            raise ValueError("api_keys needs at least one key")
+        for key in keys:
+            if not isinstance(key, str) or not _KEY_CHARS.match(key):
+                # Never echo the key itself: it may be a real one with a typo.
+                raise ValueError("each API key must be 1-4096 visible ASCII characters, no spaces")
+        set_ = object.__setattr__
+        set_(self, "api_keys", keys)
+        set_(self, "faults", check_fault_names(self.faults))
+        set_(self, "store", _check_store(self.store))
+        if self.rate_limit is not None:
+            set_(self, "rate_limit", _check_rate(self.rate_limit))
+        for name in ("training_seconds", "processing_delay", "idempotency_ttl", "in_flight_lease"):
+            set_(self, name, _non_negative(name, getattr(self, name)))
+        set_(self, "failure_rate", _non_negative("failure_rate", self.failure_rate, upper=1.0))
+        if isinstance(self.max_body_bytes, bool) or not isinstance(self.max_body_bytes, int) \
+                or self.max_body_bytes < 1:
+            raise ValueError(f"max_body_bytes must be a positive integer, not {self.max_body_bytes!r}")
+        if not callable(self.clock):
+            raise ValueError("clock must be a callable returning seconds")
+        set_(self, "consent_required", bool(self.consent_required))
+
+    def has(self, fault: str) -> bool:
+        return fault in self.faults
+
+    def __repr__(self) -> str:
+        # Keys stay out of reprs, tracebacks and pytest's assertion messages.
+        return (
+            f"EmulatorConfig(api_keys=<{len(self.api_keys)} key(s)>, faults={sorted(self.faults)!r}, "
+            f"store={self.store!r}, rate_limit={self.rate_limit!r}, "
+            f"training_seconds={self.training_seconds!r}, failure_rate={self.failure_rate!r}, "
+            f"consent_required={self.consent_required!r})"
+        )
+
+    def to_environ(self) -> dict[str, Any]:
+        """A JSON-able form for worker processes (the clock is always wall time there)."""
+        return {
+            "api_keys": list(self.api_keys),
+            "faults": sorted(self.faults),
+            "store": self.store,
+            "rate_limit": list(self.rate_limit) if self.rate_limit else None,
+            "training_seconds": self.training_seconds,
+            "failure_rate": self.failure_rate,
+            "consent_required": self.consent_required,
+            "processing_delay": self.processing_delay,
+            "idempotency_ttl": self.idempotency_ttl,
+            "max_body_bytes": self.max_body_bytes,
+            "spec": os.fspath(self.spec) if self.spec is not None else None,
+            "in_flight_lease": self.in_flight_lease,
+        }
+
+    @classmethod
+    def from_environ(cls, data: dict[str, Any]) -> EmulatorConfig:
+        rate = data.get("rate_limit")
+        return cls(
+            api_keys=tuple(data["api_keys"]),
+            faults=frozenset(data.get("faults") or ()),
+            store=data.get("store", "memory"),
+            rate_limit=(int(rate[0]), float(rate[1])) if rate else None,
+            training_seconds=data.get("training_seconds", 10.0),
+            failure_rate=data.get("failure_rate", 0.0),
+            consent_required=bool(data.get("consent_required", False)),
+            processing_delay=data.get("processing_delay", 0.005),
+            idempotency_ttl=data.get("idempotency_ttl", 86_400.0),
+            max_body_bytes=data.get("max_body_bytes", 16 * 1024 * 1024),
+            spec=data.get("spec"),
+            in_flight_lease=data.get("in_flight_lease", 60.0),
+        )

@@ -1,0 +1,270 @@
+"""The emulator's state and its request handlers.
+
+Order of work for ``POST /v3/avatars`` (cheap refusals first, so a flood of
+bad requests costs little): authenticate -> rate limit -> Idempotency-Key
+format -> read the body (bounded) -> claim the key -> validate -> create.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from email.utils import formatdate
+from typing import Any, TypeVar
+
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import Response
+
+from spec import load_spec
+from validators import Linter
+
+from . import _idempotency as idem
+from ._auth import Authenticator
+from ._avatars import create_body, new_records
+from ._config import EmulatorConfig
+from ._errors import (
+    INVALID_PARAMETER,
+    RATE_LIMIT_EXCEEDED,
+    REQUEST_IN_PROGRESS,
+    Responder,
+)
+from ._json import dumps
+from ._memory_store import MemoryStore
+from ._rate_limit import RateLimiter
+from ._records import Fresh, InFlight, Look, Replay, Store, StoredResponse
+from ._sqlite_store import SqliteStore
+from ._training import PROCESSING, render_group, render_look, status_at
+from ._validation import Accepted, BodyChecker
+
+log = logging.getLogger("emulator")
+T = TypeVar("T")
+CREATE_ROUTE = "/v3/avatars"
+
+
+def open_store(spec: str) -> Store:
+    if spec.startswith("sqlite:"):
+        return SqliteStore(spec[len("sqlite:"):])
+    return MemoryStore()
+
+
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    response: Response
+    stored: StoredResponse | None  # what a retry with the same key replays; None: not kept
+
+
+class Emulator:
+    """One emulated service: configuration, store and handlers.  Tests inspect it as
+    ``app.state.emulator`` (``created_count()``, ``avatars``, ``store``)."""
+
+    def __init__(self, config: EmulatorConfig) -> None:
+        self.config = config
+        self.spec = load_spec(config.spec)
+        self.linter = Linter(self.spec, strict=True)
+        self.responder = Responder(config.faults)
+        self.auth = Authenticator(config)
+        self.limiter = (RateLimiter(*config.rate_limit, clock=config.clock)
+                        if config.rate_limit else None)
+        self.checker = BodyChecker(self.linter, config.faults)
+        self.store: Store = open_store(config.store)
+        self.openapi_body = dumps(self.spec.document)
+        self._retry_after_date = config.has("retry_after_http_date")
+        self._retry_after_missing = config.has("retry_after_missing")
+
+    # -- inspection ---------------------------------------------------------
+    def created_count(self) -> int:
+        """How many avatar looks have been created (across tenants)."""
+        return self.store.created_count()
+
+    @property
+    def avatars(self) -> list[Look]:
+        return self.store.looks()
+
+    def close(self) -> None:
+        self.store.close()
+
+    # -- plumbing -----------------------------------------------------------
+    async def _call(self, fn: Callable[..., T], *args: Any) -> T:
+        if self.store.blocking:
+            # SQLite may wait on another worker's lock; keep the event loop free.
+            return await asyncio.get_running_loop().run_in_executor(
+                None, functools.partial(fn, *args))
+        return fn(*args)
+
+    def _gate(self, request: Request) -> tuple[str | None, Response | None]:
+        """Authenticate and rate-limit: the tenant, or the refusal to send."""
+        tenant = self.auth.tenant(request.headers)
+        if tenant is None:
+            return None, self.responder.unauthorized()
+        if self.limiter is not None:
+            wait = self.limiter.acquire(tenant)
+            if wait:
+                return None, self._too_many(wait)
+        return tenant, None
+
+    def _too_many(self, wait: int) -> Response:
+        headers: dict[str, str] = {}
+        if self._retry_after_date:
+            # The bug: an HTTP-date, which RFC 9110 allows but the spec's integer header does not.
+            headers["Retry-After"] = formatdate(self.config.clock() + wait, usegmt=True)
+        elif not self._retry_after_missing:
+            headers["Retry-After"] = str(wait)
+        return self.responder.error(
+            429, RATE_LIMIT_EXCEEDED,
+            "Too many requests. Retry after the duration specified in the Retry-After header.",
+            headers=headers)
+
+    async def _read_body(self, request: Request) -> bytes | None:
+        """The body, or None when it is larger than allowed (never read past the limit)."""
+        limit = self.config.max_body_bytes
+        declared = request.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            return None
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                return None
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    # -- POST /v3/avatars -----------------------------------------------------
+    async def create(self, request: Request) -> Response:
+        tenant, refusal = self._gate(request)
+        if refusal is not None or tenant is None:
+            return refusal or self.responder.unauthorized()
+        key = request.headers.get(idem.KEY_HEADER)
+        if key is not None:
+            problem = idem.key_problem(self.linter, key,
+                                       pattern_enforced=not self.config.has("key_pattern_unenforced"))
+            if problem:
+                return self.responder.error(400, INVALID_PARAMETER, problem, idem.KEY_HEADER)
+        try:
+            body = await self._read_body(request)
+        except ClientDisconnect:
+            return self.responder.error(400, INVALID_PARAMETER, "the request body was cut short")
+        if body is None:
+            return self.responder.error(
+                413, "payload_too_large",
+                f"the request body is larger than {self.config.max_body_bytes} bytes")
+        if key is None or self.config.has("idempotency_ignored"):
+            return (await self._process(tenant, body)).response
+        return await self._idempotent(tenant, key, body)
+
+    async def _idempotent(self, tenant: str, key: str, body: bytes) -> Response:
+        config = self.config
+        owner = None if config.has("not_tenant_scoped") else tenant
+        where = idem.scope(key, owner, "POST", CREATE_ROUTE, {})
+        digest = idem.fingerprint(body)
+        if config.has("no_in_flight_guard"):
+            # The bug: look, then act, with nothing held in between.
+            seen = await self._call(self.store.peek, where, digest, config.clock())
+            if seen is not None:
+                return self._replay(seen, tenant, key)
+            outcome = await self._process(tenant, body)
+            if outcome.stored is not None:
+                await self._call(self.store.complete, where, None, digest, outcome.stored,
+                                 config.clock(), config.idempotency_ttl)
+            return outcome.response
+        claim = await self._call(self.store.claim, where, digest, config.clock(),
+                                 config.idempotency_ttl, config.in_flight_lease)
+        if isinstance(claim, InFlight):
+            return self.responder.error(
+                409, REQUEST_IN_PROGRESS,
+                "A request with this Idempotency-Key is already in progress. Retry shortly.")
+        if isinstance(claim, Replay):
+            return self._replay(claim, tenant, key)
+        return await self._own(claim, where, digest, tenant, body)
+
+    async def _own(self, claim: Fresh, where: str, digest: str, tenant: str, body: bytes) -> Response:
+        try:
+            outcome = await self._process(tenant, body)
+        except BaseException:
+            # A crash must not leave the key blocked until its lease runs out.
+            await self._call(self.store.release, where, claim.token)
+            raise
+        if outcome.stored is not None:
+            await self._call(self.store.complete, where, claim.token, digest, outcome.stored,
+                             self.config.clock(), self.config.idempotency_ttl)
+        else:
+            # Refusals are not kept, so a corrected retry with the same key is processed.
+            await self._call(self.store.release, where, claim.token)
+        return outcome.response
+
+    def _replay(self, replay: Replay, tenant: str, key: str) -> Response:
+        if not replay.same_body:
+            if self.config.has("replay_mismatch_rejected"):
+                return self.responder.error(
+                    400, INVALID_PARAMETER,
+                    f"{idem.KEY_HEADER} was already used with a different request body",
+                    idem.KEY_HEADER)
+            log.warning("Idempotency-Key %r reused with a different body by tenant %s; "
+                        "replaying the original response", key, tenant)
+        stored = replay.response
+        return self.responder.raw(stored.status, stored.body, {idem.REPLAYED_HEADER: "true"},
+                                  content_type=stored.content_type)
+
+    async def _process(self, tenant: str, raw: bytes) -> _Outcome:
+        config = self.config
+        verdict = self.checker.check(raw)
+        if not isinstance(verdict, Accepted):
+            if config.has("status_422_for_invalid"):
+                status, code = 422, INVALID_PARAMETER
+            elif config.has("status_500_for_invalid"):
+                return _Outcome(self.responder.error(500, "internal_error", "Internal server error"),
+                                None)
+            else:
+                status, code = 400, INVALID_PARAMETER
+            return _Outcome(self.responder.error(status, code, verdict.message, verdict.param), None)
+        body = verdict.body
+        if config.has("digital_twin_rejected") and body.get("type") == "digital_twin":
+            return _Outcome(self.responder.error(
+                400, INVALID_PARAMETER, "type: digital_twin avatars are not supported", "type"), None)
+        if config.processing_delay:
+            # A create takes time on a real service; this is the window in which
+            # concurrent retries with the same key really overlap.
+            await asyncio.sleep(config.processing_delay)
+        now = config.clock()
+        look, candidate = new_records(body, tenant, now, config)
+        group, count = await self._call(self.store.create, look, candidate)
+        # A group founded by this request is as new as its look; a reused one is shown as it is.
+        group_status = PROCESSING if group.created_at >= now else status_at(
+            group.created_at, group.fails, group.needs_consent, now, config.training_seconds)
+        status = 201 if config.has("undocumented_status") else 200
+        payload = dumps(create_body(look, group, count, group_status, config))
+        log.debug("tenant %s created look %s in group %s", tenant, look.id, group.id)
+        return _Outcome(self.responder.raw(status, payload),
+                        StoredResponse(status, payload, self.responder.content_type))
+
+    # -- GET /v3/avatars/{group_id}, GET /v3/avatars/looks/{look_id} -----------
+    async def get_group(self, request: Request) -> Response:
+        tenant, refusal = self._gate(request)
+        if refusal is not None or tenant is None:
+            return refusal or self.responder.unauthorized()
+        group_id = request.path_params["group_id"]
+        found = await self._call(self.store.group, tenant, group_id)
+        if found is None:
+            return self.responder.error(404, "not_found", f"no avatar group {group_id!r}", "group_id")
+        group, count = found
+        status = status_at(group.created_at, group.fails, group.needs_consent, self.config.clock(),
+                           self.config.training_seconds)
+        return self.responder.json(200, {"data": render_group(group, count, status)})
+
+    async def get_look(self, request: Request) -> Response:
+        tenant, refusal = self._gate(request)
+        if refusal is not None or tenant is None:
+            return refusal or self.responder.unauthorized()
+        look_id = request.path_params["look_id"]
+        look = await self._call(self.store.look, tenant, look_id)
+        if look is None:
+            return self.responder.error(404, "not_found", f"no avatar look {look_id!r}", "look_id")
+        status = status_at(look.created_at, look.fails, look.needs_consent, self.config.clock(),
+                           self.config.training_seconds)
+        return self.responder.json(200, {"data": render_look(look, status)})
+
+    async def openapi(self, request: Request) -> Response:
+        return Response(self.openapi_body, media_type="application/json")

@@ -1,0 +1,58 @@
+"""Error envelopes and JSON responses, shaped as the spec documents them.
+
+Every error body is ``{"error": {"code", "message", "param", "doc_url"}}``.
+The codes for documented statuses are the spec's own (``invalid_parameter``,
+``authentication_failed``, ``request_in_progress``, ``rate_limit_exceeded``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from starlette.responses import Response
+
+from ._json import dumps
+
+JSON = "application/json"
+FAULTY_CONTENT_TYPE = "text/plain; charset=utf-8"
+
+INVALID_PARAMETER = "invalid_parameter"
+AUTHENTICATION_FAILED = "authentication_failed"
+REQUEST_IN_PROGRESS = "request_in_progress"
+RATE_LIMIT_EXCEEDED = "rate_limit_exceeded"
+
+
+def envelope(code: str, message: str, param: str | None = None) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "param": param, "doc_url": None}}
+
+
+class Responder:
+    """Builds the emulator's responses; knows which faults change their shape."""
+
+    def __init__(self, faults: frozenset[str]) -> None:
+        self.content_type = FAULTY_CONTENT_TYPE if "wrong_content_type" in faults else JSON
+        self._unwrap_401 = "error_envelope_missing" in faults
+        self._wrong_400_code = "error_code_wrong" in faults
+
+    def raw(self, status: int, body: bytes, headers: Mapping[str, str] | None = None,
+            content_type: str | None = None) -> Response:
+        return Response(body, status_code=status, headers=dict(headers or {}),
+                        media_type=content_type or self.content_type)
+
+    def json(self, status: int, value: Any, headers: Mapping[str, str] | None = None) -> Response:
+        return self.raw(status, dumps(value), headers)
+
+    def error(self, status: int, code: str, message: str, param: str | None = None,
+              headers: Mapping[str, str] | None = None) -> Response:
+        body: dict[str, Any] = envelope(code, message, param)
+        if status == 401 and self._unwrap_401:
+            body = body["error"]
+        elif status == 400 and code == INVALID_PARAMETER and self._wrong_400_code:
+            body["error"]["code"] = "validation_error"
+        return self.json(status, body, headers)
+
+    def unauthorized(self) -> Response:
+        return self.error(401, AUTHENTICATION_FAILED,
+                          "Invalid or missing API key. Send it as 'x-api-key: KEY' "
+                          "or 'Authorization: Bearer KEY'.")

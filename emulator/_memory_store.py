@@ -1,0 +1,114 @@
+"""The default store: dictionaries, gone when the process ends."""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from dataclasses import dataclass
+
+from ._records import Claim, Fresh, Group, InFlight, Look, Replay, StoredResponse
+
+_PURGE_EVERY = 4096
+
+
+@dataclass(slots=True)
+class _Entry:
+    fingerprint: str
+    expires_at: float
+    token: str | None = None
+    lease_until: float = 0.0
+    response: StoredResponse | None = None
+
+
+class MemoryStore:
+    blocking = False
+
+    def __init__(self) -> None:
+        # A lock although the event loop is single-threaded: tests inspect the
+        # store from another thread while starlette's TestClient serves requests.
+        self._lock = threading.Lock()
+        self._records: dict[str, _Entry] = {}
+        self._groups: dict[tuple[str, str], Group] = {}
+        self._group_sizes: dict[tuple[str, str], int] = {}
+        self._looks: dict[tuple[str, str], Look] = {}
+        self._claims = 0
+
+    # -- idempotency --------------------------------------------------------
+    def _live(self, scope: str, now: float) -> _Entry | None:
+        entry = self._records.get(scope)
+        if entry is None or entry.expires_at <= now:
+            return None
+        if entry.response is None and entry.lease_until <= now:
+            return None  # abandoned by a request that never finished
+        return entry
+
+    def claim(self, scope: str, fingerprint: str, now: float, ttl: float, lease: float) -> Claim:
+        with self._lock:
+            self._claims += 1
+            if self._claims % _PURGE_EVERY == 0:
+                self._purge(now)
+            entry = self._live(scope, now)
+            if entry is not None:
+                if entry.response is None:
+                    return InFlight()
+                return Replay(entry.response, entry.fingerprint == fingerprint)
+            token = secrets.token_hex(8)
+            self._records[scope] = _Entry(fingerprint, now + ttl, token, now + lease)
+            return Fresh(token)
+
+    def peek(self, scope: str, fingerprint: str, now: float) -> Replay | None:
+        with self._lock:
+            entry = self._live(scope, now)
+            if entry is None or entry.response is None:
+                return None
+            return Replay(entry.response, entry.fingerprint == fingerprint)
+
+    def complete(self, scope: str, token: str | None, fingerprint: str,
+                 response: StoredResponse, now: float, ttl: float) -> None:
+        with self._lock:
+            entry = self._records.get(scope)
+            if token is not None and (entry is None or entry.token != token):
+                return  # our lease expired and someone else took the key over
+            expires = entry.expires_at if entry is not None and token is not None else now + ttl
+            self._records[scope] = _Entry(fingerprint, expires, None, 0.0, response)
+
+    def release(self, scope: str, token: str) -> None:
+        with self._lock:
+            entry = self._records.get(scope)
+            if entry is not None and entry.token == token and entry.response is None:
+                del self._records[scope]
+
+    def _purge(self, now: float) -> None:
+        dead = [s for s, e in self._records.items()
+                if e.expires_at <= now or (e.response is None and e.lease_until <= now)]
+        for scope in dead:
+            del self._records[scope]
+
+    # -- avatars ------------------------------------------------------------
+    def create(self, look: Look, group: Group) -> tuple[Group, int]:
+        key = (group.tenant, group.id)
+        with self._lock:
+            stored = self._groups.setdefault(key, group)
+            self._group_sizes[key] = size = self._group_sizes.get(key, 0) + 1
+            self._looks[(look.tenant, look.id)] = look
+            return stored, size
+
+    def group(self, tenant: str, group_id: str) -> tuple[Group, int] | None:
+        with self._lock:
+            found = self._groups.get((tenant, group_id))
+            return None if found is None else (found, self._group_sizes[(tenant, group_id)])
+
+    def look(self, tenant: str, look_id: str) -> Look | None:
+        with self._lock:
+            return self._looks.get((tenant, look_id))
+
+    def looks(self) -> list[Look]:
+        with self._lock:
+            return list(self._looks.values())
+
+    def created_count(self) -> int:
+        with self._lock:
+            return len(self._looks)
+
+    def close(self) -> None:
+        pass

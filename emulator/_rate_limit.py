@@ -1,0 +1,39 @@
+"""A token bucket per credential.
+
+Buckets live in the process, so with several uvicorn workers each worker
+enforces the limit on its own (the effective limit is N times higher).  That
+is the usual trade-off for a local emulator; the contract clause only needs a
+429 to be reachable, and one worker is the default.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+
+from ._clock import Clock
+
+
+class RateLimiter:
+    """``capacity`` requests, refilled evenly over ``per_seconds``, per tenant."""
+
+    def __init__(self, capacity: int, per_seconds: float, clock: Clock) -> None:
+        self.capacity = capacity
+        self.rate = capacity / per_seconds  # tokens per second
+        self._clock = clock
+        self._buckets: dict[str, tuple[float, float]] = {}  # tenant -> (tokens, stamp)
+        self._lock = threading.Lock()
+
+    def acquire(self, tenant: str) -> int:
+        """Take one token: 0 if granted, else whole seconds until one is available (>= 1)."""
+        now = self._clock()
+        with self._lock:
+            tokens, stamp = self._buckets.get(tenant, (float(self.capacity), now))
+            # max(): a clock that steps backwards must not mint negative refills.
+            tokens = min(float(self.capacity), tokens + max(0.0, now - stamp) * self.rate)
+            if tokens >= 1.0:
+                self._buckets[tenant] = (tokens - 1.0, now)
+                return 0
+            self._buckets[tenant] = (tokens, now)
+        # Round up: a client that waits exactly Retry-After seconds must find a token.
+        return max(1, math.ceil((1.0 - tokens) / self.rate))

@@ -1,0 +1,213 @@
+"""``sqlite:PATH``: avatars and idempotency records that survive restarts and span workers.
+
+Several uvicorn workers are several processes, each with its own connection,
+so everything that must be shared (in-flight markers included) lives in the
+database.  ``claim`` runs under ``BEGIN IMMEDIATE``: the write lock is taken
+before the read, so two processes cannot both see "no record" and both
+proceed.  WAL lets readers (polling GETs) run beside the writer.  Each method
+commits before it returns, so a clean shutdown loses nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from ._records import Claim, Fresh, Group, InFlight, Look, Replay, StoredResponse
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS idempotency (
+    scope        TEXT PRIMARY KEY,
+    fingerprint  TEXT NOT NULL,
+    expires_at   REAL NOT NULL,
+    token        TEXT,
+    lease_until  REAL NOT NULL DEFAULT 0,
+    status       INTEGER,
+    body         BLOB,
+    content_type TEXT
+);
+CREATE INDEX IF NOT EXISTS idempotency_expiry ON idempotency (expires_at);
+CREATE TABLE IF NOT EXISTS avatar_groups (
+    tenant        TEXT NOT NULL,
+    id            TEXT NOT NULL,
+    name          TEXT NOT NULL,
+    created_at    REAL NOT NULL,
+    variant       TEXT NOT NULL,
+    fails         INTEGER NOT NULL,
+    needs_consent INTEGER NOT NULL,
+    looks_count   INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (tenant, id)
+);
+CREATE TABLE IF NOT EXISTS avatar_looks (
+    tenant        TEXT NOT NULL,
+    id            TEXT NOT NULL,
+    group_id      TEXT NOT NULL,
+    name          TEXT NOT NULL,
+    variant       TEXT NOT NULL,
+    avatar_type   TEXT NOT NULL,
+    created_at    REAL NOT NULL,
+    fails         INTEGER NOT NULL,
+    needs_consent INTEGER NOT NULL,
+    PRIMARY KEY (tenant, id)
+);
+"""
+
+_PURGE_EVERY = 1024
+
+
+def _text(value: str) -> str:
+    # Names may hold lone surrogates (legal in JSON, not encodable as UTF-8);
+    # an ASCII JSON string keeps them intact.
+    return json.dumps(value, ensure_ascii=True)
+
+
+def _untext(value: str) -> str:
+    result: str = json.loads(value)
+    return result
+
+
+class SqliteStore:
+    blocking = True
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # One connection per process, shared by the app's worker thread and by
+        # tests inspecting from theirs; the lock serialises them.
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None,
+                                   check_same_thread=False)
+        # busy_timeout first: another worker may hold the lock while we set up.
+        self._db.execute("PRAGMA busy_timeout=30000")
+        self._db.execute("PRAGMA journal_mode=WAL")
+        # NORMAL is durable across process crashes in WAL mode; only an OS crash
+        # can lose the last transactions, which is fine for an emulator.
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        with self._transaction() as db:
+            for statement in filter(str.strip, _SCHEMA.split(";")):
+                db.execute(statement)
+        self._claims = 0
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def _read(self, sql: str, params: tuple[Any, ...]) -> list[Any]:
+        with self._lock:
+            return self._db.execute(sql, params).fetchall()
+
+    # -- idempotency --------------------------------------------------------
+    def claim(self, scope: str, fingerprint: str, now: float, ttl: float, lease: float) -> Claim:
+        with self._transaction() as db:
+            self._claims += 1
+            if self._claims % _PURGE_EVERY == 0:
+                db.execute("DELETE FROM idempotency WHERE expires_at <= ?", (now,))
+            row = db.execute(
+                "SELECT fingerprint, expires_at, lease_until, status, body, content_type "
+                "FROM idempotency WHERE scope = ?", (scope,)).fetchone()
+            if row is not None and row[1] > now:
+                if row[3] is not None:
+                    return Replay(StoredResponse(row[3], bytes(row[4]), row[5]), row[0] == fingerprint)
+                if row[2] > now:
+                    return InFlight()
+            token = secrets.token_hex(8)
+            db.execute(
+                "INSERT OR REPLACE INTO idempotency (scope, fingerprint, expires_at, token, lease_until) "
+                "VALUES (?, ?, ?, ?, ?)", (scope, fingerprint, now + ttl, token, now + lease))
+            return Fresh(token)
+
+    def peek(self, scope: str, fingerprint: str, now: float) -> Replay | None:
+        rows = self._read(
+            "SELECT fingerprint, status, body, content_type FROM idempotency "
+            "WHERE scope = ? AND expires_at > ? AND status IS NOT NULL", (scope, now))
+        if not rows:
+            return None
+        fp, status, body, content_type = rows[0]
+        return Replay(StoredResponse(status, bytes(body), content_type), fp == fingerprint)
+
+    def complete(self, scope: str, token: str | None, fingerprint: str,
+                 response: StoredResponse, now: float, ttl: float) -> None:
+        with self._transaction() as db:
+            if token is None:
+                db.execute(
+                    "INSERT OR REPLACE INTO idempotency (scope, fingerprint, expires_at, token, "
+                    "lease_until, status, body, content_type) VALUES (?, ?, ?, NULL, 0, ?, ?, ?)",
+                    (scope, fingerprint, now + ttl, response.status, response.body,
+                     response.content_type))
+            else:
+                db.execute(
+                    "UPDATE idempotency SET token = NULL, lease_until = 0, status = ?, body = ?, "
+                    "content_type = ? WHERE scope = ? AND token = ?",
+                    (response.status, response.body, response.content_type, scope, token))
+
+    def release(self, scope: str, token: str) -> None:
+        with self._transaction() as db:
+            db.execute("DELETE FROM idempotency WHERE scope = ? AND token = ? AND status IS NULL",
+                       (scope, token))
+
+    # -- avatars ------------------------------------------------------------
+    def create(self, look: Look, group: Group) -> tuple[Group, int]:
+        with self._transaction() as db:
+            db.execute(
+                "INSERT OR IGNORE INTO avatar_groups (tenant, id, name, created_at, variant, fails, "
+                "needs_consent) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (group.tenant, group.id, _text(group.name), group.created_at, group.variant,
+                 int(group.fails), int(group.needs_consent)))
+            db.execute("UPDATE avatar_groups SET looks_count = looks_count + 1 "
+                       "WHERE tenant = ? AND id = ?", (group.tenant, group.id))
+            db.execute(
+                "INSERT INTO avatar_looks (tenant, id, group_id, name, variant, avatar_type, "
+                "created_at, fails, needs_consent) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (look.tenant, look.id, look.group_id, _text(look.name), look.variant,
+                 look.avatar_type, look.created_at, int(look.fails), int(look.needs_consent)))
+            row = db.execute(_GROUP_SELECT, (group.tenant, group.id)).fetchone()
+        return _group(row)
+
+    def group(self, tenant: str, group_id: str) -> tuple[Group, int] | None:
+        rows = self._read(_GROUP_SELECT, (tenant, group_id))
+        return _group(rows[0]) if rows else None
+
+    def look(self, tenant: str, look_id: str) -> Look | None:
+        rows = self._read(_LOOK_SELECT + " WHERE tenant = ? AND id = ?", (tenant, look_id))
+        return _look(rows[0]) if rows else None
+
+    def looks(self) -> list[Look]:
+        return [_look(row) for row in self._read(_LOOK_SELECT + " ORDER BY rowid", ())]
+
+    def created_count(self) -> int:
+        count: int = self._read("SELECT COUNT(*) FROM avatar_looks", ())[0][0]
+        return count
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+_GROUP_SELECT = ("SELECT tenant, id, name, created_at, variant, fails, needs_consent, looks_count "
+                 "FROM avatar_groups WHERE tenant = ? AND id = ?")
+_LOOK_SELECT = ("SELECT tenant, id, group_id, name, variant, avatar_type, created_at, fails, "
+                "needs_consent FROM avatar_looks")
+
+
+def _group(row: Any) -> tuple[Group, int]:
+    tenant, id_, name, created_at, variant, fails, consent, count = row
+    return Group(id_, tenant, _untext(name), created_at, variant, bool(fails), bool(consent)), count
+
+
+def _look(row: Any) -> Look:
+    tenant, id_, group_id, name, variant, avatar_type, created_at, fails, consent = row
+    return Look(id_, tenant, group_id, _untext(name), variant, avatar_type, created_at,
+                bool(fails), bool(consent))
