@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
@@ -17,6 +17,7 @@ from ._emulator import CREATE_ROUTE, Emulator
 
 log = logging.getLogger("emulator")
 
+Endpoint = Callable[[Request], Awaitable[Response]]
 _CODES = {404: "not_found", 405: "method_not_allowed"}
 
 
@@ -31,11 +32,21 @@ def create_app(config: EmulatorConfig | None = None) -> Starlette:
         message = (f"{request.method} is not allowed on {request.url.path}"
                    if exc.status_code == 405 else f"no route {request.url.path}"
                    if exc.status_code == 404 else str(exc.detail))
-        return emulator.responder.error(exc.status_code, code, message, headers=exc.headers)
+        headers = dict(exc.headers or {})
+        if "Allow" in headers:  # starlette keeps methods in a set; give clients a stable order
+            headers["Allow"] = ", ".join(sorted(m.strip() for m in headers["Allow"].split(",")))
+        return emulator.responder.error(exc.status_code, code, message, headers=headers)
 
-    async def crash(request: Request, exc: Exception) -> Response:
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return emulator.responder.error(500, "internal_error", "Internal server error")
+    def guarded(endpoint: Endpoint) -> Endpoint:
+        # Catch here rather than in starlette's ServerErrorMiddleware, which
+        # re-raises after answering: an in-process client would see the crash.
+        async def call(request: Request) -> Response:
+            try:
+                return await endpoint(request)
+            except Exception:
+                log.exception("unhandled error on %s %s", request.method, request.url.path)
+                return emulator.responder.error(500, "internal_error", "Internal server error")
+        return call
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -46,12 +57,12 @@ def create_app(config: EmulatorConfig | None = None) -> Starlette:
 
     app = Starlette(
         routes=[
-            Route(CREATE_ROUTE, emulator.create, methods=["POST"]),
-            Route("/v3/avatars/looks/{look_id}", emulator.get_look, methods=["GET"]),
-            Route("/v3/avatars/{group_id}", emulator.get_group, methods=["GET"]),
+            Route(CREATE_ROUTE, guarded(emulator.create), methods=["POST"]),
+            Route("/v3/avatars/looks/{look_id}", guarded(emulator.get_look), methods=["GET"]),
+            Route("/v3/avatars/{group_id}", guarded(emulator.get_group), methods=["GET"]),
             Route("/openapi.json", emulator.openapi, methods=["GET"]),
         ],
-        exception_handlers={HTTPException: http_error, Exception: crash},
+        exception_handlers={HTTPException: http_error},
         lifespan=lifespan,
     )
     # "/v3/avatars/" is not "/v3/avatars"; a redirect would turn a POST into a surprise.

@@ -13,6 +13,8 @@ import threading
 
 from ._clock import Clock
 
+_EPSILON = 1e-9
+
 
 class RateLimiter:
     """``capacity`` requests, refilled evenly over ``per_seconds``, per tenant."""
@@ -31,9 +33,11 @@ class RateLimiter:
             tokens, stamp = self._buckets.get(tenant, (float(self.capacity), now))
             # max(): a clock that steps backwards must not mint negative refills.
             tokens = min(float(self.capacity), tokens + max(0.0, now - stamp) * self.rate)
-            if tokens >= 1.0:
+            # The tolerance keeps float noise (0.9999999999) from refusing a client
+            # that waited exactly as long as it was told to.
+            if tokens >= 1.0 - _EPSILON:
                 self._buckets[tenant] = (tokens - 1.0, now)
                 return 0
-            self._buckets[tenant] = (tokens, now)
+        # A refusal changes nothing, so the bucket is not touched.
         # Round up: a client that waits exactly Retry-After seconds must find a token.
-        return max(1, math.ceil((1.0 - tokens) / self.rate))
+        return max(1, math.ceil((1.0 - tokens) / self.rate - _EPSILON))
