@@ -3,18 +3,31 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 Profile = Literal["quick", "default", "thorough"]
 PROFILES: tuple[Profile, ...] = ("quick", "default", "thorough")
-DEFAULT_MAX_CREATES = 5
+# A create on the live API costs about $1.  Twenty covers every idempotency and
+# auth clause plus a few variants; --max-creates raises it.
+DEFAULT_MAX_CREATES = 20
 DEFAULT_BURST = 300
+# The in-process emulator's keys.  They are ours, not secrets, but are redacted
+# like real ones so that every report looks the same.
+EMBEDDED_KEY = "avatar-contract-suite-key-1"
+EMBEDDED_KEY_2 = "avatar-contract-suite-key-2"
+# Where `avatar-contract emulator` listens by default; curl lines for the
+# in-process emulator point there so they can be replayed against it.
+EMULATOR_DEFAULT_URL = "http://127.0.0.1:8080"
 
 
 @dataclass(frozen=True)
 class Target:
-    """A system under test.  ``base_url=None`` is the in-process emulator."""
+    """A system under test.  ``base_url=None`` is the in-process emulator.
+
+    ``faults`` only applies to the in-process emulator (mutation runs).
+    ``seed=None`` lets the runner choose one (and print it).
+    """
 
     base_url: str | None = None
     api_key: str | None = None
@@ -23,6 +36,8 @@ class Target:
     max_creates: int = DEFAULT_MAX_CREATES
     burst: int = DEFAULT_BURST
     profile: Profile = "default"
+    seed: int | None = None
+    faults: frozenset[str] = field(default_factory=frozenset)
 
     @property
     def embedded(self) -> bool:
@@ -33,13 +48,44 @@ class Target:
         # Creates on a real server are billable; the embedded emulator is free.
         return self.embedded or self.allow_create
 
+    @property
+    def probes_methods(self) -> bool:
+        # Other methods on /v3/avatars exist on the real API (listing); only the
+        # emulator is known to have nothing there.
+        return self.embedded
+
+    @property
+    def primary_key(self) -> str:
+        return self.api_key or (EMBEDDED_KEY if self.embedded else "")
+
+    @property
+    def secondary_key(self) -> str | None:
+        if self.second_api_key:
+            return self.second_api_key
+        return EMBEDDED_KEY_2 if self.embedded else None
+
+    @property
+    def display_url(self) -> str:
+        return self.base_url.rstrip("/") if self.base_url else EMULATOR_DEFAULT_URL
+
+    @property
+    def description(self) -> str:
+        if self.embedded:
+            suffix = f" with faults {', '.join(sorted(self.faults))}" if self.faults else ""
+            return f"in-process emulator{suffix}"
+        return str(self.base_url)
+
+    def with_seed(self, seed: int) -> Target:
+        return replace(self, seed=seed)
+
     def __repr__(self) -> str:
         # Keys never reach logs, reports or pytest's assertion rewriting.
         return (
             f"Target(base_url={self.base_url!r}, api_key={'***' if self.api_key else None}, "
             f"second_api_key={'***' if self.second_api_key else None}, "
             f"allow_create={self.allow_create}, max_creates={self.max_creates}, "
-            f"burst={self.burst}, profile={self.profile!r})"
+            f"burst={self.burst}, profile={self.profile!r}, seed={self.seed!r}, "
+            f"faults={sorted(self.faults)!r})"
         )
 
     __str__ = __repr__

@@ -1,0 +1,167 @@
+"""idempotency.*: the Idempotency-Key rules exactly as the spec's parameter describes them.
+
+Only what the spec states is asserted: a retry with the key replays the
+original response (even with a different body), a retry during the original
+gets 409 ``request_in_progress``, keys follow the documented format, and the
+scope excludes other credentials.  Whether a 400 is replayed is unstated, so
+no clause depends on it; every key the suite sends is fresh unless reused on purpose.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from .clause import ClauseContext, clause
+from .exchange import Exchange
+from .keys import fresh_key, invalid_keys, valid_keys
+
+
+def _same_response(ctx: ClauseContext, original: Exchange, again: Exchange, label: str) -> bool:
+    """``again`` replays ``original``: same status, same JSON body (so the same ids)."""
+    ctx.cases += 1
+    if again.status != original.status:
+        ctx.fail(f"{label}: the original was {original.status}, the retry got {again.summary()}", again)
+        return False
+    if again.json != original.json:
+        first, second = original.item_id(), again.item_id()
+        detail = (f"a new avatar was created ({first} then {second})" if first and second and first != second
+                  else f"the body differs: original {original.summary(160)} / retry {again.summary(160)}")
+        ctx.fail(f"{label}: {detail}", again)
+        return False
+    return True
+
+
+async def _original(ctx: ClauseContext, body: dict[str, Any], key: str, tenant: int = 1) -> Exchange:
+    """The first create under ``key``; without a 200 there is nothing to replay."""
+    exchange = await ctx.session.post(body, key=key, credential=ctx.credentials.api_key(tenant), creates=True)
+    if exchange.status != 200:
+        ctx.not_observed(f"the first create with a fresh key was answered {exchange.summary(120)}; "
+                         "replay needs a successful create (see request.variants)")
+    return exchange
+
+
+@clause(
+    "idempotency.key_format",
+    "Keys of length 1 and 255 and of every allowed character class are accepted; empty, 256 "
+    "characters, spaces, `/`, `=`, non-ASCII and quotes get 400.",
+    "Lengths and alphabet come from the header schema. Malformed keys ride on a valid body, so a "
+    "server that skips the check creates (and fails); well-formed keys must give 200 (creation-gated).",
+    creates=(2, 9),
+)
+async def key_format(ctx: ClauseContext) -> None:
+    f = ctx.bodies
+    body = f.body(f.variants[0], name="Idempotency-Key format check")
+    for label, raw in invalid_keys():
+        # A correct server refuses before creating, so this is safe on a live target.
+        exchange = await ctx.session.post(body, key=raw)
+        ctx.expect_error(exchange, 400, f"{label} (valid body)")
+    for label, key in valid_keys():
+        if not ctx.budget.can(1):
+            ctx.note("well-formed keys not (all) sent: no creates left (--allow-create / --max-creates)")
+            return
+        exchange = await ctx.session.post(body, key=key, creates=True)
+        ctx.expect_created(exchange, body, f"{label} must be accepted")
+
+
+@clause(
+    "idempotency.replay",
+    "The same key and body return an identical status and body, and create no new resource.",
+    "One create with a fresh key, two retries that must be identical (same ids); a control create "
+    "with another key must make a different avatar. Creation-gated.",
+    creates=(1, 2),
+    needs_create=True,
+)
+async def replay(ctx: ClauseContext) -> None:
+    f = ctx.bodies
+    body = f.body(f.variants[0], name="Replay check")
+    key = fresh_key()
+    original = await _original(ctx, body, key)
+    for attempt in (1, 2):
+        again = await ctx.session.post(body, key=key)
+        _same_response(ctx, original, again, f"retry {attempt} with the same key and body")
+    if ctx.budget.can(1):
+        other = await ctx.session.post(body, key=fresh_key(), creates=True)
+        ctx.cases += 1
+        if other.status == 200 and other.item_id() and other.item_id() == original.item_id():
+            ctx.fail("a different key returned the same avatar id: replies look canned, not created", other)
+
+
+@clause(
+    "idempotency.replay_body_differs",
+    "The same key with a different body replays the original (HeyGen's documented rule; not 422).",
+    "A create, then the same key with a renamed body: the answer must be the original status and body.",
+    creates=(1, 1),
+    needs_create=True,
+)
+async def replay_body_differs(ctx: ClauseContext) -> None:
+    f = ctx.bodies
+    body = f.body(f.variants[0], name="Replay original")
+    key = fresh_key()
+    original = await _original(ctx, body, key)
+    changed = {**body, "name": "Replay with a different name"}
+    again = await ctx.session.post(changed, key=key)
+    _same_response(ctx, original, again, "the same key with a different body")
+
+
+@clause(
+    "idempotency.in_flight",
+    "N concurrent same-key requests: every answer is the one original 200 (same ids) or 409 "
+    "`request_in_progress` with the envelope, and at most one resource is created.",
+    "N concurrent identical requests (8 in-process, 4 live), then a final retry that must replay the "
+    "single avatar. Creation-gated.",
+    creates=(1, 1),
+    needs_create=True,
+)
+async def in_flight(ctx: ClauseContext) -> None:
+    f = ctx.bodies
+    ctx.budget.require(1)  # one avatar on a correct server
+    concurrency = 8 if ctx.target.embedded else 4
+    for round_ in (1, 2):
+        body = f.body(f.variants[0], name=f"In-flight check {round_}")
+        key = fresh_key()
+        answers = await asyncio.gather(*(ctx.session.post(body, key=key) for _ in range(concurrency)))
+        created = [a for a in answers if a.status == 200]
+        for answer in answers:
+            if answer.status == 409:
+                ctx.expect_error(answer, 409, "a concurrent retry")
+            elif answer.status != 200:
+                ctx.cases += 1
+                ctx.fail(f"a concurrent retry got {answer.summary()}; expected 200 or 409", answer)
+        ids = {a.item_id() for a in created}
+        ctx.cases += 1
+        if len(ids) > 1 or any(a.json != created[0].json for a in created[1:]):
+            ctx.fail(f"{len(created)} concurrent requests with one key returned {len(ids)} different "
+                     f"avatars ({', '.join(sorted(str(i) for i in ids))})", created[-1])
+            return
+        if not created:
+            ctx.fail("no concurrent request with the key got 200; the original must succeed", answers[0])
+            return
+        final = await ctx.session.post(body, key=key)
+        _same_response(ctx, created[0], final, "a retry after the concurrent burst")
+        if not ctx.target.embedded:
+            return  # one round is enough evidence for a billable target
+
+
+@clause(
+    "idempotency.tenant_scope",
+    "With a second key, the same Idempotency-Key under the other credential is independent and "
+    "never replays the first tenant's response.",
+    "Tenant A creates with key K; tenant B sends the same key and body and must get its own 200 "
+    "(another avatar), not A's replay and not 409. Needs --second-api-key (in-process: built in).",
+    creates=(2, 2),
+    needs_create=True,
+    needs_second_key=True,
+)
+async def tenant_scope(ctx: ClauseContext) -> None:
+    f = ctx.bodies
+    body = f.body(f.variants[0], name="Tenant scope check")
+    key = fresh_key()
+    first = await _original(ctx, body, key, tenant=1)
+    other = await ctx.session.post(body, key=key, credential=ctx.credentials.api_key(2), creates=True)
+    if not ctx.expect_created(other, body, "the same key under the second API key"):
+        return
+    ctx.cases += 1
+    if other.json == first.json or (other.item_id() and other.item_id() == first.item_id()):
+        ctx.fail("the second tenant got the first tenant's response replayed "
+                 f"(avatar {first.item_id()})", other)

@@ -1,0 +1,187 @@
+"""response.*, errors.envelope and rate_limit.retry_after: every response the target sends.
+
+The four response-level clauses each run the same *tour*: traffic meant to
+draw every documented status (200, 400, 401, 409, 429) plus schemathesis
+positive and negative cases, and judge every response with their
+``@schemathesis.check``.  Each clause runs its own tour, so clauses stay
+independent under pytest-xdist and each has its own create budget.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import Callable
+
+from .budget import BudgetExhausted
+from .checks import check_exchange, linter
+from .clause import ClauseContext, clause
+from .exchange import ABSENT, Exchange
+from .generation import schemathesis_requests
+from .keys import fresh_key, invalid_keys, is_valid_key
+from .mutations import invalid_cases
+from .session import Credentials, Session
+
+BURST_CONCURRENCY = 16
+UNDOCUMENTED_METHODS = ("GET", "PUT", "PATCH", "DELETE")
+
+
+async def provoke_429(session: Session, budget: int) -> Exchange | None:
+    """Spend at most ``budget`` cheap requests (an invalid body: nothing is created) to draw a 429."""
+    sent = 0
+    found: list[Exchange] = []
+
+    async def worker() -> None:
+        nonlocal sent
+        while not found and sent < budget:
+            sent += 1
+            exchange = await session.post({}, retry_429=False)
+            if exchange.status == 429 and not found:
+                found.append(exchange)
+
+    await asyncio.gather(*(worker() for _ in range(BURST_CONCURRENCY)))
+    return found[0] if found else None
+
+
+async def _creates(ctx: ClauseContext) -> None:
+    f = ctx.bodies
+    for variant in f.variants:
+        await ctx.session.post(f.body(variant), creates=True)
+    for index, case in enumerate(schemathesis_requests("positive", ctx.examples(1.0), ctx.seed)):
+        if case.raw is not None or not isinstance(case.body, dict):
+            continue
+        key = fresh_key() if case.key is not None else None  # a reused key would replay
+        await ctx.session.post(case.body, key=key, creates=True)
+        del index
+    # A same-key race, for a 409 to judge.
+    ctx.budget.require(1)
+    body, key = f.body(f.variants[0], name="Tour in-flight"), fresh_key()
+    await asyncio.gather(*(ctx.session.post(body, key=key) for _ in range(4)))
+
+
+async def tour(ctx: ClauseContext) -> list[Exchange]:
+    """Send the tour's requests; return every exchange to judge."""
+    f = ctx.bodies
+    session = ctx.session
+    creds: Credentials = ctx.credentials
+    body = f.body(f.variants[0])
+    await session.post(body, credential=None)
+    await session.post(body, credential=Credentials.literal("x-api-key", "avatar-contract-wrong-key"))
+    cases = invalid_cases(f)
+    for case in cases[:: max(1, len(cases) // 20)]:
+        await session.post(case.body, raw=case.raw)
+    for _, raw in invalid_keys()[:3]:
+        await session.post(body, key=raw)
+    for case in schemathesis_requests("negative", ctx.examples(1.0), ctx.seed):
+        body_ok = case.raw is None and case.body is not ABSENT and f.linter.lint_request(case.body).valid
+        if body_ok and (case.key is None or is_valid_key(case.key)):
+            continue  # not negative after all; it would be a create
+        key = case.key if (case.key is not None and not is_valid_key(case.key)) else None
+        await session.post(case.body, raw=case.raw, key=key)
+    try:
+        await _creates(ctx)
+    except BudgetExhausted:
+        ctx.note("some 200/409 responses not drawn: no creates left (--allow-create / --max-creates)")
+    burst = await ctx.open_burst()
+    limited = await provoke_429(burst, ctx.target.burst)
+    judged = list(session.exchanges)
+    if limited is not None:
+        judged.append(limited)
+    if ctx.target.probes_methods:
+        for method in UNDOCUMENTED_METHODS:
+            judged.append(await session.send(method, session.path, (), creds.api_key(), None))
+    return judged
+
+
+def _observed(ctx: ClauseContext, judged: list[Exchange]) -> None:
+    counts = Counter(e.status for e in judged if e.request.method == "POST")
+    ctx.note("statuses seen: " + ", ".join(f"{s}×{n}" for s, n in sorted(counts.items())))
+    missing = [s for s in linter().contract.documented_statuses if s.isdigit() and int(s) not in counts]
+    if missing:
+        ctx.note(f"documented statuses never drawn: {', '.join(missing)}")
+
+
+async def _judge(ctx: ClauseContext, extra: Callable[[Exchange], None] | None = None) -> None:
+    judged = await tour(ctx)
+    _observed(ctx, judged)
+    for exchange in judged:
+        if exchange.request.method != "POST":
+            if extra is not None:
+                extra(exchange)
+            continue
+        ctx.cases += 1
+        for failure in check_exchange(exchange, [ctx.name]):
+            ctx.fail(f"{exchange.request.method} → {exchange.status}: {failure.message}", exchange)
+
+
+@clause(
+    "response.schema",
+    "Every response validates for its status under the strict profile, including `avatar_type` "
+    "consistency with the request variant.",
+    "The tour: auth failures, invalid bodies and keys, creates of every variant, schemathesis "
+    "positive/negative cases, a same-key race (409) and a burst (429); each response is checked by "
+    "the `response_schema` schemathesis check (validators, strict, with the request).",
+    creates=(1, 8),
+)
+async def response_schema(ctx: ClauseContext) -> None:
+    await _judge(ctx)
+
+
+@clause(
+    "response.status",
+    "Only documented statuses.",
+    "The tour, checked by `response_status`; in-process, other methods on the route must not "
+    "succeed and a 405 must carry an `Allow` header listing POST.",
+    creates=(1, 8),
+)
+async def response_status(ctx: ClauseContext) -> None:
+    def other_method(exchange: Exchange) -> None:
+        ctx.cases += 1
+        label = f"{exchange.request.method} {exchange.request.path}"
+        if 200 <= exchange.status < 300:
+            ctx.fail(f"{label} is not documented but answered {exchange.status}", exchange)
+        elif exchange.status == 405:
+            allow = exchange.headers.get("allow", "")
+            ctx.check("POST" in [m.strip().upper() for m in allow.split(",")],
+                      f"{label}: 405 without an Allow header listing POST (RFC 9110)", exchange)
+
+    await _judge(ctx, other_method)
+
+
+@clause(
+    "response.content_type",
+    "JSON bodies are `application/json`.",
+    "The tour, checked by `response_content_type` against each status's documented media types.",
+    creates=(1, 8),
+)
+async def response_content_type(ctx: ClauseContext) -> None:
+    await _judge(ctx)
+
+
+@clause(
+    "errors.envelope",
+    "Every error body is `{error:{code,message,param?,doc_url?}}` with the documented code per status.",
+    "The tour's 4xx/5xx responses (401, 400, 409, 429 and anything else), checked by "
+    "`errors_envelope`; the code must be the one the spec documents for the status.",
+    creates=(1, 8),
+)
+async def errors_envelope(ctx: ClauseContext) -> None:
+    await _judge(ctx)
+
+
+@clause(
+    "rate_limit.retry_after",
+    "A bounded burst (default ≤ 300 cheap, non-creating requests) provokes a 429, whose envelope "
+    "and `Retry-After` (delay-seconds) are checked; no 429 within the budget is \"not observed\".",
+    "Concurrent invalid-body requests with the real key until the first 429 or `--burst` requests.",
+)
+async def rate_limit_retry_after(ctx: ClauseContext) -> None:
+    burst = await ctx.open_burst()
+    limited = await provoke_429(burst, ctx.target.burst)
+    if limited is None:
+        ctx.not_observed(f"no 429 within {ctx.target.burst} requests (--burst)")
+    ctx.expect_error(limited, 429, "the first 429 of the burst")
+    ctx.cases += 1
+    report = linter().check_retry_after(limited.headers.get("retry-after"))
+    for finding in report.errors:
+        ctx.fail(f"Retry-After: {finding.message}", limited)

@@ -1,0 +1,139 @@
+"""One request and its response, kept as evidence: what was sent, what came back."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+
+
+class _Absent:
+    """The body a request did not have, or a response body that is not JSON."""
+
+    _instance: _Absent | None = None
+
+    def __new__(cls) -> _Absent:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "ABSENT"
+
+    def __bool__(self) -> bool:
+        return False
+
+
+ABSENT = _Absent()
+
+
+@dataclass(frozen=True)
+class Credential:
+    """An auth header as sent, and how a curl line shows it without the secret.
+
+    ``shell`` is the header value as a double-quoted shell word, e.g.
+    ``Bearer ${AVATAR_API_KEY}``, so a reproduction works once the variable is set.
+    """
+
+    header: str
+    value: str
+    shell: str
+
+    def __repr__(self) -> str:
+        return f"Credential({self.header}: {self.shell})"
+
+
+@dataclass(frozen=True)
+class SentRequest:
+    method: str
+    path: str
+    headers: tuple[tuple[str, bytes], ...]  # everything except the credential
+    credential: Credential | None
+    content: bytes | None
+    value: Any = ABSENT  # the JSON value the content encodes, when it is JSON
+
+    def header(self, name: str) -> bytes | None:
+        wanted = name.lower()
+        for key, value in self.headers:
+            if key.lower() == wanted:
+                return value
+        return None
+
+    @property
+    def idempotency_key(self) -> str | None:
+        raw = self.header("idempotency-key")
+        return None if raw is None else raw.decode("utf-8", "replace")
+
+
+@dataclass(frozen=True)
+class Exchange:
+    request: SentRequest
+    status: int
+    headers: Mapping[str, str]  # lower-cased names
+    content: bytes
+    elapsed: float = 0.0
+    _parsed: list[Any] = field(default_factory=list, repr=False, compare=False)
+
+    @property
+    def json(self) -> Any:
+        """The response body as JSON, or ABSENT when it is not JSON."""
+        if not self._parsed:
+            self._parsed.append(parse_json(self.content))
+        return self._parsed[0]
+
+    @property
+    def content_type(self) -> str | None:
+        return self.headers.get("content-type")
+
+    def error_code(self) -> str | None:
+        body = self.json
+        error = body.get("error") if isinstance(body, dict) else None
+        code = error.get("code") if isinstance(error, dict) else None
+        return code if isinstance(code, str) else None
+
+    def item_id(self) -> str | None:
+        """``data.avatar_item.id`` of a create, if the body has one."""
+        body = self.json
+        data = body.get("data") if isinstance(body, dict) else None
+        item = data.get("avatar_item") if isinstance(data, dict) else None
+        ident = item.get("id") if isinstance(item, dict) else None
+        return ident if isinstance(ident, str) else None
+
+    def group_id(self) -> str | None:
+        body = self.json
+        data = body.get("data") if isinstance(body, dict) else None
+        group = data.get("avatar_group") if isinstance(data, dict) else None
+        ident = group.get("id") if isinstance(group, dict) else None
+        if isinstance(ident, str):
+            return ident
+        item = data.get("avatar_item") if isinstance(data, dict) else None
+        ident = item.get("group_id") if isinstance(item, dict) else None
+        return ident if isinstance(ident, str) else None
+
+    def summary(self, limit: int = 300) -> str:
+        """``status`` plus the start of the body, for failure messages."""
+        text = self.content[:limit].decode("utf-8", "replace")
+        more = "…" if len(self.content) > limit else ""
+        return f"{self.status} {text}{more}".rstrip()
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def parse_json(content: bytes) -> Any:
+    """The JSON value of ``content`` (RFC 8259, so no NaN), or ABSENT."""
+    try:
+        return json.loads(content.decode("utf-8"), parse_constant=_no_constant)
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return ABSENT
+
+
+def encode_json(value: Any) -> bytes:
+    """Request bytes for a JSON value; readable UTF-8 unless it holds lone surrogates."""
+    try:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(value, ensure_ascii=True, separators=(",", ":")).encode("ascii")

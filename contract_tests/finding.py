@@ -1,0 +1,73 @@
+"""What a clause concluded: failures with their evidence, and the verdict."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from .exchange import Exchange
+
+
+class Verdict(str, Enum):
+    PASS = "pass"
+    FAIL = "fail"
+    NOT_OBSERVED = "not observed"
+    SKIPPED = "skipped"
+
+
+class ClauseFailure(AssertionError):
+    """A clause's assertion that did not hold, with the exchange that shows it.
+
+    An ``AssertionError`` so that schemathesis (which collects those from
+    ``@schemathesis.check`` functions) and pytest both treat it as a failure.
+    """
+
+    def __init__(self, clause: str, message: str, exchange: Exchange | None = None) -> None:
+        super().__init__(f"{clause}: {message}")
+        self.clause = clause
+        self.message = message
+        self.exchange = exchange
+
+
+class NotObserved(Exception):
+    """The behaviour the clause is about never showed up; nothing to judge."""
+
+
+class Skipped(Exception):
+    """The clause cannot run against this target (creation not allowed, no second key...)."""
+
+
+@dataclass
+class ClauseResult:
+    name: str
+    verdict: Verdict
+    reason: str = ""
+    failures: list[ClauseFailure] = field(default_factory=list)
+    requests: int = 0
+    creates: int = 0
+    cases: int = 0
+    notes: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def to_dict(self, curl: Any = None) -> dict[str, Any]:
+        """The report's JSON shape; ``curl`` renders an exchange as a curl line."""
+        return {
+            "clause": self.name,
+            "verdict": self.verdict.value,
+            "reason": self.reason,
+            "requests": self.requests,
+            "creates": self.creates,
+            "cases": self.cases,
+            "seconds": round(self.seconds, 3),
+            "notes": list(self.notes),
+            "failures": [
+                {
+                    "message": f.message,
+                    "status": f.exchange.status if f.exchange else None,
+                    "response": f.exchange.summary() if f.exchange else None,
+                    "curl": curl(f.exchange) if (curl and f.exchange) else None,
+                }
+                for f in self.failures
+            ],
+        }

@@ -1,0 +1,96 @@
+"""Cases from schemathesis 4, generated from the normalised spec with a fixed seed.
+
+Examples are collected up front (no shrinking) and then sent: the target is
+stateful (rate limits, idempotency records), so hypothesis replaying and
+shrinking against it would report flakiness instead of findings.  The seed
+makes the collected list, and so the verdicts, the same in every process.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import hypothesis
+import schemathesis
+from hypothesis import HealthCheck, Phase
+from hypothesis import strategies as st
+from schemathesis import GenerationMode
+from schemathesis.core import NOT_SET
+
+from spec import load_spec
+
+from .exchange import ABSENT
+
+
+@dataclass(frozen=True)
+class GeneratedRequest:
+    """What a generated case sends: a JSON body or raw bytes, and maybe an Idempotency-Key."""
+
+    body: Any  # a JSON value, ABSENT (no body) ...
+    raw: bytes | None  # ... or bytes that need not be JSON
+    key: str | None
+    mode: str
+
+
+@functools.cache
+def schema() -> Any:
+    # The raw document crashes schemathesis ("unhashable type: 'dict'"); the
+    # normalised one is what every tool in this project reads.
+    return schemathesis.openapi.from_dict(load_spec().document)
+
+
+@functools.cache
+def operation() -> Any:
+    spec = load_spec()
+    for result in schema().get_all_operations():
+        op = result.ok()
+        if op.method.lower() == spec.method and op.path == spec.path:
+            return op
+    raise LookupError(f"schemathesis found no {spec.method.upper()} {spec.path}")
+
+
+def collect(
+    strategy: st.SearchStrategy[Any], count: int, seed: int, convert: Callable[[Any], Any]
+) -> list[Any]:
+    """Up to ``count`` examples of ``strategy``, the same ones for the same seed."""
+    found: list[Any] = []
+
+    @hypothesis.seed(seed)
+    @hypothesis.settings(
+        max_examples=max(1, count),
+        database=None,
+        deadline=None,
+        derandomize=False,
+        phases=[Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
+    @hypothesis.given(strategy)
+    def gather(example: Any) -> None:
+        found.append(convert(example))
+
+    gather()
+    return found
+
+
+def _from_case(mode: str) -> Callable[[Any], GeneratedRequest]:
+    def convert(case: Any) -> GeneratedRequest:
+        key = case.headers.get("Idempotency-Key") if case.headers else None
+        body = case.body
+        if body is NOT_SET:
+            return GeneratedRequest(ABSENT, None, key, mode)
+        if isinstance(body, bytes | bytearray):
+            return GeneratedRequest(ABSENT, bytes(body), key, mode)
+        return GeneratedRequest(body, None, key, mode)
+
+    return convert
+
+
+@functools.lru_cache(maxsize=16)
+def schemathesis_requests(mode: str, count: int, seed: int) -> tuple[GeneratedRequest, ...]:
+    """Positive or negative requests for the create operation (cached per process)."""
+    generation = GenerationMode.POSITIVE if mode == "positive" else GenerationMode.NEGATIVE
+    strategy = operation().as_strategy(generation_mode=generation)
+    return tuple(collect(strategy, count, seed, _from_case(mode)))

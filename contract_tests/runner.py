@@ -1,0 +1,190 @@
+"""Runs clauses against a target: the one engine behind pytest and ``avatar-contract verify``.
+
+Against the in-process emulator every clause gets a fresh app (its own store
+and rate-limit buckets), which is what makes clauses independent, so pytest-xdist
+can spread them over workers and reach the same verdicts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import AsyncIterator, Callable, Iterable
+from contextlib import AsyncExitStack, asynccontextmanager
+
+import httpx
+
+from spec import load_spec
+
+from . import clauses_auth, clauses_idempotency, clauses_request, clauses_responses
+from .bodies import factory
+from .budget import BudgetExhausted, CreateBudget, CreateNeed, plan
+from .clause import CLAUSE_NAMES, REGISTRY, Clause, ClauseContext
+from .finding import ClauseResult, NotObserved, Skipped, Verdict
+from .session import Credentials, RateLimited, Session
+from .target import Target
+
+_REGISTERED = (clauses_auth, clauses_idempotency, clauses_request, clauses_responses)
+# The order creates are handed out on a live target: the most telling per dollar first.
+CREATE_PRIORITY = (
+    "auth.bearer",
+    "idempotency.replay",
+    "idempotency.replay_body_differs",
+    "idempotency.in_flight",
+    "idempotency.tenant_scope",
+    "request.variants",
+    "idempotency.key_format",
+    "request.rejects_invalid",
+    "response.schema",
+    "errors.envelope",
+    "response.status",
+    "response.content_type",
+)
+EMBEDDED_BASE = "http://emulator.invalid"
+TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+
+
+class TargetUnusable(Exception):
+    """The target cannot be tested at all (unreachable, or the key is refused): exit 2."""
+
+
+def clauses() -> dict[str, Clause]:
+    return {name: REGISTRY[name] for name in CLAUSE_NAMES}
+
+
+def credentials(target: Target) -> Credentials:
+    return Credentials(target.primary_key, target.secondary_key)
+
+
+def create_plan(target: Target) -> dict[str, int | None]:
+    has_second = target.secondary_key is not None
+    needs = [
+        CreateNeed(name, *REGISTRY[name].creates)
+        for name in CREATE_PRIORITY
+        if has_second or not REGISTRY[name].needs_second_key
+    ]
+    shares = plan(target, needs)
+    return {name: shares.get(name, None if target.embedded else 0) for name in CLAUSE_NAMES}
+
+
+def choose_seed(target: Target) -> Target:
+    return target if target.seed is not None else target.with_seed(random.randrange(2**31))
+
+
+def _embedded_app(target: Target, burst: bool) -> object:
+    from emulator import DEFAULT_RATE_LIMIT, EmulatorConfig, create_app
+
+    config = EmulatorConfig(
+        api_keys=tuple(k for k in (target.primary_key, target.secondary_key) if k),
+        faults=target.faults,
+        # Ordinary clauses get no limiter (fast, no waits); the burst gets the
+        # emulator's default, which a bounded burst must be able to reach.
+        rate_limit=DEFAULT_RATE_LIMIT if burst else None,
+    )
+    return create_app(config)
+
+
+@asynccontextmanager
+async def open_client(target: Target, burst: bool = False) -> AsyncIterator[httpx.AsyncClient]:
+    if target.embedded:
+        transport = httpx.ASGITransport(app=_embedded_app(target, burst), raise_app_exceptions=False)  # type: ignore[arg-type]
+        async with httpx.AsyncClient(transport=transport, base_url=EMBEDDED_BASE, timeout=TIMEOUT) as client:
+            yield client
+    else:
+        limits = httpx.Limits(max_connections=32, max_keepalive_connections=16)
+        async with httpx.AsyncClient(base_url=str(target.base_url), timeout=TIMEOUT, limits=limits) as client:
+            yield client
+
+
+async def _run(clause: Clause, target: Target, allowance: int | None) -> ClauseResult:
+    started = time.perf_counter()
+    seed = int(target.seed or 0)
+    path = load_spec().path
+    async with AsyncExitStack() as stack:
+        client = await stack.enter_async_context(open_client(target))
+        budget = CreateBudget(allowance)
+        session = Session(client, credentials(target), budget, path)
+        holder: list[ClauseContext] = []
+
+        async def open_burst() -> Session:
+            burst_client = client if not target.embedded else \
+                await stack.enter_async_context(open_client(target, burst=True))
+            burst = Session(burst_client, credentials(target), budget, path)
+            holder[0].extra_sessions.append(burst)
+            return burst
+
+        ctx = ClauseContext(clause.name, target, session, factory(), seed, open_burst)
+        holder.append(ctx)
+
+        def rate_limited(_: object) -> None:
+            ctx.rate_limited += 1
+
+        session.on_rate_limited = rate_limited
+        verdict, reason = Verdict.PASS, ""
+        try:
+            if clause.needs_second_key and session.credentials.has(2) is False:
+                raise Skipped("needs a second tenant's key (--second-api-key / AVATAR_API_KEY_2)")
+            if clause.needs_create and allowance == 0:
+                raise Skipped("needs creates, which are billable: pass --allow-create (capped by --max-creates)"
+                              if not target.allow_create else "no creates left in --max-creates for this clause")
+            await clause.run(ctx)
+        except NotObserved as exc:
+            verdict, reason = Verdict.NOT_OBSERVED, str(exc)
+        except Skipped as exc:
+            verdict, reason = Verdict.SKIPPED, str(exc)
+        except BudgetExhausted:
+            ctx.note("stopped early: no creates left (--allow-create / --max-creates)")
+            if ctx.cases == 0:
+                verdict, reason = Verdict.SKIPPED, "needs creates: none left for this clause"
+        except RateLimited as exc:
+            verdict, reason = Verdict.SKIPPED, f"rate-limited beyond the retry budget: {exc}"
+        if ctx.rate_limited:
+            ctx.note(f"{ctx.rate_limited} response(s) were 429 and retried after Retry-After")
+        if ctx.failures:
+            verdict = Verdict.FAIL
+            reason = f"{len(ctx.failures)} failure(s); first: {ctx.failures[0].message}"
+        return ClauseResult(
+            name=clause.name, verdict=verdict, reason=reason, failures=list(ctx.failures),
+            requests=ctx.requests, creates=budget.made, cases=ctx.cases, notes=list(ctx.notes),
+            seconds=time.perf_counter() - started,
+        )
+
+
+def run_clause(name: str, target: Target) -> ClauseResult:
+    """One clause, synchronously (a fresh event loop), with its planned create share."""
+    target = choose_seed(target)
+    return asyncio.run(_run(REGISTRY[name], target, create_plan(target)[name]))
+
+
+def run_suite(
+    target: Target,
+    names: Iterable[str] | None = None,
+    on_result: Callable[[ClauseResult], None] | None = None,
+) -> list[ClauseResult]:
+    target = choose_seed(target)
+    shares = create_plan(target)
+    results = []
+    for name in names or CLAUSE_NAMES:
+        result = asyncio.run(_run(REGISTRY[name], target, shares[name]))
+        results.append(result)
+        if on_result is not None:
+            on_result(result)
+    return results
+
+
+async def _preflight(target: Target) -> None:
+    if not target.embedded and not target.api_key:
+        raise TargetUnusable("no API key: pass --api-key or set AVATAR_API_KEY")
+    async with open_client(target) as client:
+        session = Session(client, credentials(target), CreateBudget(0), load_spec().path)
+        exchange = await session.post({}, retry_429=False)
+    if exchange.status == 0:
+        raise TargetUnusable(f"cannot reach {target.display_url}: {exchange.headers.get('x-contract-error')}")
+    if exchange.status == 401:
+        raise TargetUnusable(f"{target.display_url} refused the API key (401); check --api-key")
+
+
+def preflight(target: Target) -> None:
+    """Raise :class:`TargetUnusable` unless the target answers and accepts the key."""
+    asyncio.run(_preflight(target))

@@ -1,0 +1,208 @@
+"""Sending requests: credentials, the create budget, and 429s that are waited out.
+
+Every clause talks to the target through a :class:`Session`, so the rules
+that keep a live run safe and honest live in one place:
+
+* a request that would create an avatar on a correct server (``creates=True``)
+  needs a create left in the clause's budget;
+* every 2xx to the create route is counted, expected or not;
+* a 429 on an ordinary request is shown to ``on_rate_limited`` (which
+  validates it) and retried after ``Retry-After``, within a bounded wait, so
+  rate limiting never turns into a false failure.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from .budget import CreateBudget
+from .exchange import ABSENT, Credential, Exchange, SentRequest, encode_json
+
+JSON = b"application/json"
+
+
+class RateLimited(Exception):
+    """The target still answered 429 after the bounded retries."""
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    attempts: int = 6
+    max_wait: float = 30.0  # one Retry-After is honoured up to this many seconds
+    total_wait: float = 90.0
+    default_wait: float = 1.0  # when Retry-After is missing or unreadable
+    floor: float = 0.05  # "Retry-After: 0" must not become a busy loop
+
+
+class Credentials:
+    """The target's keys as auth headers, each with its redacted curl form."""
+
+    VARIABLES = ("AVATAR_API_KEY", "AVATAR_API_KEY_2")
+
+    def __init__(self, primary: str, secondary: str | None) -> None:
+        self._keys = (primary, secondary)
+
+    def key(self, tenant: int = 1) -> str:
+        value = self._keys[tenant - 1]
+        if value is None:
+            raise LookupError(f"no API key for tenant {tenant}")
+        return value
+
+    def has(self, tenant: int) -> bool:
+        return self._keys[tenant - 1] is not None
+
+    def _var(self, tenant: int) -> str:
+        return "${" + self.VARIABLES[tenant - 1] + "}"
+
+    def api_key(self, tenant: int = 1) -> Credential:
+        return Credential("x-api-key", self.key(tenant), self._var(tenant))
+
+    def bearer(self, tenant: int = 1) -> Credential:
+        return Credential("Authorization", f"Bearer {self.key(tenant)}", f"Bearer {self._var(tenant)}")
+
+    def truncated(self, tenant: int = 1) -> Credential:
+        """The key without its last character (catches prefix matching)."""
+        name = self.VARIABLES[tenant - 1]
+        return Credential("x-api-key", self.key(tenant)[:-1], "${" + name + "%?}")
+
+    def extended(self, tenant: int = 1, suffix: str = "x") -> Credential:
+        """The key plus a character (catches prefix matching the other way)."""
+        return Credential("x-api-key", self.key(tenant) + suffix, self._var(tenant) + suffix)
+
+    @staticmethod
+    def literal(header: str, value: str) -> Credential:
+        """A made-up, non-secret credential, shown as it is."""
+        return Credential(header, value, value)
+
+    def secrets(self) -> tuple[str, ...]:
+        return tuple(k for k in self._keys if k)
+
+
+class _Default:
+    pass
+
+
+PRIMARY = _Default()
+
+
+def retry_after_seconds(exchange: Exchange, policy: RetryPolicy) -> float:
+    value = exchange.headers.get("retry-after")
+    if value is None:
+        return policy.default_wait
+    text = value.strip()
+    if text.isdigit():
+        return max(policy.floor, min(float(text), policy.max_wait))
+    try:  # RFC 9110 also allows an HTTP-date; honour it, the clause judges it.
+        when = email.utils.parsedate_to_datetime(text).timestamp()
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return policy.default_wait
+    return max(policy.floor, min(when - time.time(), policy.max_wait))
+
+
+class Session:
+    """A clause's connection to the target (HTTP, or the emulator in-process)."""
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        credentials: Credentials,
+        budget: CreateBudget,
+        path: str,
+        *,
+        retry: RetryPolicy | None = None,
+        on_rate_limited: Callable[[Exchange], None] | None = None,
+    ) -> None:
+        self.client = client
+        self.credentials = credentials
+        self.budget = budget
+        self.path = path
+        self.retry = retry or RetryPolicy()
+        self.on_rate_limited = on_rate_limited
+        self.requests = 0
+        self.exchanges: list[Exchange] = []
+
+    async def post(
+        self,
+        body: Any = ABSENT,
+        *,
+        raw: bytes | None = None,
+        credential: Credential | None | _Default = PRIMARY,
+        key: str | bytes | None = None,
+        creates: bool = False,
+        retry_429: bool = True,
+        headers: Sequence[tuple[str, bytes]] = (),
+    ) -> Exchange:
+        """POST to the create route.  ``body`` is a JSON value; ``raw`` is sent as is."""
+        if creates:
+            self.budget.require(1)
+        content = raw if raw is not None else (None if body is ABSENT else encode_json(body))
+        sent: list[tuple[str, bytes]] = []
+        if content is not None:
+            sent.append(("Content-Type", JSON))
+        if key is not None:
+            sent.append(("Idempotency-Key", key.encode("utf-8") if isinstance(key, str) else key))
+        sent.extend(headers)
+        cred = self.credentials.api_key() if isinstance(credential, _Default) else credential
+        return await self.send("POST", self.path, tuple(sent), cred, content,
+                               body if raw is None else ABSENT, retry_429=retry_429)
+
+    async def send(
+        self,
+        method: str,
+        path: str,
+        headers: tuple[tuple[str, bytes], ...],
+        credential: Credential | None,
+        content: bytes | None,
+        value: Any = ABSENT,
+        *,
+        retry_429: bool = True,
+    ) -> Exchange:
+        request = SentRequest(method, path, headers, credential, content, value)
+        waited = 0.0
+        for _ in range(self.retry.attempts + 1):
+            exchange = await self._once(request)
+            if exchange.status != 429 or not retry_429:
+                return exchange
+            if self.on_rate_limited is not None:
+                self.on_rate_limited(exchange)
+            wait = retry_after_seconds(exchange, self.retry)
+            if waited + wait > self.retry.total_wait:
+                break
+            await asyncio.sleep(wait)
+            waited += wait
+        raise RateLimited(f"{method} {path} was still rate-limited after waiting {waited:.0f}s")
+
+    async def _once(self, request: SentRequest) -> Exchange:
+        headers: list[tuple[str, bytes]] = list(request.headers)
+        if request.credential is not None:
+            headers.append((request.credential.header, request.credential.value.encode("utf-8")))
+        self.requests += 1
+        started = time.perf_counter()
+        try:
+            response = await self.client.request(
+                request.method, request.path, headers=headers, content=request.content
+            )
+        except httpx.TransportError as exc:
+            # No answer at all (reset, timeout): evidence, not an exception, so
+            # the clause that sent it reports it as a failure.
+            exchange = Exchange(request, 0, {"x-contract-error": f"{type(exc).__name__}: {exc}"}, b"",
+                                time.perf_counter() - started)
+        else:
+            exchange = Exchange(
+                request,
+                response.status_code,
+                {k.lower(): v for k, v in response.headers.items()},
+                response.content,
+                time.perf_counter() - started,
+            )
+        if request.method == "POST" and request.path == self.path:
+            self.budget.observe(exchange)
+        self.exchanges.append(exchange)
+        return exchange
