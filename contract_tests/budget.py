@@ -80,4 +80,9 @@ def plan(target: Target, needs: Iterable[CreateNeed]) -> dict[str, int | None]:
         if give > 0:
             shares[need.clause] += give
             left -= give
+    # A generous cap (a local server) lets clauses go past their estimate:
+    # the rest is shared out evenly among the clauses that create.
+    takers = [need.clause for need in ordered if shares[need.clause] > 0]
+    for clause in takers:
+        shares[clause] += left // len(takers)
     return dict(shares)

@@ -49,7 +49,7 @@ def _fail(clause: str, findings: Iterable[Finding]) -> None:
         raise ClauseFailure(clause, "; ".join(listed[:5]) + (" …" if len(listed) > 5 else ""))
 
 
-def _request_value(case: Case) -> Any:
+def _request_value(case: Case[Any]) -> Any:
     body = case.body
     return body if isinstance(body, dict) else None
 
@@ -63,7 +63,7 @@ def _media(value: str | None) -> str | None:
 
 
 @schemathesis.check
-def response_schema(ctx: CheckContext, response: Response, case: Case) -> bool | None:
+def response_schema(ctx: CheckContext, response: Response, case: Case[Any]) -> bool | None:
     """response.schema: the body validates for its status (strict profile, consistency)."""
     if not _documented(response.status_code):
         return None  # response.status owns undocumented statuses
@@ -73,7 +73,7 @@ def response_schema(ctx: CheckContext, response: Response, case: Case) -> bool |
 
 
 @schemathesis.check
-def response_status(ctx: CheckContext, response: Response, case: Case) -> bool | None:
+def response_status(ctx: CheckContext, response: Response, case: Case[Any]) -> bool | None:
     """response.status: only statuses the operation documents."""
     status = response.status_code
     if status == 0:
@@ -85,7 +85,7 @@ def response_status(ctx: CheckContext, response: Response, case: Case) -> bool |
 
 
 @schemathesis.check
-def response_content_type(ctx: CheckContext, response: Response, case: Case) -> bool | None:
+def response_content_type(ctx: CheckContext, response: Response, case: Case[Any]) -> bool | None:
     """response.content_type: a JSON body is sent as one of the documented JSON media types."""
     if not response.content:
         return None
@@ -101,7 +101,8 @@ def response_content_type(ctx: CheckContext, response: Response, case: Case) -> 
         shown = values[0] if values else "missing"
         raise ClauseFailure(
             "response.content_type",
-            f"status {response.status_code}: Content-Type is {shown}; expected {', '.join(sorted(a for a in allowed if a))}",
+            f"status {response.status_code}: Content-Type is {shown}; "
+            f"expected {', '.join(sorted(a for a in allowed if a))}",
         )
     return None
 
@@ -121,7 +122,7 @@ def _envelope_matter(finding: Finding, documented: bool) -> bool:
 
 
 @schemathesis.check
-def errors_envelope(ctx: CheckContext, response: Response, case: Case) -> bool | None:
+def errors_envelope(ctx: CheckContext, response: Response, case: Case[Any]) -> bool | None:
     """errors.envelope: every error is {error: {code, message, ...}} with the status's documented code."""
     status = response.status_code
     if status < 400:
@@ -137,7 +138,7 @@ def errors_envelope(ctx: CheckContext, response: Response, case: Case) -> bool |
     return None
 
 
-RESPONSE_CHECKS: dict[str, Callable[[CheckContext, Response, Case], bool | None]] = {
+RESPONSE_CHECKS: dict[str, Callable[[CheckContext, Response, Case[Any]], bool | None]] = {
     "response.schema": response_schema,
     "response.status": response_status,
     "response.content_type": response_content_type,
@@ -157,7 +158,7 @@ def _context() -> CheckContext:
     )
 
 
-def as_schemathesis(exchange: Exchange, base_url: str = "http://target") -> tuple[Response, Case]:
+def as_schemathesis(exchange: Exchange, base_url: str = "http://target") -> tuple[Response, Case[Any]]:
     """The exchange as the (response, case) pair a schemathesis check expects."""
     sent = exchange.request
     prepared = requests.Request(

@@ -20,7 +20,7 @@ from .checks import linter
 from .exchange import Exchange
 from .finding import ClauseFailure, NotObserved, Skipped
 from .session import Session
-from .target import Target
+from .target import PROFILE_EXAMPLES, Target
 
 # The clause names, in report order.  Everything (tests, report, README) uses these.
 CLAUSE_NAMES: tuple[str, ...] = (
@@ -41,8 +41,6 @@ CLAUSE_NAMES: tuple[str, ...] = (
     "rate_limit.retry_after",
 )
 
-# Examples per profile; each clause scales its generated cases from this.
-PROFILE_EXAMPLES: dict[str, int] = {"quick": 10, "default": 30, "thorough": 150}
 MAX_FAILURES = 25  # per clause; more would bury the report, not inform it
 
 

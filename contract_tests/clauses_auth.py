@@ -12,7 +12,7 @@ WRONG_KEY = "avatar-contract-wrong-key-0000000000"
 @clause(
     "auth.missing",
     "No credentials → 401 with the error envelope (`authentication_failed`).",
-    "A valid body with no auth header, an empty `x-api-key` and an empty Bearer token; each must be "
+    "A valid body with no auth header, an empty `x-api-key` and `Authorization: Bearer` with no token; each must be "
     "401 with the documented envelope and code.",
 )
 async def auth_missing(ctx: ClauseContext) -> None:
@@ -20,7 +20,8 @@ async def auth_missing(ctx: ClauseContext) -> None:
     cases = [
         ("no credentials", None),
         ("an empty x-api-key", Credentials.literal("x-api-key", "")),
-        ("an empty Bearer token", Credentials.literal("Authorization", "Bearer ")),
+        # "Bearer" alone: a header value may not end in a space on the wire.
+        ("a Bearer scheme with no token", Credentials.literal("Authorization", "Bearer")),
     ]
     for label, credential in cases:
         # A correct server creates nothing here, so this is safe on a live target.

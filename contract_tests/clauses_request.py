@@ -80,7 +80,7 @@ async def request_variants(ctx: ClauseContext) -> None:
 
 def _generated_invalid(ctx: ClauseContext) -> list[tuple[str, Any, bytes | None, str | bytes | None]]:
     """schemathesis negative cases whose body the oracle rejects: (label, body, raw, key)."""
-    out = []
+    out: list[tuple[str, Any, bytes | None, str | bytes | None]] = []
     for index, case in enumerate(schemathesis_requests("negative", ctx.examples(2.0), ctx.seed)):
         invalid_body = case.raw is not None or case.body is ABSENT or \
             not ctx.bodies.linter.lint_request(case.body).valid

@@ -47,16 +47,15 @@ async def _creates(ctx: ClauseContext) -> None:
     f = ctx.bodies
     for variant in f.variants:
         await ctx.session.post(f.body(variant), creates=True)
-    for index, case in enumerate(schemathesis_requests("positive", ctx.examples(1.0), ctx.seed)):
-        if case.raw is not None or not isinstance(case.body, dict):
-            continue
-        key = fresh_key() if case.key is not None else None  # a reused key would replay
-        await ctx.session.post(case.body, key=key, creates=True)
-        del index
     # A same-key race, for a 409 to judge.
     ctx.budget.require(1)
-    body, key = f.body(f.variants[0], name="Tour in-flight"), fresh_key()
-    await asyncio.gather(*(ctx.session.post(body, key=key) for _ in range(4)))
+    race_body, race_key = f.body(f.variants[0], name="Tour in-flight"), fresh_key()
+    await asyncio.gather(*(ctx.session.post(race_body, key=race_key) for _ in range(4)))
+    for case in schemathesis_requests("positive", ctx.examples(1.0), ctx.seed):
+        if case.raw is not None or not isinstance(case.body, dict):
+            continue
+        # A key schemathesis reuses would replay an earlier answer; always a fresh one.
+        await ctx.session.post(case.body, key=fresh_key() if case.key is not None else None, creates=True)
 
 
 async def tour(ctx: ClauseContext) -> list[Exchange]:
@@ -72,12 +71,14 @@ async def tour(ctx: ClauseContext) -> list[Exchange]:
         await session.post(case.body, raw=case.raw)
     for _, raw in invalid_keys()[:3]:
         await session.post(body, key=raw)
-    for case in schemathesis_requests("negative", ctx.examples(1.0), ctx.seed):
-        body_ok = case.raw is None and case.body is not ABSENT and f.linter.lint_request(case.body).valid
-        if body_ok and (case.key is None or is_valid_key(case.key)):
+    for generated in schemathesis_requests("negative", ctx.examples(1.0), ctx.seed):
+        raw_key = generated.key
+        body_ok = generated.raw is None and generated.body is not ABSENT and \
+            f.linter.lint_request(generated.body).valid
+        if body_ok and (raw_key is None or is_valid_key(raw_key)):
             continue  # not negative after all; it would be a create
-        key = case.key if (case.key is not None and not is_valid_key(case.key)) else None
-        await session.post(case.body, raw=case.raw, key=key)
+        bad_key = raw_key if (raw_key is not None and not is_valid_key(raw_key)) else None
+        await session.post(generated.body, raw=generated.raw, key=bad_key)
     try:
         await _creates(ctx)
     except BudgetExhausted:

@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
-
 class _Absent:
     """The body a request did not have, or a response body that is not JSON."""
 

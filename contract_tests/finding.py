@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from .exchange import Exchange
 
 
-class Verdict(str, Enum):
+class Verdict(StrEnum):
     PASS = "pass"
     FAIL = "fail"
     NOT_OBSERVED = "not observed"
@@ -71,3 +71,20 @@ class ClauseResult:
                 for f in self.failures
             ],
         }
+
+    def summary_dict(self) -> dict[str, Any]:
+        """The verdict without evidence: what crosses from an xdist worker to the controller."""
+        return {
+            "clause": self.name, "verdict": self.verdict.value, "reason": self.reason,
+            "requests": self.requests, "creates": self.creates, "cases": self.cases,
+            "notes": list(self.notes), "seconds": round(self.seconds, 3),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ClauseResult:
+        return cls(
+            name=str(data["clause"]), verdict=Verdict(data["verdict"]), reason=str(data.get("reason", "")),
+            requests=int(data.get("requests", 0)), creates=int(data.get("creates", 0)),
+            cases=int(data.get("cases", 0)), notes=list(data.get("notes", [])),
+            seconds=float(data.get("seconds", 0.0)),
+        )

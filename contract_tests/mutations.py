@@ -45,6 +45,22 @@ def _with_site(f: BodyFactory, body: dict[str, Any], site: Site, value: Any, as_
     return out
 
 
+def _setter(body: dict[str, Any], key: str) -> Callable[[Any], dict[str, Any]]:
+    def put(value: Any) -> dict[str, Any]:
+        return {**body, key: value}
+
+    return put
+
+
+def _site_setter(
+    f: BodyFactory, base: dict[str, Any], site: Site, inner: Callable[[Any], Any]
+) -> Callable[[Any], dict[str, Any]]:
+    def put(value: Any) -> dict[str, Any]:
+        return _with_site(f, base, site, inner(value))
+
+    return put
+
+
 def _wrong_values(label: str, make: Callable[[Any], Any]) -> Iterator[BodyCase]:
     for value in WRONG_VALUES:
         yield BodyCase(f"{label} = {encode_json(value).decode()}", make(value))
@@ -59,7 +75,7 @@ def _variant_cases(f: BodyFactory, variant: str) -> Iterator[BodyCase]:
     for value in (f"{variant}_unknown", variant.upper(), [variant]):
         yield BodyCase(f"{variant}: {disc} = {encode_json(value).decode()}", {**base, disc: value})
     for prop in sorted(branch.properties - {disc}):
-        yield from _first_invalid(f, _wrong_values(f"{variant}: {prop}", lambda v, p=prop: {**base, p: v}))
+        yield from _first_invalid(f, _wrong_values(f"{variant}: {prop}", _setter(base, prop)))
     for prop, limit in f.string_limits(variant):
         yield BodyCase(f"{variant}: {prop} of {limit + 1} ASCII characters", {**base, prop: "a" * (limit + 1)})
         yield BodyCase(f"{variant}: {prop} of {limit + 1} astral code points", {**base, prop: ASTRAL * (limit + 1)})
@@ -82,8 +98,7 @@ def _site_cases(f: BodyFactory, variant: str, base: dict[str, Any], site: Site) 
                            _with_site(f, base, site, {**asset, UNKNOWN_FIELD: "x"}))
         for field in sorted(branch.properties - {prop}):
             yield from _first_invalid(f, _wrong_values(
-                f"{where} ({source}) {field}",
-                lambda v, a=asset, k=field: _with_site(f, base, site, {**a, k: v})))
+                f"{where} ({source}) {field}", _site_setter(f, base, site, _setter(asset, field))))
     yield BodyCase(f"{where} is a bare URL string", _with_site(f, base, site, "https://example.com/a.png"))
     if site.many:
         yield from _first_invalid(f, _wrong_values(

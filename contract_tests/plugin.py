@@ -1,4 +1,4 @@
-"""pytest plugin: the suite's command-line options and the target fixture.
+"""pytest plugin: the suite's command-line options, profiles, seed and clause summary.
 
 Registered through the ``pytest11`` entry point (and named in the root
 conftest), so ``pytest --pyargs contract_tests --base-url ...`` works from any
@@ -7,20 +7,74 @@ project that installed avatar-contract.
 
 from __future__ import annotations
 
-import pytest
+import json
+import os
+import random
+from typing import Any
 
-from .target import DEFAULT_BURST, DEFAULT_MAX_CREATES, PROFILES, Target, from_environment
+import pytest
+from hypothesis import HealthCheck, settings
+
+from .target import (
+    DEFAULT_BURST,
+    DEFAULT_MAX_CREATES,
+    PROFILE_EXAMPLES,
+    PROFILES,
+    Target,
+    from_environment,
+)
+
+SEED = pytest.StashKey[int]()
+WORKER_SEED = "avatar_contract_seed"
+CLAUSE_PROPERTY = "avatar_contract_clause"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("avatar-contract", "Create Avatar contract suite")
-    group.addoption("--base-url", default=None, help="target base URL (default: in-process emulator); env AVATAR_API_BASE_URL")
+    group.addoption("--base-url", default=None,
+                    help="target base URL (default: in-process emulator); env AVATAR_API_BASE_URL")
     group.addoption("--api-key", default=None, help="API key for the target; env AVATAR_API_KEY")
     group.addoption("--second-api-key", default=None, help="a second tenant's key; env AVATAR_API_KEY_2")
-    group.addoption("--allow-create", action="store_true", default=False, help="allow billable creates on a non-emulator target")
+    group.addoption("--allow-create", action="store_true", default=False,
+                    help="allow billable creates on a non-emulator target")
     group.addoption("--max-creates", type=int, default=DEFAULT_MAX_CREATES, help="cap on creates when --allow-create")
     group.addoption("--burst", type=int, default=DEFAULT_BURST, help="cheap requests spent provoking a 429")
     group.addoption("--profile", choices=PROFILES, default=None, help="hypothesis profile: quick, default, thorough")
+    group.addoption("--contract-seed", type=int, default=None,
+                    help="generation seed (default: random, printed); env AVATAR_CONTRACT_SEED")
+
+
+def _register_profiles() -> None:
+    # Namespaced: registering "default" would replace Hypothesis's own default
+    # profile for every other test in the session.
+    for name, examples in PROFILE_EXAMPLES.items():
+        settings.register_profile(
+            f"contract-{name}", max_examples=examples, deadline=None, database=None,
+            suppress_health_check=list(HealthCheck),
+        )
+
+
+def _seed(config: pytest.Config) -> int:
+    workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)
+    if workerinput and WORKER_SEED in workerinput:
+        # xdist workers take the controller's seed, so every worker generates the same cases.
+        return int(workerinput[WORKER_SEED])
+    given = config.getoption("--contract-seed")
+    if given is None and os.environ.get("AVATAR_CONTRACT_SEED", "").isdigit():
+        given = int(os.environ["AVATAR_CONTRACT_SEED"])
+    return int(given) if given is not None else random.randrange(2**31)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    _register_profiles()
+    config.stash[SEED] = _seed(config)
+    config.pluginmanager.register(ClauseSummary(config), "avatar-contract-clause-summary")
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """pytest-xdist: hand the controller's seed to each worker."""
+    node.workerinput[WORKER_SEED] = node.config.stash[SEED]
 
 
 def target_from_config(config: pytest.Config) -> Target:
@@ -32,10 +86,49 @@ def target_from_config(config: pytest.Config) -> Target:
         max_creates=int(config.getoption("--max-creates")),
         burst=int(config.getoption("--burst")),
         profile=config.getoption("--profile") or "default",
+        seed=config.stash[SEED],
     )
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    target = target_from_config(config)
+    return (f"avatar-contract: {target.description}, profile {target.profile}, "
+            f"seed {target.seed} (reproduce with --contract-seed {target.seed})")
 
 
 @pytest.fixture(scope="session")
 def contract_target(pytestconfig: pytest.Config) -> Target:
     """The system under test, as configured on the command line or environment."""
     return target_from_config(pytestconfig)
+
+
+class ClauseSummary:
+    """Collects each clause's verdict (from user_properties, so it works on the
+    xdist controller too) and prints the clause table at the end of the run."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.results: list[dict[str, Any]] = []
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.when != "call":
+            return
+        for name, value in report.user_properties:
+            if name == CLAUSE_PROPERTY:
+                self.results.append(json.loads(str(value)))
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if not self.results:
+            return
+        from .clause import CLAUSE_NAMES
+        from .finding import ClauseResult
+        from .report import from_results, render_table
+
+        target = target_from_config(self.config)
+        order = {name: index for index, name in enumerate(CLAUSE_NAMES)}
+        clauses = sorted((ClauseResult.from_dict(r) for r in self.results), key=lambda r: order.get(r.name, 99))
+        secrets = [k for k in (target.api_key, target.second_api_key) if k]
+        terminalreporter.section("avatar-contract clauses")
+        seconds = sum(r.seconds for r in clauses)
+        terminalreporter.write_line(render_table(from_results(target, clauses, secrets, seconds)))
+        terminalreporter.write_line(f"seed {target.seed}: rerun with --contract-seed {target.seed}")

@@ -133,7 +133,7 @@ class Session:
         body: Any = ABSENT,
         *,
         raw: bytes | None = None,
-        credential: Credential | None | _Default = PRIMARY,
+        credential: Credential | _Default | None = PRIMARY,
         key: str | bytes | None = None,
         creates: bool = False,
         retry_429: bool = True,
@@ -187,8 +187,11 @@ class Session:
         started = time.perf_counter()
         try:
             response = await self.client.request(
-                request.method, request.path, headers=headers, content=request.content
+                request.method, request.path,
+                headers=[(k.encode("latin-1"), v) for k, v in headers], content=request.content,
             )
+        except httpx.LocalProtocolError:
+            raise  # the suite built an unsendable request: a bug here, not in the target
         except httpx.TransportError as exc:
             # No answer at all (reset, timeout): evidence, not an exception, so
             # the clause that sent it reports it as a failure.

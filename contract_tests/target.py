@@ -8,6 +8,8 @@ from typing import Literal
 
 Profile = Literal["quick", "default", "thorough"]
 PROFILES: tuple[Profile, ...] = ("quick", "default", "thorough")
+# Examples per profile: the scale every clause's generated cases derive from.
+PROFILE_EXAMPLES: dict[str, int] = {"quick": 10, "default": 30, "thorough": 150}
 # A create on the live API costs about $1.  Twenty covers every idempotency and
 # auth clause plus a few variants; --max-creates raises it.
 DEFAULT_MAX_CREATES = 20

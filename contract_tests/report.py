@@ -1,0 +1,191 @@
+"""The clause report: a terminal table, report.json, report.md and JUnit XML.
+
+Every piece of text passes through :func:`scrub`, so an API key can reach no
+report even if a server echoes it back in an error message.
+"""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .curl import as_curl
+from .exchange import Exchange
+from .finding import ClauseResult, Verdict
+from .mutation import MutationScore
+from .target import Target
+
+
+@dataclass
+class SuiteReport:
+    target: Target
+    results: list[ClauseResult]
+    seconds: float = 0.0
+    mutation: MutationScore | None = None
+    secrets: tuple[str, ...] = field(default=(), repr=False)
+
+    @property
+    def failed(self) -> bool:
+        return any(r.verdict is Verdict.FAIL for r in self.results)
+
+    @property
+    def requests(self) -> int:
+        return sum(r.requests for r in self.results)
+
+    @property
+    def creates(self) -> int:
+        return sum(r.creates for r in self.results)
+
+    def scrub(self, text: str) -> str:
+        for secret in self.secrets:
+            if secret:
+                text = text.replace(secret, "***")
+        return text
+
+    def curl(self, exchange: Exchange) -> str:
+        return self.scrub(as_curl(exchange, self.target.display_url))
+
+    def counts(self) -> Counter[str]:
+        return Counter(r.verdict.value for r in self.results)
+
+
+def _target_line(report: SuiteReport) -> str:
+    t = report.target
+    creates = "unlimited (in-process)" if t.embedded else (
+        f"cap {t.max_creates}" if t.allow_create else "not allowed (no --allow-create)")
+    return (f"target: {t.description} · profile {t.profile} · seed {t.seed} · "
+            f"creates: {report.creates} made, {creates}")
+
+
+def render_table(report: SuiteReport) -> str:
+    rows = [("clause", "verdict", "requests", "creates", "detail")]
+    for r in report.results:
+        detail = r.reason or (r.notes[0] if r.notes else "")
+        rows.append((r.name, r.verdict.value, str(r.requests), str(r.creates), detail))
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    lines = []
+    for row in rows:
+        cells = [row[0].ljust(widths[0]), row[1].ljust(widths[1]),
+                 row[2].rjust(widths[2]), row[3].rjust(widths[3]), row[4][:100]]
+        lines.append("  ".join(cells).rstrip())
+    counts = report.counts()
+    summary = ", ".join(f"{counts[v.value]} {v.value}" for v in Verdict if counts[v.value])
+    lines.append("")
+    lines.append(f"{summary} · {report.requests} requests · {report.creates} creates · {report.seconds:.1f}s")
+    return report.scrub("\n".join(lines))
+
+
+def render_failures(report: SuiteReport) -> str:
+    out = []
+    for r in report.results:
+        for failure in r.failures:
+            out.append(f"FAIL {r.name}: {failure.message}")
+            if failure.exchange is not None:
+                out.append(f"  reproduce: {report.curl(failure.exchange)}")
+    return report.scrub("\n".join(out))
+
+
+def render_text(report: SuiteReport) -> str:
+    parts = [_target_line(report), "", render_table(report)]
+    failures = render_failures(report)
+    if failures:
+        parts += ["", failures]
+    if report.mutation is not None:
+        parts += ["", report.mutation.line()]
+        for outcome in report.mutation.uncaught:
+            parts.append(f"  not caught: {outcome.fault} ({outcome.clause}): {outcome.detail}")
+    return report.scrub("\n".join(parts))
+
+
+def to_json(report: SuiteReport) -> dict[str, Any]:
+    t = report.target
+    data = {
+        "target": {
+            "base_url": t.base_url, "embedded": t.embedded, "profile": t.profile, "seed": t.seed,
+            "allow_create": t.allow_create, "max_creates": t.max_creates, "burst": t.burst,
+            "faults": sorted(t.faults),
+        },
+        "conforms": not report.failed,
+        "summary": dict(report.counts()),
+        "requests": report.requests,
+        "creates": report.creates,
+        "seconds": round(report.seconds, 2),
+        "clauses": [r.to_dict(report.curl) for r in report.results],
+        "mutation": report.mutation.to_dict() if report.mutation else None,
+    }
+    return json.loads(report.scrub(json.dumps(data)))  # type: ignore[no-any-return]
+
+
+def _md_cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def to_markdown(report: SuiteReport) -> str:
+    lines = ["# Create Avatar contract report", "", _target_line(report), "",
+             "| clause | verdict | requests | creates | detail |", "|---|---|---:|---:|---|"]
+    for r in report.results:
+        detail = r.reason or "; ".join(r.notes)
+        lines.append(f"| `{r.name}` | {r.verdict.value} | {r.requests} | {r.creates} | {_md_cell(detail)} |")
+    failing = [r for r in report.results if r.failures]
+    if failing:
+        lines += ["", "## Failures"]
+        for r in failing:
+            lines += ["", f"### `{r.name}`"]
+            for failure in r.failures:
+                lines += ["", f"- {_md_cell(failure.message)}"]
+                if failure.exchange is not None:
+                    lines += ["", "  ```sh", f"  {report.curl(failure.exchange)}", "  ```"]
+    if report.mutation is not None:
+        lines += ["", "## Mutation score", "", report.mutation.line(), "",
+                  "| fault | clause | caught |", "|---|---|---|"]
+        for o in report.mutation.outcomes:
+            lines.append(f"| `{o.fault}` | `{o.clause}` | {'yes' if o.caught else 'NO'} |")
+    return report.scrub("\n".join(lines) + "\n")
+
+
+def to_junit(report: SuiteReport) -> str:
+    counts = report.counts()
+    suite = ET.Element("testsuite", {
+        "name": "avatar-contract", "tests": str(len(report.results)),
+        "failures": str(counts[Verdict.FAIL.value]),
+        "skipped": str(counts[Verdict.SKIPPED.value] + counts[Verdict.NOT_OBSERVED.value]),
+        "errors": "0", "time": f"{report.seconds:.3f}",
+    })
+    for r in report.results:
+        case = ET.SubElement(suite, "testcase", {
+            "classname": "avatar_contract", "name": r.name, "time": f"{r.seconds:.3f}"})
+        if r.verdict is Verdict.FAIL:
+            failure = ET.SubElement(case, "failure", {"message": report.scrub(r.reason)})
+            failure.text = render_failures(SuiteReport(report.target, [r], secrets=report.secrets))
+        elif r.verdict in (Verdict.SKIPPED, Verdict.NOT_OBSERVED):
+            ET.SubElement(case, "skipped", {"message": report.scrub(f"{r.verdict.value}: {r.reason}")})
+        if r.notes:
+            out = ET.SubElement(case, "system-out")
+            out.text = report.scrub("\n".join(r.notes))
+    text: str = ET.tostring(suite, encoding="unicode", xml_declaration=True)
+    return text
+
+
+def write(report: SuiteReport, directory: Path) -> list[Path]:
+    directory.mkdir(parents=True, exist_ok=True)
+    files = {
+        "report.json": json.dumps(to_json(report), indent=2, ensure_ascii=False) + "\n",
+        "report.md": to_markdown(report),
+        "junit.xml": to_junit(report) + "\n",
+    }
+    written = []
+    for name, text in files.items():
+        path = directory / name
+        path.write_text(text, encoding="utf-8")
+        written.append(path)
+    return written
+
+
+def from_results(target: Target, results: Iterable[ClauseResult], secrets: Sequence[str] = (),
+                 seconds: float = 0.0, mutation: MutationScore | None = None) -> SuiteReport:
+    return SuiteReport(target, list(results), seconds, mutation, tuple(s for s in secrets if s))

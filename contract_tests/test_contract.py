@@ -1,0 +1,46 @@
+"""The contract suite as pytest tests: one test per clause, against the configured target.
+
+``pytest contract_tests`` runs against the in-process emulator;
+``pytest contract_tests --base-url URL --api-key KEY`` against anything else.
+A clause that fails fails its test (with a reproducing curl line); one that is
+skipped or not observed is reported as a skip with the reason.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+import pytest
+
+from contract_tests.clause import CLAUSE_NAMES
+from contract_tests.finding import Verdict
+from contract_tests.plugin import CLAUSE_PROPERTY
+from contract_tests.report import from_results, render_failures
+from contract_tests.runner import TargetUnusable, preflight, run_clause
+from contract_tests.target import Target
+
+
+@pytest.fixture(scope="session")
+def usable_target(contract_target: Target) -> Target:
+    """The target, once shown to answer and to accept the key (else every clause errors)."""
+    try:
+        preflight(contract_target)
+    except TargetUnusable as exc:
+        pytest.fail(f"avatar-contract: {exc}", pytrace=False)
+    return contract_target
+
+
+@pytest.mark.parametrize("clause_name", CLAUSE_NAMES)
+def test_clause(clause_name: str, usable_target: Target,
+                record_property: Callable[[str, object], None]) -> None:
+    result = run_clause(clause_name, usable_target)
+    record_property(CLAUSE_PROPERTY, json.dumps(result.summary_dict()))
+    if result.verdict is Verdict.FAIL:
+        secrets = [k for k in (usable_target.api_key, usable_target.second_api_key) if k]
+        report = from_results(usable_target, [result], secrets)
+        pytest.fail(f"{clause_name}: {result.reason}\n{render_failures(report)}", pytrace=False)
+    if result.verdict is Verdict.SKIPPED:
+        pytest.skip(f"{clause_name}: {result.reason}")
+    if result.verdict is Verdict.NOT_OBSERVED:
+        pytest.skip(f"{clause_name}: not observed: {result.reason}")
