@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import binascii
 import difflib
-from collections.abc import Callable, Mapping, Sequence
+import functools
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from ._compiled import Branch, Location, Union
@@ -46,32 +47,89 @@ def token(name: object) -> str:
 # -- did-you-mean ---------------------------------------------------------------
 
 
-def close_match(word: str, candidates: Sequence[str], cutoff: float) -> str | None:
-    """``difflib.get_close_matches(word, candidates, n=1, cutoff=cutoff)``, same answer, cheaper.
+def similarity(a: str, b: str) -> float:
+    """``difflib.SequenceMatcher(None, a, b).ratio()``, for the short words hints compare.
 
-    difflib screens each candidate with two upper bounds on the similarity
-    ratio (lengths, then shared characters) before the costly exact ratio.
-    Both bounds are computed here with C-level string operations, so the
-    usual case (a value like nothing allowed) never builds a SequenceMatcher;
-    the survivors get difflib's own exact ratio, so the result is identical.
+    Same algorithm as difflib (repeatedly take the longest common block,
+    earliest in ``a`` then in ``b``, and recurse on both sides), but each
+    longest-block search is a few ``str.find`` calls instead of difflib's
+    per-character dynamic programming in Python.  Without junk (none is
+    given, and difflib's automatic junk needs ``len(b) >= 200``) the blocks,
+    and so the ratio, are the same.  Long inputs go to difflib itself.
     """
-    scored: list[tuple[float, str]] = []
-    size = len(word)
-    for candidate in candidates:
-        total = size + len(candidate)
-        # real_quick_ratio: the ratio if every character of the shorter matched.
-        if total and 2.0 * min(size, len(candidate)) / total < cutoff:
-            continue
-        # quick_ratio: characters in common, as a multiset.
-        shared = sum(min(word.count(ch), candidate.count(ch)) for ch in set(candidate))
-        if (2.0 * shared / total if total else 1.0) < cutoff:
-            continue
-        matcher = difflib.SequenceMatcher(None, candidate, word)
-        score = matcher.ratio()
-        if score >= cutoff:
-            scored.append((score, candidate))
-    # difflib keeps the largest (score, candidate) pair.
-    return max(scored)[1] if scored else None
+    if len(b) >= 200 or len(a) * len(b) > 4096:
+        return difflib.SequenceMatcher(None, a, b).ratio()
+    matches = 0
+    todo = [(0, len(a), 0, len(b))]
+    while todo:
+        alo, ahi, blo, bhi = todo.pop()
+        i, j, k = _longest_block(a, b, alo, ahi, blo, bhi)
+        if k:
+            matches += k
+            if alo < i and blo < j:
+                todo.append((alo, i, blo, j))
+            if i + k < ahi and j + k < bhi:
+                todo.append((i + k, ahi, j + k, bhi))
+    total = len(a) + len(b)
+    return 2.0 * matches / total if total else 1.0
+
+
+def _longest_block(a: str, b: str, alo: int, ahi: int, blo: int, bhi: int) -> tuple[int, int, int]:
+    """The longest common block of ``a[alo:ahi]`` and ``b[blo:bhi]``, earliest in ``a``, then ``b``."""
+    for size in range(min(ahi - alo, bhi - blo), 0, -1):
+        for i in range(alo, ahi - size + 1):
+            j = b.find(a[i:i + size], blo, bhi)
+            if j >= 0:
+                return i, j, size
+    return alo, blo, 0
+
+
+class Vocabulary:
+    """Words a value may have been meant as, prepared for repeated did-you-mean queries."""
+
+    def __init__(self, words: Iterable[str]) -> None:
+        self.words = tuple(words)
+        self.folded = {w.lower(): w for w in self.words}
+        self._screens = tuple(
+            (w, len(w), tuple((ch, w.count(ch)) for ch in dict.fromkeys(w))) for w in self.words
+        )
+
+    def closest(self, word: str, cutoff: float) -> str | None:
+        """``difflib.get_close_matches(word, words, n=1, cutoff=cutoff)``: same answer, cheaper.
+
+        difflib screens each candidate with two upper bounds on the similarity
+        ratio (lengths, then characters in common) before the costly exact
+        ratio.  The bounds are computed here from counts prepared once, so the
+        usual case (a value like nothing allowed) never builds a
+        SequenceMatcher; survivors get difflib's own exact ratio.
+        """
+        best: tuple[float, str] | None = None
+        size = len(word)
+        for candidate, length, counts in self._screens:
+            total = size + length
+            if not total:
+                score = 1.0
+            else:
+                # real_quick_ratio: as if every character of the shorter matched.
+                if 2.0 * (size if size < length else length) / total < cutoff:
+                    continue
+                # quick_ratio: characters in common, as multisets.
+                shared = 0
+                for ch, have in counts:
+                    seen = word.count(ch)
+                    shared += seen if seen < have else have
+                if 2.0 * shared / total < cutoff:
+                    continue
+                score = similarity(candidate, word)
+            if score >= cutoff and (best is None or (score, candidate) > best):
+                best = (score, candidate)  # difflib keeps the largest (score, word) pair
+        return best[1] if best else None
+
+
+@functools.lru_cache(maxsize=64)
+def vocabulary(words: tuple[str, ...] | frozenset[str]) -> Vocabulary:
+    """The prepared vocabulary for a set of schema names (allowed values, known fields)."""
+    return Vocabulary(sorted(words) if isinstance(words, frozenset) else words)
 
 
 def discriminator_hint(union: Union, value: Any) -> str | None:
@@ -80,10 +138,11 @@ def discriminator_hint(union: Union, value: Any) -> str | None:
     if isinstance(value, str):
         if value in LEGACY_DISCRIMINATORS and LEGACY_DISCRIMINATORS[value] in allowed:
             return f"{value!r} was renamed {LEGACY_DISCRIMINATORS[value]!r}"
-        folded = {v.lower(): v for v in allowed}
-        if value.strip().lower() in folded:
-            return f"values are case-sensitive: use {folded[value.strip().lower()]!r}"
-        close = close_match(value, allowed, 0.6)
+        words = vocabulary(allowed)
+        folded = value.strip().lower()
+        if folded in words.folded:
+            return f"values are case-sensitive: use {words.folded[folded]!r}"
+        close = words.closest(value, 0.6)
         if close:
             return f"did you mean {close!r}?"
     elif isinstance(value, list) and len(value) == 1 and value[0] in allowed:
@@ -94,7 +153,7 @@ def discriminator_hint(union: Union, value: Any) -> str | None:
 def field_hint(name: str, known: frozenset[str]) -> str | None:
     if name in LEGACY_FIELDS and LEGACY_FIELDS[name] in known:
         return f"{name!r} was renamed {LEGACY_FIELDS[name]!r}"
-    close = close_match(name, sorted(known), 0.75)
+    close = vocabulary(known).closest(name, 0.75)
     return f"did you mean {close!r}?" if close else None
 
 
@@ -103,20 +162,18 @@ def field_hint(name: str, known: frozenset[str]) -> str | None:
 
 def _unknown_fields(branch: Branch, instance: dict[str, Any], at: str, out: list[Finding]) -> None:
     for name in sorted(instance.keys() - branch.properties, key=str):
-        out.append(
-            Finding(
-                "warning", f"{at}/{token(name)}", "field.unknown",
-                f"{name!r} is not a field of the {branch.value or 'request'} variant and is ignored",
-                hint=field_hint(name, branch.properties),
-            )
-        )
+        out.append(Finding(
+            "warning", f"{at}/{token(name)}", "field.unknown",
+            f"{name!r} is not a field of the {branch.value or 'request'} variant and is ignored",
+            field_hint(name, branch.properties),
+        ))
 
 
 def _not_https(url: str, at: str) -> Finding:
     return Finding(
         "warning", f"{at}/url", "url.not_https",
         f"{show(url)} is not an https URL; the asset must be a publicly accessible HTTPS URL",
-        hint="host the file behind https://, or upload it and send an asset_id",
+        "host the file behind https://, or upload it and send an asset_id",
     )
 
 
@@ -124,7 +181,7 @@ def _undecodable(at: str) -> Finding:
     return Finding(
         "warning", f"{at}/data", "base64.undecodable",
         "data is not valid base64, so the file cannot be decoded",
-        hint="standard alphabet with = padding and no line breaks or data: prefix",
+        "standard alphabet with = padding and no line breaks or data: prefix",
     )
 
 
@@ -132,7 +189,7 @@ def _media_mismatch(media: str, at: str, variant: str, want: str) -> Finding:
     return Finding(
         "warning", f"{at}/media_type", "media_type.mismatch",
         f"{variant} avatars need {want[:-1]} files, but media_type is {show(media)}",
-        hint=f"send an {want}* file" if want == "image/" else f"send a {want}* file",
+        f"send an {want}* file" if want == "image/" else f"send a {want}* file",
     )
 
 
@@ -199,7 +256,9 @@ class AdvicePlan:
 
     def __init__(self, root: Branch) -> None:
         self._branches: dict[tuple[str, str], Advisor] = {}
-        self.root = self.branch(root, "")
+        only_union = (not root.properties and len(root.unions) == 1 and root.unions[0][0] == ())
+        # A body that is nothing but a union of variants skips a layer.
+        self.root = self.union(root.unions[0][1], "") if only_union else self.branch(root, "")
 
     def table(self, union: Union, variant: str) -> dict[str, Advisor]:
         """Discriminator value -> advisor, leaving out branches no rule applies to."""
@@ -283,7 +342,7 @@ class AdvicePlan:
                 if isinstance(refs, list) and refs and not get("avatar_group_id"):
                     out.append(Finding(
                         "warning", f"{at}/reference_images", "reference_images.without_group",
-                        _WITHOUT_GROUP, hint=_WITHOUT_GROUP_HINT,
+                        _WITHOUT_GROUP, _WITHOUT_GROUP_HINT,
                     ))
             for field, step, prop, pick in single:
                 sub = get(field)

@@ -17,10 +17,8 @@ from typing import Any
 
 import orjson
 
-from spec import to_pointer
-
-from ._advice import LEGACY_FIELDS, AdvicePlan, Advisor, discriminator_hint
-from ._compiled import Branch, Location, Union
+from ._advice import LEGACY_FIELDS, AdvicePlan, Advisor, discriminator_hint, token
+from ._compiled import Branch, Location, Union, is_union
 from ._contract import Contract
 from ._finding import CLEAN, Finding, Report
 from ._payload import NotJSON, parse
@@ -28,8 +26,24 @@ from ._schema_errors import findings as schema_findings
 from ._schema_errors import json_type, show
 
 Path = tuple[str | int, ...]
-# A diagnoser appends the errors for one value found at ``path``.
-Diagnoser = Callable[[Any, Path, list[Finding]], None]
+# A diagnoser appends the errors for one value found at ``path`` (``at`` is
+# the same path as a JSON Pointer, built as we descend).
+Diagnoser = Callable[[Any, Path, str, list[Finding]], None]
+
+# Keywords that never reject an instance: a union node with only these besides
+# its oneOf/discriminator has nothing to report beyond the union itself.
+_ANNOTATIONS = frozenset({
+    "title", "description", "$comment", "examples", "example", "default", "deprecated",
+    "readOnly", "writeOnly", "externalDocs", "xml", "discriminator", "oneOf", "anyOf",
+})
+
+
+def _accepts_anything(branch: Branch) -> bool:
+    """Whether the blanked schema of ``branch`` (its union keywords removed) is empty."""
+    schema = branch.schema
+    return bool(schema) and is_union(schema) and all(
+        key in _ANNOTATIONS or key.startswith("x-") for key in schema
+    )
 
 
 def _walker(loc: Location, leaf: Diagnoser) -> Diagnoser:
@@ -39,15 +53,16 @@ def _walker(loc: Location, leaf: Diagnoser) -> Diagnoser:
     head = loc[0]
     inner = _walker(loc[1:], leaf)
     if head == "*":
-        def each(value: Any, path: Path, out: list[Finding]) -> None:
+        def each(value: Any, path: Path, at: str, out: list[Finding]) -> None:
             if isinstance(value, list):
                 for index, item in enumerate(value):
-                    inner(item, (*path, index), out)
+                    inner(item, (*path, index), f"{at}/{index}", out)
         return each
+    step = "/" + token(head)
 
-    def field(value: Any, path: Path, out: list[Finding]) -> None:
+    def field(value: Any, path: Path, at: str, out: list[Finding]) -> None:
         if isinstance(value, dict) and head in value:
-            inner(value[head], (*path, head), out)
+            inner(value[head], (*path, head), at + step, out)
     return field
 
 
@@ -65,44 +80,64 @@ class _Diagnosis:
         return found
 
     def _compile_branch(self, branch: Branch) -> Diagnoser:
-        is_valid = branch.validator.is_valid
         validator = branch.validator
+        # No need to ask jsonschema-rs about a schema that cannot fail (the
+        # root body schema, once its oneOf is split off, is only annotations).
+        is_valid: Callable[[Any], bool] = (
+            _always if _accepts_anything(branch) else validator.is_valid
+        )
         pointer = branch.pointer
         lookup = self.lookup
-        nested = tuple(_walker(loc, self.union(union)) for loc, union in branch.unions)
+        # A union at a plain field (the common shape) is called directly;
+        # other locations go through a walker.
+        fields: list[tuple[str, str, Diagnoser]] = []
+        walkers: list[Diagnoser] = []
+        for loc, union in branch.unions:
+            if len(loc) == 1 and loc[0] != "*":
+                fields.append((loc[0], "/" + token(loc[0]), self.union(union)))
+            else:
+                walkers.append(_walker(loc, self.union(union)))
 
-        def diagnose(instance: Any, path: Path, out: list[Finding]) -> None:
+        def diagnose(instance: Any, path: Path, at: str, out: list[Finding]) -> None:
             if not is_valid(instance):
                 out.extend(schema_findings(validator, instance, path, pointer, lookup))
-            for walk in nested:
-                walk(instance, path, out)
+            if fields and isinstance(instance, dict):
+                for field, step, union in fields:
+                    if field in instance:
+                        union(instance[field], (*path, field), at + step, out)
+            for walk in walkers:
+                walk(instance, path, at, out)
         return diagnose
+
+    def root(self, branch: Branch) -> Diagnoser:
+        """The body's diagnoser: its union's directly, when the body is nothing but that union."""
+        if _accepts_anything(branch) and len(branch.unions) == 1 and branch.unions[0][0] == ():
+            return self.union(branch.unions[0][1])
+        return self.branch(branch)
 
     def union(self, union: Union) -> Diagnoser:
         prop = union.property
         allowed = ", ".join(repr(v) for v in union.values)
         table = {value: self.branch(b) for value, b in union.branches.items()}
+        pick = table.get
+        step = "/" + token(prop)
         disc_pointer = f"{union.pointer}/discriminator"
         not_object = f"must be an object with {prop!r} one of {allowed}, not "
         missing = f"{prop!r} is required and must be one of {allowed}"
 
-        def diagnose(instance: Any, path: Path, out: list[Finding]) -> None:
+        def diagnose(instance: Any, path: Path, at: str, out: list[Finding]) -> None:
             if not isinstance(instance, dict):
-                out.append(Finding(
-                    "error", to_pointer(path), "schema.type", not_object + json_type(instance),
-                    keyword="type", schema_path=union.pointer,
-                ))
+                out.append(Finding("error", at, "schema.type", not_object + json_type(instance),
+                                   None, "type", union.pointer))
                 return
             if prop not in instance:
-                out.append(Finding(
-                    "error", to_pointer((*path, prop)), "discriminator.missing", missing,
-                    keyword="discriminator", schema_path=disc_pointer,
-                ))
+                out.append(Finding("error", at + step, "discriminator.missing", missing,
+                                   None, "discriminator", disc_pointer))
                 return
             value = instance[prop]
-            found = table.get(value) if isinstance(value, str) else None
+            found = pick(value) if isinstance(value, str) else None
             if found is not None:
-                found(instance, path, out)
+                found(instance, path, at, out)
                 return
             if isinstance(value, str):
                 rule = "discriminator.unknown"
@@ -111,12 +146,13 @@ class _Diagnosis:
                 rule = "discriminator.invalid"
                 message = (f"{prop} must be a string, one of {allowed}; "
                            f"got {json_type(value)} {show(value)}")
-            out.append(Finding(
-                "error", to_pointer((*path, prop)), rule, message,
-                hint=discriminator_hint(union, value),
-                keyword="discriminator", schema_path=disc_pointer,
-            ))
+            out.append(Finding("error", at + step, rule, message,
+                               discriminator_hint(union, value), "discriminator", disc_pointer))
         return diagnose
+
+
+def _always(instance: Any) -> bool:
+    return True
 
 
 def _dedupe(findings: list[Finding]) -> list[Finding]:
@@ -136,10 +172,14 @@ def _legacy_hints(findings: list[Finding]) -> list[Finding]:
         name = f.path.rsplit("/", 1)[-1]
         if f.rule == "schema.additionalProperties" and name in LEGACY_FIELDS:
             f = Finding(f.severity, f.path, f.rule, f.message,
-                        hint=f"{name!r} was renamed {LEGACY_FIELDS[name]!r}",
-                        keyword=f.keyword, schema_path=f.schema_path)
+                        f"{name!r} was renamed {LEGACY_FIELDS[name]!r}", f.keyword, f.schema_path)
         out.append(f)
     return out
+
+
+_RAW = (bytes, bytearray, memoryview, str)
+_loads = orjson.loads
+_JSONDecodeError = orjson.JSONDecodeError
 
 
 class RequestPlan:
@@ -159,7 +199,56 @@ class RequestPlan:
             {value: advice.branch(b, b.value) for value, b in variants.branches.items()}
             if variants is not None else {}
         )
-        self.diagnose_root: Diagnoser = _Diagnosis(contract).branch(request.root)
+        self.diagnose_root: Diagnoser = _Diagnosis(contract).root(request.root)
+        self.lint: Callable[[Any], Report] = self._hot_path()
+
+    def _hot_path(self) -> Callable[[Any], Report]:
+        """``lint(payload)``: parse, verdict, then advice or diagnosis.
+
+        A closure over everything it needs, so the per-payload work is local
+        variable reads: this is the function a service calls per request.
+        """
+        is_valid = self.is_valid
+        prop = self.property
+        pick = self.variants.get
+        advise = self.advise
+        advise_root = self.advise_root
+        diagnose = self.diagnose
+
+        def lint(payload: Any) -> Report:
+            kind = type(payload)
+            if kind is bytes or kind is str or isinstance(payload, _RAW):
+                try:
+                    value = _loads(payload)
+                except _JSONDecodeError:
+                    # orjson refuses some legal JSON (huge integers, lone
+                    # surrogates); parse() retries with the stdlib, or
+                    # explains the syntax error.
+                    try:
+                        value = parse(payload)
+                    except NotJSON as exc:
+                        return Report([exc.finding])
+            else:
+                value = payload
+            try:
+                if is_valid(value):
+                    if prop is None or type(value) is not dict:
+                        return advise(value)
+                    # Valid, so the discriminator names a variant: go straight
+                    # to its advisor, skipping the dispatch through the root.
+                    variant = value.get(prop)
+                    advisor = pick(variant) if type(variant) is str else None
+                    if advisor is None:
+                        return CLEAN
+                    out: list[Finding] = []
+                    advisor(value, "", out)
+                    return Report(out) if out else CLEAN
+                errors = diagnose(value)
+                advise_root(value, "", errors)
+                return Report(errors)
+            except (ValueError, TypeError, OverflowError, RecursionError) as exc:
+                return _unsupported(exc)
+        return lint
 
     def advise(self, value: Any) -> Report:
         """Warnings for a body the verdict validator accepted."""
@@ -178,11 +267,13 @@ class RequestPlan:
     def diagnose(self, value: Any) -> list[Finding]:
         """Errors for a body the verdict validator rejected, each at its own path."""
         found: list[Finding] = []
-        self.diagnose_root(value, (), found)
+        self.diagnose_root(value, (), "", found)
         if len(found) > 1:
             found = _dedupe(found)
-        if any(f.rule == "schema.additionalProperties" for f in found):
-            found = _legacy_hints(found)
+        for f in found:
+            if f.rule == "schema.additionalProperties":
+                found = _legacy_hints(found)
+                break
         if not found:
             # The split tree is a diagnostic aid; if it ever disagrees with the
             # verdict, fall back to the verdict validator's own errors.
@@ -215,42 +306,9 @@ def _unsupported(exc: BaseException) -> Report:
     return Report([Finding("error", "", "json.unsupported", f"payload is not a JSON value: {exc}")])
 
 
-_RAW = (bytes, bytearray, memoryview, str)
-_loads = orjson.loads
-_JSONDecodeError = orjson.JSONDecodeError
-
-
 def lint_body(contract: Contract, payload: Any) -> Report:
+    """The report for one request body: raw ``bytes``/``str`` or an already parsed value."""
     plan = _PLANS.get(id(contract))
     if plan is None or plan.contract is not contract:
         plan = plan_for(contract)
-    kind = type(payload)
-    if kind is bytes or kind is str or isinstance(payload, _RAW):
-        try:
-            value = _loads(payload)
-        except _JSONDecodeError:
-            # orjson refuses some legal JSON (huge integers, lone surrogates);
-            # parse() retries with the stdlib, or explains the syntax error.
-            try:
-                value = parse(payload)
-            except NotJSON as exc:
-                return Report([exc.finding])
-    else:
-        value = payload
-    try:
-        if not plan.is_valid(value):
-            errors = plan.diagnose(value)
-            plan.advise_root(value, "", errors)
-            return Report(errors)
-        # The hot path: a valid body goes straight to its variant's advisor.
-        if plan.property is None or type(value) is not dict:
-            return plan.advise(value)
-        variant = value.get(plan.property)
-        advisor = plan.variants.get(variant) if type(variant) is str else None
-        if advisor is None:
-            return CLEAN
-        out: list[Finding] = []
-        advisor(value, "", out)
-        return Report(out) if out else CLEAN
-    except (ValueError, TypeError, OverflowError, RecursionError) as exc:
-        return _unsupported(exc)
+    return plan.lint(payload)
