@@ -78,6 +78,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         default="info")
     parser.add_argument("--no-access-log", dest="access_log", action="store_false",
                         help="do not log one line per request")
+    parser.add_argument("--loop", choices=("auto", "asyncio", "uvloop"), default="auto",
+                        help="uvicorn event loop (auto: uvloop when installed)")
+    parser.add_argument("--http", choices=("auto", "h11", "httptools"), default="auto",
+                        help="uvicorn HTTP parser (auto: httptools when installed)")
 
 
 def list_faults() -> str:
@@ -128,7 +132,7 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         serve(config, host=args.host, port=args.port, workers=args.workers,
-              log_level=args.log_level, access_log=args.access_log)
+              log_level=args.log_level, access_log=args.access_log, loop=args.loop, http=args.http)
     except SystemExit as exc:  # uvicorn exits 1 when it cannot bind
         return exc.code if isinstance(exc.code, int) else 1
     return EXIT_OK
