@@ -251,23 +251,63 @@ def _nothing(instance: Any, at: str, out: list[Finding]) -> None:
     return None
 
 
+def _empty_name(at: str) -> Finding:
+    return Finding("warning", f"{at}/name", "name.empty", _EMPTY_NAME)
+
+
+def _without_group(at: str) -> Finding:
+    return Finding("warning", f"{at}/reference_images", "reference_images.without_group",
+                   _WITHOUT_GROUP, _WITHOUT_GROUP_HINT)
+
+
+class _Source:
+    """Python source for one advisor, with the objects it refers to."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.names: dict[str, Any] = {
+            "isinstance": isinstance, "dict": dict, "list": list, "str": str,
+            "enumerate": enumerate, "decodes": decodes, "unknown_fields": _unknown_fields,
+            "not_https": _not_https, "undecodable": _undecodable,
+            "media_mismatch": _media_mismatch, "empty_name": _empty_name,
+            "without_group": _without_group,
+        }
+        self._count = 0
+
+    def const(self, value: Any) -> str:
+        name = f"c{len(self.names)}"
+        self.names[name] = value
+        return name
+
+    def var(self, stem: str) -> str:
+        self._count += 1
+        return f"{stem}{self._count}"
+
+    def add(self, depth: int, line: str) -> None:
+        self.lines.append("    " * depth + line)
+
+
 class AdvicePlan:
-    """Advisors for one compiled request tree, built once per contract."""
+    """Advisors for one compiled request tree, built once per contract.
+
+    Each advisor is generated Python: the rules that apply to a branch, with
+    the branches of its nested unions inlined under ``if kind == "url":``
+    tests, so a body is checked in one flat function, with no per-asset calls
+    and no tests of rules that cannot apply.  The generated source is kept in
+    ``sources`` for inspection.
+    """
 
     def __init__(self, root: Branch) -> None:
         self._branches: dict[tuple[str, str], Advisor] = {}
+        self.sources: dict[tuple[str, str], str] = {}
         only_union = (not root.properties and len(root.unions) == 1 and root.unions[0][0] == ())
         # A body that is nothing but a union of variants skips a layer.
         self.root = self.union(root.unions[0][1], "") if only_union else self.branch(root, "")
 
-    def table(self, union: Union, variant: str) -> dict[str, Advisor]:
-        """Discriminator value -> advisor, leaving out branches no rule applies to."""
-        table = {value: self.branch(b, variant or b.value) for value, b in union.branches.items()}
-        return {value: advisor for value, advisor in table.items() if advisor is not _nothing}
-
     def union(self, union: Union, variant: str) -> Advisor:
         prop = union.property
-        pick = self.table(union, variant).get
+        table = {value: self.branch(b, variant or b.value) for value, b in union.branches.items()}
+        pick = {value: advisor for value, advisor in table.items() if advisor is not _nothing}.get
 
         def advise_union(instance: Any, at: str, out: list[Finding]) -> None:
             if isinstance(instance, dict):
@@ -282,89 +322,100 @@ class AdvicePlan:
         key = (branch.pointer, variant)
         found = self._branches.get(key)
         if found is None:
-            found = self._branches[key] = self._compile(branch, variant)
+            src = _Source()
+            self._emit(src, branch, variant, "obj", "at", 1)
+            if not src.lines:
+                found = _nothing
+            else:
+                text = "\n".join([
+                    "def advise(obj, at, out):",
+                    "    if not isinstance(obj, dict):",
+                    "        return",
+                    *src.lines,
+                ])
+                exec(compile(text, f"<advisor {variant or 'body'} {branch.pointer}>", "exec"),
+                     src.names)
+                found = src.names["advise"]
+                self.sources[key] = text
+            self._branches[key] = found
         return found
 
-    def _compile(self, branch: Branch, variant: str) -> Advisor:
+    def _emit(self, src: _Source, branch: Branch, variant: str, obj: str, at: str, depth: int) -> None:
+        """Append the checks for ``branch`` on the dict in variable ``obj`` at pointer ``at``.
+
+        ``at`` is an expression; it is evaluated only when a warning is made.
+        """
         props = branch.properties
-        unknown = not branch.closed and bool(props)
-        known = props.issuperset
-        name_rule = "name" in props
-        url_rule = "url" in props
-        data_rule = "data" in props
+        if not branch.closed and props:
+            src.add(depth, f"if not {src.const(props.issuperset)}({obj}):")
+            src.add(depth + 1, f"unknown_fields({src.const(branch)}, {obj}, {at}, out)")
+        if "name" in props:
+            name = src.var("name")
+            src.add(depth, f"{name} = {obj}.get('name')")
+            src.add(depth, f"if isinstance({name}, str) and (not {name} or {name}.isspace()):")
+            src.add(depth + 1, f"out.append(empty_name({at}))")
         # The media check rides along with the asset checks (as in any object
         # that has asset fields), whether or not media_type itself is declared.
-        asset_rule = url_rule or data_rule or "media_type" in props
+        if "url" in props:
+            url = src.var("url")
+            src.add(depth, f"{url} = {obj}.get('url')")
+            src.add(depth, f"if (isinstance({url}, str) and not {url}.startswith('https://')"
+                           f" and {url}[:8].lower() != 'https://'):")
+            src.add(depth + 1, f"out.append(not_https({url}, {at}))")
+        if "data" in props:
+            data = src.var("data")
+            src.add(depth, f"{data} = {obj}.get('data')")
+            src.add(depth, f"if isinstance({data}, str) and not decodes({data}):")
+            src.add(depth + 1, f"out.append(undecodable({at}))")
         want = MEDIA_BY_VARIANT.get(variant)
-        group_rule = "avatar_group_id" in props
-        # Unions at a field, or at each item of an array field, are dispatched
-        # inline (the common shapes); any other location goes through a walker.
-        single: list[tuple[str, str, str, Callable[[str], Advisor | None]]] = []
-        each: list[tuple[str, str, str, Callable[[str], Advisor | None]]] = []
-        other: list[Advisor] = []
+        if want and ("url" in props or "data" in props or "media_type" in props):
+            media = src.var("media")
+            src.add(depth, f"{media} = {obj}.get('media_type')")
+            src.add(depth, f"if isinstance({media}, str) and not {media}.lower().startswith({want!r}):")
+            src.add(depth + 1,
+                    f"out.append(media_mismatch({media}, {at}, {src.const(variant)}, {want!r}))")
+        if "avatar_group_id" in props:
+            refs = src.var("refs")
+            src.add(depth, f"{refs} = {obj}.get('reference_images')")
+            src.add(depth, f"if isinstance({refs}, list) and {refs} and not {obj}.get('avatar_group_id'):")
+            src.add(depth + 1, f"out.append(without_group({at}))")
         for loc, union in branch.unions:
             if len(loc) == 1 and loc[0] != "*":
-                single.append((loc[0], "/" + token(loc[0]), union.property,
-                               self.table(union, variant).get))
+                sub = src.var("sub")
+                src.add(depth, f"{sub} = {obj}.get({src.const(loc[0])})")
+                src.add(depth, f"if isinstance({sub}, dict):")
+                self._emit_union(src, union, variant, sub, f"{at} + {src.const('/' + token(loc[0]))}",
+                                 depth + 1)
             elif len(loc) == 2 and loc[0] != "*" and loc[1] == "*":
-                each.append((loc[0], "/" + token(loc[0]) + "/", union.property,
-                             self.table(union, variant).get))
+                items, index, sub = src.var("items"), src.var("index"), src.var("sub")
+                step = src.const("/" + token(loc[0]) + "/")
+                src.add(depth, f"{items} = {obj}.get({src.const(loc[0])})")
+                src.add(depth, f"if isinstance({items}, list):")
+                src.add(depth + 1, f"for {index}, {sub} in enumerate({items}):")
+                src.add(depth + 2, f"if isinstance({sub}, dict):")
+                self._emit_union(src, union, variant, sub, f"{at} + {step} + str({index})", depth + 3)
             else:
-                other.append(_walker(loc, self.union(union, variant)))
-        if not (unknown or name_rule or asset_rule or group_rule or single or each or other):
-            return _nothing
+                walk = _walker(loc, self.union(union, variant))
+                src.add(depth, f"{src.const(walk)}({obj}, {at}, out)")
 
-        def advise(instance: Any, at: str, out: list[Finding]) -> None:
-            if not isinstance(instance, dict):
-                return
-            get = instance.get
-            if unknown and not known(instance):
-                _unknown_fields(branch, instance, at, out)
-            if name_rule:
-                name = get("name")
-                if isinstance(name, str) and (not name or name.isspace()):
-                    out.append(Finding("warning", f"{at}/name", "name.empty", _EMPTY_NAME))
-            if asset_rule:
-                if url_rule:
-                    url = get("url")
-                    if (isinstance(url, str) and not url.startswith("https://")
-                            and url[:8].lower() != "https://"):
-                        out.append(_not_https(url, at))
-                if data_rule:
-                    data = get("data")
-                    if isinstance(data, str) and not decodes(data):
-                        out.append(_undecodable(at))
-                media = get("media_type")
-                if isinstance(media, str) and want and not media.lower().startswith(want):
-                    out.append(_media_mismatch(media, at, variant, want))
-            if group_rule:
-                refs = get("reference_images")
-                if isinstance(refs, list) and refs and not get("avatar_group_id"):
-                    out.append(Finding(
-                        "warning", f"{at}/reference_images", "reference_images.without_group",
-                        _WITHOUT_GROUP, _WITHOUT_GROUP_HINT,
-                    ))
-            for field, step, prop, pick in single:
-                sub = get(field)
-                if isinstance(sub, dict):
-                    value = sub.get(prop)
-                    if isinstance(value, str):
-                        advisor = pick(value)
-                        if advisor is not None:
-                            advisor(sub, at + step, out)
-            for field, step, prop, pick in each:
-                items = get(field)
-                if isinstance(items, list):
-                    for index, sub in enumerate(items):
-                        if isinstance(sub, dict):
-                            value = sub.get(prop)
-                            if isinstance(value, str):
-                                advisor = pick(value)
-                                if advisor is not None:
-                                    advisor(sub, f"{at}{step}{index}", out)
-            for walk in other:
-                walk(instance, at, out)
-        return advise
+    def _emit_union(self, src: _Source, union: Union, variant: str, obj: str, at: str,
+                    depth: int) -> None:
+        """Dispatch on the discriminator of the dict in ``obj`` and inline the chosen branch."""
+        kind = src.var("kind")
+        src.add(depth, f"{kind} = {obj}.get({src.const(union.property)})")
+        first = True
+        for value, branch in union.branches.items():
+            mark = len(src.lines)
+            # A str equal to the value is exactly what the dict lookup of the
+            # generic dispatch would have matched; no other JSON value is.
+            src.add(depth, f"{'if' if first else 'elif'} {kind} == {src.const(value)}:")
+            self._emit(src, branch, variant or branch.value, obj, at, depth + 1)
+            if len(src.lines) == mark + 1:
+                del src.lines[mark]  # nothing to check in this branch
+            else:
+                first = False
+        if first:
+            src.add(depth, "pass")
 
 
 def advise_branch(plan: AdvicePlan, branch: Branch, instance: Any, at: str, variant: str) -> list[Finding]:
