@@ -94,16 +94,16 @@ class Emulator:
                 None, functools.partial(fn, *args))
         return fn(*args)
 
-    def _gate(self, request: Request) -> tuple[str | None, Response | None]:
+    def _gate(self, request: Request) -> str | Response:
         """Authenticate and rate-limit: the tenant, or the refusal to send."""
         tenant = self.auth.tenant(request.headers)
         if tenant is None:
-            return None, self.responder.unauthorized()
+            return self.responder.unauthorized()
         if self.limiter is not None:
             wait = self.limiter.acquire(tenant)
             if wait:
-                return None, self._too_many(wait)
-        return tenant, None
+                return self._too_many(wait)
+        return tenant
 
     def _too_many(self, wait: int) -> Response:
         headers: dict[str, str] = {}
@@ -134,9 +134,9 @@ class Emulator:
 
     # -- POST /v3/avatars -----------------------------------------------------
     async def create(self, request: Request) -> Response:
-        tenant, refusal = self._gate(request)
-        if refusal is not None or tenant is None:
-            return refusal or self.responder.unauthorized()
+        tenant = self._gate(request)
+        if isinstance(tenant, Response):
+            return tenant
         key = request.headers.get(idem.KEY_HEADER)
         if key is not None:
             problem = idem.key_problem(self.linter, key,
@@ -242,9 +242,9 @@ class Emulator:
 
     # -- GET /v3/avatars/{group_id}, GET /v3/avatars/looks/{look_id} -----------
     async def get_group(self, request: Request) -> Response:
-        tenant, refusal = self._gate(request)
-        if refusal is not None or tenant is None:
-            return refusal or self.responder.unauthorized()
+        tenant = self._gate(request)
+        if isinstance(tenant, Response):
+            return tenant
         group_id = request.path_params["group_id"]
         found = await self._call(self.store.group, tenant, group_id)
         if found is None:
@@ -255,9 +255,9 @@ class Emulator:
         return self.responder.json(200, {"data": render_group(group, count, status)})
 
     async def get_look(self, request: Request) -> Response:
-        tenant, refusal = self._gate(request)
-        if refusal is not None or tenant is None:
-            return refusal or self.responder.unauthorized()
+        tenant = self._gate(request)
+        if isinstance(tenant, Response):
+            return tenant
         look_id = request.path_params["look_id"]
         look = await self._call(self.store.look, tenant, look_id)
         if look is None:
