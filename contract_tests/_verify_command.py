@@ -11,6 +11,7 @@ import logging
 import os
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from .clause import CLAUSE_NAMES
@@ -39,6 +40,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="run only this clause (repeatable)")
     parser.add_argument("--report-dir", default="reports",
                         help="where report.json, report.md and junit.xml go (default: reports)")
+    parser.add_argument("--emulator-fault", action="append", default=[], metavar="FAULT",
+                        help="in-process emulator only: switch on an emulator fault (repeatable), "
+                             "to see what a failing report looks like")
     parser.add_argument("--no-mutation", action="store_true",
                         help="skip the mutation score (in-process emulator only)")
 
@@ -46,11 +50,22 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def _target(args: argparse.Namespace) -> Target:
     if args.max_creates < 0 or args.burst < 0:
         raise ValueError("--max-creates and --burst must be >= 0")
-    return from_environment(
+    target = from_environment(
         base_url=args.base_url, api_key=args.api_key, second_api_key=args.second_api_key,
         allow_create=args.allow_create, max_creates=args.max_creates, burst=args.burst,
         profile=args.profile, seed=args.seed,
     )
+    if args.emulator_fault:
+        if not target.embedded:
+            raise ValueError("--emulator-fault only applies to the in-process emulator (no --base-url)")
+        from emulator import FAULTS
+
+        unknown = sorted(set(args.emulator_fault) - set(FAULTS))
+        if unknown:
+            raise ValueError(f"unknown emulator fault(s) {', '.join(unknown)}; "
+                             "see avatar-contract emulator --list-faults")
+        target = replace(target, faults=frozenset(args.emulator_fault))
+    return target
 
 
 def run(args: argparse.Namespace) -> int:
@@ -74,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
     results = run_suite(target, args.clause)
     elapsed = time.perf_counter() - started
     mutation = None
-    if target.embedded and not args.no_mutation and not args.clause:
+    if target.embedded and not target.faults and not args.no_mutation and not args.clause:
         # Proves the suite has teeth: every emulator fault must fail its clause.
         mutation = mutation_score(Target(profile="quick", seed=target.seed))
     secrets = [k for k in (target.api_key, target.second_api_key, os.environ.get("AVATAR_API_KEY"),

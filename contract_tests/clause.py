@@ -41,7 +41,7 @@ CLAUSE_NAMES: tuple[str, ...] = (
     "rate_limit.retry_after",
 )
 
-MAX_FAILURES = 25  # per clause; more would bury the report, not inform it
+MAX_FAILURES = 20  # per clause; more would bury the report, not inform it
 
 
 class ClauseContext:
@@ -78,6 +78,10 @@ class ClauseContext:
 
     # -- verdicts ---------------------------------------------------------------
     def fail(self, message: str, exchange: Exchange | None = None) -> None:
+        for earlier in self.failures:
+            if earlier.message == message:
+                earlier.count += 1
+                return
         if len(self.failures) < MAX_FAILURES:
             self.failures.append(ClauseFailure(self.name, message, exchange))
 

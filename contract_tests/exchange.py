@@ -111,7 +111,7 @@ class Exchange:
         ident = item.get("group_id") if isinstance(item, dict) else None
         return ident if isinstance(ident, str) else None
 
-    def summary(self, limit: int = 300) -> str:
+    def summary(self, limit: int = 160) -> str:
         """``status`` plus the start of the body, for failure messages."""
         text = self.content[:limit].decode("utf-8", "replace")
         more = "…" if len(self.content) > limit else ""

@@ -28,6 +28,7 @@ class ClauseFailure(AssertionError):
         self.clause = clause
         self.message = message
         self.exchange = exchange
+        self.count = 1  # identical failures are folded into the first one
 
 
 class NotObserved(Exception):
@@ -64,6 +65,7 @@ class ClauseResult:
             "failures": [
                 {
                     "message": f.message,
+                    "count": f.count,
                     "status": f.exchange.status if f.exchange else None,
                     "response": f.exchange.summary() if f.exchange else None,
                     "curl": curl(f.exchange) if (curl and f.exchange) else None,

@@ -80,19 +80,27 @@ def render_table(report: SuiteReport) -> str:
     return report.scrub("\n".join(lines))
 
 
-def render_failures(report: SuiteReport) -> str:
+def _times(count: int) -> str:
+    return f" (×{count})" if count > 1 else ""
+
+
+def render_failures(report: SuiteReport, per_clause: int | None = None) -> str:
+    """Each failure with its curl line; ``per_clause`` caps them (the files have all)."""
     out = []
     for r in report.results:
-        for failure in r.failures:
-            out.append(f"FAIL {r.name}: {failure.message}")
+        shown = r.failures if per_clause is None else r.failures[:per_clause]
+        for failure in shown:
+            out.append(f"FAIL {r.name}: {failure.message}{_times(failure.count)}")
             if failure.exchange is not None:
                 out.append(f"  reproduce: {report.curl(failure.exchange)}")
+        if len(r.failures) > len(shown):
+            out.append(f"  … {len(r.failures) - len(shown)} more {r.name} failure(s) in report.md")
     return report.scrub("\n".join(out))
 
 
 def render_text(report: SuiteReport) -> str:
     parts = [_target_line(report), "", render_table(report)]
-    failures = render_failures(report)
+    failures = render_failures(report, per_clause=3)
     if failures:
         parts += ["", failures]
     if report.mutation is not None:
@@ -137,7 +145,7 @@ def to_markdown(report: SuiteReport) -> str:
         for r in failing:
             lines += ["", f"### `{r.name}`"]
             for failure in r.failures:
-                lines += ["", f"- {_md_cell(failure.message)}"]
+                lines += ["", f"- {_md_cell(failure.message)}{_times(failure.count)}"]
                 if failure.exchange is not None:
                     lines += ["", "  ```sh", f"  {report.curl(failure.exchange)}", "  ```"]
     if report.mutation is not None:

@@ -91,6 +91,11 @@ async def open_client(target: Target, burst: bool = False) -> AsyncIterator[http
         transport = httpx.ASGITransport(app=_embedded_app(target, burst), raise_app_exceptions=False)  # type: ignore[arg-type]
         async with httpx.AsyncClient(transport=transport, base_url=EMBEDDED_BASE, timeout=TIMEOUT) as client:
             yield client
+    elif target.asgi_app is not None:
+        app_transport = httpx.ASGITransport(app=target.asgi_app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=app_transport, base_url=str(target.base_url),
+                                     timeout=TIMEOUT) as client:
+            yield client
     else:
         limits = httpx.Limits(max_connections=32, max_keepalive_connections=16)
         async with httpx.AsyncClient(base_url=str(target.base_url), timeout=TIMEOUT, limits=limits) as client:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import Any, Literal
 
 Profile = Literal["quick", "default", "thorough"]
 PROFILES: tuple[Profile, ...] = ("quick", "default", "thorough")
@@ -29,6 +29,9 @@ class Target:
 
     ``faults`` only applies to the in-process emulator (mutation runs).
     ``seed=None`` lets the runner choose one (and print it).
+    ``asgi_app`` serves ``base_url`` in-process: any ASGI implementation can
+    be checked without a server, and it is treated exactly like a remote
+    target (creation-gated, no method probing).
     """
 
     base_url: str | None = None
@@ -40,6 +43,7 @@ class Target:
     profile: Profile = "default"
     seed: int | None = None
     faults: frozenset[str] = field(default_factory=frozenset)
+    asgi_app: Any = field(default=None, compare=False)
 
     @property
     def embedded(self) -> bool:

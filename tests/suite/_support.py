@@ -1,0 +1,63 @@
+"""Helpers for the suite's own tests: ASGI wrappers that change how a target behaves."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from emulator import EmulatorConfig, create_app
+
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+App = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+KEY_1 = "suite-test-key-1"
+KEY_2 = "suite-test-key-2"
+REMOTE = "http://sut.test"  # an in-process app treated exactly like a remote target
+
+
+def emulator(**options: Any) -> Any:
+    options.setdefault("api_keys", (KEY_1, KEY_2))
+    options.setdefault("rate_limit", None)
+    return create_app(EmulatorConfig(**options))
+
+
+class MethodRecorder:
+    """Remembers every method the suite sent."""
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+        self.methods: list[str] = []
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            self.methods.append(scope["method"])
+        await self.app(scope, receive, send)
+
+
+class Throttler:
+    """Answers every ``every``-th POST with a well-formed 429 before the app sees it."""
+
+    def __init__(self, app: App, every: int = 4, retry_after: str | None = "0") -> None:
+        self.app = app
+        self.every = every
+        self.retry_after = retry_after
+        self.seen = 0
+        self.throttled = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST":
+            self.seen += 1
+            if self.seen % self.every == 0:
+                self.throttled += 1
+                body = json.dumps({"error": {"code": "rate_limit_exceeded", "message": "slow down",
+                                             "param": None, "doc_url": None}}).encode()
+                headers = [(b"content-type", b"application/json")]
+                if self.retry_after is not None:
+                    headers.append((b"retry-after", self.retry_after.encode()))
+                await send({"type": "http.response.start", "status": 429, "headers": headers})
+                await send({"type": "http.response.body", "body": body})
+                return
+        await self.app(scope, receive, send)

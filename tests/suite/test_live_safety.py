@@ -1,0 +1,78 @@
+"""Live safety: what the suite may send to a target that is not the in-process emulator.
+
+The targets here are emulator apps served in-process through ``asgi_app``, which
+the runner treats exactly like a remote base URL, so the emulator's own counter
+shows what a billable server would have created.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from contract_tests import session as session_module
+from contract_tests.clause import CLAUSE_NAMES, REGISTRY
+from contract_tests.finding import Verdict
+from contract_tests.runner import run_clause, run_suite
+from contract_tests.session import RetryPolicy
+from contract_tests.target import Target
+
+from ._support import KEY_1, KEY_2, REMOTE, MethodRecorder, Throttler, emulator
+
+
+def remote(app: object, **options: object) -> Target:
+    return Target(base_url=REMOTE, api_key=KEY_1, asgi_app=app, profile="quick", seed=11, **options)  # type: ignore[arg-type]
+
+
+def test_without_allow_create_nothing_is_created_and_create_clauses_are_skipped() -> None:
+    app = emulator()
+    results = {r.name: r for r in run_suite(remote(app, second_api_key=KEY_2))}
+    assert app.state.emulator.created_count() == 0
+    assert sum(r.creates for r in results.values()) == 0
+    for name in CLAUSE_NAMES:
+        verdict, reason = results[name].verdict, results[name].reason
+        assert verdict is not Verdict.FAIL, (name, results[name].failures)
+        if REGISTRY[name].needs_create:
+            assert verdict is Verdict.SKIPPED and "--allow-create" in reason, (name, verdict, reason)
+    # Clauses that only need refusals still judge something.
+    for name in ("auth.missing", "auth.invalid", "request.rejects_invalid", "errors.envelope"):
+        assert results[name].verdict is Verdict.PASS and results[name].cases > 0, name
+    # The emulator's limiter is off here: no 429 within the burst is "not observed", never "pass".
+    assert results["rate_limit.retry_after"].verdict is Verdict.NOT_OBSERVED
+
+
+def test_creates_are_capped_and_counted() -> None:
+    app = emulator()
+    results = run_suite(remote(app, allow_create=True, max_creates=7, second_api_key=KEY_2))
+    made = app.state.emulator.created_count()
+    assert 0 < made <= 7
+    assert sum(r.creates for r in results) == made
+    assert all(r.verdict is not Verdict.FAIL for r in results), [(r.name, r.reason) for r in results]
+
+
+def test_tenant_scope_needs_a_second_key_on_a_remote_target() -> None:
+    result = run_clause("idempotency.tenant_scope", remote(emulator(), allow_create=True))
+    assert result.verdict is Verdict.SKIPPED and "--second-api-key" in result.reason
+
+
+def test_undocumented_methods_are_only_probed_in_process() -> None:
+    recorder = MethodRecorder(emulator())
+    result = run_clause("response.status", remote(recorder, allow_create=True))
+    assert result.verdict is Verdict.PASS
+    assert set(recorder.methods) == {"POST"}
+
+
+@pytest.mark.parametrize("name", ["auth.missing", "request.rejects_invalid", "idempotency.replay",
+                                  "idempotency.in_flight", "errors.envelope", "response.schema"])
+def test_a_429_on_an_ordinary_request_is_retried_not_failed(name: str) -> None:
+    throttler = Throttler(emulator(), every=3)
+    result = run_clause(name, remote(throttler, allow_create=True, second_api_key=KEY_2))
+    assert throttler.throttled > 0
+    assert result.verdict is Verdict.PASS, (result.reason, [f.message for f in result.failures])
+
+
+def test_endless_429s_end_in_a_bounded_skip(monkeypatch: pytest.MonkeyPatch) -> None:
+    fast = RetryPolicy(attempts=3, default_wait=0.01, total_wait=1.0)
+    monkeypatch.setattr(session_module, "RetryPolicy", lambda: fast)
+    throttler = Throttler(emulator(), every=1, retry_after=None)
+    result = run_clause("auth.missing", remote(throttler))
+    assert result.verdict is Verdict.SKIPPED and "rate-limited" in result.reason

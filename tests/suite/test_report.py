@@ -1,0 +1,99 @@
+"""Evidence and reports: curl lines that reproduce, keys that never leak, the three files."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from contract_tests.curl import as_curl
+from contract_tests.exchange import Credential, Exchange, SentRequest
+from contract_tests.finding import ClauseFailure, ClauseResult, Verdict
+from contract_tests.report import from_results, render_text, to_json, to_junit, to_markdown, write
+from contract_tests.session import Credentials
+from contract_tests.target import Target
+
+SECRET = "sk-live-very-secret-0123456789"
+
+
+def exchange(credential: Credential | None, headers: tuple[tuple[str, bytes], ...], content: bytes | None,
+             response: bytes = b'{"error":{"code":"x","message":"y"}}') -> Exchange:
+    request = SentRequest("POST", "/v3/avatars", headers, credential, content)
+    return Exchange(request, 400, {"content-type": "application/json"}, response)
+
+
+def test_curl_redacts_the_key_and_keeps_the_idempotency_key() -> None:
+    creds = Credentials(SECRET, None)
+    line = as_curl(exchange(creds.bearer(), (("Idempotency-Key", b"abc:123"),), b'{"a": "it\'s"}'),
+                   "https://api.example.com")
+    assert SECRET not in line
+    assert '"Authorization: Bearer ${AVATAR_API_KEY}"' in line
+    assert "'Idempotency-Key: abc:123'" in line
+    assert line.startswith("curl -sS -i -X POST https://api.example.com/v3/avatars")
+
+
+@pytest.mark.parametrize(("make", "shown"), [
+    (lambda c: c.truncated(), "${AVATAR_API_KEY%?}"),
+    (lambda c: c.extended(), "${AVATAR_API_KEY}x"),
+    (lambda c: c.api_key(), "${AVATAR_API_KEY}"),
+])
+def test_derived_keys_are_shell_expressions(make: object, shown: str) -> None:
+    credential = make(Credentials(SECRET, None))  # type: ignore[operator]
+    assert SECRET[:-1] not in as_curl(exchange(credential, (), None), "http://h")
+    assert f'"x-api-key: {shown}"' in as_curl(exchange(credential, (), None), "http://h")
+
+
+@pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash")
+def test_curl_body_and_headers_survive_the_shell() -> None:
+    body = b'\x00{"x": "100% \\\\ \xc3\xa9"}\n\xff'
+    line = as_curl(exchange(None, (("Idempotency-Key", b""), ("Idempotency-Key", "k\u00e9".encode())), body),
+                   "http://h")
+    assert "'Idempotency-Key;'" in line  # curl's syntax for an empty header value
+    printf = line.split(" | curl", 1)[0]
+    out = subprocess.run(["bash", "-c", printf], capture_output=True, check=True).stdout
+    assert out == body
+    text_line = as_curl(exchange(None, (), b'{"name": "O\'Brien $HOME `x`"}'), "http://h")
+    echoed = subprocess.run(["bash", "-c", "printf %s " + text_line.split("--data-raw ", 1)[1]],
+                            capture_output=True, check=True).stdout
+    assert echoed == b'{"name": "O\'Brien $HOME `x`"}'
+
+
+def _report(tmp_target: Target) -> object:
+    creds = Credentials(SECRET, None)
+    # A server that echoes the key back in an error message must not leak it into any report.
+    leaky = exchange(creds.api_key(), (), b"{}", response=f'{{"echo": "{SECRET}"}}'.encode())
+    failure = ClauseFailure("errors.envelope", f"body was {SECRET}", leaky)
+    failure.count = 3
+    results = [
+        ClauseResult("auth.missing", Verdict.PASS, requests=3, cases=3),
+        ClauseResult("errors.envelope", Verdict.FAIL, reason="1 failure(s)", failures=[failure], requests=9),
+        ClauseResult("rate_limit.retry_after", Verdict.NOT_OBSERVED, reason="no 429 within 300 requests"),
+        ClauseResult("idempotency.tenant_scope", Verdict.SKIPPED, reason="needs a second key"),
+    ]
+    return from_results(tmp_target, results, [SECRET], 1.5)
+
+
+def test_reports_are_written_and_scrubbed(tmp_path: Path) -> None:
+    target = Target(base_url="https://api.example.com", api_key=SECRET, seed=42)
+    report = _report(target)
+    files = write(report, tmp_path)  # type: ignore[arg-type]
+    assert sorted(p.name for p in files) == ["junit.xml", "report.json", "report.md"]
+    for path in files:
+        assert SECRET not in path.read_text(encoding="utf-8"), path.name
+    data = json.loads((tmp_path / "report.json").read_text())
+    assert data["conforms"] is False
+    assert data["summary"] == {"pass": 1, "fail": 1, "not observed": 1, "skipped": 1}
+    failure = data["clauses"][1]["failures"][0]
+    assert failure["count"] == 3 and failure["curl"].startswith("curl ")
+    suite = ET.parse(tmp_path / "junit.xml").getroot()
+    assert (suite.get("tests"), suite.get("failures"), suite.get("skipped")) == ("4", "1", "2")
+    markdown = (tmp_path / "report.md").read_text()
+    assert "| `rate_limit.retry_after` | not observed |" in markdown
+    text = render_text(report)  # type: ignore[arg-type]
+    assert "seed 42" in text and "reproduce: curl" in text and SECRET not in text
+    assert to_json(report)["target"]["seed"] == 42  # type: ignore[arg-type]
+    assert to_markdown(report) and to_junit(report)  # type: ignore[arg-type]
