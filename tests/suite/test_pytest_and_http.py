@@ -42,8 +42,11 @@ def test_xdist_workers_share_the_seed_and_reach_the_same_verdicts() -> None:
     for name in selected:
         verdict, requests, *_ = _row(done.stdout, name)
         local = run_clause(name, Target(profile="quick", seed=7))
-        # The generated cases depend only on the seed, so the request count is the fingerprint.
-        assert (verdict, int(requests)) == (local.verdict.value, local.requests), name
+        assert verdict == local.verdict.value, name
+        if name == "request.rejects_invalid":
+            # Its generated cases depend only on the seed (no burst, no clock), so the
+            # request count fingerprints them: the worker generated what we generate here.
+            assert int(requests) == local.requests
 
 
 def _free_port() -> int:
