@@ -124,7 +124,7 @@ def test_a_given_key_is_never_printed() -> None:
 def test_several_workers_share_one_sqlite_store(tmp_path: Path) -> None:
     db = tmp_path / "workers.db"
     with served("--workers", "2", "--store", f"sqlite:{db}", "--rate-limit", "off",
-                "--processing-delay", "0.05") as (base, _):
+                "--processing-delay", "0.2") as (base, _):
         async def burst() -> list[httpx.Response]:
             limits = httpx.Limits(max_connections=40)
             async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client:

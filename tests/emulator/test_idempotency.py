@@ -127,7 +127,7 @@ async def test_records_expire_after_the_ttl_on_the_injected_clock() -> None:
 
 
 async def test_a_retry_during_the_original_gets_409() -> None:
-    h = harness(processing_delay=0.05)
+    h = harness(processing_delay=0.2)
     original = asyncio.create_task(h.create(idem="slow"))
     await asyncio.sleep(0.01)  # the original is now inside its processing delay
     during = await h.create(idem="slow")
@@ -145,7 +145,7 @@ async def test_a_retry_during_the_original_gets_409() -> None:
 async def test_200_concurrent_same_key_requests_create_exactly_one_avatar(
         store: str, tmp_path: object) -> None:
     spec = "memory" if store == "memory" else f"sqlite:{tmp_path}/race.db"
-    h = harness(store=spec, rate_limit=None, processing_delay=0.02)
+    h = harness(store=spec, rate_limit=None, processing_delay=0.05)
     responses = await asyncio.gather(*(h.create(twin(), idem="race") for _ in range(200)))
     statuses = [r.status_code for r in responses]
     assert set(statuses) <= {200, 409}

@@ -56,7 +56,7 @@ async def test_the_database_is_in_wal_mode_and_holds_no_keys(tmp_path: Path) -> 
 async def test_two_workers_on_one_database_create_one_avatar_per_key(tmp_path: Path) -> None:
     # Two emulators with separate connections stand in for two uvicorn worker processes.
     store = f"sqlite:{tmp_path / 'shared.db'}"
-    workers = [harness(EmulatorConfig(store=store, rate_limit=None, processing_delay=0.02))
+    workers = [harness(EmulatorConfig(store=store, rate_limit=None, processing_delay=0.2))
                for _ in range(2)]
     responses = await asyncio.gather(*(workers[i % 2].create(photo(), idem="shared")
                                        for i in range(60)))
