@@ -134,7 +134,11 @@ def vocabulary(words: tuple[str, ...] | frozenset[str]) -> Vocabulary:
 
 def discriminator_hint(union: Union, value: Any) -> str | None:
     """Why an unknown discriminator value was probably sent, and what to send."""
-    allowed = union.values
+    return value_hint(union.values, value)
+
+
+def value_hint(allowed: tuple[str, ...], value: Any) -> str | None:
+    """:func:`discriminator_hint` for the sorted allowed values of a union."""
     if isinstance(value, str):
         if value in LEGACY_DISCRIMINATORS and LEGACY_DISCRIMINATORS[value] in allowed:
             return f"{value!r} was renamed {LEGACY_DISCRIMINATORS[value]!r}"

@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 
-from ._advice import LEGACY_FIELDS, AdvicePlan, Advisor, discriminator_hint, token
+from ._advice import LEGACY_FIELDS, AdvicePlan, Advisor, token, value_hint
 from ._compiled import Branch, Location, Union, is_union
 from ._contract import Contract
 from ._finding import CLEAN, Finding, Report
@@ -117,7 +117,8 @@ class _Diagnosis:
 
     def union(self, union: Union) -> Diagnoser:
         prop = union.property
-        allowed = ", ".join(repr(v) for v in union.values)
+        values = union.values
+        allowed = ", ".join(repr(v) for v in values)
         table = {value: self.branch(b) for value, b in union.branches.items()}
         pick = table.get
         step = "/" + token(prop)
@@ -147,7 +148,7 @@ class _Diagnosis:
                 message = (f"{prop} must be a string, one of {allowed}; "
                            f"got {json_type(value)} {show(value)}")
             out.append(Finding("error", at + step, rule, message,
-                               discriminator_hint(union, value), "discriminator", disc_pointer))
+                               value_hint(values, value), "discriminator", disc_pointer))
         return diagnose
 
 
@@ -285,13 +286,22 @@ class RequestPlan:
         return found
 
 
+class _NoPlan:
+    contract = None
+
+
 _PLANS: dict[int, RequestPlan] = {}
+_last_plan: Any = _NoPlan()  # a RequestPlan once one is built
 
 
 def plan_for(contract: Contract) -> RequestPlan:
+    global _last_plan
     plan = _PLANS.get(id(contract))
     if plan is None or plan.contract is not contract:
         plan = _PLANS[id(contract)] = RequestPlan(contract)
+    # Most processes lint against one spec: remember the last plan so the
+    # next call finds it with one identity test.
+    _last_plan = plan
     return plan
 
 
@@ -308,7 +318,7 @@ def _unsupported(exc: BaseException) -> Report:
 
 def lint_body(contract: Contract, payload: Any) -> Report:
     """The report for one request body: raw ``bytes``/``str`` or an already parsed value."""
-    plan = _PLANS.get(id(contract))
-    if plan is None or plan.contract is not contract:
+    plan: RequestPlan = _last_plan
+    if plan.contract is not contract:
         plan = plan_for(contract)
     return plan.lint(payload)
