@@ -148,8 +148,10 @@ class Emulator:
         except ClientDisconnect:
             return self.responder.error(400, INVALID_PARAMETER, "the request body was cut short")
         if body is None:
+            # 413 would be the usual answer, but the spec documents only 400 for a
+            # bad body, and every response we send must be a documented one.
             return self.responder.error(
-                413, "payload_too_large",
+                400, INVALID_PARAMETER,
                 f"the request body is larger than {self.config.max_body_bytes} bytes")
         if key is None or self.config.has("idempotency_ignored"):
             return (await self._process(tenant, body)).response

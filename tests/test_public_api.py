@@ -11,6 +11,10 @@ EXPECTED = {
         "SPEC_URI", "Severity", "Spec", "SpecDefect", "SpecError", "from_pointer",
         "load_spec", "normalise", "to_pointer", "vendored_spec_path",
     },
+    "emulator": {
+        "DEFAULT_API_KEY", "DEFAULT_RATE_LIMIT", "FAULTS", "Clock", "Emulator", "EmulatorConfig",
+        "Fault", "Group", "Look", "ManualClock", "create_app", "parse_rate_limit",
+    },
     "validators": {
         "Contract", "ContractViolation", "Finding", "Linter", "Report", "Severity",
         "audit_spec", "check_idempotency_key", "check_retry_after", "contract_for",

@@ -94,7 +94,7 @@ async def test_keys_never_reach_the_logs(caplog: pytest.LogCaptureFixture) -> No
 
 
 async def test_unauthenticated_requests_do_not_read_the_body() -> None:
-    # A 401 is decided from headers alone: even a body over the limit gets 401, not 413.
+    # A 401 is decided from headers alone: even a body over the limit gets 401, not the oversized-body 400.
     h = harness(EmulatorConfig(max_body_bytes=10, clock=ManualClock()))
     response = await h.create(key=None, content=b"x" * 100)
     assert response.status_code == 401
