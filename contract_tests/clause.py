@@ -19,8 +19,9 @@ from .budget import CreateBudget
 from .checks import linter
 from .exchange import Exchange
 from .finding import ClauseFailure, NotObserved, Skipped
+from .profiles import examples_for
 from .session import Session
-from .target import PROFILE_EXAMPLES, Target
+from .target import Target
 
 # The clause names, in report order.  Everything (tests, report, README) uses these.
 CLAUSE_NAMES: tuple[str, ...] = (
@@ -70,7 +71,7 @@ class ClauseContext:
 
     # -- scale ------------------------------------------------------------------
     def examples(self, scale: float = 1.0) -> int:
-        return max(1, round(PROFILE_EXAMPLES[self.target.profile] * scale))
+        return max(1, round(examples_for(self.target.profile) * scale))
 
     @property
     def credentials(self) -> Any:

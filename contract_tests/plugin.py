@@ -13,12 +13,10 @@ import random
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, settings
 
 from .target import (
     DEFAULT_BURST,
     DEFAULT_MAX_CREATES,
-    PROFILE_EXAMPLES,
     PROFILES,
     Target,
     from_environment,
@@ -44,16 +42,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="generation seed (default: random, printed); env AVATAR_CONTRACT_SEED")
 
 
-def _register_profiles() -> None:
-    # Namespaced: registering "default" would replace Hypothesis's own default
-    # profile for every other test in the session.
-    for name, examples in PROFILE_EXAMPLES.items():
-        settings.register_profile(
-            f"contract-{name}", max_examples=examples, deadline=None, database=None,
-            suppress_health_check=list(HealthCheck),
-        )
-
-
 def _seed(config: pytest.Config) -> int:
     workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)
     if workerinput and WORKER_SEED in workerinput:
@@ -66,7 +54,9 @@ def _seed(config: pytest.Config) -> int:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    _register_profiles()
+    from .profiles import register_profiles
+
+    register_profiles()
     config.stash[SEED] = _seed(config)
     config.pluginmanager.register(ClauseSummary(config), "avatar-contract-clause-summary")
 

@@ -20,7 +20,9 @@ from spec import load_spec
 from . import clauses_auth, clauses_idempotency, clauses_request, clauses_responses
 from .bodies import factory
 from .budget import BudgetExhausted, CreateBudget, CreateNeed, plan
+from .checks import check_exchange, linter
 from .clause import CLAUSE_NAMES, REGISTRY, Clause, ClauseContext
+from .exchange import Exchange
 from .finding import ClauseResult, NotObserved, Skipped, Verdict
 from .session import Credentials, RateLimited, Session
 from .target import Target
@@ -122,8 +124,16 @@ async def _run(clause: Clause, target: Target, allowance: int | None) -> ClauseR
         ctx = ClauseContext(clause.name, target, session, factory(), seed, open_burst)
         holder.append(ctx)
 
-        def rate_limited(_: object) -> None:
+        def rate_limited(exchange: Exchange) -> None:
+            # Validated like any response, then retried by the session.  A bad 429
+            # belongs to other clauses, so here it is a note, not this clause's failure.
             ctx.rate_limited += 1
+            problems = [f.message for f in check_exchange(exchange)]
+            problems += [f"Retry-After: {f.message}" for f in
+                         linter().check_retry_after(exchange.headers.get("retry-after")).errors]
+            if problems:
+                ctx.note(f"a 429 met during this clause does not conform: {problems[0]} "
+                         "(see errors.envelope / rate_limit.retry_after)")
 
         session.on_rate_limited = rate_limited
         verdict, reason = Verdict.PASS, ""
