@@ -290,6 +290,7 @@ class _NoPlan:
     contract = None
 
 
+_MAX_PLANS = 16
 _PLANS: dict[int, RequestPlan] = {}
 _last_plan: Any = _NoPlan()  # a RequestPlan once one is built
 
@@ -298,6 +299,10 @@ def plan_for(contract: Contract) -> RequestPlan:
     global _last_plan
     plan = _PLANS.get(id(contract))
     if plan is None or plan.contract is not contract:
+        if len(_PLANS) >= _MAX_PLANS:
+            # Plans keep their contract alive; a process that lints against
+            # many specs (tests, --spec per file) must not keep them all.
+            _PLANS.clear()
         plan = _PLANS[id(contract)] = RequestPlan(contract)
     # Most processes lint against one spec: remember the last plan so the
     # next call finds it with one identity test.
