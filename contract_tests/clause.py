@@ -20,7 +20,7 @@ from .checks import linter
 from .exchange import Exchange
 from .finding import ClauseFailure, NotObserved, Skipped
 from .profiles import examples_for
-from .session import Session
+from .session import Credentials, Session
 from .target import Target
 
 # The clause names, in report order.  Everything (tests, report, README) uses these.
@@ -74,7 +74,7 @@ class ClauseContext:
         return max(1, round(examples_for(self.target.profile) * scale))
 
     @property
-    def credentials(self) -> Any:
+    def credentials(self) -> Credentials:
         return self.session.credentials
 
     # -- verdicts ---------------------------------------------------------------

@@ -36,7 +36,7 @@ async def auth_missing(ctx: ClauseContext) -> None:
     "plus one character; each must be 401 with the envelope.",
 )
 async def auth_invalid(ctx: ClauseContext) -> None:
-    creds: Credentials = ctx.credentials
+    creds = ctx.credentials
     body = ctx.bodies.body(ctx.bodies.variants[0])
     cases = [
         ("a never-issued x-api-key", Credentials.literal("x-api-key", WRONG_KEY)),
@@ -57,7 +57,7 @@ async def auth_invalid(ctx: ClauseContext) -> None:
     creates=(1, 1),
 )
 async def auth_bearer(ctx: ClauseContext) -> None:
-    creds: Credentials = ctx.credentials
+    creds = ctx.credentials
     # Cheap first: an invalid body is refused *after* authentication, so the
     # two headers must lead to the same refusal.
     by_key = await ctx.session.post({}, credential=creds.api_key())

@@ -90,7 +90,8 @@ async def replay(ctx: ClauseContext) -> None:
 @clause(
     "idempotency.replay_body_differs",
     "The same key with a different body replays the original (HeyGen's documented rule; not 422).",
-    "A create, then the same key with a renamed body: the answer must be the original status and body.",
+    "A create, then the same key with a renamed body: the answer must be the original status and body. "
+    "Creation-gated.",
     creates=(1, 1),
     needs_create=True,
 )
