@@ -22,14 +22,16 @@ BENCH = Path(__file__).resolve().parents[2] / "bench"
 
 
 def _load(name: str) -> ModuleType:
-    # bench/ is a directory of scripts, not an installed package; load by path
-    # (registered first, because the modules import each other by bare name).
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, BENCH / f"{name}.py")
+    # bench/ is a directory of scripts, not an installed package: load by path,
+    # under a private name, registered before running (dataclasses look their
+    # module up in sys.modules).
+    qualified = f"_avatar_bench_{name}"
+    if qualified in sys.modules:
+        return sys.modules[qualified]
+    spec = importlib.util.spec_from_file_location(qualified, BENCH / f"{name}.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
+    sys.modules[qualified] = module
     spec.loader.exec_module(module)
     return module
 
