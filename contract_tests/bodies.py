@@ -222,6 +222,20 @@ class BodyFactory:
         pick = chosen if isinstance(chosen, str) else chosen[0]
         return self.asset(variant, site, pick, 0, kind)
 
+    def vary(self, body: dict[str, Any], suffix: str = " (changed)") -> dict[str, Any]:
+        """The same request with one free-text field changed (a body that "differs slightly")."""
+        variant = str(body.get(self.union.property))
+        branch = self.branch(variant)
+        sites = {site.field for site in self.sites(variant)}
+        for prop in branch.required:
+            schema = self.property_schema(branch, prop)
+            if prop not in sites and prop != self.union.property and schema.get("type") == "string" \
+                    and "const" not in schema and "enum" not in schema and isinstance(body.get(prop), str):
+                changed = {**body, prop: body[prop] + suffix}
+                if self.linter.lint_request(changed).valid:
+                    return changed
+        raise LookupError(f"no free-text field to vary in a {variant} body")
+
     def check_valid(self, body: Any, *, warnings: bool = False) -> None:
         """Raise if the oracle disagrees that ``body`` is valid (a bug in this module)."""
         report = self.linter.lint_request(body)

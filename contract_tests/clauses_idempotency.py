@@ -90,7 +90,7 @@ async def replay(ctx: ClauseContext) -> None:
 @clause(
     "idempotency.replay_body_differs",
     "The same key with a different body replays the original (HeyGen's documented rule; not 422).",
-    "A create, then the same key with a renamed body: the answer must be the original status and body. "
+    "A create, then the same key with one text field changed: the answer must be the original status and body. "
     "Creation-gated.",
     creates=(1, 1),
     needs_create=True,
@@ -100,7 +100,7 @@ async def replay_body_differs(ctx: ClauseContext) -> None:
     body = f.body(f.variants[0], name="Replay original")
     key = fresh_key()
     original = await _original(ctx, body, key)
-    changed = {**body, "name": "Replay with a different name"}
+    changed = f.vary(body)
     again = await ctx.session.post(changed, key=key)
     _same_response(ctx, original, again, "the same key with a different body")
 

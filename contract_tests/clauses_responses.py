@@ -1,8 +1,8 @@
 """response.*, errors.envelope and rate_limit.retry_after: every response the target sends.
 
 The four response-level clauses each run the same *tour*: traffic meant to
-draw every documented status (200, 400, 401, 409, 429) plus schemathesis
-positive and negative cases, and judge every response with their
+draw every documented status (200, 400, 401, 409, and 429 in-process) plus
+schemathesis positive and negative cases, and judge every response with their
 ``@schemathesis.check``.  Each clause runs its own tour, so clauses stay
 independent under pytest-xdist and each has its own create budget.
 """
