@@ -137,16 +137,24 @@ def invalid_cases(f: BodyFactory | None = None) -> tuple[BodyCase, ...]:
     return tuple(out)
 
 
-def boundary_cases(f: BodyFactory, groups: dict[str, str]) -> list[BodyCase]:
-    """Valid bodies exactly at each limit; a server counting wrongly refuses them."""
+def boundary_cases(
+    f: BodyFactory, groups: dict[str, str], *, strings: bool = True, lists: bool = True
+) -> list[BodyCase]:
+    """Valid bodies exactly at each limit; a server counting wrongly refuses them.
+
+    String limits come first (astral first: the likeliest to be miscounted);
+    list limits need an existing group (``groups``) and can be left out.
+    """
     out: list[BodyCase] = []
-    for variant in f.variants:
+    for variant in f.variants if strings else ():
         group = groups.get(variant)
         for prop, limit in f.string_limits(variant):
-            out.append(BodyCase(f"{variant}: {prop} of exactly {limit} ASCII characters",
-                                {**f.body(variant, group=group), prop: "a" * limit}))
             out.append(BodyCase(f"{variant}: {prop} of exactly {limit} astral code points",
                                 {**f.body(variant, group=group), prop: ASTRAL * limit}))
+            out.append(BodyCase(f"{variant}: {prop} of exactly {limit} ASCII characters",
+                                {**f.body(variant, group=group), prop: "a" * limit}))
+    for variant in f.variants if lists else ():
+        group = groups.get(variant)
         for site in f.sites(variant):
             if site.many and site.max_items:
                 sources = site.union.values

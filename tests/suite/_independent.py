@@ -33,7 +33,11 @@ TYPES = {"photo": "photo_avatar", "digital_twin": "digital_twin", "prompt": "stu
 
 
 class Independent:
-    def __init__(self, keys: tuple[str, ...], window: tuple[int, float] = (150, 1.0)) -> None:
+    def __init__(self, keys: tuple[str, ...], window: tuple[int, float] = (150, 1.0),
+                 utf16_lengths: bool = False) -> None:
+        # utf16_lengths: a bug outside the emulator's catalogue (lengths counted in
+        # UTF-16 code units, as JavaScript's String.length does).
+        self.utf16_lengths = utf16_lengths
         document = load_spec().document
         registry: Registry[Any] = Registry().with_resource(
             "urn:x", Resource.from_contents(document, default_specification=DRAFT202012))
@@ -108,6 +112,9 @@ class Independent:
             body = json.loads(raw)
         except ValueError:
             return 400, self.error("invalid_parameter", "unreadable JSON", "/")
+        prompt = body.get("prompt") if isinstance(body, dict) else None
+        if self.utf16_lengths and isinstance(prompt, str) and len(prompt.encode("utf-16-le")) // 2 > 1000:
+            return 400, self.error("invalid_parameter", "prompt too long", "/prompt")
         errors = sorted(self.validator.iter_errors(body), key=lambda e: list(e.absolute_path))
         if errors:
             where = "/" + "/".join(str(p) for p in errors[0].absolute_path)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from contract_tests.finding import Verdict
-from contract_tests.runner import run_suite
+from contract_tests.runner import run_clause, run_suite
 from contract_tests.target import Target
 
 from ._independent import Independent
@@ -18,3 +18,13 @@ def test_an_independent_correct_implementation_passes_every_clause() -> None:
     assert {r.name: r.verdict for r in results} == {r.name: Verdict.PASS for r in results}, \
         [(r.name, r.reason, [f.message for f in r.failures[:2]]) for r in results if r.verdict is not Verdict.PASS]
     assert app.created > 0
+
+
+def test_a_bug_outside_the_fault_catalogue_is_caught() -> None:
+    """A server that counts maxLength in UTF-16 units refuses a prompt of 1000 emoji."""
+    app = Independent((KEY_1,), utf16_lengths=True)
+    target = Target(base_url=REMOTE, api_key=KEY_1, asgi_app=app, allow_create=True, max_creates=100,
+                    profile="quick", seed=5)
+    result = run_clause("request.rejects_invalid", target)
+    assert result.verdict is Verdict.FAIL
+    assert any("exactly 1000 astral code points" in f.message for f in result.failures)
