@@ -80,7 +80,9 @@ async def replay(ctx: ClauseContext) -> None:
     for attempt in (1, 2):
         again = await ctx.session.post(body, key=key)
         _same_response(ctx, original, again, f"retry {attempt} with the same key and body")
-    if ctx.budget.can(1):
+    if not ctx.budget.can(1):
+        ctx.note("control create with another key not sent: no creates left (--max-creates)")
+    else:
         other = await ctx.session.post(body, key=fresh_key(), creates=True)
         ctx.cases += 1
         if other.status == 200 and other.item_id() and other.item_id() == original.item_id():

@@ -86,12 +86,6 @@ class Exchange:
     def content_type(self) -> str | None:
         return self.headers.get("content-type")
 
-    def error_code(self) -> str | None:
-        body = self.json
-        error = body.get("error") if isinstance(body, dict) else None
-        code = error.get("code") if isinstance(error, dict) else None
-        return code if isinstance(code, str) else None
-
     def item_id(self) -> str | None:
         """``data.avatar_item.id`` of a create, if the body has one."""
         body = self.json

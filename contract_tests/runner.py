@@ -112,17 +112,16 @@ async def _run(clause: Clause, target: Target, allowance: int | None) -> ClauseR
         client = await stack.enter_async_context(open_client(target))
         budget = CreateBudget(allowance)
         session = Session(client, credentials(target), budget, path)
-        holder: list[ClauseContext] = []
 
         async def open_burst() -> Session:
+            # In-process, a burst gets its own app with the emulator's default limiter.
             burst_client = client if not target.embedded else \
                 await stack.enter_async_context(open_client(target, burst=True))
             burst = Session(burst_client, credentials(target), budget, path)
-            holder[0].extra_sessions.append(burst)
+            ctx.extra_sessions.append(burst)
             return burst
 
         ctx = ClauseContext(clause.name, target, session, factory(), seed, open_burst)
-        holder.append(ctx)
 
         def rate_limited(exchange: Exchange) -> None:
             # Validated like any response, then retried by the session.  A bad 429

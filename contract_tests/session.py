@@ -81,9 +81,6 @@ class Credentials:
         """A made-up, non-secret credential, shown as it is."""
         return Credential(header, value, value)
 
-    def secrets(self) -> tuple[str, ...]:
-        return tuple(k for k in self._keys if k)
-
 
 class _Default:
     pass
