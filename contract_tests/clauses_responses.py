@@ -12,7 +12,9 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from collections.abc import Callable
+from typing import Any
 
+from .bodies import BodyFactory
 from .budget import BudgetExhausted
 from .checks import check_exchange, linter
 from .clause import ClauseContext, clause
@@ -43,10 +45,27 @@ async def provoke_429(session: Session, budget: int) -> Exchange | None:
     return found[0] if found else None
 
 
+def _known_group(f: BodyFactory, body: dict[str, Any], groups: dict[str, str]) -> dict[str, Any]:
+    """``body`` with a generated group id swapped for one the server issued (or null).
+
+    What a server does with a group id it never issued ("" included) is not in
+    the spec: it may adopt it, refuse it, or treat "" as absent.  Only an
+    existing group must be joined, so only those are sent where a 200 is judged.
+    """
+    variant = body.get(f.union.property)
+    prop = f.group_property(variant) if isinstance(variant, str) and variant in f.variants else None
+    if prop is None or not isinstance(body.get(prop), str):
+        return body
+    return {**body, prop: groups.get(str(variant))}
+
+
 async def _creates(ctx: ClauseContext) -> None:
     f = ctx.bodies
+    groups: dict[str, str] = {}
     for variant in f.variants:
-        await ctx.session.post(f.body(variant), creates=True)
+        founded = await ctx.session.post(f.body(variant), creates=True)
+        if founded.status == 200 and founded.group_id():
+            groups[variant] = str(founded.group_id())
     # A same-key race, for a 409 to judge.
     ctx.budget.require(1)
     race_body, race_key = f.body(f.variants[0], name="Tour in-flight"), fresh_key()
@@ -55,7 +74,8 @@ async def _creates(ctx: ClauseContext) -> None:
         if case.raw is not None or not isinstance(case.body, dict):
             continue
         # A key schemathesis reuses would replay an earlier answer; always a fresh one.
-        await ctx.session.post(case.body, key=fresh_key() if case.key is not None else None, creates=True)
+        body = _known_group(f, case.body, groups)
+        await ctx.session.post(body, key=fresh_key() if case.key is not None else None, creates=True)
 
 
 async def tour(ctx: ClauseContext) -> list[Exchange]:

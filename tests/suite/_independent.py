@@ -9,6 +9,7 @@ open differently from the emulator:
 * ``param`` is a JSON Pointer, ids and messages look nothing alike, errors and
   bodies carry extra fields, ``Content-Type`` has a charset;
 * a prompt avatar is reported as ``studio_avatar`` (the spec does not say);
+* an empty ``avatar_group_id`` is taken as "no group" (a new one is made);
 * the rate limit is a fixed window, and the body is validated before the key.
 """
 

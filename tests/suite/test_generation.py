@@ -115,3 +115,14 @@ def test_a_newer_spec_changes_the_cases_without_code_changes(newer_spec: Path) -
     assert picks and "gcs" in picks[0]
     for case in boundary_cases(f, {"prompt": "ag_1"}):
         assert linter.lint_request(case.body).valid, case.label
+
+
+def test_the_tour_only_sends_group_ids_the_server_issued() -> None:
+    from contract_tests.clauses_responses import _known_group
+
+    f = factory()
+    body = {**f.body("photo"), "avatar_group_id": ""}
+    assert _known_group(f, body, {"photo": "ag_real"})["avatar_group_id"] == "ag_real"
+    assert _known_group(f, body, {})["avatar_group_id"] is None
+    untouched = f.body("photo")
+    assert _known_group(f, untouched, {"photo": "ag_real"}) == untouched
