@@ -40,6 +40,9 @@ class Branch:
     closed: bool
     unions: tuple[tuple[Location, Union], ...] = ()
     schema: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    # What ``validator`` was compiled from (unions blanked, refs absolute):
+    # the schema its error locations point into.
+    compiled: Any = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -183,15 +186,17 @@ class _Splitter:
         blanked = self.blank(copy.deepcopy(node), pointer, (), found)
         props = node.get("properties") if isinstance(node, dict) else None
         required = node.get("required") if isinstance(node, dict) else None
+        compiled = _absolutise(blanked)
         result = Branch(
             value=value,
             pointer=pointer,
-            validator=make_validator(self.spec, _absolutise(blanked)),
+            validator=make_validator(self.spec, compiled),
             properties=frozenset(props) if isinstance(props, dict) else frozenset(),
             required=tuple(required) if isinstance(required, list) else (),
             closed=isinstance(node, dict) and node.get("additionalProperties") is False,
             unions=tuple(found),
             schema=node if isinstance(node, dict) else {},
+            compiled=compiled,
         )
         self._branches[pointer] = result
         return result

@@ -20,6 +20,7 @@ import orjson
 from ._advice import LEGACY_FIELDS, AdvicePlan, Advisor, token, value_hint
 from ._compiled import Branch, Location, Union, is_union
 from ._contract import Contract
+from ._evaluated import converter
 from ._finding import CLEAN, Finding, Report
 from ._payload import NotJSON, parse
 from ._schema_errors import findings as schema_findings
@@ -88,6 +89,7 @@ class _Diagnosis:
         )
         pointer = branch.pointer
         lookup = self.lookup
+        fast = converter(validator, branch.compiled, pointer, lookup)
         # A union at a plain field (the common shape) is called directly;
         # other locations go through a walker.
         fields: list[tuple[str, str, Diagnoser]] = []
@@ -99,7 +101,7 @@ class _Diagnosis:
                 walkers.append(_walker(loc, self.union(union)))
 
         def diagnose(instance: Any, path: Path, at: str, out: list[Finding]) -> None:
-            if not is_valid(instance):
+            if not is_valid(instance) and (fast is None or not fast(instance, at, out)):
                 out.extend(schema_findings(validator, instance, path, pointer, lookup))
             if fields and isinstance(instance, dict):
                 for field, step, union in fields:

@@ -63,7 +63,7 @@ def _keyword(error: Any) -> str | None:
     return str(path[-1]) if path else None
 
 
-def _parent_properties(lookup: SchemaLookup, schema_pointer: str) -> list[str]:
+def parent_properties(lookup: SchemaLookup, schema_pointer: str) -> list[str]:
     parent = schema_pointer.rsplit("/", 1)[0]
     try:
         node = lookup(parent)
@@ -119,7 +119,7 @@ def convert(error: Any, base: Path, schema_base: str, lookup: SchemaLookup) -> I
         )
         return
     if name == "AdditionalProperties":
-        allowed = _parent_properties(lookup, pointer)
+        allowed = parent_properties(lookup, pointer)
         hint = f"allowed fields: {', '.join(allowed)}" if allowed else None
         for prop in details.get("unexpected", []):
             yield Finding(
