@@ -8,8 +8,9 @@ makes the collected list, and so the verdicts, the same in every process.
 
 from __future__ import annotations
 
+import contextlib
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,6 +53,38 @@ def operation() -> Any:
     raise LookupError(f"schemathesis found no {spec.method.upper()} {spec.path}")
 
 
+@contextlib.contextmanager
+def _seed_only() -> Iterator[None]:
+    """Generation that depends on the seed alone.
+
+    Hypothesis also draws "local constants" harvested from whichever project
+    modules happen to be imported, so the same seed gave different cases under
+    ``verify``, under ``pytest contract_tests`` and in a worker that had run
+    other tests first.  For the span of a collection the local pool is empty
+    (the built-in constants stay).  Hypothesis-internal, hence defensive: if
+    the hook is not there, generation simply keeps that dependence.
+    """
+    try:
+        from hypothesis.internal.conjecture import providers
+    except ImportError:  # pragma: no cover - a Hypothesis without the module
+        yield
+        return
+    original = getattr(providers, "_get_local_constants", None)
+    cache: Any = getattr(getattr(providers, "CONSTANTS_CACHE", None), "cache", None)
+    empty = getattr(providers, "Constants", None)
+    if original is None or empty is None or cache is None or not hasattr(cache, "clear"):
+        yield
+        return
+    pool = empty()
+    cache.clear()  # cached pools were computed with the local constants
+    providers._get_local_constants = lambda: pool
+    try:
+        yield
+    finally:
+        providers._get_local_constants = original
+        cache.clear()  # and ours must not leak into anyone else's tests
+
+
 def collect(
     strategy: st.SearchStrategy[Any], count: int, seed: int, convert: Callable[[Any], Any]
 ) -> list[Any]:
@@ -71,7 +104,8 @@ def collect(
     def gather(example: Any) -> None:
         found.append(convert(example))
 
-    gather()
+    with _seed_only():
+        gather()
     return found
 
 
