@@ -126,3 +126,28 @@ def test_the_tour_only_sends_group_ids_the_server_issued() -> None:
     assert _known_group(f, body, {})["avatar_group_id"] is None
     untouched = f.body("photo")
     assert _known_group(f, untouched, {"photo": "ag_real"}) == untouched
+
+
+def test_generation_ignores_which_project_modules_are_loaded(tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """Hypothesis mines constants from loaded local modules; the suite's cases must not change."""
+    import importlib
+    import sys
+
+    from contract_tests.generation import collect
+    from contract_tests.mutations import mutated_bodies
+
+    f = factory()
+
+    def labels() -> list[str]:
+        return [c.label for c in collect(mutated_bodies(f, valid_bodies(f, {})), 40, 4242, lambda c: c)]
+
+    before = labels()
+    (tmp_path / "contract_extra_constants.py").write_text(
+        "".join(f"C{i} = {i * 7919}\nS{i} = 'k{i}'\n" for i in range(300)), encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    importlib.import_module("contract_extra_constants")
+    try:
+        assert labels() == before
+    finally:
+        sys.modules.pop("contract_extra_constants", None)
