@@ -41,7 +41,10 @@ Converter = Callable[[Any, str, list[Finding]], bool]
 # An enclosing union of a schema location: its location (the grouping key),
 # instance steps to it, the branch taken, its branch count, keyword, and the
 # pointer findings give.
-Level = tuple[str, int, int, int, str, str]
+# ``rejects`` is the type a direct ``type`` error of the branch names (one at
+# the union's own instance, not inside a deeper union), else None; ``here``
+# says the error is at the union's own instance.
+Level = tuple[str, int, int, int, str, str, "str | None", bool]
 # The finding for one evaluate() error of a known rule, appended to ``out``.
 Writer = Callable[[Mapping[str, Any], Any, str, list[Finding]], bool]
 
@@ -237,8 +240,11 @@ def converter(validator: Any, schema: Any, schema_base: str, lookup: SchemaLooku
             union = _at(schema, head)
             if steps is None or not isinstance(union, list):
                 return None
+            here = steps[0] == walked[0]
+            rejects = (str(node["type"]) if keyword == "type" and here and u == walked[1][-1]
+                       else None)
             levels.append((_pointer(head), steps[0], int(tokens[u + 1]), len(union), tokens[u],
-                           schema_base + _pointer(head)))
+                           schema_base + _pointer(head), rejects, here))
         if keyword == "additionalProperties":
             allowed = parent_properties(lookup, pointer)
             write = _unexpected(node, pointer, f"allowed fields: {', '.join(allowed)}" if allowed else None)
@@ -260,38 +266,39 @@ def converter(validator: Any, schema: Any, schema_base: str, lookup: SchemaLooku
             # The first error inside a union stands for the whole union, as the
             # single AnyOf error does in iter_errors: gather its siblings (the
             # same union, at the same instance: items each have their own).
-            key, steps, _, count, keyword, pointer = r.levels[level]
-            where = _prefix(error["instanceLocation"], steps)
+            key, steps, _, count, keyword, pointer, _, here = r.levels[level]
+            location: str = error["instanceLocation"]
+            where = location if here else _prefix(location, steps)
             branches: list[list[tuple[_Rule, Mapping[str, Any]]]] = [[] for _ in range(count)]
+            rejected: list[str | None] = [None] * count
             for m in range(n, len(entries)):
                 other = entries[m]
                 levels = other[0].levels
-                if (level < len(levels) and levels[level][0] == key and m not in done
-                        and _prefix(other[1]["instanceLocation"], steps) == where):
-                    done.add(m)
-                    branches[levels[level][2]].append(other)
+                if level >= len(levels) or m in done:
+                    continue
+                at_level = levels[level]
+                if at_level[0] != key:
+                    continue
+                other_location: str = other[1]["instanceLocation"]
+                if (other_location if at_level[7] else _prefix(other_location, steps)) != where:
+                    continue
+                done.add(m)
+                index = at_level[2]
+                branches[index].append(other)
+                if at_level[6] is not None and rejected[index] is None:
+                    rejected[index] = at_level[6]
             if not all(branches):
                 return False  # a branch passed, or failed without saying why
             # A branch rejects the value's type when it has a direct `type`
             # error at the union's own instance (not one in a deeper union).
-            inner = level + 1
-            rejected: list[str] = []
-            candidate: list[tuple[_Rule, Mapping[str, Any]]] | None = None
-            candidates = 0
-            for branch in branches:
-                types = [e[0].node["type"] for e in branch
-                         if e[0].keyword == "type" and len(e[0].levels) == inner
-                         and e[1]["instanceLocation"].count("/") == steps]
-                if types:
-                    rejected.extend(types)
-                else:
-                    candidates += 1
-                    candidate = branch
-            if candidates == 1 and candidate is not None:
-                if not emit(candidate, inner, instance, at, out):
+            open_ = [b for b, rejects in zip(branches, rejected, strict=True) if rejects is None]
+            if len(open_) == 1:
+                if not emit(open_[0], level + 1, instance, at, out):
                     return False
                 continue
-            allowed = " or ".join(dict.fromkeys(rejected))
+            allowed = " or ".join(dict.fromkeys(
+                t for branch in branches for e in branch
+                if (t := e[0].levels[level][6]) is not None))
             value = _resolve(instance, where) if where else instance
             message = (f"must be {allowed}, not {json_type(value)}" if allowed
                        else f"{show(value)} matches none of the allowed forms")
