@@ -17,6 +17,8 @@ from typing import Any
 
 import orjson
 
+from spec import from_pointer
+
 from ._advice import LEGACY_FIELDS, AdvicePlan, Advisor, token, value_hint
 from ._compiled import Branch, Location, Union, is_union
 from ._contract import Contract
@@ -26,10 +28,9 @@ from ._payload import NotJSON, parse
 from ._schema_errors import findings as schema_findings
 from ._schema_errors import json_type, show
 
-Path = tuple[str | int, ...]
-# A diagnoser appends the errors for one value found at ``path`` (``at`` is
-# the same path as a JSON Pointer, built as we descend).
-Diagnoser = Callable[[Any, Path, str, list[Finding]], None]
+# A diagnoser appends the errors for one value found at JSON Pointer ``at``
+# (built as we descend).
+Diagnoser = Callable[[Any, str, list[Finding]], None]
 
 # Keywords that never reject an instance: a union node with only these besides
 # its oneOf/discriminator has nothing to report beyond the union itself.
@@ -54,16 +55,16 @@ def _walker(loc: Location, leaf: Diagnoser) -> Diagnoser:
     head = loc[0]
     inner = _walker(loc[1:], leaf)
     if head == "*":
-        def each(value: Any, path: Path, at: str, out: list[Finding]) -> None:
+        def each(value: Any, at: str, out: list[Finding]) -> None:
             if isinstance(value, list):
                 for index, item in enumerate(value):
-                    inner(item, (*path, index), f"{at}/{index}", out)
+                    inner(item, f"{at}/{index}", out)
         return each
     step = "/" + token(head)
 
-    def field(value: Any, path: Path, at: str, out: list[Finding]) -> None:
+    def field(value: Any, at: str, out: list[Finding]) -> None:
         if isinstance(value, dict) and head in value:
-            inner(value[head], (*path, head), at + step, out)
+            inner(value[head], at + step, out)
     return field
 
 
@@ -100,15 +101,18 @@ class _Diagnosis:
             else:
                 walkers.append(_walker(loc, self.union(union)))
 
-        def diagnose(instance: Any, path: Path, at: str, out: list[Finding]) -> None:
+        def diagnose(instance: Any, at: str, out: list[Finding]) -> None:
             if not is_valid(instance) and (fast is None or not fast(instance, at, out)):
-                out.extend(schema_findings(validator, instance, path, pointer, lookup))
+                # iter_errors paths are relative to ``instance``; its own path
+                # is read back from ``at`` (to_pointer gives ``at`` again).
+                out.extend(schema_findings(validator, instance, tuple(from_pointer(at)), pointer,
+                                           lookup))
             if fields and isinstance(instance, dict):
                 for field, step, union in fields:
                     if field in instance:
-                        union(instance[field], (*path, field), at + step, out)
+                        union(instance[field], at + step, out)
             for walk in walkers:
-                walk(instance, path, at, out)
+                walk(instance, at, out)
         return diagnose
 
     def root(self, branch: Branch) -> Diagnoser:
@@ -128,7 +132,7 @@ class _Diagnosis:
         not_object = f"must be an object with {prop!r} one of {allowed}, not "
         missing = f"{prop!r} is required and must be one of {allowed}"
 
-        def diagnose(instance: Any, path: Path, at: str, out: list[Finding]) -> None:
+        def diagnose(instance: Any, at: str, out: list[Finding]) -> None:
             if not isinstance(instance, dict):
                 out.append(Finding("error", at, "schema.type", not_object + json_type(instance),
                                    None, "type", union.pointer))
@@ -140,7 +144,7 @@ class _Diagnosis:
             value = instance[prop]
             found = pick(value) if isinstance(value, str) else None
             if found is not None:
-                found(instance, path, at, out)
+                found(instance, at, out)
                 return
             if isinstance(value, str):
                 rule = "discriminator.unknown"
@@ -270,7 +274,7 @@ class RequestPlan:
     def diagnose(self, value: Any) -> list[Finding]:
         """Errors for a body the verdict validator rejected, each at its own path."""
         found: list[Finding] = []
-        self.diagnose_root(value, (), "", found)
+        self.diagnose_root(value, "", found)
         if len(found) > 1:
             found = _dedupe(found)
         for f in found:
