@@ -19,11 +19,12 @@ import orjson
 
 from spec import from_pointer
 
-from ._advice import LEGACY_FIELDS, AdvicePlan, Advisor, token, value_hint
+from ._advice import AdvicePlan, Advisor, token
 from ._compiled import Branch, Location, Union, is_union
 from ._contract import Contract
 from ._evaluated import converter
 from ._finding import CLEAN, Finding, Report
+from ._hints import LEGACY_FIELDS, value_hint
 from ._payload import NotJSON, parse
 from ._schema_errors import findings as schema_findings
 from ._schema_errors import json_type, show

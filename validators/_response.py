@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ._advice import LEGACY_RESPONSE_VALUES
 from ._contract import Contract, ResponseContract
 from ._finding import Finding, Report
 from ._headers import check_retry_after
+from ._hints import LEGACY_RESPONSE_VALUES
 from ._payload import NotJSON, Raw, parse
 from ._schema_errors import findings as schema_findings
 from ._schema_errors import show
