@@ -125,7 +125,9 @@ def _writer(keyword: str, node: Mapping[str, Any], pointer: str) -> Writer:
 
         def type_(error: Mapping[str, Any], instance: Any, at: str, out: list[Finding]) -> bool:
             location: str = error["instanceLocation"]
-            value = _resolve(instance, location) if location else instance
+            value = _resolve(instance, location)
+            if value is _ODD:
+                return False
             out.append(Finding("error", at + location, rule, head + json_type(value), None,
                                keyword, pointer))
             return True
@@ -151,7 +153,9 @@ def _writer(keyword: str, node: Mapping[str, Any], pointer: str) -> Writer:
 
     def write(error: Mapping[str, Any], instance: Any, at: str, out: list[Finding]) -> bool:
         location: str = error["instanceLocation"]
-        value = _resolve(instance, location) if location else instance
+        value = _resolve(instance, location)
+        if value is _ODD:
+            return False
         out.append(Finding("error", at + location, rule, message(value), None, keyword, pointer))
         return True
     return write
@@ -197,12 +201,32 @@ def _closed_below_root(schema: Any, root: bool = True) -> bool:
     return False
 
 
+_PLAIN = frozenset({dict, list, str, int, bool, type(None)})
+_ODD = object()
+
+
 def _resolve(instance: Any, location: str) -> Any:
-    if not location:
+    """The value at ``location``, if every step is a plain JSON value, else ``_ODD``.
+
+    Messages describe the value as jsonschema-rs saw it, which for Python
+    input is its JSON conversion: a tuple is an array, NaN is null, a dict
+    subclass is an object.  Rather than repeat that conversion, anything but
+    plain JSON values sends the payload to the iter_errors path, whose
+    ``error.instance`` is the converted value.
+    """
+    if location:
+        for token in location[1:].split("/"):
+            kind = type(instance)
+            if kind is list:
+                instance = instance[int(token)]
+            elif kind is dict:
+                instance = instance[_unescape(token)]
+            else:
+                return _ODD
+    kind = type(instance)
+    if kind in _PLAIN or (kind is float and instance - instance == 0):
         return instance
-    for token in location[1:].split("/"):
-        instance = instance[int(token)] if type(instance) is list else instance[_unescape(token)]
-    return instance
+    return _ODD
 
 
 def converter(validator: Any, schema: Any, schema_base: str, lookup: SchemaLookup) -> Converter | None:
@@ -299,7 +323,9 @@ def converter(validator: Any, schema: Any, schema_base: str, lookup: SchemaLooku
             allowed = " or ".join(dict.fromkeys(
                 t for branch in branches for e in branch
                 if (t := e[0].levels[level][6]) is not None))
-            value = _resolve(instance, where) if where else instance
+            value = _resolve(instance, where)
+            if value is _ODD:
+                return False
             message = (f"must be {allowed}, not {json_type(value)}" if allowed
                        else f"{show(value)} matches none of the allowed forms")
             out.append(Finding("error", at + where, "schema." + keyword, message, None, keyword,
@@ -329,7 +355,10 @@ def converter(validator: Any, schema: Any, schema_base: str, lookup: SchemaLooku
                     del out[mark:]
                     return False
                 held = None
-            if not place((found, error), entries, instance, at, out):
+            # place(), inlined for the common case of one plain error.
+            if entries or found.levels:
+                entries.append((found, error))
+            elif not found.write(error, instance, at, out):
                 del out[mark:]
                 return False
         if held is not None and not place(held, entries, instance, at, out):
