@@ -57,16 +57,12 @@ _UNSEEN = object()
 
 
 class _Rule:
-    """What one ``schemaLocation`` means: its keyword, node and union positions."""
+    """What one ``schemaLocation`` means: its keyword, enclosing unions and finding maker."""
 
-    __slots__ = ("keyword", "levels", "node", "pointer", "tokens", "write")
+    __slots__ = ("keyword", "levels", "write")
 
-    def __init__(self, tokens: list[str], keyword: str, node: Mapping[str, Any], pointer: str,
-                 levels: tuple[Level, ...], write: Writer) -> None:
-        self.tokens = tokens
+    def __init__(self, keyword: str, levels: tuple[Level, ...], write: Writer) -> None:
         self.keyword = keyword
-        self.node = node
-        self.pointer = pointer
         # One per enclosing anyOf/oneOf, outermost first.
         self.levels = levels
         self.write = write
@@ -274,7 +270,7 @@ def converter(validator: Any, schema: Any, schema_base: str, lookup: SchemaLooku
             write = _unexpected(node, pointer, f"allowed fields: {', '.join(allowed)}" if allowed else None)
         else:
             write = _writer(keyword, node, pointer)
-        return _Rule(tokens, keyword, node, pointer, tuple(levels), write)
+        return _Rule(keyword, tuple(levels), write)
 
     def emit(entries: list[tuple[_Rule, Mapping[str, Any]]], level: int, instance: Any,
              at: str, out: list[Finding]) -> bool:
