@@ -16,9 +16,9 @@ EXPECTED = {
         "Fault", "Group", "Look", "ManualClock", "create_app", "parse_rate_limit",
     },
     "validators": {
-        "Contract", "ContractViolation", "Finding", "Linter", "Report", "Severity",
+        "Contract", "ContractViolation", "Finding", "Linter", "NotJSON", "Report", "Severity",
         "audit_spec", "check_idempotency_key", "check_retry_after", "contract_for",
-        "default_linter", "lint_request", "lint_response", "validate_idempotency_key",
+        "default_linter", "lint_request", "lint_response", "parse_json", "validate_idempotency_key",
         "validate_request", "validate_response",
     },
 }

@@ -21,7 +21,9 @@ def test_readme_opens_with_the_install_and_test_commands() -> None:
     assert commands[1].split("&& ")[-1] in ci_test
 
 
-def test_lint_example_output(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_lint_example_output(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     block = README.split("$ avatar-contract lint bad.json legacy.json\n", 1)[1].split("$ echo $?", 1)[0]
     for name in ("bad.json", "legacy.json"):
         body = re.search(rf"`{re.escape(name)}` = `([^`]+)`", README)

@@ -19,6 +19,8 @@ from ._linter import (
     validate_request,
     validate_response,
 )
+from ._payload import NotJSON
+from ._payload import parse as parse_json
 from ._spec_audit import audit_spec
 
 __all__ = [
@@ -26,6 +28,7 @@ __all__ = [
     "ContractViolation",
     "Finding",
     "Linter",
+    "NotJSON",
     "Report",
     "Severity",
     "audit_spec",
@@ -35,6 +38,7 @@ __all__ = [
     "default_linter",
     "lint_request",
     "lint_response",
+    "parse_json",
     "validate_idempotency_key",
     "validate_request",
     "validate_response",

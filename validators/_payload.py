@@ -12,8 +12,8 @@ from ._finding import Finding
 Raw = bytes | bytearray | memoryview | str
 
 
-class NotJSON(Exception):
-    """Carries the finding for a body that is not a JSON document."""
+class NotJSON(ValueError):
+    """The body is not a JSON document; ``finding`` says where and why."""
 
     def __init__(self, finding: Finding) -> None:
         super().__init__(finding.message)
@@ -22,6 +22,30 @@ class NotJSON(Exception):
 
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
+
+
+# Python refuses str->int beyond 4,300 digits (a quadratic-time DoS guard), but
+# RFC 8259 sets no limit.  Longer literals are converted in chunks, up to a cap
+# that keeps the work bounded; beyond it the body gets a finding, not a crash.
+_CHUNK = 4000
+MAX_INTEGER_DIGITS = 100_000
+
+
+class _NumberTooLong(ValueError):
+    pass
+
+
+def _parse_int(literal: str) -> int:
+    if len(literal) <= _CHUNK:
+        return int(literal)
+    digits = literal.lstrip("-")
+    if len(digits) > MAX_INTEGER_DIGITS:
+        raise _NumberTooLong(f"an integer literal has {len(digits)} digits; at most {MAX_INTEGER_DIGITS} are checked")
+    value = 0
+    for start in range(0, len(digits), _CHUNK):
+        chunk = digits[start : start + _CHUNK]
+        value = value * 10 ** len(chunk) + int(chunk)
+    return -value if literal.startswith("-") else value
 
 
 def _position(text: str, index: int) -> tuple[int, int]:
@@ -34,7 +58,8 @@ def parse(raw: Raw) -> Any:
     """Parse with orjson; fall back to the stdlib only for what orjson refuses but RFC 8259 allows.
 
     orjson rejects integers beyond 64 bits and escaped lone surrogates, both of
-    which are legal JSON, so those bodies get a second, slower reading.
+    which are legal JSON, so those bodies get a second, slower reading.  Raises
+    :class:`NotJSON` (a ``ValueError``) whose ``finding`` says where and why.
     """
     try:
         return orjson.loads(raw)
@@ -47,7 +72,9 @@ def parse(raw: Raw) -> Any:
             Finding("error", "", "json.encoding", f"body is not UTF-8: byte {exc.start} is invalid")
         ) from None
     try:
-        return json.loads(text, parse_constant=_reject_constant)
+        return json.loads(text, parse_constant=_reject_constant, parse_int=_parse_int)
+    except _NumberTooLong as exc:
+        raise NotJSON(Finding("error", "", "json.number_too_long", str(exc))) from None
     except RecursionError:
         raise NotJSON(
             Finding("error", "", "json.too_deep", "body is nested too deeply to check")

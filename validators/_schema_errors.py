@@ -43,6 +43,8 @@ def show(value: Any, limit: int = 60) -> str:
         return f"an object with {len(value)} field(s)"
     if isinstance(value, list):
         return f"an array of {len(value)} item(s)"
+    if type(value) is int and value.bit_length() > 10_000:
+        return f"an integer of about {int(value.bit_length() * 0.30103)} digits"  # repr() would refuse it
     text = "null" if value is None else repr(value).lower() if isinstance(value, bool) else repr(value)
     return text if len(text) <= limit else text[:limit] + "…"
 

@@ -159,3 +159,19 @@ def test_hostile_fifty_megabyte_strings(field: str, valid: bool) -> None:
 def test_non_json_python_values_are_findings_not_exceptions(value: Any) -> None:
     report = lint_request({"type": "photo", "name": "A", "file": {"type": "url", "url": "https://x"}, "x": value})
     assert isinstance(report, Report)
+
+
+@pytest.mark.parametrize("digits", [5_001, 60_000])
+def test_integers_longer_than_pythons_str_limit_are_still_json(digits: int) -> None:
+    raw = (b'{"type":"photo","name":"a","file":{"type":"url","url":"https://x"},"extra":'
+           + b"1" * digits + b"}")
+    assert lint_request(raw).valid
+    wrong = raw.replace(b'"name":"a"', b'"name":' + b"2" * digits)
+    report = lint_request(wrong)
+    assert [(f.path, f.rule) for f in report.errors] == [("/name", "schema.type")]
+    assert all(len(f.message) < 300 for f in report.findings)
+
+
+def test_absurdly_long_integers_are_a_finding() -> None:
+    raw = b'{"type":"photo","x":' + b"9" * 200_000 + b"}"
+    assert lint_request(raw).rules() == {"json.number_too_long"}
