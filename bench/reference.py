@@ -19,24 +19,10 @@ from spec import SPEC_URI, Spec
 from validators import contract_for
 
 
-def _absolutise(node: Any) -> Any:
-    # The request schema is lifted out of the document, so its "#/..." refs
-    # must name the document they point into.
-    if isinstance(node, dict):
-        out = {k: _absolutise(v) for k, v in node.items()}
-        ref = out.get("$ref")
-        if isinstance(ref, str) and ref.startswith("#"):
-            out["$ref"] = SPEC_URI + ref
-        return out
-    if isinstance(node, list):
-        return [_absolutise(v) for v in node]
-    return node
-
-
 def request_schema(spec: Spec | str | None = None) -> dict[str, Any]:
-    contract = contract_for(spec)
-    schema: dict[str, Any] = _absolutise(contract.lookup(contract.request.pointer))
-    return schema
+    # A reference into the whole document (resolved by `referencing`), so the
+    # schema's own "#/components/..." refs keep pointing where they should.
+    return {"$ref": SPEC_URI + "#" + contract_for(spec).request.pointer}
 
 
 def jsonschema_validator(spec: Spec | str | None = None) -> Draft202012Validator:
