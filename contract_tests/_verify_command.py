@@ -18,6 +18,7 @@ from .clause import CLAUSE_NAMES
 from .mutation import mutation_score
 from .report import from_results, render_text, write
 from .runner import TargetUnusable, choose_seed, preflight, run_suite
+from .suite_spec import use_spec
 from .target import DEFAULT_BURST, DEFAULT_MAX_CREATES, PROFILES, Target, from_environment
 
 HELP = "run the contract suite against an implementation (default: the in-process emulator)"
@@ -38,6 +39,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, help="generation seed (printed; reuse it to reproduce)")
     parser.add_argument("--clause", action="append", choices=CLAUSE_NAMES, metavar="NAME",
                         help="run only this clause (repeatable)")
+    parser.add_argument("--spec", metavar="PATH", help="hold the target to this spec instead of the vendored one")
     parser.add_argument("--report-dir", default="reports",
                         help="where report.json, report.md and junit.xml go (default: reports)")
     parser.add_argument("--emulator-fault", action="append", default=[], metavar="FAULT",
@@ -69,6 +71,7 @@ def _target(args: argparse.Namespace) -> Target:
 
 
 def run(args: argparse.Namespace) -> int:
+    use_spec(args.spec)  # a SpecError becomes a one-line exit 2 in the CLI
     try:
         target = choose_seed(_target(args))
     except ValueError as exc:

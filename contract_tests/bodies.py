@@ -20,7 +20,10 @@ from typing import TYPE_CHECKING, Any
 
 from hypothesis import strategies as st
 
+from spec import Spec
 from validators import Contract, Linter, contract_for
+
+from .suite_spec import suite_spec
 
 if TYPE_CHECKING:  # the compiled tree's types, reached through Contract
     from validators._compiled import Branch, Union
@@ -78,7 +81,7 @@ class BodyFactory:
     """Builds bodies for any variant and asset source the contract defines."""
 
     def __init__(self, contract: Contract | None = None) -> None:
-        self.contract = contract or contract_for()
+        self.contract = contract or contract_for(suite_spec())
         self.linter = Linter(self.contract.spec, strict=True)
         union = self.contract.request.variants
         if union is None:
@@ -247,9 +250,13 @@ class BodyFactory:
         return copy.deepcopy(body)
 
 
-@functools.cache
 def factory() -> BodyFactory:
-    return BodyFactory()
+    return _factory_for(suite_spec())
+
+
+@functools.cache
+def _factory_for(spec: Spec) -> BodyFactory:
+    return BodyFactory(contract_for(spec))
 
 
 def valid_bodies(f: BodyFactory, groups: dict[str, str]) -> st.SearchStrategy[dict[str, Any]]:

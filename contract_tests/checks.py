@@ -16,11 +16,13 @@ import requests
 import schemathesis
 from schemathesis import Case, CheckContext, Response
 
+from spec import Spec
 from validators import Finding, Linter
 
 from .exchange import ABSENT, Exchange, parse_json
 from .finding import ClauseFailure
 from .generation import operation, schema
+from .suite_spec import suite_spec
 
 # Which clause owns each validators rule.  Anything unlisted is a schema matter.
 _RULE_OWNER = {
@@ -38,9 +40,13 @@ def owner(rule: str) -> str:
     return _RULE_OWNER.get(rule, "response.schema")
 
 
-@functools.cache
 def linter() -> Linter:
-    return Linter(strict=True)
+    return _linter_for(suite_spec())
+
+
+@functools.cache
+def _linter_for(spec: Spec) -> Linter:
+    return Linter(spec, strict=True)
 
 
 def _fail(clause: str, findings: Iterable[Finding]) -> None:

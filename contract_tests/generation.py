@@ -21,9 +21,10 @@ from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.core import NOT_SET
 
-from spec import load_spec
+from spec import Spec
 
 from .exchange import ABSENT
+from .suite_spec import suite_spec
 
 
 @dataclass(frozen=True)
@@ -36,17 +37,24 @@ class GeneratedRequest:
     mode: str
 
 
-@functools.cache
 def schema() -> Any:
+    return _schema_for(suite_spec())
+
+
+@functools.cache
+def _schema_for(spec: Spec) -> Any:
     # The raw document crashes schemathesis ("unhashable type: 'dict'"); the
     # normalised one is what every tool in this project reads.
-    return schemathesis.openapi.from_dict(load_spec().document)
+    return schemathesis.openapi.from_dict(spec.document)
+
+
+def operation() -> Any:
+    return _operation_for(suite_spec())
 
 
 @functools.cache
-def operation() -> Any:
-    spec = load_spec()
-    for result in schema().get_all_operations():
+def _operation_for(spec: Spec) -> Any:
+    for result in _schema_for(spec).get_all_operations():
         op = result.ok()
         if op.method.lower() == spec.method and op.path == spec.path:
             return op

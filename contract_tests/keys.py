@@ -11,32 +11,49 @@ import functools
 import secrets
 import string
 
+from spec import Spec
 from validators import Linter
+
+from .suite_spec import suite_spec
 
 # Characters servers commonly mishandle in header values; each is used only if
 # the spec's key format rejects it.
 SUSPECT_CHARACTERS = (" ", "/", "=", '"', "'", "é", "+", "@", ",", ";", "%", "*", "~")
 
 
-@functools.cache
 def _linter() -> Linter:
-    return Linter()
+    return _linter_for(suite_spec())
+
+
+@functools.cache
+def _linter_for(spec: Spec) -> Linter:
+    return Linter(spec)
 
 
 def is_valid_key(value: str) -> bool:
     return _linter().check_idempotency_key(value).valid
 
 
-@functools.cache
 def alphabet() -> str:
     """Every printable ASCII character the key format allows."""
-    return "".join(c for c in string.printable if c not in string.whitespace and is_valid_key(c))
+    return _alphabet_for(suite_spec())
 
 
 @functools.cache
+def _alphabet_for(spec: Spec) -> str:
+    linter = _linter_for(spec)
+    return "".join(c for c in string.printable
+                   if c not in string.whitespace and linter.check_idempotency_key(c).valid)
+
+
 def limits() -> tuple[int, int]:
     """(minLength, maxLength) of the key, from its schema; generous defaults if unstated."""
-    header = _linter().contract.idempotency_key
+    return _limits_for(suite_spec())
+
+
+@functools.cache
+def _limits_for(spec: Spec) -> tuple[int, int]:
+    header = _linter_for(spec).contract.idempotency_key
     schema = header.schema if header else {}
     low = schema.get("minLength", 1)
     high = schema.get("maxLength", 255)

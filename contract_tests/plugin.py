@@ -14,6 +14,9 @@ from typing import Any
 
 import pytest
 
+from spec import SpecError
+
+from .suite_spec import use_spec
 from .target import (
     DEFAULT_BURST,
     DEFAULT_MAX_CREATES,
@@ -38,6 +41,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--max-creates", type=int, default=DEFAULT_MAX_CREATES, help="cap on creates when --allow-create")
     group.addoption("--burst", type=int, default=DEFAULT_BURST, help="cheap requests spent provoking a 429")
     group.addoption("--profile", choices=PROFILES, default=None, help="hypothesis profile: quick, default, thorough")
+    group.addoption("--contract-spec", default=None, metavar="PATH",
+                    help="hold the target to this spec instead of the vendored one; env AVATAR_CONTRACT_SPEC")
     group.addoption("--contract-seed", type=int, default=None,
                     help="generation seed (default: random, printed); env AVATAR_CONTRACT_SEED")
 
@@ -57,6 +62,10 @@ def pytest_configure(config: pytest.Config) -> None:
     from .profiles import register_profiles
 
     register_profiles()
+    try:
+        use_spec(config.getoption("--contract-spec"))
+    except SpecError as exc:
+        raise pytest.UsageError(f"--contract-spec: {exc}") from None
     config.stash[SEED] = _seed(config)
     config.pluginmanager.register(ClauseSummary(config), "avatar-contract-clause-summary")
 

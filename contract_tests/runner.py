@@ -15,8 +15,6 @@ from contextlib import AsyncExitStack, asynccontextmanager
 
 import httpx
 
-from spec import load_spec
-
 from . import clauses_auth, clauses_idempotency, clauses_request, clauses_responses
 from .bodies import factory
 from .budget import BudgetExhausted, CreateBudget, CreateNeed, plan
@@ -25,6 +23,7 @@ from .clause import CLAUSE_NAMES, REGISTRY, Clause, ClauseContext
 from .exchange import Exchange
 from .finding import ClauseResult, NotObserved, Skipped, Verdict
 from .session import Credentials, RateLimited, Session
+from .suite_spec import spec_path, suite_spec
 from .target import Target
 
 _REGISTERED = (clauses_auth, clauses_idempotency, clauses_request, clauses_responses)
@@ -83,6 +82,7 @@ def _embedded_app(target: Target, burst: bool) -> object:
         # Ordinary clauses get no limiter (fast, no waits); the burst gets the
         # emulator's default, which a bounded burst must be able to reach.
         rate_limit=DEFAULT_RATE_LIMIT if burst else None,
+        spec=spec_path(),
     )
     return create_app(config)
 
@@ -107,7 +107,7 @@ async def open_client(target: Target, burst: bool = False) -> AsyncIterator[http
 async def _run(clause: Clause, target: Target, allowance: int | None) -> ClauseResult:
     started = time.perf_counter()
     seed = int(target.seed or 0)
-    path = load_spec().path
+    path = suite_spec().path
     async with AsyncExitStack() as stack:
         client = await stack.enter_async_context(open_client(target))
         budget = CreateBudget(allowance)
@@ -191,7 +191,7 @@ async def _preflight(target: Target) -> None:
     if not target.embedded and not target.api_key:
         raise TargetUnusable("no API key: pass --api-key or set AVATAR_API_KEY")
     async with open_client(target) as client:
-        session = Session(client, credentials(target), CreateBudget(0), load_spec().path)
+        session = Session(client, credentials(target), CreateBudget(0), suite_spec().path)
         exchange = await session.post({}, retry_429=False)
     if exchange.status == 0:
         raise TargetUnusable(f"cannot reach {target.display_url}: {exchange.headers.get('x-contract-error')}")
