@@ -118,12 +118,12 @@ _WITHOUT_GROUP_HINT = "set avatar_group_id to the group the new look should join
 # -- compiling the tree -------------------------------------------------------------
 
 
-def _walker(loc: Location, leaf: Advisor) -> Advisor:
+def walker(loc: Location, leaf: Advisor) -> Advisor:
     """Apply ``leaf`` to every value at the location template ``loc`` ("*" = each item)."""
     if not loc:
         return leaf
     head = loc[0]
-    inner = _walker(loc[1:], leaf)
+    inner = walker(loc[1:], leaf)
     if head == "*":
         def each(value: Any, at: str, out: list[Finding]) -> None:
             if isinstance(value, list):
@@ -286,7 +286,7 @@ class AdvicePlan:
                 src.add(depth + 2, f"if isinstance({sub}, dict):")
                 self._emit_union(src, union, variant, sub, f"{at} + {step} + str({index})", depth + 3)
             else:
-                walk = _walker(loc, self.union(union, variant))
+                walk = walker(loc, self.union(union, variant))
                 src.add(depth, f"{src.const(walk)}({obj}, {at}, out)")
 
     def _emit_union(self, src: _Source, union: Union, variant: str, obj: str, at: str,

@@ -19,8 +19,8 @@ import orjson
 
 from spec import from_pointer
 
-from ._advice import AdvicePlan, Advisor, token
-from ._compiled import Branch, Location, Union, is_union
+from ._advice import AdvicePlan, Advisor, token, walker
+from ._compiled import Branch, Union, is_union
 from ._contract import Contract
 from ._evaluated import converter
 from ._finding import CLEAN, Finding, Report
@@ -47,26 +47,6 @@ def _accepts_anything(branch: Branch) -> bool:
     return bool(schema) and is_union(schema) and all(
         key in _ANNOTATIONS or key.startswith("x-") for key in schema
     )
-
-
-def _walker(loc: Location, leaf: Diagnoser) -> Diagnoser:
-    """Apply ``leaf`` to every value at the location template ``loc`` ("*" = each item)."""
-    if not loc:
-        return leaf
-    head = loc[0]
-    inner = _walker(loc[1:], leaf)
-    if head == "*":
-        def each(value: Any, at: str, out: list[Finding]) -> None:
-            if isinstance(value, list):
-                for index, item in enumerate(value):
-                    inner(item, f"{at}/{index}", out)
-        return each
-    step = "/" + token(head)
-
-    def field(value: Any, at: str, out: list[Finding]) -> None:
-        if isinstance(value, dict) and head in value:
-            inner(value[head], at + step, out)
-    return field
 
 
 class _Diagnosis:
@@ -100,7 +80,7 @@ class _Diagnosis:
             if len(loc) == 1 and loc[0] != "*":
                 fields.append((loc[0], "/" + token(loc[0]), self.union(union)))
             else:
-                walkers.append(_walker(loc, self.union(union)))
+                walkers.append(walker(loc, self.union(union)))
 
         def diagnose(instance: Any, at: str, out: list[Finding]) -> None:
             if not is_valid(instance) and (fast is None or not fast(instance, at, out)):
