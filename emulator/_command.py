@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import socket
 import sqlite3
 import sys
 from collections.abc import Callable
@@ -127,15 +128,35 @@ def run(args: argparse.Namespace) -> int:
     except (OSError, sqlite3.Error) as exc:
         print(f"avatar-contract emulator: cannot open the store: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    problem = _bind_problem(args.host, args.port)
+    if problem:
+        print(f"avatar-contract emulator: cannot listen on {args.host}:{args.port}: {problem}", file=sys.stderr)
+        return EXIT_USAGE
     _banner(args, config)
     from ._serve import serve
 
     try:
         serve(config, host=args.host, port=args.port, workers=args.workers,
               log_level=args.log_level, access_log=args.access_log, loop=args.loop, http=args.http)
-    except SystemExit as exc:  # uvicorn exits 1 when it cannot bind
-        return exc.code if isinstance(exc.code, int) else 1
+    except SystemExit as exc:  # uvicorn exits when it cannot bind (a port taken since the check)
+        return EXIT_OK if exc.code in (0, None) else EXIT_USAGE
     return EXIT_OK
+
+
+def _bind_problem(host: str, port: int) -> str | None:
+    """Why the address cannot be served, checked before uvicorn prints its own log lines."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError as exc:
+        return str(exc.strerror or exc)
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            return str(exc.strerror or exc)
+    return None
 
 
 def _banner(args: argparse.Namespace, config: EmulatorConfig) -> None:

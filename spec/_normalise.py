@@ -24,11 +24,14 @@ _DATA_KEYS = frozenset({"example", "examples", "default", "const", "enum", "prop
 
 
 def _walk(node: Any, path: Path = ()) -> Iterator[tuple[Any, Path]]:
-    if not (path and path[-1] == "properties"):
+    # Inside a `properties` map the keys are field names, so a field called
+    # "default" or "enum" is a schema like any other and must be walked.
+    names_map = bool(path) and path[-1] == "properties"
+    if not names_map:
         yield node, path
     if isinstance(node, dict):
         for key, value in list(node.items()):
-            if key in _DATA_KEYS and key != "properties":
+            if key in _DATA_KEYS and key != "properties" and not names_map:
                 continue
             yield from _walk(value, (*path, key))
     elif isinstance(node, list):

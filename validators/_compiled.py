@@ -66,7 +66,9 @@ def make_validator(spec: Spec, schema: Any) -> Any:
             validate_formats=True,
         )
     except (jsonschema_rs.ReferencingError, ValueError) as exc:
-        raise SpecError(f"{spec.source}: schema does not compile: {exc}") from exc
+        # jsonschema-rs explains over several lines; the CLI promises one.
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise SpecError(f"{spec.source}: schema does not compile: {reason}") from exc
 
 
 _REGISTRIES: dict[int, tuple[Spec, Any]] = {}
@@ -92,8 +94,11 @@ def ref_validator(spec: Spec, pointer: str) -> Any:
 
 def lookup(spec: Spec, pointer: str) -> Any:
     node: Any = spec.document
-    for token in from_pointer(pointer):
-        node = node[int(token)] if isinstance(node, list) else node[token]
+    try:
+        for token in from_pointer(pointer):
+            node = node[int(token)] if isinstance(node, list) else node[token]
+    except (KeyError, IndexError, ValueError, TypeError):
+        raise SpecError(f"{spec.source}: nothing at #{pointer} (an unresolvable $ref?)") from None
     return node
 
 

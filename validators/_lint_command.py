@@ -66,6 +66,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("avatar-contract lint: give at least one FILE, or '-' for stdin")
     if args.kind == "response" and args.status is None:
         raise UsageError("avatar-contract lint: --kind response needs --status N")
+    if args.kind == "request" and args.status is not None:
+        raise UsageError("avatar-contract lint: --status only applies with --kind response")
     linter = Linter(args.spec, strict=args.strict)
     results: list[Result] = []
     unreadable = False

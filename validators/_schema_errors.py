@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
-from spec import SPEC_URI, to_pointer
+from spec import SPEC_URI, SpecError, to_pointer
 
 from ._finding import Finding
 
@@ -69,7 +69,7 @@ def parent_properties(lookup: SchemaLookup, schema_pointer: str) -> list[str]:
     parent = schema_pointer.rsplit("/", 1)[0]
     try:
         node = lookup(parent)
-    except (KeyError, IndexError, TypeError, ValueError):
+    except (KeyError, IndexError, TypeError, ValueError, SpecError):
         return []
     props = node.get("properties") if isinstance(node, dict) else None
     return sorted(props) if isinstance(props, dict) else []

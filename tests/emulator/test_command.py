@@ -142,3 +142,13 @@ def test_several_workers_share_one_sqlite_store(tmp_path: Path) -> None:
         assert store.created_count() == 1
     finally:
         store.close()
+
+
+def test_a_port_in_use_is_one_line_and_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["emulator", "--port", str(port), "--api-key", "k"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"127.0.0.1:{port}" in err and "k\n" not in err

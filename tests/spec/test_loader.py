@@ -149,3 +149,16 @@ def test_json_specs_load_too(tmp_path: Path) -> None:
     path = tmp_path / "spec.json"
     path.write_text(json.dumps(load_spec().raw), encoding="utf-8")
     assert load_spec(path).document == load_spec().document
+
+
+def test_fields_named_like_keywords_are_still_repaired() -> None:
+    doc = {"components": {"schemas": {"A": {"type": "object", "properties": {
+        "default": {"type": "string", "nullable": True},
+        "enum": {"type": "integer", "nullable": True},
+        "name": {"type": "string", "nullable": True},
+    }, "example": {"nullable": True}}}}}
+    fixed, defects = normalise(doc)
+    props = fixed["components"]["schemas"]["A"]["properties"]
+    assert {name: schema["type"][-1] for name, schema in props.items()} == dict.fromkeys(props, "null")
+    assert fixed["components"]["schemas"]["A"]["example"] == {"nullable": True}  # data, not schema
+    assert len(defects) == 3

@@ -148,3 +148,23 @@ def test_pre_commit_hook_runs_the_linter() -> None:
     (hook,) = [h for h in hooks if h["id"] == "avatar-contract-lint"]
     assert hook["entry"].split()[:2] == ["avatar-contract", "lint"]
     assert hook["language"] == "python"
+
+
+def test_spec_with_a_dangling_ref_is_one_line_exit_two(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    spec = tmp_path / "dangling.yaml"
+    spec.write_text(
+        "openapi: 3.1.0\ninfo: {title: x, version: '1'}\npaths:\n  /v3/avatars:\n    post:\n"
+        "      parameters: [{$ref: '#/components/parameters/X'}]\n"
+        "      requestBody: {content: {application/json: {schema: {type: object}}}}\n"
+        "      responses: {'200': {description: ok}}\n",
+        encoding="utf-8",
+    )
+    body = write(tmp_path, "ok.json", photo())
+    code, _, err = run(["lint", "--spec", str(spec), str(body)], capsys)
+    assert code == 2
+    assert len(err.strip().splitlines()) == 1 and "#/components/parameters/X" in err
+
+
+def test_status_without_response_kind_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    body = write(tmp_path, "ok.json", photo())
+    assert run(["lint", "--status", "200", str(body)], capsys)[0] == 2
