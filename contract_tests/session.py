@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -94,7 +95,7 @@ def retry_after_seconds(exchange: Exchange, policy: RetryPolicy) -> float:
     if value is None:
         return policy.default_wait
     text = value.strip()
-    if text.isdigit():
+    if re.fullmatch(r"[0-9]+", text):  # not str.isdigit(): "²" is a digit to it
         return max(policy.floor, min(float(text), policy.max_wait))
     try:  # RFC 9110 also allows an HTTP-date; honour it, the clause judges it.
         when = email.utils.parsedate_to_datetime(text).timestamp()
