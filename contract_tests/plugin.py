@@ -22,6 +22,7 @@ from .target import (
     DEFAULT_MAX_CREATES,
     PROFILES,
     Target,
+    check_base_url,
     from_environment,
 )
 
@@ -67,6 +68,10 @@ def pytest_configure(config: pytest.Config) -> None:
     except SpecError as exc:
         raise pytest.UsageError(f"--contract-spec: {exc}") from None
     config.stash[SEED] = _seed(config)
+    try:
+        check_base_url(target_from_config(config).base_url)
+    except ValueError as exc:
+        raise pytest.UsageError(f"--base-url: {exc}") from None
     config.pluginmanager.register(ClauseSummary(config), "avatar-contract-clause-summary")
 
 

@@ -97,6 +97,22 @@ class Target:
     __str__ = __repr__
 
 
+def check_base_url(url: str | None) -> None:
+    """Raise ``ValueError`` (one line) unless ``url`` is an http(s) URL with a host."""
+    if url is None:
+        return
+    import httpx
+
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, TypeError, ValueError) as exc:
+        raise ValueError(f"base URL {url!r} is not a valid URL: {exc}") from None
+    if parsed.scheme not in ("http", "https") or not parsed.host:
+        raise ValueError(f"base URL {url!r} must be an http:// or https:// URL with a host")
+    if parsed.port is not None and not 0 < parsed.port < 65536:
+        raise ValueError(f"base URL {url!r} has an invalid port {parsed.port}")
+
+
 def from_environment(
     base_url: str | None = None,
     api_key: str | None = None,
