@@ -19,7 +19,7 @@ from .mutation import mutation_score
 from .report import from_results, render_text, write
 from .runner import TargetUnusable, choose_seed, preflight, run_suite
 from .suite_spec import use_spec
-from .target import DEFAULT_BURST, DEFAULT_MAX_CREATES, PROFILES, Target, check_base_url, from_environment
+from .target import DEFAULT_BURST, DEFAULT_MAX_CREATES, PROFILES, Target, check_base_url, check_keys, from_environment
 
 HELP = "run the contract suite against an implementation (default: the in-process emulator)"
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
@@ -58,6 +58,7 @@ def _target(args: argparse.Namespace) -> Target:
         profile=args.profile, seed=args.seed,
     )
     check_base_url(target.base_url)
+    check_keys(target)
     if args.emulator_fault:
         if not target.embedded:
             raise ValueError("--emulator-fault only applies to the in-process emulator (no --base-url)")

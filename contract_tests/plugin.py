@@ -23,6 +23,7 @@ from .target import (
     PROFILES,
     Target,
     check_base_url,
+    check_keys,
     from_environment,
 )
 
@@ -68,10 +69,15 @@ def pytest_configure(config: pytest.Config) -> None:
     except SpecError as exc:
         raise pytest.UsageError(f"--contract-spec: {exc}") from None
     config.stash[SEED] = _seed(config)
+    target = target_from_config(config)
     try:
-        check_base_url(target_from_config(config).base_url)
+        check_base_url(target.base_url)
     except ValueError as exc:
         raise pytest.UsageError(f"--base-url: {exc}") from None
+    try:
+        check_keys(target)
+    except ValueError as exc:
+        raise pytest.UsageError(str(exc)) from None
     config.pluginmanager.register(ClauseSummary(config), "avatar-contract-clause-summary")
 
 

@@ -22,9 +22,9 @@ from .checks import check_exchange, linter
 from .clause import CLAUSE_NAMES, REGISTRY, Clause, ClauseContext
 from .exchange import Exchange
 from .finding import ClauseResult, NotObserved, Skipped, Verdict
-from .session import Credentials, RateLimited, Session
+from .session import Credentials, RateLimited, Session, UnsendableRequest
 from .suite_spec import spec_path, suite_spec
-from .target import Target
+from .target import Target, check_keys
 
 _REGISTERED = (clauses_auth, clauses_idempotency, clauses_request, clauses_responses)
 # The order creates are handed out on a live target: the most telling per dollar first.
@@ -190,9 +190,16 @@ def run_suite(
 async def _preflight(target: Target) -> None:
     if not target.embedded and not target.api_key:
         raise TargetUnusable("no API key: pass --api-key or set AVATAR_API_KEY")
+    try:
+        check_keys(target)
+    except ValueError as exc:
+        raise TargetUnusable(str(exc)) from None
     async with open_client(target) as client:
         session = Session(client, credentials(target), CreateBudget(0), suite_spec().path)
-        exchange = await session.post({}, retry_429=False)
+        try:
+            exchange = await session.post({}, retry_429=False)
+        except UnsendableRequest as exc:
+            raise TargetUnusable(str(exc)) from None
     if exchange.status == 0:
         raise TargetUnusable(f"cannot reach {target.display_url}: {exchange.headers.get('x-contract-error')}")
     if exchange.status == 401:

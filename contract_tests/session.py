@@ -29,6 +29,13 @@ from .exchange import ABSENT, Credential, Exchange, SentRequest, encode_json
 JSON = b"application/json"
 
 
+class UnsendableRequest(Exception):
+    """The request could not be put on the wire (an illegal header value, say).
+
+    The message names the headers, never their values: one may be a key.
+    """
+
+
 class RateLimited(Exception):
     """The target still answered 429 after the bounded retries."""
 
@@ -189,7 +196,10 @@ class Session:
                 headers=[(k.encode("latin-1"), v) for k, v in headers], content=request.content,
             )
         except httpx.LocalProtocolError:
-            raise  # the suite built an unsendable request: a bug here, not in the target
+            # h11's message quotes the offending value, which may be a key: keep only the names.
+            names = ", ".join(name for name, _ in headers)
+            raise UnsendableRequest(f"{request.method} {request.path} could not be sent: a header value is "
+                                    f"not allowed in HTTP (headers: {names}; values not shown)") from None
         except httpx.TransportError as exc:
             # No answer at all (reset, timeout): evidence, not an exception, so
             # the clause that sent it reports it as a failure.

@@ -113,6 +113,20 @@ def check_base_url(url: str | None) -> None:
         raise ValueError(f"base URL {url!r} has an invalid port {parsed.port}")
 
 
+def _sendable_key(key: str) -> bool:
+    # Visible ASCII, with spaces only inside: what an HTTP header value can carry unchanged.
+    return bool(key) and key == key.strip() and all(" " <= c <= "~" for c in key)
+
+
+def check_keys(target: Target) -> None:
+    """Raise ``ValueError`` unless every key can be sent as a header; the key is never shown."""
+    for value, source in ((target.api_key, "--api-key / AVATAR_API_KEY"),
+                          (target.second_api_key, "--second-api-key / AVATAR_API_KEY_2")):
+        if value is not None and not _sendable_key(value):
+            raise ValueError(f"the key from {source} must be visible ASCII with no surrounding "
+                             "whitespace or control characters (value not shown)")
+
+
 def from_environment(
     base_url: str | None = None,
     api_key: str | None = None,
