@@ -18,6 +18,7 @@ from .curl import as_curl
 from .exchange import Exchange
 from .finding import ClauseResult, Verdict
 from .mutation import MutationScore
+from .redact import Scrubber
 from .target import Target
 
 
@@ -42,10 +43,7 @@ class SuiteReport:
         return sum(r.creates for r in self.results)
 
     def scrub(self, text: str) -> str:
-        for secret in self.secrets:
-            if secret:
-                text = text.replace(secret, "***")
-        return text
+        return Scrubber(self.secrets).text(text)  # raw and JSON-escaped forms
 
     def curl(self, exchange: Exchange) -> str:
         return self.scrub(as_curl(exchange, self.target.display_url))

@@ -21,7 +21,8 @@ from .budget import BudgetExhausted, CreateBudget, CreateNeed, plan
 from .checks import check_exchange, linter
 from .clause import CLAUSE_NAMES, REGISTRY, Clause, ClauseContext
 from .exchange import Exchange
-from .finding import ClauseResult, NotObserved, Skipped, Verdict
+from .finding import ClauseFailure, ClauseResult, NotObserved, Skipped, Verdict
+from .redact import Scrubber
 from .session import Credentials, RateLimited, Session, UnsendableRequest
 from .suite_spec import spec_path, suite_spec
 from .target import Target, check_keys
@@ -111,13 +112,14 @@ async def _run(clause: Clause, target: Target, allowance: int | None) -> ClauseR
     async with AsyncExitStack() as stack:
         client = await stack.enter_async_context(open_client(target))
         budget = CreateBudget(allowance)
-        session = Session(client, credentials(target), budget, path)
+        creds = credentials(target)  # one for every session: it records the secrets sent
+        session = Session(client, creds, budget, path)
 
         async def open_burst() -> Session:
             # In-process, a burst gets its own app with the emulator's default limiter.
             burst_client = client if not target.embedded else \
                 await stack.enter_async_context(open_client(target, burst=True))
-            burst = Session(burst_client, credentials(target), budget, path)
+            burst = Session(burst_client, creds, budget, path)
             ctx.extra_sessions.append(burst)
             return burst
 
@@ -158,11 +160,22 @@ async def _run(clause: Clause, target: Target, allowance: int | None) -> ClauseR
         if ctx.failures:
             verdict = Verdict.FAIL
             reason = f"{len(ctx.failures)} failure(s); first: {ctx.failures[0].message}"
+        # Scrubbed here, not in a front end: pytest, verify and the report files
+        # all get text in which no key (nor a near-miss of one) a server echoed survives.
+        scrub = Scrubber([*creds.secrets(), target.api_key, target.second_api_key])
         return ClauseResult(
-            name=clause.name, verdict=verdict, reason=reason, failures=list(ctx.failures),
-            requests=ctx.requests, creates=budget.made, cases=ctx.cases, notes=list(ctx.notes),
-            seconds=time.perf_counter() - started,
+            name=clause.name, verdict=verdict, reason=scrub.text(reason),
+            failures=[_scrubbed(f, scrub) for f in ctx.failures],
+            requests=ctx.requests, creates=budget.made, cases=ctx.cases,
+            notes=[scrub.text(n) for n in ctx.notes], seconds=time.perf_counter() - started,
         )
+
+
+def _scrubbed(failure: ClauseFailure, scrub: Scrubber) -> ClauseFailure:
+    exchange = scrub.exchange(failure.exchange) if failure.exchange is not None else None
+    clean = ClauseFailure(failure.clause, scrub.text(failure.message), exchange)
+    clean.count = failure.count
+    return clean
 
 
 def run_clause(name: str, target: Target) -> ClauseResult:

@@ -56,6 +56,17 @@ class Credentials:
 
     def __init__(self, primary: str, secondary: str | None) -> None:
         self._keys = (primary, secondary)
+        # Every secret value handed out, derived ones too (the key minus or plus a
+        # character): what a server's echo must be scrubbed of.
+        self._secrets: set[str] = {k for k in self._keys if k}
+
+    def secrets(self) -> frozenset[str]:
+        return frozenset(self._secrets)
+
+    def _secret(self, value: str) -> str:
+        if value:
+            self._secrets.add(value)
+        return value
 
     def key(self, tenant: int = 1) -> str:
         value = self._keys[tenant - 1]
@@ -78,11 +89,11 @@ class Credentials:
     def truncated(self, tenant: int = 1) -> Credential:
         """The key without its last character (catches prefix matching)."""
         name = self.VARIABLES[tenant - 1]
-        return Credential("x-api-key", self.key(tenant)[:-1], "${" + name + "%?}")
+        return Credential("x-api-key", self._secret(self.key(tenant)[:-1]), "${" + name + "%?}")
 
     def extended(self, tenant: int = 1, suffix: str = "x") -> Credential:
         """The key plus a character (catches prefix matching the other way)."""
-        return Credential("x-api-key", self.key(tenant) + suffix, self._var(tenant) + suffix)
+        return Credential("x-api-key", self._secret(self.key(tenant) + suffix), self._var(tenant) + suffix)
 
     @staticmethod
     def literal(header: str, value: str) -> Credential:

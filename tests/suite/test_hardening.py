@@ -3,20 +3,29 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import socket
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
 from contract_tests.budget import CreateBudget
 from contract_tests.exchange import Exchange, SentRequest
+from contract_tests.finding import Verdict
+from contract_tests.redact import Scrubber, forms
+from contract_tests.report import from_results, render_text, write
+from contract_tests.runner import run_clause, run_suite
 from contract_tests.session import Credentials, RetryPolicy, Session, UnsendableRequest, retry_after_seconds
+from contract_tests.target import Target
 from validators._cli import main
+
+from ._support import REMOTE
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "SECRETKEY123"
@@ -100,3 +109,65 @@ def test_an_unsendable_header_raises_without_its_value(listening_port: int) -> N
         asyncio.run(send())
     assert SECRET not in str(raised.value) and "x-api-key" in str(raised.value)
     assert raised.value.__suppress_context__
+
+
+ECHOED = 'SECRET/KEY"123'  # a "/" and a quote: JSON escapes both
+
+
+async def _echo_app(scope: Any, receive: Any, send: Any) -> None:
+    """Echoes whatever credential it got, raw and JSON-escaped (with "\\/"), in every answer."""
+    if scope["type"] != "http":
+        return
+    while (await receive()).get("more_body"):
+        pass
+    headers = {k.decode().lower(): v.decode("utf-8", "replace") for k, v in scope["headers"]}
+    got = headers.get("x-api-key") or headers.get("authorization", "").removeprefix("Bearer ")
+    status = 500 if got == ECHOED else 403  # neither documented: every answer is a failure
+    escaped = json.dumps(got)[1:-1].replace("/", "\\/")
+    message = json.dumps({"error": {"code": "authentication_failed", "message": f"key {got} is not valid"}})
+    body = message[:-2] + f', "hint": "{escaped}"}}}}'
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"x-echo", escaped.encode())]})
+    await send({"type": "http.response.body", "body": body.encode()})
+
+
+def _leaks(text: str) -> list[str]:
+    near = (ECHOED, ECHOED[:-1], ECHOED + "x")
+    return [form for secret in near for form in forms(secret) if len(form) > 4 and form in text]
+
+
+def test_echoed_keys_and_near_misses_never_reach_a_report(tmp_path: Path) -> None:
+    target = Target(base_url=REMOTE, api_key=ECHOED, asgi_app=_echo_app, profile="quick", seed=1)
+    results = run_suite(target, ["auth.missing", "auth.invalid", "auth.bearer"])
+    assert any(r.verdict is Verdict.FAIL for r in results)
+    report = from_results(target, results, [ECHOED])
+    files = write(report, tmp_path)
+    for text in [render_text(report), *(p.read_text() for p in files)]:
+        assert not _leaks(text), _leaks(text)
+    data = json.loads((tmp_path / "report.json").read_text())
+    responses = [f["response"] for c in data["clauses"] for f in c["failures"] if f["response"]]
+    assert any("***" in r for r in responses)
+
+
+def test_the_runner_hands_every_front_end_scrubbed_text() -> None:
+    # pytest (test_contract.py) shows reason and failures and records summary_dict:
+    # all of it must be clean without any front-end scrubbing.
+    target = Target(base_url=REMOTE, api_key=ECHOED, asgi_app=_echo_app, profile="quick", seed=1)
+    for name in ("auth.invalid", "response.status"):
+        result = run_clause(name, target)
+        assert result.verdict is Verdict.FAIL
+        texts = [json.dumps(result.summary_dict()), result.reason, *result.notes]
+        for failure in result.failures:
+            texts += [failure.message, str(failure)]
+            if failure.exchange is not None:
+                texts += [failure.exchange.content.decode("utf-8", "replace"),
+                          *failure.exchange.headers.values()]
+        assert not _leaks("\n".join(texts)), _leaks("\n".join(texts))
+
+
+def test_scrubber_covers_raw_and_json_escaped_forms() -> None:
+    scrub = Scrubber(["k/é\"y"])
+    for form in ("k/é\"y", "k\\/é\\\"y", "k/\\u00e9\\\"y", "k\\/\\u00e9\\\"y"):
+        assert scrub.text(f"<{form}>") == "<***>"
+        assert scrub.data(f"<{form}>".encode()) == b"<***>"
+    assert Scrubber(["abc", "abcx"]).text("abcx abc") == "*** ***"
