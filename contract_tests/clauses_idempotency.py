@@ -45,17 +45,30 @@ async def _original(ctx: ClauseContext, body: dict[str, Any], key: str, tenant: 
     "idempotency.key_format",
     "Keys of length 1 and 255 and of every allowed character class are accepted; empty, 256 "
     "characters, spaces, `/`, `=`, non-ASCII and quotes get 400.",
-    "Lengths and alphabet come from the header schema. Malformed keys ride on a valid body, so a "
-    "server that skips the check creates (and fails); well-formed keys must give 200 (creation-gated).",
+    "Lengths and alphabet come from the header schema. Malformed keys ride on a valid body when a "
+    "create can be afforded (in-process always), so a server that skips the check creates (and fails); "
+    "without creates they ride on an invalid body (never a create). Well-formed keys must give 200 "
+    "(creation-gated).",
     creates=(2, 9),
 )
 async def key_format(ctx: ClauseContext) -> None:
     f = ctx.bodies
     body = f.body(f.variants[0], name="Idempotency-Key format check")
+    on_invalid = 0
     for label, raw in invalid_keys():
-        # A correct server refuses before creating, so this is safe on a live target.
-        exchange = await ctx.session.post(body, key=raw)
-        ctx.expect_error(exchange, 400, f"{label} (valid body)")
+        if ctx.budget.can(1):
+            # A server that ignores the format (an empty key taken as absent, say)
+            # creates here: reserved, so even that stays within --max-creates.
+            exchange = await ctx.session.post(body, key=raw, creates=True)
+            ctx.expect_error(exchange, 400, f"{label} (valid body)")
+        else:
+            # No create to spend: a valid body would be billable on such a server.
+            on_invalid += 1
+            exchange = await ctx.session.post({}, key=raw)
+            ctx.expect_error(exchange, 400, f"{label} (invalid body: no creates allowed)")
+    if on_invalid:
+        ctx.note(f"{on_invalid} malformed key(s) rode on an invalid body (no creates left or allowed): "
+                 "a server that ignores the key format is not caught that way; pass --allow-create")
     for label, key in valid_keys():
         if not ctx.budget.can(1):
             ctx.note("well-formed keys not (all) sent: no creates left (--allow-create / --max-creates)")

@@ -52,6 +52,16 @@ class SuiteReport:
         return Counter(r.verdict.value for r in self.results)
 
 
+def unexpected_creates(report: SuiteReport) -> str:
+    """A warning when avatars were created although creation was not allowed, else ""."""
+    t = report.target
+    if t.embedded or t.allow_create or report.creates == 0:
+        return ""
+    clauses = ", ".join(f"{r.name} ({r.creates})" for r in report.results if r.creates)
+    return (f"WARNING: {report.creates} avatar(s) were CREATED without --allow-create (possibly billable): "
+            f"the target answered 2xx where a correct server refuses, in {clauses}")
+
+
 def _target_line(report: SuiteReport) -> str:
     t = report.target
     creates = "unlimited (in-process)" if t.embedded else (
@@ -75,6 +85,9 @@ def render_table(report: SuiteReport) -> str:
     summary = ", ".join(f"{counts[v.value]} {v.value}" for v in Verdict if counts[v.value])
     lines.append("")
     lines.append(f"{summary} · {report.requests} requests · {report.creates} creates · {report.seconds:.1f}s")
+    warning = unexpected_creates(report)
+    if warning:
+        lines.append(warning)
     return report.scrub("\n".join(lines))
 
 
@@ -120,6 +133,8 @@ def to_json(report: SuiteReport) -> dict[str, Any]:
         "summary": dict(report.counts()),
         "requests": report.requests,
         "creates": report.creates,
+        "unexpected_creates": report.creates if unexpected_creates(report) else 0,
+        "warnings": [w for w in (unexpected_creates(report),) if w],
         "seconds": round(report.seconds, 2),
         "clauses": [r.to_dict(report.curl) for r in report.results],
         "mutation": report.mutation.to_dict() if report.mutation else None,
@@ -133,6 +148,7 @@ def _md_cell(text: str) -> str:
 
 def to_markdown(report: SuiteReport) -> str:
     lines = ["# Create Avatar contract report", "", _target_line(report), "",
+             *([f"**{unexpected_creates(report)}**", ""] if unexpected_creates(report) else []),
              "| clause | verdict | requests | creates | detail |", "|---|---|---:|---:|---|"]
     for r in report.results:
         detail = r.reason or "; ".join(r.notes)
@@ -173,6 +189,9 @@ def to_junit(report: SuiteReport) -> str:
         if r.notes:
             out = ET.SubElement(case, "system-out")
             out.text = report.scrub("\n".join(r.notes))
+    warning = unexpected_creates(report)
+    if warning:
+        ET.SubElement(suite, "system-err").text = report.scrub(warning)
     text: str = ET.tostring(suite, encoding="unicode", xml_declaration=True)
     return text
 

@@ -17,7 +17,7 @@ import pytest
 
 from contract_tests.budget import CreateBudget
 from contract_tests.exchange import Exchange, SentRequest
-from contract_tests.finding import Verdict
+from contract_tests.finding import ClauseResult, Verdict
 from contract_tests.redact import Scrubber, forms
 from contract_tests.report import from_results, render_text, write
 from contract_tests.runner import run_clause, run_suite
@@ -25,7 +25,8 @@ from contract_tests.session import Credentials, RetryPolicy, Session, Unsendable
 from contract_tests.target import Target
 from validators._cli import main
 
-from ._support import REMOTE
+from ._independent import Independent
+from ._support import KEY_1, REMOTE
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "SECRETKEY123"
@@ -171,3 +172,42 @@ def test_scrubber_covers_raw_and_json_escaped_forms() -> None:
         assert scrub.text(f"<{form}>") == "<***>"
         assert scrub.data(f"<{form}>".encode()) == b"<***>"
     assert Scrubber(["abc", "abcx"]).text("abcx abc") == "*** ***"
+
+
+class EmptyKeyIsAbsent(Independent):
+    """A server that is right about everything except taking an empty Idempotency-Key as absent."""
+
+    async def create(self, headers: Any, raw: bytes) -> Any:
+        if headers.get("idempotency-key", None) == "":
+            headers = {k: v for k, v in headers.items() if k != "idempotency-key"}
+        return await super().create(headers, raw)
+
+
+def test_without_allow_create_a_lax_key_check_creates_nothing() -> None:
+    app = EmptyKeyIsAbsent((KEY_1,), window=(10**9, 1.0))
+    target = Target(base_url=REMOTE, api_key=KEY_1, asgi_app=app, profile="quick", seed=11)
+    results = run_suite(target)
+    assert app.created == 0, [(r.name, r.creates) for r in results if r.creates]
+    assert sum(r.creates for r in results) == 0
+    key_format = next(r for r in results if r.name == "idempotency.key_format")
+    assert any("invalid body" in note for note in key_format.notes)
+
+
+def test_key_format_still_catches_an_unenforced_pattern_in_process() -> None:
+    result = run_clause("idempotency.key_format",
+                        Target(profile="quick", seed=3, faults=frozenset({"key_pattern_unenforced"})))
+    assert result.verdict is Verdict.FAIL
+
+
+def test_creates_without_allow_create_are_reported_loudly(tmp_path: Path) -> None:
+    target = Target(base_url=REMOTE, api_key=KEY_1)
+    report = from_results(target, [ClauseResult("idempotency.key_format", Verdict.FAIL, "x", creates=2)])
+    files = {p.name: p.read_text() for p in write(report, tmp_path)}
+    assert "CREATED without --allow-create" in render_text(report)
+    assert "CREATED without --allow-create" in files["report.md"]
+    assert "CREATED without --allow-create" in files["junit.xml"]
+    data = json.loads(files["report.json"])
+    assert data["unexpected_creates"] == 2 and data["warnings"]
+    allowed = from_results(Target(base_url=REMOTE, api_key=KEY_1, allow_create=True),
+                           [ClauseResult("idempotency.key_format", Verdict.PASS, creates=2)])
+    assert "WARNING" not in render_text(allowed)
