@@ -16,6 +16,8 @@ from .clause import ClauseContext, clause
 from .exchange import Exchange
 from .keys import fresh_key, invalid_keys, valid_keys
 
+LIVE_CONCURRENCY = 4  # same-key requests in one in-flight race on a live target
+
 
 def _same_response(ctx: ClauseContext, original: Exchange, again: Exchange, label: str) -> bool:
     """``again`` replays ``original``: same status, same JSON body (so the same ids)."""
@@ -81,8 +83,8 @@ async def key_format(ctx: ClauseContext) -> None:
     "idempotency.replay",
     "The same key and body return an identical status and body, and create no new resource.",
     "One create with a fresh key, two retries that must be identical (same ids); a control create "
-    "with another key must make a different avatar. Creation-gated.",
-    creates=(1, 2),
+    "with another key must make a different avatar. Creation-gated; each retry is budgeted as a create.",
+    creates=(2, 4),
     needs_create=True,
 )
 async def replay(ctx: ClauseContext) -> None:
@@ -91,7 +93,11 @@ async def replay(ctx: ClauseContext) -> None:
     key = fresh_key()
     original = await _original(ctx, body, key)
     for attempt in (1, 2):
-        again = await ctx.session.post(body, key=key)
+        if attempt > 1 and not ctx.budget.can(1):
+            ctx.note("second retry not sent: no create left to cover a server that ignores the key")
+            break
+        # creates=True: on a server that ignores the key a retry is a new avatar.
+        again = await ctx.session.post(body, key=key, creates=True)
         _same_response(ctx, original, again, f"retry {attempt} with the same key and body")
     if not ctx.budget.can(1):
         ctx.note("control create with another key not sent: no creates left (--max-creates)")
@@ -106,8 +112,8 @@ async def replay(ctx: ClauseContext) -> None:
     "idempotency.replay_body_differs",
     "The same key with a different body replays the original (HeyGen's documented rule; not 422).",
     "A create, then the same key with one text field changed: the answer must be the original status and body. "
-    "Creation-gated.",
-    creates=(1, 1),
+    "Creation-gated; the retry is budgeted as a create.",
+    creates=(2, 2),
     needs_create=True,
 )
 async def replay_body_differs(ctx: ClauseContext) -> None:
@@ -116,7 +122,7 @@ async def replay_body_differs(ctx: ClauseContext) -> None:
     key = fresh_key()
     original = await _original(ctx, body, key)
     changed = f.vary(body)
-    again = await ctx.session.post(changed, key=key)
+    again = await ctx.session.post(changed, key=key, creates=True)  # a create if the key is ignored
     _same_response(ctx, original, again, "the same key with a different body")
 
 
@@ -125,17 +131,19 @@ async def replay_body_differs(ctx: ClauseContext) -> None:
     "N concurrent same-key requests: every answer is the one original 200 (same ids) or 409 "
     "`request_in_progress` with the envelope, and at most one resource is created.",
     "N concurrent identical requests (8 in-process, 4 live), then a final retry that must replay the "
-    "single avatar. Creation-gated.",
-    creates=(1, 1),
+    "single avatar. Creation-gated; every request of the race, and the retry, is budgeted as a create.",
+    creates=(LIVE_CONCURRENCY + 1, LIVE_CONCURRENCY + 1),
     needs_create=True,
 )
 async def in_flight(ctx: ClauseContext) -> None:
     f = ctx.bodies
-    ctx.budget.require(1)  # one avatar on a correct server
-    concurrency = 8 if ctx.target.embedded else 4
+    concurrency = 8 if ctx.target.embedded else LIVE_CONCURRENCY
     for round_ in (1, 2):
         body = f.body(f.variants[0], name=f"In-flight check {round_}")
         key = fresh_key()
+        # One avatar on a correct server, but one per request on a server that
+        # ignores the key: the whole race must fit in the budget.
+        ctx.budget.require(concurrency)
         answers = await asyncio.gather(*(ctx.session.post(body, key=key) for _ in range(concurrency)))
         created = [a for a in answers if a.status == 200]
         for answer in answers:
@@ -153,7 +161,7 @@ async def in_flight(ctx: ClauseContext) -> None:
         if not created:
             ctx.fail("no concurrent request with the key got 200; the original must succeed", answers[0])
             return
-        final = await ctx.session.post(body, key=key)
+        final = await ctx.session.post(body, key=key, creates=True)
         _same_response(ctx, created[0], final, "a retry after the concurrent burst")
         if not ctx.target.embedded:
             return  # one round is enough evidence for a billable target

@@ -26,7 +26,7 @@ from contract_tests.target import Target
 from validators._cli import main
 
 from ._independent import Independent
-from ._support import KEY_1, REMOTE
+from ._support import KEY_1, KEY_2, REMOTE, emulator
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "SECRETKEY123"
@@ -211,3 +211,31 @@ def test_creates_without_allow_create_are_reported_loudly(tmp_path: Path) -> Non
     allowed = from_results(Target(base_url=REMOTE, api_key=KEY_1, allow_create=True),
                            [ClauseResult("idempotency.key_format", Verdict.PASS, creates=2)])
     assert "WARNING" not in render_text(allowed)
+
+
+class CreateCounter:
+    """Counts the 2xx answers to POSTs: every one is an avatar on a server that ignores keys."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.created = 0
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        async def counting(message: Any) -> None:
+            if message["type"] == "http.response.start" and scope["method"] == "POST" \
+                    and 200 <= message["status"] < 300:
+                self.created += 1
+            await send(message)
+
+        await self.app(scope, receive, counting if scope["type"] == "http" else send)
+
+
+@pytest.mark.parametrize("cap", [5, 20])
+def test_max_creates_holds_against_a_server_that_ignores_idempotency(cap: int) -> None:
+    app = CreateCounter(emulator(faults=frozenset({"idempotency_ignored"})))
+    target = Target(base_url=REMOTE, api_key=KEY_1, second_api_key=KEY_2, asgi_app=app,
+                    allow_create=True, max_creates=cap, profile="quick", seed=4)
+    results = run_suite(target)
+    made = sum(r.creates for r in results)
+    assert app.created <= cap and made <= cap, [(r.name, r.creates) for r in results if r.creates]
+    assert any(r.verdict is Verdict.FAIL and r.name.startswith("idempotency.") for r in results)
