@@ -1,3 +1,3 @@
 """Root conftest: load the contract-suite plugin even from an uninstalled checkout."""
 
-pytest_plugins = ["contract_tests.plugin"]
+pytest_plugins = ["avatar_contract.contract_tests.plugin"]

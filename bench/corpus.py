@@ -27,9 +27,9 @@ from typing import Any
 
 import orjson
 
-from spec import Spec
-from validators import Contract, contract_for
-from validators._compiled import Branch, Union, is_union
+from avatar_contract.spec import Spec
+from avatar_contract.validators import Contract, contract_for
+from avatar_contract.validators._compiled import Branch, Union, is_union
 
 DEFAULT_SIZE = 2000
 DEFAULT_SEED = 20_240_611

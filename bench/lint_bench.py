@@ -28,8 +28,7 @@ from typing import Any
 from corpus import DEFAULT_SEED, DEFAULT_SIZE, cases
 from reference import jsonschema_validator, openapi_request_validator
 
-import validators
-
+import avatar_contract.validators as validators
 GOAL_MIXED = 1.0
 GOAL_VALID = 1.5
 

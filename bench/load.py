@@ -177,7 +177,7 @@ def _process(argv: list[str], ready_url: str) -> Iterator[None]:
 def emulator(loop: str, http: str) -> Iterator[str]:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    argv = [sys.executable, "-m", "emulator", "--host", "127.0.0.1", "--port", str(port),
+    argv = [sys.executable, "-m", "avatar_contract.emulator", "--host", "127.0.0.1", "--port", str(port),
             "--api-key", KEY, "--rate-limit", "off", "--no-access-log", "--log-level", "warning",
             "--loop", loop, "--http", http]
     with _process(argv, f"{base}/v3/avatars"):

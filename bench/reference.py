@@ -15,8 +15,8 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
-from spec import SPEC_URI, Spec
-from validators import contract_for
+from avatar_contract.spec import SPEC_URI, Spec
+from avatar_contract.validators import contract_for
 
 
 def request_schema(spec: Spec | str | None = None) -> dict[str, Any]:

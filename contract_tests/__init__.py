@@ -1,6 +1,6 @@
 """The Create Avatar contract suite: named clauses, run against any implementation.
 
-    >>> from contract_tests import Target, run_suite
+    >>> from avatar_contract.contract_tests import Target, run_suite
     >>> results = run_suite(Target(profile="quick"))          # the in-process emulator
     >>> {r.name: r.verdict.value for r in results}["auth.missing"]
     'pass'
@@ -15,13 +15,13 @@ import importlib
 from typing import Any
 
 _PUBLIC = {
-    "CLAUSE_NAMES": "contract_tests.clause",
-    "ClauseResult": "contract_tests.finding",
-    "Verdict": "contract_tests.finding",
-    "Target": "contract_tests.target",
-    "run_clause": "contract_tests.runner",
-    "run_suite": "contract_tests.runner",
-    "mutation_score": "contract_tests.mutation",
+    "CLAUSE_NAMES": "avatar_contract.contract_tests.clause",
+    "ClauseResult": "avatar_contract.contract_tests.finding",
+    "Verdict": "avatar_contract.contract_tests.finding",
+    "Target": "avatar_contract.contract_tests.target",
+    "run_clause": "avatar_contract.contract_tests.runner",
+    "run_suite": "avatar_contract.contract_tests.runner",
+    "mutation_score": "avatar_contract.contract_tests.mutation",
 }
 
 __all__ = sorted(_PUBLIC)

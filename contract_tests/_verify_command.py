@@ -62,7 +62,7 @@ def _target(args: argparse.Namespace) -> Target:
     if args.emulator_fault:
         if not target.embedded:
             raise ValueError("--emulator-fault only applies to the in-process emulator (no --base-url)")
-        from emulator import FAULTS
+        from avatar_contract.emulator import FAULTS
 
         unknown = sorted(set(args.emulator_fault) - set(FAULTS))
         if unknown:
@@ -87,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
     if target.embedded:
         # The emulator warns on every replay with a different body (as HeyGen logs
         # it); the suite does that on purpose, so keep the report readable.
-        logging.getLogger("emulator").addHandler(logging.NullHandler())
+        logging.getLogger("avatar_contract.emulator").addHandler(logging.NullHandler())
     print(f"avatar-contract verify: {target.description}, profile {target.profile}, seed {target.seed}",
           flush=True)
     started = time.perf_counter()

@@ -20,13 +20,13 @@ from typing import TYPE_CHECKING, Any
 
 from hypothesis import strategies as st
 
-from spec import Spec
-from validators import Contract, Linter, contract_for
+from avatar_contract.spec import Spec
+from avatar_contract.validators import Contract, Linter, contract_for
 
 from .suite_spec import suite_spec
 
 if TYPE_CHECKING:  # the compiled tree's types, reached through Contract
-    from validators._compiled import Branch, Union
+    from avatar_contract.validators._compiled import Branch, Union
 
 # One small, real file per media kind: linters and servers may decode base64.
 _SAMPLES: dict[str, tuple[str, str, bytes]] = {

@@ -16,8 +16,8 @@ import requests
 import schemathesis
 from schemathesis import Case, CheckContext, Response
 
-from spec import Spec
-from validators import Finding, Linter
+from avatar_contract.spec import Spec
+from avatar_contract.validators import Finding, Linter
 
 from .exchange import ABSENT, Exchange, parse_json
 from .finding import ClauseFailure

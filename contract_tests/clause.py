@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
-from validators import Finding
+from avatar_contract.validators import Finding
 
 from .bodies import BodyFactory
 from .budget import CreateBudget

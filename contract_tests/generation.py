@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.core import NOT_SET
 
-from spec import Spec
+from avatar_contract.spec import Spec
 
 from .exchange import ABSENT
 from .suite_spec import suite_spec

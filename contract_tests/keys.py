@@ -11,8 +11,8 @@ import functools
 import secrets
 import string
 
-from spec import Spec
-from validators import Linter
+from avatar_contract.spec import Spec
+from avatar_contract.validators import Linter
 
 from .suite_spec import suite_spec
 

@@ -56,7 +56,7 @@ class MutationScore:
 
 
 def _faults() -> Any:
-    from emulator import FAULTS
+    from avatar_contract.emulator import FAULTS
 
     return FAULTS
 

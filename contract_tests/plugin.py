@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from spec import SpecError
+from avatar_contract.spec import SpecError
 
 from .suite_spec import use_spec
 from .target import (

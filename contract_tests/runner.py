@@ -75,7 +75,7 @@ def choose_seed(target: Target) -> Target:
 
 
 def _embedded_app(target: Target, burst: bool) -> object:
-    from emulator import DEFAULT_RATE_LIMIT, EmulatorConfig, create_app
+    from avatar_contract.emulator import DEFAULT_RATE_LIMIT, EmulatorConfig, create_app
 
     config = EmulatorConfig(
         api_keys=tuple(k for k in (target.primary_key, target.secondary_key) if k),

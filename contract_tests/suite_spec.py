@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 
-from spec import Spec, load_spec
+from avatar_contract.spec import Spec, load_spec
 
 ENV = "AVATAR_CONTRACT_SPEC"
 _active: str | None = os.environ.get(ENV) or None

@@ -13,12 +13,12 @@ from collections.abc import Callable
 
 import pytest
 
-from contract_tests.clause import CLAUSE_NAMES
-from contract_tests.finding import Verdict
-from contract_tests.plugin import CLAUSE_PROPERTY
-from contract_tests.report import from_results, render_failures
-from contract_tests.runner import TargetUnusable, preflight, run_clause
-from contract_tests.target import Target
+from avatar_contract.contract_tests.clause import CLAUSE_NAMES
+from avatar_contract.contract_tests.finding import Verdict
+from avatar_contract.contract_tests.plugin import CLAUSE_PROPERTY
+from avatar_contract.contract_tests.report import from_results, render_failures
+from avatar_contract.contract_tests.runner import TargetUnusable, preflight, run_clause
+from avatar_contract.contract_tests.target import Target
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,6 @@
 """A stateful local implementation of Create Avatar (POST /v3/avatars), with switchable faults.
 
-    >>> from emulator import create_app, EmulatorConfig
+    >>> from avatar_contract.emulator import create_app, EmulatorConfig
     >>> app = create_app(EmulatorConfig(api_keys=("key-a", "key-b"), faults={"auth_skipped"}))
 
 Serve it with ``avatar-contract emulator`` (uvicorn), or call it in-process

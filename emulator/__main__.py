@@ -1,7 +1,7 @@
-"""``python -m emulator ARGS`` is ``avatar-contract emulator ARGS``."""
+"""``python -m avatar_contract.emulator ARGS`` is ``avatar-contract emulator ARGS``."""
 
 import sys
 
-from validators._cli import main
+from avatar_contract.validators._cli import main
 
 sys.exit(main(["emulator", *sys.argv[1:]]))

@@ -15,7 +15,7 @@ from starlette.routing import Route
 from ._config import EmulatorConfig
 from ._emulator import CREATE_ROUTE, Emulator
 
-log = logging.getLogger("emulator")
+log = logging.getLogger("avatar_contract.emulator")
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 _CODES = {404: "not_found", 405: "method_not_allowed"}

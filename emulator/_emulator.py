@@ -18,8 +18,8 @@ from typing import Any, TypeVar
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
-from spec import load_spec
-from validators import Linter
+from avatar_contract.spec import load_spec
+from avatar_contract.validators import Linter
 
 from . import _idempotency as idem
 from ._auth import Authenticator
@@ -39,7 +39,7 @@ from ._sqlite_store import SqliteStore
 from ._training import PROCESSING, render_group, render_look, status_at
 from ._validation import Accepted, BodyChecker
 
-log = logging.getLogger("emulator")
+log = logging.getLogger("avatar_contract.emulator")
 T = TypeVar("T")
 CREATE_ROUTE = "/v3/avatars"
 

@@ -13,8 +13,8 @@ from typing import Any
 
 import orjson
 
-from validators import NotJSON as ValidatorNotJSON
-from validators import parse_json
+from avatar_contract.validators import NotJSON as ValidatorNotJSON
+from avatar_contract.validators import parse_json
 
 
 class NotJSON(ValueError):

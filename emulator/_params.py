@@ -16,7 +16,7 @@ import json
 import re
 from typing import Any
 
-from spec import from_pointer
+from avatar_contract.spec import from_pointer
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 

@@ -24,7 +24,7 @@ LOG_LEVEL_ENV = "AVATAR_CONTRACT_EMULATOR_LOG_LEVEL"
 
 def configure_logging(level: str) -> None:
     """Emulator log lines (replay warnings) in uvicorn's format; uvicorn only sets up its own."""
-    logger = logging.getLogger("emulator")
+    logger = logging.getLogger("avatar_contract.emulator")
     if not any(getattr(h, "_avatar_contract", False) for h in logger.handlers):
         handler = logging.StreamHandler()
         handler.setFormatter(logging.Formatter("%(levelname)-9s %(name)s: %(message)s"))
@@ -72,7 +72,7 @@ def serve(config: EmulatorConfig, *, host: str, port: int, workers: int = 1,
     if workers > 1:
         os.environ[CONFIG_ENV] = json.dumps(config.to_environ())
         os.environ[LOG_LEVEL_ENV] = log_level
-        uvicorn.run("emulator._serve:app_from_environment", factory=True, workers=workers, **options)
+        uvicorn.run("avatar_contract.emulator._serve:app_from_environment", factory=True, workers=workers, **options)
     else:
         app = create_app(config)
         tune_gc()

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from validators import Finding, Linter
+from avatar_contract.validators import Finding, Linter
 
 from ._json import NotJSON, loads
 from ._params import param_for

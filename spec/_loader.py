@@ -29,7 +29,7 @@ _MAX_BYTES = 32 * 1024 * 1024
 
 def vendored_spec_path() -> Path:
     """The spec shipped inside the package (works from a wheel as well as a checkout)."""
-    return Path(str(resources.files("spec").joinpath(VENDORED_NAME)))
+    return Path(str(resources.files("avatar_contract.spec").joinpath(VENDORED_NAME)))
 
 
 @dataclass(frozen=True, eq=False)

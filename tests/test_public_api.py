@@ -6,21 +6,22 @@ import importlib
 
 import pytest
 
+_LINTER = {
+    "Contract", "ContractViolation", "Finding", "Linter", "NotJSON", "Report", "Severity",
+    "audit_spec", "check_idempotency_key", "check_retry_after", "contract_for",
+    "default_linter", "lint_request", "lint_response", "parse_json", "validate_idempotency_key",
+    "validate_request", "validate_response",
+}
 EXPECTED = {
-    "spec": {
+    "avatar_contract.spec": {
         "SPEC_URI", "Severity", "Spec", "SpecDefect", "SpecError", "from_pointer",
         "load_spec", "normalise", "to_pointer", "vendored_spec_path",
     },
-    "emulator": {
+    "avatar_contract.emulator": {
         "DEFAULT_API_KEY", "DEFAULT_RATE_LIMIT", "FAULTS", "Clock", "Emulator", "EmulatorConfig",
         "Fault", "Group", "Look", "ManualClock", "create_app", "parse_rate_limit",
     },
-    "validators": {
-        "Contract", "ContractViolation", "Finding", "Linter", "NotJSON", "Report", "Severity",
-        "audit_spec", "check_idempotency_key", "check_retry_after", "contract_for",
-        "default_linter", "lint_request", "lint_response", "parse_json", "validate_idempotency_key",
-        "validate_request", "validate_response",
-    },
+    "avatar_contract.validators": _LINTER,
 }
 
 
@@ -39,6 +40,23 @@ def test_validators_never_import_the_emulator() -> None:
     import subprocess
     import sys
 
-    code = "import validators, sys; validators.lint_request(b'{}'); print('emulator' in sys.modules)"
+    code = ("import avatar_contract.validators as v, sys; v.lint_request(b'{}'); "
+            "print(any(m.startswith('avatar_contract.emulator') for m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_top_level_reexports_the_linter_lazily() -> None:
+    import subprocess
+    import sys
+
+    import avatar_contract
+    import avatar_contract.validators as validators
+
+    assert set(avatar_contract.__all__) == _LINTER
+    for name in _LINTER:
+        assert getattr(avatar_contract, name) is getattr(validators, name)
+    code = "import avatar_contract, sys; print('avatar_contract.validators' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from validators._cli import main
+from avatar_contract.validators._cli import main
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
 

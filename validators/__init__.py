@@ -1,6 +1,6 @@
 """Create Avatar payload validators, compiled from the OpenAPI spec.
 
-    >>> from validators import lint_request
+    >>> from avatar_contract.validators import lint_request
     >>> report = lint_request(b'{"type": "photo", "name": "A", "file": {"type": "url"}}')
     >>> report.valid, [(f.path, f.rule) for f in report.findings]
     (False, [('/file/url', 'schema.required')])

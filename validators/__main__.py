@@ -1,4 +1,4 @@
-"""``python -m validators`` is ``avatar-contract lint``."""
+"""``python -m avatar_contract.validators`` is ``avatar-contract lint``."""
 
 import sys
 

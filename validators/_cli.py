@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from importlib import metadata
 from types import ModuleType
 
-from spec import SpecError
+from avatar_contract.spec import SpecError
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 GROUP = "avatar_contract.commands"

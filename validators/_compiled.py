@@ -21,7 +21,7 @@ from typing import Any
 
 import jsonschema_rs
 
-from spec import SPEC_URI, Spec, SpecError, from_pointer
+from avatar_contract.spec import SPEC_URI, Spec, SpecError, from_pointer
 
 Location = tuple[str, ...]  # instance path template; "*" is every array item
 

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from spec import Spec, SpecError, load_spec, to_pointer
+from avatar_contract.spec import Spec, SpecError, load_spec, to_pointer
 
 from ._compiled import Branch, Union, lookup, ref_validator, split
 

@@ -6,7 +6,7 @@ import os
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from spec import Spec
+from avatar_contract.spec import Spec
 
 from ._contract import Contract, contract_for
 from ._finding import Report

@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 
-from spec import from_pointer
+from avatar_contract.spec import from_pointer
 
 from ._advice import AdvicePlan, Advisor, token, walker
 from ._compiled import Branch, Union, is_union

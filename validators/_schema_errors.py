@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
-from spec import SPEC_URI, SpecError, to_pointer
+from avatar_contract.spec import SPEC_URI, SpecError, to_pointer
 
 from ._finding import Finding
 

@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from spec import Spec
+from avatar_contract.spec import Spec
 
 from ._compiled import Branch, Union, lookup
 from ._contract import Contract, contract_for

@@ -11,8 +11,8 @@ import httpx
 import jsonschema
 from starlette.applications import Starlette
 
-from emulator import DEFAULT_API_KEY, Emulator, EmulatorConfig, ManualClock, create_app
-from spec import SPEC_URI, load_spec
+from avatar_contract.emulator import DEFAULT_API_KEY, Emulator, EmulatorConfig, ManualClock, create_app
+from avatar_contract.spec import SPEC_URI, load_spec
 
 T = TypeVar("T")
 URL = "https://example.com/anna.jpg"

@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from emulator import DEFAULT_API_KEY, EmulatorConfig, ManualClock
+from avatar_contract.emulator import DEFAULT_API_KEY, EmulatorConfig, ManualClock
 
 from ._support import KEY_B, error_of, harness, photo
 

@@ -16,9 +16,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from emulator import DEFAULT_API_KEY, FAULTS
-from emulator._sqlite_store import SqliteStore
-from validators._cli import main
+from avatar_contract.emulator import DEFAULT_API_KEY, FAULTS
+from avatar_contract.emulator._sqlite_store import SqliteStore
+from avatar_contract.validators._cli import main
 
 from ._support import photo
 
@@ -64,7 +64,7 @@ def _free_port() -> int:
 def served(*args: str) -> Iterator[tuple[str, subprocess.Popen[str]]]:
     port = _free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "emulator", "--host", "127.0.0.1", "--port", str(port),
+        [sys.executable, "-m", "avatar_contract.emulator", "--host", "127.0.0.1", "--port", str(port),
          "--no-access-log", *args],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"})

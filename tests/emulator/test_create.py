@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from emulator import ManualClock
-from spec import load_spec
-from validators import Linter
+from avatar_contract.emulator import ManualClock
+from avatar_contract.spec import load_spec
+from avatar_contract.validators import Linter
 
 from ._support import URL, harness, photo, prompt, schema_errors, twin
 

@@ -13,9 +13,9 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
-from emulator import DEFAULT_API_KEY, FAULTS, EmulatorConfig
-from spec import load_spec
-from validators import Linter, check_retry_after
+from avatar_contract.emulator import DEFAULT_API_KEY, FAULTS, EmulatorConfig
+from avatar_contract.spec import load_spec
+from avatar_contract.validators import Linter, check_retry_after
 
 from ._support import INVALID, KEY_B, URL, Harness, harness, photo, prompt, twin
 

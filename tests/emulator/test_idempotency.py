@@ -7,8 +7,8 @@ import logging
 
 import pytest
 
-from emulator import DEFAULT_API_KEY, ManualClock
-from emulator._idempotency import scope
+from avatar_contract.emulator import DEFAULT_API_KEY, ManualClock
+from avatar_contract.emulator._idempotency import scope
 
 from ._support import INVALID, KEY_B, error_of, harness, photo, twin
 
@@ -55,7 +55,7 @@ async def test_a_retry_replays_the_original_status_and_body() -> None:
 async def test_a_retry_with_a_different_body_replays_and_warns(caplog: pytest.LogCaptureFixture) -> None:
     h = harness()
     first = await h.create(photo(), idem="same-key")
-    with caplog.at_level(logging.WARNING, logger="emulator"):
+    with caplog.at_level(logging.WARNING, logger="avatar_contract.emulator"):
         second = await h.create(twin(name="Other"), idem="same-key")
         invalid = await h.create(INVALID, idem="same-key")
     assert second.content == first.content and invalid.content == first.content
@@ -66,7 +66,7 @@ async def test_a_retry_with_a_different_body_replays_and_warns(caplog: pytest.Lo
 
 async def test_an_identical_retry_does_not_warn(caplog: pytest.LogCaptureFixture) -> None:
     h = harness()
-    with caplog.at_level(logging.WARNING, logger="emulator"):
+    with caplog.at_level(logging.WARNING, logger="avatar_contract.emulator"):
         await h.create(idem="quiet")
         await h.create(idem="quiet")
     assert not caplog.records

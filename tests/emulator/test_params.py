@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from emulator._params import param_for
+from avatar_contract.emulator._params import param_for
 
 
 @pytest.mark.parametrize(("pointer", "payload", "expected"), [

@@ -18,7 +18,7 @@ import httpx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from emulator import EmulatorConfig, ManualClock
+from avatar_contract.emulator import EmulatorConfig, ManualClock
 
 from ._support import Harness, harness, run, schema_errors
 
@@ -156,7 +156,7 @@ async def _drive(options: dict[str, Any], steps: list[dict[str, Any]]) -> None:
             _check_post(response, request)
 
 
-from validators import Linter  # noqa: E402  (after the strategies, which do not need it)
+from avatar_contract.validators import Linter  # noqa: E402  (after the strategies, which do not need it)
 
 LINTER = Linter(strict=True)
 

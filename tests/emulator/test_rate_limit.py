@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from emulator import DEFAULT_API_KEY, EmulatorConfig, ManualClock
-from emulator._rate_limit import RateLimiter
-from validators import check_retry_after
+from avatar_contract.emulator import DEFAULT_API_KEY, EmulatorConfig, ManualClock
+from avatar_contract.emulator._rate_limit import RateLimiter
+from avatar_contract.validators import check_retry_after
 
 from ._support import INVALID, KEY_B, error_of, harness, photo
 

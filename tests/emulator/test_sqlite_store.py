@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from emulator import EmulatorConfig, ManualClock
-from emulator._sqlite_store import SqliteStore
+from avatar_contract.emulator import EmulatorConfig, ManualClock
+from avatar_contract.emulator._sqlite_store import SqliteStore
 
 from ._support import harness, photo, prompt, twin
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from emulator import EmulatorConfig, ManualClock
+from avatar_contract.emulator import EmulatorConfig, ManualClock
 
 from ._support import Harness, harness, photo, prompt, schema_errors, twin
 

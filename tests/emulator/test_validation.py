@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from emulator import EmulatorConfig, ManualClock
+from avatar_contract.emulator import EmulatorConfig, ManualClock
 
 from ._support import URL, error_of, harness, photo, prompt, twin
 

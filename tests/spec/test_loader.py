@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-import spec
-from spec import SpecError, load_spec, normalise, vendored_spec_path
+import avatar_contract.spec as spec
+from avatar_contract.spec import SpecError, load_spec, normalise, vendored_spec_path
 
 ROOT = Path(__file__).resolve().parents[2]
 SHARED = ROOT.parent / "shared" / "spec" / "create-avatar.openapi.yaml"

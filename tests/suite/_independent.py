@@ -27,7 +27,7 @@ from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from spec import load_spec
+from avatar_contract.spec import load_spec
 
 KEY = re.compile(r"[A-Za-z0-9_\-:.]{1,255}")
 TYPES = {"photo": "photo_avatar", "digital_twin": "digital_twin", "prompt": "studio_avatar"}

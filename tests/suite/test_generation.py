@@ -9,15 +9,15 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 
-from contract_tests import keys
-from contract_tests.bodies import BodyFactory, factory, valid_bodies
-from contract_tests.budget import CreateNeed, plan
-from contract_tests.clauses_request import matrix
-from contract_tests.generation import schemathesis_requests
-from contract_tests.mutations import boundary_cases, invalid_cases
-from contract_tests.target import Target
-from spec import vendored_spec_path
-from validators import Linter, contract_for
+from avatar_contract.contract_tests import keys
+from avatar_contract.contract_tests.bodies import BodyFactory, factory, valid_bodies
+from avatar_contract.contract_tests.budget import CreateNeed, plan
+from avatar_contract.contract_tests.clauses_request import matrix
+from avatar_contract.contract_tests.generation import schemathesis_requests
+from avatar_contract.contract_tests.mutations import boundary_cases, invalid_cases
+from avatar_contract.contract_tests.target import Target
+from avatar_contract.spec import vendored_spec_path
+from avatar_contract.validators import Linter, contract_for
 
 
 @pytest.mark.parametrize("variant", factory().variants)
@@ -118,7 +118,7 @@ def test_a_newer_spec_changes_the_cases_without_code_changes(newer_spec: Path) -
 
 
 def test_the_tour_only_sends_group_ids_the_server_issued() -> None:
-    from contract_tests.clauses_responses import _known_group
+    from avatar_contract.contract_tests.clauses_responses import _known_group
 
     f = factory()
     body = {**f.body("photo"), "avatar_group_id": ""}
@@ -134,8 +134,8 @@ def test_generation_ignores_which_project_modules_are_loaded(tmp_path: Path,
     import importlib
     import sys
 
-    from contract_tests.generation import collect
-    from contract_tests.mutations import mutated_bodies
+    from avatar_contract.contract_tests.generation import collect
+    from avatar_contract.contract_tests.mutations import mutated_bodies
 
     f = factory()
 

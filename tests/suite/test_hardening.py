@@ -15,15 +15,15 @@ from typing import Any
 import httpx
 import pytest
 
-from contract_tests.budget import CreateBudget
-from contract_tests.exchange import Exchange, SentRequest
-from contract_tests.finding import ClauseResult, Verdict
-from contract_tests.redact import Scrubber, forms
-from contract_tests.report import from_results, render_text, write
-from contract_tests.runner import run_clause, run_suite
-from contract_tests.session import Credentials, RetryPolicy, Session, UnsendableRequest, retry_after_seconds
-from contract_tests.target import Target
-from validators._cli import main
+from avatar_contract.contract_tests.budget import CreateBudget
+from avatar_contract.contract_tests.exchange import Exchange, SentRequest
+from avatar_contract.contract_tests.finding import ClauseResult, Verdict
+from avatar_contract.contract_tests.redact import Scrubber, forms
+from avatar_contract.contract_tests.report import from_results, render_text, write
+from avatar_contract.contract_tests.runner import run_clause, run_suite
+from avatar_contract.contract_tests.session import Credentials, RetryPolicy, Session, UnsendableRequest, retry_after_seconds
+from avatar_contract.contract_tests.target import Target
+from avatar_contract.validators._cli import main
 
 from ._independent import Independent
 from ._support import KEY_1, KEY_2, REMOTE, emulator

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from contract_tests.finding import Verdict
-from contract_tests.runner import run_clause, run_suite
-from contract_tests.target import Profile, Target
+from avatar_contract.contract_tests.finding import Verdict
+from avatar_contract.contract_tests.runner import run_clause, run_suite
+from avatar_contract.contract_tests.target import Profile, Target
 
 from ._independent import Independent
 from ._support import KEY_1, KEY_2, REMOTE

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import pytest
 
-from contract_tests import session as session_module
-from contract_tests.clause import CLAUSE_NAMES, REGISTRY
-from contract_tests.finding import Verdict
-from contract_tests.runner import run_clause, run_suite
-from contract_tests.session import RetryPolicy
-from contract_tests.target import Target
+from avatar_contract.contract_tests import session as session_module
+from avatar_contract.contract_tests.clause import CLAUSE_NAMES, REGISTRY
+from avatar_contract.contract_tests.finding import Verdict
+from avatar_contract.contract_tests.runner import run_clause, run_suite
+from avatar_contract.contract_tests.session import RetryPolicy
+from avatar_contract.contract_tests.target import Target
 
 from ._support import KEY_1, KEY_2, REMOTE, MethodRecorder, Throttler, emulator
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import pytest
 
-from contract_tests.clause import CLAUSE_NAMES
-from contract_tests.finding import Verdict
-from contract_tests.mutation import mutation_score, run_fault
-from contract_tests.runner import run_suite
-from contract_tests.target import Target
-from emulator import FAULTS
+from avatar_contract.contract_tests.clause import CLAUSE_NAMES
+from avatar_contract.contract_tests.finding import Verdict
+from avatar_contract.contract_tests.mutation import mutation_score, run_fault
+from avatar_contract.contract_tests.runner import run_suite
+from avatar_contract.contract_tests.target import Target
+from avatar_contract.emulator import FAULTS
 
 SEEDS = (0, 20240601)
 

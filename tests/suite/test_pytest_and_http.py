@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from contract_tests.finding import Verdict
-from contract_tests.runner import run_clause, run_suite
-from contract_tests.target import Target
+from avatar_contract.contract_tests.finding import Verdict
+from avatar_contract.contract_tests.runner import run_clause, run_suite
+from avatar_contract.contract_tests.target import Target
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -9,12 +9,12 @@ from typing import Any
 import pytest
 import yaml
 
-from contract_tests.finding import Verdict
-from contract_tests.runner import run_clause
-from contract_tests.suite_spec import spec_path, use_spec
-from contract_tests.target import Target
-from spec import SpecError, vendored_spec_path
-from validators._cli import main
+from avatar_contract.contract_tests.finding import Verdict
+from avatar_contract.contract_tests.runner import run_clause
+from avatar_contract.contract_tests.suite_spec import spec_path, use_spec
+from avatar_contract.contract_tests.target import Target
+from avatar_contract.spec import SpecError, vendored_spec_path
+from avatar_contract.validators._cli import main
 
 from ._support import KEY_1, REMOTE, emulator
 

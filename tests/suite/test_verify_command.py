@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from emulator import FAULTS
-from validators._cli import main
+from avatar_contract.emulator import FAULTS
+from avatar_contract.validators._cli import main
 
 
 def test_conforming_target_exits_0(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from validators import lint_request
+from avatar_contract.validators import lint_request
 
 from .payloads import B64_IMAGE, B64_VIDEO, URL, photo, prompt, twin
 

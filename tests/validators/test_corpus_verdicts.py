@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from validators import lint_request
+from avatar_contract.validators import lint_request
 
 BENCH = Path(__file__).resolve().parents[2] / "bench"
 
@@ -89,7 +89,7 @@ def test_invalid_bodies_report_errors_and_valid_ones_only_warnings(corpus_cases:
 
 
 def test_corpus_covers_every_variant_source_and_constraint(corpus_cases: list[Any]) -> None:
-    from validators import contract_for
+    from avatar_contract.validators import contract_for
 
     variants = contract_for().request.variants
     assert variants is not None

@@ -14,7 +14,7 @@ import itertools
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from validators._advice import Vocabulary, decodes, similarity
+from avatar_contract.validators._advice import Vocabulary, decodes, similarity
 
 WORDS = ("avatar_group_id", "name", "type", "file", "prompt", "reference_images",
          "digital_twin", "photo", "asset_id", "base64", "url", "media_type", "data", "")

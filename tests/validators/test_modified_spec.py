@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 import yaml
 
-from spec import vendored_spec_path
-from validators import Linter, audit_spec
-from validators._cli import main
+from avatar_contract.spec import vendored_spec_path
+from avatar_contract.validators import Linter, audit_spec
+from avatar_contract.validators._cli import main
 
 from .payloads import URL, prompt
 

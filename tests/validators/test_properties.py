@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
-from spec import SPEC_URI, load_spec
-from validators import Report, contract_for, lint_request
+from avatar_contract.spec import SPEC_URI, load_spec
+from avatar_contract.validators import Report, contract_for, lint_request
 
 json_scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20)
 json_values = st.recursive(

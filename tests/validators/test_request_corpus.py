@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from validators import ContractViolation, lint_request, validate_request
+from avatar_contract.validators import ContractViolation, lint_request, validate_request
 
 from .payloads import ASSET_ID, B64_IMAGE, B64_VIDEO, SOURCES, URL, photo, prompt, twin
 

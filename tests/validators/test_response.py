@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from validators import ContractViolation, Linter, check_retry_after, lint_response, validate_response
+from avatar_contract.validators import ContractViolation, Linter, check_retry_after, lint_response, validate_response
 
 JSON = {"content-type": "application/json"}
 

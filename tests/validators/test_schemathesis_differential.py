@@ -9,8 +9,8 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
 
-from spec import load_spec
-from validators import lint_request
+from avatar_contract.spec import load_spec
+from avatar_contract.validators import lint_request
 
 from .test_properties import REFERENCE
 
