@@ -10,8 +10,18 @@ from .exchange import Exchange
 
 
 class Verdict(StrEnum):
+    """A clause's verdict.  ``pass`` is earned only with the evidence the clause needs.
+
+    ``incomplete``: some planned cases did not run (no creates left, the target
+    stopped answering, a rate limit that never cleared, the run's deadline).
+    ``error``: the clause saw nothing it could judge (no response at all).
+    Neither is a pass, and either keeps ``verify`` from exiting 0.
+    """
+
     PASS = "pass"
     FAIL = "fail"
+    INCOMPLETE = "incomplete"
+    ERROR = "error"
     NOT_OBSERVED = "not observed"
     SKIPPED = "skipped"
 
