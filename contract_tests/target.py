@@ -168,6 +168,11 @@ def secret_header(name: str) -> bool:
     return bool(_SECRET_HEADER.search(name))
 
 
+def header_variable(name: str) -> str:
+    """How a curl line shows a secret --header value: a shell variable the user sets."""
+    return "${AVATAR_HEADER_" + re.sub(r"[^A-Za-z0-9]", "_", name).upper() + "}"
+
+
 def parse_header(text: str) -> tuple[str, str]:
     """``'Name: value'`` from ``--header``; raises ``ValueError`` (one line, no secret shown)."""
     name, colon, value = text.partition(":")
