@@ -204,5 +204,5 @@ def seed_from_environment(given: int | None = None) -> int | None:
         return None
     if not re.fullmatch(r"[0-9]+", text) or int(text) > MAX_SEED:
         raise ValueError(f"{SEED_ENV}={text!r} must be an integer between 0 and {MAX_SEED}; "
-                         "unset it or pass --seed")
+                         "unset it or give the seed on the command line")
     return int(text)
