@@ -5,13 +5,12 @@ JSON-escaped (``\\u00e9``, ``\\/``), base64-encoded (alone or inside a larger
 blob, e.g. ``Basic`` credentials) or percent-encoded.  Every such form of
 every secret is replaced with ``***``:
 
-* in what the **target** sent (response headers and bodies) wherever it
-  appears, as a substring;
-* in the **tool's own text** (reasons, notes, messages, report files), which
-  quotes target content, a form is replaced anywhere only when it is long
-  enough that no word of ours can contain it (``LONG``); a shorter one only as
-  a whole token.  So with the key ``x`` the word ``expected`` stays intact,
-  and with ``key1`` the header name ``x-api-key`` does.
+* a form at least ``LONG`` characters long wherever it appears (no word of
+  ours, nor of a server's prose, contains eight random key characters);
+* a shorter one (a toy key such as ``x`` or ``k1``) only where it stands as a
+  whole token, so with the key ``x`` the word ``expected`` stays intact, and
+  with ``key1`` the header name ``x-api-key`` does, in our text and in the
+  target's.
 
 Near-miss keys (the real key minus or plus a character, which ``auth.invalid``
 sends) are scrubbed from the answer to the request that carried them, where
@@ -37,6 +36,13 @@ LONG = 8
 # What counts as "inside a word" around a short form: letters, digits, and the
 # joiners of our identifiers (x-api-key, auth.missing, idempotency_key).
 _WORD = r"A-Za-z0-9_.\-"
+
+
+def _token_pattern(found: Iterable[str]) -> re.Pattern[str] | None:
+    ordered = sorted(set(found), key=len, reverse=True)
+    if not ordered:
+        return None
+    return re.compile("|".join(rf"(?<![{_WORD}]){re.escape(f)}(?![{_WORD}])" for f in ordered))
 
 
 def _json_forms(secret: str) -> set[str]:
@@ -88,52 +94,61 @@ class Scrubber:
     the tool's text); the longest first, so a key plus a character never leaves
     its last character behind."""
 
-    def __init__(self, secrets: Iterable[str | None], near_misses: Iterable[str | None] = ()) -> None:
+    def __init__(self, secrets: Iterable[str | None], near_misses: Iterable[str | None] = (),
+                 sent: Iterable[str | None] = ()) -> None:
+        """``sent``: near-misses the request being scrubbed carried (see :meth:`with_sent`)."""
         self._secrets = frozenset(s for s in secrets if s)
         self._near = frozenset(s for s in near_misses if s) - self._secrets
-        everywhere: set[str] = set()
-        for secret in self._secrets | self._near:
-            everywhere |= forms(secret)
-        # Target content: every form, anywhere.
-        self._content = sorted(everywhere, key=len, reverse=True)
-        self._content_bytes = [f.encode("utf-8") for f in self._content]
-        # The tool's own text: long forms anywhere, short forms of real secrets as whole tokens.
-        short = {f for s in self._secrets for f in forms(s) if len(f) < LONG}
-        self._long = [f for f in self._content if len(f) >= LONG]
-        self._short = (re.compile("|".join(
-            rf"(?<![{_WORD}]){re.escape(f)}(?![{_WORD}])" for f in sorted(short, key=len, reverse=True)))
-            if short else None)
+        self._sent = frozenset(s for s in sent if s) - self._secrets
+        full: set[str] = set()
+        for secret in self._secrets | self._sent:
+            full |= forms(secret)
+        near_long = {f for s in self._near for f in forms(s) if len(f) >= LONG}
+        # Long forms anywhere: in the target's content, every form of a secret and
+        # of what this request sent; a near-miss sent on another request only when long.
+        self._long = sorted({f for f in full if len(f) >= LONG} | near_long, key=len, reverse=True)
+        self._long_bytes = [f.encode("utf-8") for f in self._long]
+        # Short forms only as whole tokens: in the tool's text those of real secrets,
+        # in the target's content those of what this request sent as well.
+        self._short_text = _token_pattern(f for s in self._secrets for f in forms(s) if len(f) < LONG)
+        self._short_content = _token_pattern(f for f in full if len(f) < LONG)
 
     def __bool__(self) -> bool:
-        return bool(self._content)
+        return bool(self._long or self._short_content)
 
     def with_sent(self, *sent: str | None) -> Scrubber:
         """This scrubber plus strings the suite sent on one request (a near-miss key)."""
-        extra = [s for s in sent if s and s not in self._secrets and s not in self._near]
-        return Scrubber(self._secrets, [*self._near, *extra]) if extra else self
+        extra = [s for s in sent if s and s not in self._secrets and s not in self._sent]
+        return Scrubber(self._secrets, self._near, [*self._sent, *extra]) if extra else self
 
-    def text(self, text: str) -> str:
-        """The tool's own text (which may quote the target): secrets out, our words kept."""
+    def long_forms(self, text: str) -> str:
+        """Only the forms no word of ours can contain: the safety net over a whole
+        rendered report, whose short-form scrubbing the runner did field by field
+        (a curl line's body is the suite's own and may hold any short string)."""
         for form in self._long:
             if form in text:
                 text = text.replace(form, MASK)
-        if self._short is not None:
-            text = self._short.sub(MASK, text)
         return text
+
+    def text(self, text: str) -> str:
+        """The tool's own text (which may quote the target): secrets out, our words kept."""
+        text = self.long_forms(text)
+        return self._short_text.sub(MASK, text) if self._short_text is not None else text
 
     def content(self, text: str) -> str:
-        """Text the target sent (a header value): every form, anywhere."""
-        for form in self._content:
-            if form in text:
-                text = text.replace(form, MASK)
-        return text
+        """Text the target sent (a header value, a body)."""
+        text = self.long_forms(text)
+        return self._short_content.sub(MASK, text) if self._short_content is not None else text
 
     def data(self, content: bytes) -> bytes:
-        """Bytes the target sent (a body): every form, anywhere."""
-        for form in self._content_bytes:
+        """Bytes the target sent (a body)."""
+        for form in self._long_bytes:
             if form in content:
                 content = content.replace(form, MASK.encode())
-        return content
+        if self._short_content is None:
+            return content
+        text = content.decode("utf-8", "surrogateescape")
+        return self._short_content.sub(MASK, text).encode("utf-8", "surrogateescape")
 
     def exchange(self, exchange: Exchange) -> Exchange:
         """The exchange with the response's headers and body scrubbed, including any

@@ -1,7 +1,8 @@
 """The clause report: a terminal table, report.json, report.md and JUnit XML.
 
-Every piece of text passes through :func:`scrub`, so an API key can reach no
-report even if a server echoes it back in an error message.
+The runner hands over scrubbed results; every rendered text passes through
+``SuiteReport.scrub`` as well, a safety net that removes any long form of a
+key without touching the tool's own words.
 """
 
 from __future__ import annotations
@@ -56,8 +57,10 @@ class SuiteReport:
         return sum(r.creates for r in self.results)
 
     def scrub(self, text: str) -> str:
-        """The tool's text (quoting the target): every form of a key, our own words kept."""
-        return Scrubber(self.secrets).text(text)
+        """A safety net over rendered text: every long form of a key.  Short keys
+        were scrubbed field by field by the runner, where it knows what is the
+        target's text and what is ours (see redact)."""
+        return Scrubber(self.secrets).long_forms(text)
 
     def scrub_content(self, text: str) -> str:
         """Text the target sent (bodies, headers): every form of a key, anywhere."""

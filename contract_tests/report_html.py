@@ -1,14 +1,16 @@
 """report.html: the clause report as one self-contained page a person reads.
 
 No external assets (styles inline, no scripts, no links the target chose), so
-it opens anywhere, offline, and can be attached to a ticket.  Everything the
-target sent is escaped and scrubbed: a server's ``<script>`` is shown as text.
+it opens anywhere, offline, and can be attached to a ticket.  Everything is
+escaped, and what the target sent is scrubbed of every form of a key (the
+suite's own requests only of long forms: a body it sent may hold any short
+string): a server's ``<script>`` is shown as text.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from html import escape
 from typing import Any
 
@@ -94,7 +96,7 @@ def _clause_table(report: SuiteReport) -> str:
     return f"<table>{head}{''.join(rows)}</table>"
 
 
-def _body(report: SuiteReport, content: bytes | None, truncated: bool = False) -> str:
+def _body(scrub: Callable[[str], str], content: bytes | None, truncated: bool = False) -> str:
     """A body for reading: JSON pretty-printed, anything else as (scrubbed) text."""
     if content is None:
         return '<span class="muted">(no body)</span>'
@@ -106,12 +108,12 @@ def _body(report: SuiteReport, content: bytes | None, truncated: bool = False) -
     else:
         text = content.decode("utf-8", "replace")
     note = '<div class="muted">body truncated (only the first part was kept)</div>' if truncated else ""
-    return f"<pre>{_e(report.scrub_content(text))}</pre>{note}"
+    return f"<pre>{_e(scrub(text))}</pre>{note}"
 
 
-def _headers(report: SuiteReport, pairs: Iterable[tuple[str, str]]) -> str:
+def _headers(scrub: Callable[[str], str], pairs: Iterable[tuple[str, str]]) -> str:
     lines = "\n".join(f"{name}: {value}" for name, value in pairs)
-    return f"<pre>{_e(report.scrub_content(lines))}</pre>" if lines else ""
+    return f"<pre>{_e(scrub(lines))}</pre>" if lines else ""
 
 
 def _exchange(report: SuiteReport, exchange: Exchange) -> str:
@@ -124,11 +126,11 @@ def _exchange(report: SuiteReport, exchange: Exchange) -> str:
     status = "no answer" if exchange.status == 0 else str(exchange.status)
     return (
         '<div class="pair"><div><h4>request</h4>'
-        f"<pre>{_e(request.method)} {_e(request.path)}</pre>{_headers(report, sent)}"
-        f"{_body(report, request.content)}</div>"
+        f"<pre>{_e(request.method)} {_e(request.path)}</pre>{_headers(report.scrub, sent)}"
+        f"{_body(report.scrub, request.content)}</div>"
         f"<div><h4>response: {_e(status)} <span class=\"muted\">({exchange.elapsed:.2f}s)</span></h4>"
-        f"{_headers(report, exchange.headers.items())}"
-        f"{_body(report, exchange.content, exchange.truncated)}</div></div>")
+        f"{_headers(report.scrub_content, exchange.headers.items())}"
+        f"{_body(report.scrub_content, exchange.content, exchange.truncated)}</div></div>")
 
 
 def _reproducers(failure: ClauseFailure) -> list[str]:
