@@ -165,7 +165,8 @@ def to_json(report: SuiteReport) -> dict[str, Any]:
             "allow_create": t.allow_create, "max_creates": t.max_creates, "burst": t.burst,
             "faults": sorted(t.faults),
         },
-        "conforms": not report.failed,
+        "conforms": report.outcome == "conforms",
+        "outcome": report.outcome,
         "summary": dict(report.counts()),
         "requests": report.requests,
         "creates": report.creates,
@@ -240,7 +241,8 @@ def to_junit(report: SuiteReport) -> str:
         "name": "avatar-contract", "tests": str(len(report.results)),
         "failures": str(counts[Verdict.FAIL.value]),
         "skipped": str(counts[Verdict.SKIPPED.value] + counts[Verdict.NOT_OBSERVED.value]),
-        "errors": "0", "time": f"{report.seconds:.3f}",
+        "errors": str(counts[Verdict.INCOMPLETE.value] + counts[Verdict.ERROR.value]),
+        "time": f"{report.seconds:.3f}",
     })
     for r in report.results:
         case = ET.SubElement(suite, "testcase", {
@@ -248,6 +250,9 @@ def to_junit(report: SuiteReport) -> str:
         if r.verdict is Verdict.FAIL:
             failure = ET.SubElement(case, "failure", {"message": report.scrub(r.reason)})
             failure.text = render_failures(SuiteReport(report.target, [r], secrets=report.secrets))
+        elif r.verdict in (Verdict.INCOMPLETE, Verdict.ERROR):
+            # Never a pass: CI must see that this clause was not judged in full.
+            ET.SubElement(case, "error", {"message": report.scrub(f"{r.verdict.value}: {r.reason}")})
         elif r.verdict in (Verdict.SKIPPED, Verdict.NOT_OBSERVED):
             ET.SubElement(case, "skipped", {"message": report.scrub(f"{r.verdict.value}: {r.reason}")})
         if r.notes:

@@ -134,6 +134,21 @@ def test_report_md_has_the_summary_versions_date_duration_and_no_raw_server_html
     assert SECRET not in markdown
 
 
+def test_an_incomplete_run_never_reads_as_conforming() -> None:
+    import xml.etree.ElementTree as ET
+
+    from avatar_contract.contract_tests.report import to_json, to_junit
+
+    report = _hostile_report()
+    report.results = [r for r in report.results if r.verdict is not Verdict.FAIL]
+    data = to_json(report)
+    assert (data["conforms"], data["outcome"], data["stopped"]) == (False, "incomplete", "interrupted (Ctrl-C)")
+    suite = ET.fromstring(to_junit(report))
+    assert suite.get("errors") == "1"
+    [case] = [c for c in suite if c.get("name") == "idempotency.replay"]
+    assert case.find("error") is not None
+
+
 def test_each_run_gets_its_own_directory_and_latest_follows(tmp_path: Path) -> None:
     from datetime import UTC, datetime
 
