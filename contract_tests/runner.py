@@ -24,7 +24,7 @@ from .clause import CLAUSE_NAMES, REGISTRY, Clause, ClauseContext
 from .exchange import Exchange
 from .finding import ClauseFailure, ClauseResult, NotObserved, Skipped, Verdict
 from .redact import Scrubber
-from .session import Credentials, RateLimited, Session, UnsendableRequest
+from .session import EVIDENCE_BYTES, Credentials, RateLimited, Session, UnsendableRequest
 from .suite_spec import spec_path, suite_spec
 from .target import Target, check_keys
 
@@ -45,8 +45,6 @@ CREATE_PRIORITY = (
     "response.content_type",
 )
 EMBEDDED_BASE = "http://emulator.invalid"
-# Evidence kept per failing exchange: a report shows bodies, not megabytes of them.
-EVIDENCE_BYTES = 64 * 1024
 OnStart = Callable[[str], None]
 OnExchange = Callable[[Exchange, bool], None]
 

@@ -35,6 +35,9 @@ JSON = b"application/json"
 # evidence enough ("truncated"), and 10 MB answers must not pile up in memory.
 MAX_BODY = 1024 * 1024
 DEFAULT_TIMEOUT = 30.0  # seconds per request, everything included (--timeout)
+# What is kept of a body that was truncated (it cannot be judged, only shown),
+# and of a failing exchange's body in a result: a report shows bodies, not megabytes.
+EVIDENCE_BYTES = 64 * 1024
 
 
 class UnsendableRequest(Exception):
@@ -234,6 +237,8 @@ class Session:
                     headers=[(k.encode("latin-1"), v) for k, v in headers], content=request.content,
                 ) as response:
                     content, truncated = await _read_capped(response, MAX_BODY)
+            if truncated:  # not judgeable: keep only what a report shows
+                content = content[:EVIDENCE_BYTES]
         except httpx.LocalProtocolError:
             # h11's message quotes the offending value, which may be a key: keep only the names.
             names = ", ".join(name for name, _ in headers)

@@ -22,7 +22,7 @@ import pytest
 
 from avatar_contract.contract_tests.budget import CreateBudget
 from avatar_contract.contract_tests.clause import CLAUSE_NAMES
-from avatar_contract.contract_tests.session import MAX_BODY, Credentials, Session
+from avatar_contract.contract_tests.session import EVIDENCE_BYTES, MAX_BODY, Credentials, Session
 from avatar_contract.validators._cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -224,7 +224,21 @@ def test_a_body_is_capped_and_marked_truncated() -> None:
             return await Session(client, Credentials("k", None), CreateBudget(0), "/v3/avatars").post({})
 
     exchange = asyncio.run(one())
-    assert exchange.truncated and len(exchange.content) == MAX_BODY
+    # Read up to the cap, then only the evidence a report shows is kept.
+    assert exchange.truncated and len(exchange.content) == EVIDENCE_BYTES
+    assert "[body truncated]" not in exchange.summary() and exchange.summary().endswith("…")
+
+
+def test_a_truncated_body_is_not_judged_as_invalid_json() -> None:
+    from avatar_contract.contract_tests.checks import check_exchange
+    from avatar_contract.contract_tests.exchange import Exchange, SentRequest
+
+    body = json.dumps({"error": {"code": "invalid_parameter", "message": "x" * MAX_BODY}}).encode()
+    request = SentRequest("POST", "/v3/avatars", (), None, b"{}", {})
+    cut = Exchange(request, 400, {"content-type": "application/json"}, body[:EVIDENCE_BYTES], truncated=True)
+    assert check_exchange(cut, ["errors.envelope", "response.schema", "response.status"]) == []
+    whole_but_cut = Exchange(request, 400, {"content-type": "application/json"}, body[:EVIDENCE_BYTES])
+    assert check_exchange(whole_but_cut, ["errors.envelope"])  # the same bytes, not marked: invalid JSON
 
 
 def test_headers_are_sent_validated_and_their_secrets_redacted(
