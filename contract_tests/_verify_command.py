@@ -97,7 +97,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--header", action="append", type=_header, default=[], metavar="'NAME: VALUE'",
                         help="send this header with every request (repeatable), e.g. for a gateway; "
                              "values of credential-like names are redacted like keys")
-    parser.add_argument("--report-dir", default="reports",
+    parser.add_argument("--report-dir", default="reports", metavar="DIR",
                         help="each run writes report.json, report.md, report.html and junit.xml into a new "
                              "timestamped directory here, linked as DIR/latest (default: reports)")
     parser.add_argument("--emulator-fault", action="append", default=[], metavar="FAULT",

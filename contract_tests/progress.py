@@ -81,11 +81,11 @@ class Progress:
     def finished(self, result: ClauseResult) -> None:
         if result.name != self.current:  # never started (deadline passed): still one line
             self.index += 1
+        self.current = None  # before drawing: no live line after a clause's last line
         verdict = paint(result.verdict, result.verdict.value, self.colour)
         detail = f" — {result.reason}" if result.reason and result.verdict is not Verdict.PASS else ""
         self._line(f"{self._counter()} {result.name}: {verdict} · {result.requests} requests · "
                    f"{result.creates} creates · {result.seconds:.1f}s{detail[:160]}")
-        self.current = None
 
     # -- after a stop --------------------------------------------------------------
     def unfinished(self, why: str) -> ClauseResult | None:
