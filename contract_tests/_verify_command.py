@@ -29,6 +29,7 @@ from .progress import Progress, paint, use_colour
 from .report import SuiteReport, from_results, render_text
 from .report_files import check_report_dir, write_run
 from .run_info import RunInfo, tool_version
+from .session import RunStopped, clear_stop, request_stop
 from .suite_spec import use_spec
 from .target import (
     DEFAULT_BURST,
@@ -131,24 +132,38 @@ def _target(args: argparse.Namespace) -> Target:
     return target
 
 
-class _Terminated(KeyboardInterrupt):
-    """SIGTERM, taken down the same path as Ctrl-C so the reports still get written."""
+class _Stopped(KeyboardInterrupt):
+    """Ctrl-C or SIGTERM: raised at once in the main thread, so the run stops
+    without relying on asyncio's cancellation reaching every await."""
+
+    def __init__(self, why: str) -> None:
+        super().__init__(why)
+        self.why = why
 
 
 @contextmanager
-def _sigterm_stops_the_run() -> Iterator[None]:
-    def stop(_signum: int, _frame: FrameType | None) -> None:
-        raise _Terminated()
+def _signals_stop_the_run() -> Iterator[None]:
+    """While the suite runs, Ctrl-C and SIGTERM stop it the same way: no request
+    is sent after the signal (see session.request_stop) and the reports get written."""
+    reasons = {signal.SIGINT: "interrupted (Ctrl-C)", signal.SIGTERM: "stopped by SIGTERM"}
 
+    def stop(signum: int, _frame: FrameType | None) -> None:
+        why = reasons.get(signal.Signals(signum), "stopped")
+        request_stop(why)
+        raise _Stopped(why)
+
+    clear_stop()
+    previous: dict[signal.Signals, Any] = {}
     try:
-        previous: Any = signal.signal(signal.SIGTERM, stop)
+        for sig in reasons:
+            previous[sig] = signal.signal(sig, stop)
     except ValueError:  # not the main thread (an embedding): leave signals alone
-        yield
-        return
+        pass
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _err(message: str) -> None:
@@ -200,15 +215,17 @@ def run(args: argparse.Namespace) -> int:
         results.append(result)
         progress.finished(result)
 
-    with _sigterm_stops_the_run():
+    with _signals_stop_the_run():
         try:
             run_suite(target, names, finished, on_start=progress.start, on_exchange=progress.exchange,
                       deadline=deadline)
-        except KeyboardInterrupt as exc:
-            stopped = "stopped by SIGTERM" if isinstance(exc, _Terminated) else "interrupted (Ctrl-C)"
+        except (KeyboardInterrupt, RunStopped) as exc:
+            stopped = exc.why if isinstance(exc, _Stopped) else (
+                str(exc) if isinstance(exc, RunStopped) else "interrupted (Ctrl-C)")
             _stop(progress, results, names, stopped)
         finally:
             progress.close()
+            clear_stop()
         if not stopped and deadline is not None and any(
                 r.verdict is Verdict.INCOMPLETE and "deadline" in r.reason for r in results):
             stopped = f"the run's deadline (--deadline {args.deadline:g}) passed"
@@ -219,8 +236,10 @@ def run(args: argparse.Namespace) -> int:
 
             try:
                 mutation = mutation_score(Target(profile="quick", seed=target.seed))
-            except KeyboardInterrupt:
-                stopped = "interrupted (Ctrl-C) during the mutation score"
+            except (KeyboardInterrupt, RunStopped) as exc:
+                stopped = f"{getattr(exc, 'why', 'interrupted')} during the mutation score"
+            finally:
+                clear_stop()
     secrets = [k for k in (target.api_key, target.second_api_key, os.environ.get("AVATAR_API_KEY"),
                            os.environ.get("AVATAR_API_KEY_2"), *target.header_secrets) if k]
     report = from_results(target, results, secrets, time.monotonic() - began, mutation)

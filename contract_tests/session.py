@@ -51,6 +51,26 @@ class RateLimited(Exception):
     """The target still answered 429 after the bounded retries."""
 
 
+class RunStopped(BaseException):
+    """The run is being stopped (Ctrl-C, SIGTERM): no further request may be sent.
+
+    A BaseException, so no clause's ``except Exception`` can swallow it.
+    """
+
+
+_stopping: list[str] = []  # why the run is stopping; empty while it runs
+
+
+def request_stop(why: str) -> None:
+    """From a signal handler: every session refuses to send from now on."""
+    if not _stopping:
+        _stopping.append(why)
+
+
+def clear_stop() -> None:
+    _stopping.clear()
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
     attempts: int = 6
@@ -222,6 +242,10 @@ class Session:
         raise RateLimited(f"{method} {path} was still rate-limited after waiting {waited:.0f}s")
 
     async def _once(self, request: SentRequest) -> Exchange:
+        if _stopping:
+            # Even a task whose cancellation was swallowed (somewhere in a
+            # connect) sends nothing more once the run is stopping.
+            raise RunStopped(_stopping[0])
         headers: list[tuple[str, bytes]] = list(request.headers)
         if request.credential is not None:
             headers.append((request.credential.header, request.credential.value.encode("utf-8")))
@@ -263,6 +287,8 @@ class Session:
                 truncated=truncated,
                 scrub=scrub,
             )
+        if _stopping:
+            raise RunStopped(_stopping[0])
         created = False
         if request.method == "POST" and request.path == self.path:
             before = self.budget.made

@@ -176,15 +176,16 @@ def test_sigterm_and_ctrl_c_write_the_reports_for_what_finished(
     server.mode = "hang"
     env = {k: v for k, v in os.environ.items() if not k.startswith("AVATAR_")}
     proc = subprocess.Popen(
+        # --timeout 20: even a request whose cancellation got lost ends well within communicate()'s bound.
         [sys.executable, "-m", "avatar_contract", "verify", "--base-url", _url(server), "--api-key", "k-sig",
-         "--timeout", "60", "--report-dir", str(tmp_path)],
+         "--timeout", "20", "--report-dir", str(tmp_path)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
     try:
         assert proc.stderr is not None
         line = proc.stderr.readline()  # blocks until the first clause has started
         assert "auth.missing …" in line, line
         proc.send_signal(sig)
-        out, err = proc.communicate(timeout=60)
+        out, err = proc.communicate(timeout=90)
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -337,3 +338,28 @@ def test_pytest_honours_the_environment_spec_and_seed(tmp_path: Path) -> None:
                            "-k", "auth.missing", "-q"], cwd=ROOT, env={**env, "AVATAR_CONTRACT_SEED": "31"},
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0 and "seed 31: rerun with --contract-seed 31" in done.stdout, done.stdout
+
+
+def test_once_the_run_is_stopping_no_session_sends_another_request() -> None:
+    from avatar_contract.contract_tests.session import RunStopped, clear_stop, request_stop
+
+    sent: list[str] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        sent.append(scope["method"])
+        await send({"type": "http.response.start", "status": 400, "headers": []})
+        await send({"type": "http.response.body", "body": ENVELOPE})
+
+    async def two() -> None:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://sut.test") as client:
+            session = Session(client, Credentials("k", None), CreateBudget(0), "/v3/avatars")
+            await session.post({})
+            request_stop("stopped by SIGTERM")
+            await session.post({})
+
+    try:
+        with pytest.raises(RunStopped, match="SIGTERM"):
+            asyncio.run(two())
+    finally:
+        clear_stop()
+    assert sent == ["POST"]
