@@ -9,6 +9,7 @@ failed but some are incomplete (the run was stopped by Ctrl-C, SIGTERM or
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import math
 import os
@@ -29,7 +30,7 @@ from .progress import Progress, paint, use_colour
 from .report import SuiteReport, from_results, render_text
 from .report_files import check_report_dir, write_run
 from .run_info import RunInfo, tool_version
-from .session import RunStopped, clear_stop, request_stop
+from .session import RunStopped, clear_stop, request_stop, stop_reason
 from .suite_spec import use_spec
 from .target import (
     DEFAULT_BURST,
@@ -133,8 +134,7 @@ def _target(args: argparse.Namespace) -> Target:
 
 
 class _Stopped(KeyboardInterrupt):
-    """Ctrl-C or SIGTERM: raised at once in the main thread, so the run stops
-    without relying on asyncio's cancellation reaching every await."""
+    """The run was stopped (Ctrl-C or SIGTERM), seen at a safe point between clauses."""
 
     def __init__(self, why: str) -> None:
         super().__init__(why)
@@ -143,14 +143,25 @@ class _Stopped(KeyboardInterrupt):
 
 @contextmanager
 def _signals_stop_the_run() -> Iterator[None]:
-    """While the suite runs, Ctrl-C and SIGTERM stop it the same way: no request
-    is sent after the signal (see session.request_stop) and the reports get written."""
+    """While the suite runs, Ctrl-C and SIGTERM stop it the same way, so the reports
+    still get written: the first signal marks the run as stopping (no session sends
+    another request, see session.request_stop) and cancels what is running; nothing
+    is raised inside asyncio's own machinery.  A second signal exits at once."""
     reasons = {signal.SIGINT: "interrupted (Ctrl-C)", signal.SIGTERM: "stopped by SIGTERM"}
 
     def stop(signum: int, _frame: FrameType | None) -> None:
-        why = reasons.get(signal.Signals(signum), "stopped")
-        request_stop(why)
-        raise _Stopped(why)
+        if stop_reason() is not None:
+            raise KeyboardInterrupt  # the second signal: the user insists
+        request_stop(reasons.get(signal.Signals(signum), "stopped"))
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return  # between clauses: the next clause start is the safe point
+        # What asyncio.run does on Ctrl-C, for every task: a task that loses the
+        # cancellation still cannot send (RunStopped at its next request).
+        for task in asyncio.all_tasks(loop):
+            task.cancel()
+        loop.call_soon_threadsafe(lambda: None)  # wake a select() with a long timeout
 
     clear_stop()
     previous: dict[signal.Signals, Any] = {}
@@ -215,17 +226,24 @@ def run(args: argparse.Namespace) -> int:
         results.append(result)
         progress.finished(result)
 
+    def starting(name: str) -> None:
+        why = stop_reason()
+        if why is not None:
+            raise _Stopped(why)
+        progress.start(name)
+
     with _signals_stop_the_run():
         try:
-            run_suite(target, names, finished, on_start=progress.start, on_exchange=progress.exchange,
+            run_suite(target, names, finished, on_start=starting, on_exchange=progress.exchange,
                       deadline=deadline)
-        except (KeyboardInterrupt, RunStopped) as exc:
-            stopped = exc.why if isinstance(exc, _Stopped) else (
-                str(exc) if isinstance(exc, RunStopped) else "interrupted (Ctrl-C)")
+            stopped = stop_reason() or ""  # a signal after the last clause finished
+        except (_Stopped, RunStopped, asyncio.CancelledError):
+            stopped = stop_reason() or ""
+            if not stopped:  # a cancellation that is not ours
+                raise
             _stop(progress, results, names, stopped)
         finally:
             progress.close()
-            clear_stop()
         if not stopped and deadline is not None and any(
                 r.verdict is Verdict.INCOMPLETE and "deadline" in r.reason for r in results):
             stopped = f"the run's deadline (--deadline {args.deadline:g}) passed"
@@ -236,10 +254,11 @@ def run(args: argparse.Namespace) -> int:
 
             try:
                 mutation = mutation_score(Target(profile="quick", seed=target.seed))
-            except (KeyboardInterrupt, RunStopped) as exc:
-                stopped = f"{getattr(exc, 'why', 'interrupted')} during the mutation score"
-            finally:
-                clear_stop()
+            except (RunStopped, asyncio.CancelledError):
+                if stop_reason() is None:
+                    raise
+                stopped = f"{stop_reason()} during the mutation score"
+        clear_stop()
     secrets = [k for k in (target.api_key, target.second_api_key, os.environ.get("AVATAR_API_KEY"),
                            os.environ.get("AVATAR_API_KEY_2"), *target.header_secrets) if k]
     report = from_results(target, results, secrets, time.monotonic() - began, mutation)

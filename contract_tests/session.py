@@ -71,6 +71,10 @@ def clear_stop() -> None:
     _stopping.clear()
 
 
+def stop_reason() -> str | None:
+    return _stopping[0] if _stopping else None
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
     attempts: int = 6
