@@ -55,6 +55,11 @@ _JSON_NAMES = {dict: "object", list: "array", str: "string", bool: "boolean", in
                float: "number", type(None): "null"}
 
 
+# Plain JSON values needing no further look (floats do: NaN and infinities
+# are not JSON, and jsonschema-rs would see them as something else).
+_PLAIN = frozenset({dict, list, str, bool, int, type(None)})
+
+
 class _Decline(Exception):
     """Raised by generated code (or the generator) for what it does not describe exactly."""
 
@@ -80,7 +85,7 @@ class _Source:
         self.lookup = lookup
         self.lines: list[str] = []
         self.names: dict[str, Any] = {
-            "F": Finding, "jt": _json_type, "plain": _check_plain, "show": show,
+            "F": Finding, "jt": _json_type, "plain": _check_plain, "show": show, "PLAIN": _PLAIN,
             "Decline": _Decline, "dict": dict, "list": list, "str": str, "len": len,
             "type": type, "enumerate": enumerate,
         }
@@ -125,19 +130,20 @@ class _Source:
         if not keys:
             return
         kind = schema.get("type")
-        if "type" in keys and kind not in _TYPES:
+        if "type" in keys and (not isinstance(kind, str) or kind not in _TYPES):
             raise _Decline  # integer/number (1.0 is an integer), type lists
         if "type" not in keys:
             # Without a type test, a dict subclass or a tuple would slip past
             # the `type(...) is` guards below, which jsonschema-rs would see
             # as an object or an array.
-            self.add(depth, f"plain({value})")
+            self.add(depth, f"if type({value}) not in PLAIN:")
+            self.add(depth + 1, f"plain({value})")
         if "const" in keys or "enum" in keys:
             self._const_enum(schema, keys, value, at, pointer, out, depth)
         if "anyOf" in keys:
             self._any_of(schema["anyOf"], value, at, pointer + "/anyOf", out, depth)
         if "type" in keys:
-            self.add(depth, f"if type({value}) is not {self.const(_TYPES[kind])}:")
+            self.add(depth, f"if type({value}) is not {self.const(_TYPES[str(kind)])}:")
             if flag is not None:
                 self.add(depth + 1, f"{flag} = True")
             self.finding(depth + 1, out, at, "type", f"{self.const(f'must be {kind}, not ')} + jt({value})",
@@ -169,12 +175,20 @@ class _Source:
     def _any_of(self, branches: Any, value: str, at: str, pointer: str, out: str, depth: int) -> None:
         if not isinstance(branches, list) or not branches:
             raise _Decline
-        lists, flags, types = [], [], []
+        lists: list[str] = []
+        flags: list[str] = []
+        types: list[str | None] = []
+        # Branch i+1 is tried only when branches 0..i all failed: a value that
+        # passes the first (the usual case) costs one branch.
+        inner = depth
         for index, sub in enumerate(branches):
+            if index:
+                self.add(inner, f"if {lists[-1]}:")
+                inner += 1
             found, flag = self.var("b"), self.var("t")
-            self.add(depth, f"{found} = []")
-            self.add(depth, f"{flag} = False")
-            self.node(sub, value, at, f"{pointer}/{index}", found, depth, flag)
+            self.add(inner, f"{found} = []")
+            self.add(inner, f"{flag} = False")
+            self.node(sub, value, at, f"{pointer}/{index}", found, inner, flag)
             lists.append(found)
             flags.append(flag)
             kind = sub.get("type") if isinstance(sub, dict) else None
@@ -182,15 +196,17 @@ class _Source:
         # As _schema_errors.convert: no branch passed, so if exactly one does
         # not reject the value's type, its errors stand; else one anyOf error
         # naming the types the branches wanted.
-        self.add(depth, f"if {' and '.join(lists)}:")
+        self.add(inner, f"if {lists[-1]}:")
+        depth = inner
+        pairs = ", ".join(f"({b}, {t})" for b, t in zip(lists, flags, strict=True))
         open_ = self.var("open")
-        self.add(depth + 1, f"{open_} = [b for b, t in (({'), ('.join(f'{b}, {t}' for b, t in zip(lists, flags, strict=True))}),) if not t]")
+        self.add(depth + 1, f"{open_} = [b for b, t in ({pairs},) if not t]")
         self.add(depth + 1, f"if len({open_}) == 1:")
         self.add(depth + 2, f"{out}.extend({open_}[0])")
         self.add(depth + 1, "else:")
         wanted = self.var("wanted")
-        self.add(depth + 2, f"{wanted} = ' or '.join(dict.fromkeys(k for k, t in "
-                            f"(({'), ('.join(f'{self.const(k)}, {t}' for k, t in zip(types, flags, strict=True))}),) if t))")
+        named = ", ".join(f"({self.const(k)}, {t})" for k, t in zip(types, flags, strict=True))
+        self.add(depth + 2, f"{wanted} = ' or '.join(dict.fromkeys(k for k, t in ({named},) if t))")
         message = (f"('must be ' + {wanted} + ', not ' + jt({value})) if {wanted} "
                    f"else show({value}) + ' matches none of the allowed forms'")
         self.finding(depth + 2, out, at, "anyOf", f"({message})", pointer)
@@ -274,7 +290,8 @@ def generated_diagnoser(schema: Any, pointer: str, lookup: SchemaLookup) -> Gene
     src = _Source(lookup)
     try:
         src.node(schema, "value", "at", pointer, "found", 1)
-    except _Decline:
+    except (_Decline, TypeError, ValueError, KeyError, RecursionError):
+        # An odd schema (a type list, a non-string key ...) just gets no generated code.
         return None
     text = "\n".join([
         "def diagnose(value, at, out):",

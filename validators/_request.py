@@ -23,7 +23,7 @@ from avatar_contract.spec import from_pointer
 from ._advice import AdvicePlan, Advisor, token, walker
 from ._compiled import Branch, Union, is_union
 from ._contract import Contract
-from ._diagnoser import generated_diagnoser
+from ._diagnoser import GeneratedDiagnoser, generated_diagnoser
 from ._evaluated import converter
 from ._finding import CLEAN, Finding, Report
 from ._hints import LEGACY_FIELDS, value_hint
@@ -78,8 +78,10 @@ class _Diagnosis:
         pointer = branch.pointer
         lookup = self.lookup
         fast = converter(validator, branch.compiled, pointer, lookup)
-        generated = (generated_diagnoser(branch.compiled, pointer, lookup) if self.generated
-                     else None)
+        # Compiled on first use: a process that only ever sees valid bodies
+        # (or a CLI run on one file) never pays for compiling it.
+        generated: GeneratedDiagnoser | None = None
+        pending = self.generated
         # A union at a plain field (the common shape) is called directly;
         # other locations go through a walker.
         fields: list[tuple[str, str, Diagnoser]] = []
@@ -91,6 +93,10 @@ class _Diagnosis:
                 walkers.append(walker(loc, self.union(union)))
 
         def diagnose(instance: Any, at: str, out: list[Finding]) -> None:
+            nonlocal generated, pending
+            if pending:
+                generated = generated_diagnoser(branch.compiled, pointer, lookup)
+                pending = False
             # The generated diagnoser answers for most values (no error, or
             # exactly one); what it declines goes to jsonschema-rs.
             if (generated is None or not generated(instance, at, out)) and not is_valid(instance) and (

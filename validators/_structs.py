@@ -41,7 +41,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
-from avatar_contract.spec import Spec
+from avatar_contract.spec import Spec, SpecError
 
 from ._compiled import _target_pointer, lookup
 
@@ -246,8 +246,9 @@ def fast_decoder(spec: Spec, pointer: str) -> FastDecoder | None:
     try:
         body = _Generator(spec).type_for(lookup(spec, pointer))
         decoder = msgspec.json.Decoder(body)
-    except (_Decline, TypeError):
-        # TypeError: a union msgspec cannot dispatch by JSON type.
+    except (_Decline, TypeError, ValueError, KeyError, RecursionError, SpecError):
+        # TypeError: a union msgspec cannot dispatch by JSON type; the rest:
+        # an odd schema, which just gets no fast path.
         return None
     decode = decoder.decode
     to_builtins = msgspec.to_builtins

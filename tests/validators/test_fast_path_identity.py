@@ -174,6 +174,8 @@ EDGES: list[tuple[str, bytes]] = [
     ("not UTF-8", (BASE + ', "name": "').encode() + b"\xff\"}"),
     ("trailing garbage", json.dumps(_minimal("photo")).encode() + b" x"),
     ("empty", b""),
+    ("escaped key, duplicate of a field", (BASE + ', "na\\u006de": 3}').encode()),
+    ("escaped discriminator key", (BASE + ', "\\u0074ype": "prompt"}').encode()),
     ("null byte in string", (BASE + ', "name": "a\\u0000b"}').encode()),
     ("str payload", json.dumps(_minimal("photo"))),  # type: ignore[list-item]
 ]
