@@ -341,3 +341,36 @@ def test_not_json_is_reported_alike() -> None:
         with pytest.raises(NotJSON):
             parse(raw)
         assert_same(raw)
+
+
+def test_the_credit_follows_the_traffic(monkeypatch: pytest.MonkeyPatch) -> None:
+    import avatar_contract.validators._request as request
+
+    attempts: list[bytes] = []
+    real = request.fast_decoder
+
+    def counting(spec: Any, pointer: str) -> Any:
+        fast = real(spec, pointer)
+        assert fast is not None
+
+        def attempt(raw: bytes) -> Any:
+            attempts.append(raw)
+            return fast(raw)
+        return attempt
+
+    monkeypatch.setattr(request, "fast_decoder", counting)
+    plan = RequestPlan(CONTRACT)
+    valid = json.dumps(_minimal("photo")).encode()
+    invalid = json.dumps({**_minimal("photo"), "name": 3}).encode()
+    expected_invalid = EXACT.lint(invalid)
+    for _ in range(50):
+        assert plan.lint(invalid) == expected_invalid
+    tried = len(attempts)
+    assert tried <= 2, "a run of invalid bodies must stop paying for Struct attempts"
+    for _ in range(200):
+        assert plan.lint(valid) == EXACT.lint(valid)
+    assert len(attempts) > tried + 100, "valid traffic must earn the Structs back"
+    before = len(attempts)
+    for _ in range(20):
+        plan.structs_first(invalid)
+    assert len(attempts) == before + 20  # the ungoverned path always tries them
