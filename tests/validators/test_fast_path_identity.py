@@ -178,6 +178,8 @@ EDGES: list[tuple[str, bytes]] = [
     ("escaped discriminator key", (BASE + ', "\\u0074ype": "prompt"}').encode()),
     ("null byte in string", (BASE + ', "name": "a\\u0000b"}').encode()),
     ("str payload", json.dumps(_minimal("photo"))),  # type: ignore[list-item]
+    ("str payload with a raw lone surrogate",  # type: ignore[list-item]
+     json.dumps(_minimal("photo"), ensure_ascii=False).replace("Anna", "An\ud800na")),
 ]
 for extra in (-1, 0, 1):
     body = {**_minimal(VARIANT), FIELD: ASTRAL * (LIMIT + extra)}
