@@ -261,6 +261,8 @@ class RequestPlan:
         exact = self.exact
         if fast is None:
             return exact
+        decode = fast.decode
+        to_builtins = msgspec.to_builtins
         prop = self.property
         pick = self.variants.get
         advise = self.advise
@@ -280,7 +282,7 @@ class RequestPlan:
                     credit = _CREDIT_FLOOR
                 return report
             try:
-                value = fast(payload)
+                value = to_builtins(decode(payload))
             except _DECLINED:
                 if governed:
                     credit -= _MISS_COST

@@ -54,10 +54,6 @@ _STRING_KEYS = frozenset({"type", "minLength", "maxLength", "const", "enum"})
 _ARRAY_KEYS = frozenset({"type", "items", "minItems", "maxItems"})
 _OBJECT_KEYS = frozenset({"type", "properties", "required", "additionalProperties"})
 
-# ``decode(raw)`` -> the body as plain JSON values (dicts, lists, str ...), or
-# raises ``msgspec.ValidationError``/``msgspec.DecodeError`` (take the exact path).
-FastDecoder = Callable[[Any], Any]
-
 
 class _Decline(Exception):
     """This schema node has no exact msgspec type."""
@@ -241,8 +237,26 @@ def _union(members: tuple[Any, ...]) -> Any:
     return out
 
 
+class FastDecoder:
+    """``decoder(raw)``: the body as plain JSON values, if the Structs accept it.
+
+    Raises ``msgspec.ValidationError``/``msgspec.DecodeError`` (or
+    ``ValueError`` for a ``str`` that is not UTF-8-encodable) otherwise.
+    ``decode`` alone gives the Structs themselves (the hot path converts them
+    inline, one call fewer).
+    """
+
+    __slots__ = ("decode",)
+
+    def __init__(self, decode: Callable[[Any], Any]) -> None:
+        self.decode = decode
+
+    def __call__(self, raw: Any) -> Any:
+        return msgspec.to_builtins(self.decode(raw))
+
+
 def fast_decoder(spec: Spec, pointer: str) -> FastDecoder | None:
-    """``decode(raw)`` for the schema at ``pointer``, or None if it does not map exactly."""
+    """The Struct decoder for the schema at ``pointer``, or None if it does not map exactly."""
     try:
         body = _Generator(spec).type_for(lookup(spec, pointer))
         decoder = msgspec.json.Decoder(body)
@@ -250,9 +264,4 @@ def fast_decoder(spec: Spec, pointer: str) -> FastDecoder | None:
         # TypeError: a union msgspec cannot dispatch by JSON type; the rest:
         # an odd schema, which just gets no fast path.
         return None
-    decode = decoder.decode
-    to_builtins = msgspec.to_builtins
-
-    def fast(raw: Any) -> Any:
-        return to_builtins(decode(raw))
-    return fast
+    return FastDecoder(decoder.decode)

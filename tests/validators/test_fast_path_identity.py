@@ -36,6 +36,7 @@ from avatar_contract.spec import load_spec, vendored_spec_path
 from avatar_contract.validators import contract_for, lint_request
 from avatar_contract.validators._payload import NotJSON, parse
 from avatar_contract.validators._request import RequestPlan, plan_for
+from avatar_contract.validators._structs import FastDecoder
 
 from .test_properties import REFERENCE, _mutate, json_values, valid_bodies
 from .test_request_corpus import INVALID, VALID
@@ -357,8 +358,8 @@ def test_the_credit_follows_the_traffic(monkeypatch: pytest.MonkeyPatch) -> None
 
         def attempt(raw: bytes) -> Any:
             attempts.append(raw)
-            return fast(raw)
-        return attempt
+            return fast.decode(raw)
+        return FastDecoder(attempt)
 
     monkeypatch.setattr(request, "fast_decoder", counting)
     plan = RequestPlan(CONTRACT)
