@@ -109,22 +109,34 @@ def test_hand_written_corpus(body: Any) -> None:
         assert_same(raw)
 
 
-def test_generated_code_answers_for_the_common_errors() -> None:
+def test_generated_code_answers_for_the_common_errors(monkeypatch: pytest.MonkeyPatch) -> None:
     # Not a timing: the generated diagnosers must actually be the ones
-    # answering, or the speed-up would silently be gone.
-    diagnosis = PLAN.diagnose_root
-    calls: list[str] = []
+    # answering for one-error bodies, or the speed-up would silently be gone.
     import avatar_contract.validators._request as request
 
-    original = request.schema_findings
-    request.schema_findings = lambda *a, **k: calls.append("jsonschema-rs") or original(*a, **k)
-    try:
-        for _, body, _, _ in INVALID:
-            out: list[Any] = []
-            diagnosis(body, "", out)
-    finally:
-        request.schema_findings = original
-    assert calls == []
+    calls: list[str] = []
+    real_converter, real_findings = request.converter, request.schema_findings
+
+    def converter(*args: Any) -> Any:
+        convert = real_converter(*args)
+        if convert is None:
+            return None
+        return lambda *a: calls.append("evaluate") or convert(*a)
+
+    monkeypatch.setattr(request, "converter", converter)
+    monkeypatch.setattr(request, "schema_findings",
+                        lambda *a: calls.append("iter_errors") or real_findings(*a))
+    plan = RequestPlan(CONTRACT)
+    for label, body, _, _ in INVALID:
+        before = len(calls)
+        expected = EXACT.diagnose(body)
+        assert plan.diagnose(body) == expected
+        if len(expected) == 1:
+            assert len(calls) == before, f"{label}: one error, yet jsonschema-rs was asked"
+    # Two errors in one branch: their order is jsonschema-rs's, so it answers.
+    two = {"type": _minimal("photo")["type"], "name": 3, "file": {"type": "url", "url": 4, "x": 1}}
+    assert plan.diagnose(two) == EXACT.diagnose(two)
+    assert calls
 
 
 # -- edge cases ------------------------------------------------------------------------
