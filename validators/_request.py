@@ -1,13 +1,19 @@
 """Create-avatar request bodies: verdict, precise errors and advice.
 
-The verdict always comes from the full-schema jsonschema-rs validator.  What
-happens around it is compiled once per contract into a :class:`RequestPlan`:
+The verdict comes from the full schema: from msgspec Structs generated from it
+(raw bodies, when the schema maps exactly) or from the jsonschema-rs
+validator.  What happens around it is compiled once per contract into a
+:class:`RequestPlan`:
 
-* valid bodies (the hot path): parse with orjson, one ``is_valid`` call, then
-  the variant's precompiled advisor, which for a clean body is a few dict
-  lookups and returns the shared empty report;
+* raw valid bodies (the hot path): one msgspec decode into the generated
+  Structs (:mod:`._structs`), then the variant's precompiled advisor, which
+  for a clean body is a few dict lookups and returns the shared empty report;
+* anything the Structs refuse, and parsed values (the exact path): orjson,
+  one ``is_valid`` call, then advice or diagnosis;
 * invalid bodies: dispatch down the discriminator tree to report each error at
-  its own path, with messages, hints and pointers precomputed per union.
+  its own path, with messages, hints and pointers precomputed per union; each
+  branch's error is written by its generated diagnoser (:mod:`._diagnoser`),
+  or by jsonschema-rs for what that declines.
 """
 
 from __future__ import annotations
@@ -304,7 +310,8 @@ class RequestPlan:
         """``exact(payload)``: parse, verdict, then advice or diagnosis.
 
         A closure over everything it needs, so the per-payload work is local
-        variable reads: this is the function a service calls per request.
+        variable reads: the hot path falls back to it for every body the
+        Structs refuse, and calls it for parsed values.
         """
         is_valid = self.is_valid
         prop = self.property
