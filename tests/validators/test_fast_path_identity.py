@@ -189,6 +189,14 @@ EDGES: list[tuple[str, bytes]] = [
     ("empty", b""),
     ("escaped key, duplicate of a field", (BASE + ', "na\\u006de": 3}').encode()),
     ("escaped discriminator key", (BASE + ', "\\u0074ype": "prompt"}').encode()),
+    *[(f"name bytes {raw!r}", (BASE + ', "name": "').encode() + raw + b'"}') for raw in (
+        b"a\nb", b"a\tb", b"a\x00b", b"a\x1fb", b"a\x7fb",  # raw control characters
+        b"\\x41", b"\\u00e9", b"\\/", b"\\uD83D\\uDE00",  # escapes, good and bad
+        b"\xc0\x80", b"\xed\xa0\x80", b"\xf4\x90\x80\x80", b"\xe2\x80\xa8",  # overlong, CESU, > U+10FFFF
+    )],
+    ("trailing NUL", json.dumps(_minimal("photo")).encode() + b"\x00"),
+    ("trailing comma", (BASE + ",}").encode()),
+    ("surrounding whitespace", b" \r\n\t" + json.dumps(_minimal("photo")).encode() + b" \n"),
     ("null byte in string", (BASE + ', "name": "a\\u0000b"}').encode()),
     ("str payload", json.dumps(_minimal("photo"))),  # type: ignore[list-item]
     ("str payload with a raw lone surrogate",  # type: ignore[list-item]
