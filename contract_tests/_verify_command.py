@@ -24,11 +24,13 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from .assets import ASSET_ENV, load_assets
 from .clause import CLAUSE_NAMES
 from .finding import ClauseResult, Verdict
 from .progress import Progress, paint, use_colour
 from .report import SuiteReport, from_results, render_text
 from .report_files import check_report_dir, write_run
+from .repro import SCRIPT_DIR
 from .run_info import RunInfo, tool_version
 from .session import RunStopped, clear_stop, request_stop, stop_reason
 from .suite_spec import use_spec
@@ -90,6 +92,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
                                                  "env AVATAR_CONTRACT_SEED")
     parser.add_argument("--clause", action="append", choices=CLAUSE_NAMES, metavar="NAME",
                         help="run only this clause (repeatable; names below)")
+    parser.add_argument("--asset", metavar="FILE",
+                        help="TOML or JSON fixture of real asset ids, https URLs and optionally a group id, "
+                             "used by creates on a real target (see README); env AVATAR_CONTRACT_ASSET")
     parser.add_argument("--spec", metavar="PATH", help="hold the target to this spec instead of the vendored one; "
                                                        "env AVATAR_CONTRACT_SPEC")
     parser.add_argument("--timeout", type=_seconds, default=DEFAULT_TIMEOUT, metavar="S",
@@ -120,6 +125,9 @@ def _target(args: argparse.Namespace) -> Target:
     )
     check_base_url(target.base_url)
     check_keys(target)
+    asset_file = args.asset or os.environ.get(ASSET_ENV) or None
+    if asset_file:
+        target = replace(target, assets=load_assets(asset_file))  # AssetError: one line, exit 2
     if args.emulator_fault:
         if not target.embedded:
             raise ValueError("--emulator-fault only applies to the in-process emulator (no --base-url)")
@@ -262,6 +270,8 @@ def run(args: argparse.Namespace) -> int:
     secrets = [k for k in (target.api_key, target.second_api_key, os.environ.get("AVATAR_API_KEY"),
                            os.environ.get("AVATAR_API_KEY_2"), *target.header_secrets) if k]
     report = from_results(target, results, secrets, time.monotonic() - began, mutation)
+    # Relative to the run's directory (a fresh one per run, named once written).
+    report.repro_dir = Path(SCRIPT_DIR)
     report.info = RunInfo.collect(started_at)
     report.stopped = stopped
     report.statuses = {name: dict(counts) for name, counts in progress.statuses.items()}
@@ -271,7 +281,9 @@ def run(args: argparse.Namespace) -> int:
     except OSError as exc:
         _err(f"cannot write reports to {report_dir}: {exc}")
         return EXIT_USAGE
-    print(f"reports: {run_dir}/ ({', '.join(p.name for p in written)}); latest: {latest}")
+    scripts = sorted((run_dir / SCRIPT_DIR).glob("*.sh"))
+    print(f"reports: {run_dir}/ ({', '.join(p.name for p in written)}); latest: {latest}"
+          + (f"; reproducers: {len(scripts)} in {run_dir / SCRIPT_DIR}/" if scripts else ""))
     return _exit_code(report)
 
 

@@ -16,6 +16,7 @@ import functools
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from hypothesis import strategies as st
@@ -23,17 +24,36 @@ from hypothesis import strategies as st
 from avatar_contract.spec import Spec
 from avatar_contract.validators import Contract, Linter, contract_for
 
+from .finding import Skipped
 from .suite_spec import suite_spec
 
 if TYPE_CHECKING:  # the compiled tree's types, reached through Contract
     from avatar_contract.validators._compiled import Branch, Union
 
-# One small, real file per media kind: linters and servers may decode base64.
+    from .assets import AssetFixture
+
+
+def _sample(name: str) -> bytes:
+    return resources.files("avatar_contract.contract_tests").joinpath("samples", name).read_bytes()
+
+
+# One small, real file per media kind, because servers may decode base64.  Package
+# data, made once: the PNG with zlib/struct (32×32 RGB gradient, filter 0 rows), the
+# MP4 with `ffmpeg -f lavfi -i color=c=0x3366cc:s=64x64:r=10:d=1 -c:v libx264
+# -pix_fmt yuv420p -movflags +faststart -an` (10 frames); tests/suite/test_assets.py
+# decodes both (stdlib, and ffprobe where installed).
 _SAMPLES: dict[str, tuple[str, str, bytes]] = {
-    "image": ("image/png", "png", base64.b64decode(
-        "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==")),
-    "video": ("video/mp4", "mp4", bytes.fromhex("0000001866747970697336d00000000069736f6d6d703432")),
+    "image": ("image/png", "png", _sample("sample.png")),
+    "video": ("video/mp4", "mp4", _sample("sample.mp4")),
 }
+MEDIA_KINDS: tuple[str, ...] = tuple(_SAMPLES)
+MEDIA_TYPE_FIELDS = ("media_type", "content_type", "mime_type")
+
+
+class AssetsMissing(Skipped):
+    """A valid create needs an asset source that the --asset fixture does not supply."""
+
+
 NAME_ALPHABET = st.characters(codec="utf-8", categories=("L", "N", "Zs", "Pd"))
 
 
@@ -78,15 +98,24 @@ def _array_schema(node: Any, spec_resolve: Any) -> dict[str, Any] | None:
 
 
 class BodyFactory:
-    """Builds bodies for any variant and asset source the contract defines."""
+    """Builds bodies for any variant and asset source the contract defines.
 
-    def __init__(self, contract: Contract | None = None) -> None:
+    ``invented`` (the in-process emulator): asset ids and URLs are made up, every
+    source is available.  Otherwise (a real target) only what can really be
+    fetched is used: the sources the ``fixture`` (``--asset``) supplies, and
+    base64 sources, filled with the packaged sample files.
+    """
+
+    def __init__(self, contract: Contract | None = None, *, fixture: AssetFixture | None = None,
+                 invented: bool = True) -> None:
         self.contract = contract or contract_for(suite_spec())
         self.linter = Linter(self.contract.spec, strict=True)
         union = self.contract.request.variants
         if union is None:
             raise LookupError("the request body is not a discriminated union of variants")
         self.union: Union = union
+        self.fixture = fixture
+        self.invented = invented
         self._media: dict[tuple[str, str], str] = {}
 
     # -- structure ------------------------------------------------------------
@@ -132,8 +161,54 @@ class BodyFactory:
                 return name
         return None
 
+    # -- which assets can be used ---------------------------------------------
+    @staticmethod
+    def is_file_source(site: Site, source: str) -> bool:
+        """A source that carries the file itself (base64 ``data``): the packaged samples fill it."""
+        branch = site.union.branches[source]
+        free = set(branch.required) - {site.union.property, "data", *MEDIA_TYPE_FIELDS}
+        return "data" in branch.required and not free
+
+    def available(self, variant: str, site: Site) -> tuple[str, ...]:
+        """The sources usable at ``site`` against this target, in the spec's order.
+
+        What the planner and verdicts ask: a case that needs a source not listed
+        here cannot run, and :meth:`missing_hint` says what to add to the fixture.
+        """
+        if self.invented:
+            return site.union.values
+        kind = self.media_kind(variant, site)
+        return tuple(s for s in site.union.values if self.is_file_source(site, s)
+                     or (self.fixture is not None and self.fixture.fields(kind, s) is not None))
+
+    def unavailable(self, variant: str) -> list[tuple[Site, str, str]]:
+        """(site, source, hint) for every source of the variant that cannot be used here."""
+        out = []
+        for site in self.sites(variant):
+            usable = self.available(variant, site)
+            out += [(site, s, self.missing_hint(variant, site, s)) for s in site.union.values if s not in usable]
+        return out
+
+    def missing_hint(self, variant: str, site: Site, source: str) -> str:
+        kind = self.media_kind(variant, site)
+        branch = site.union.branches[source]
+        fields = " and ".join(name for name in branch.required if name != site.union.property) or source
+        return f'add {source} = "…" under [{kind}] in the asset fixture (--asset): a real {kind}\'s {fields}'
+
+    def default_source(self, variant: str, site: Site) -> str:
+        usable = self.available(variant, site)
+        if not usable:
+            hints = "; ".join(self.missing_hint(variant, site, s) for s in site.union.values)
+            raise AssetsMissing(f"a valid {variant} body needs a real asset at {site.field}: {hints}")
+        return usable[0]
+
+    @property
+    def existing_group(self) -> str | None:
+        """An existing group id from the fixture (``avatar_group_id``), if given."""
+        return self.fixture.group_id if self.fixture is not None else None
+
     # -- values ---------------------------------------------------------------
-    def _media_kind(self, variant: str, site: Site) -> str:
+    def media_kind(self, variant: str, site: Site) -> str:
         """The media kind the linter expects for this variant's assets (no mismatch warning)."""
         cached = self._media.get((variant, site.field))
         if cached is not None:
@@ -146,8 +221,10 @@ class BodyFactory:
         self._media[(variant, site.field)] = "image"
         return "image"
 
-    @staticmethod
-    def _base64_source(site: Site) -> str:
+    def _base64_source(self, site: Site) -> str:
+        for value in site.union.values:
+            if self.is_file_source(site, value):
+                return value
         for value, branch in site.union.branches.items():
             if "data" in branch.properties:
                 return value
@@ -157,12 +234,12 @@ class BodyFactory:
         if "const" in schema:
             return schema["const"]
         mime, ext, sample = _SAMPLES[kind]
+        if name in MEDIA_TYPE_FIELDS:
+            return mime
         if name == "url":
             return f"https://example.com/avatar-contract/{kind}-{index}.{ext}"
         if name == "data":
             return base64.b64encode(sample).decode("ascii")
-        if name in ("media_type", "content_type", "mime_type"):
-            return mime
         if name.endswith("_id"):
             return f"contract-{name}-{uuid.uuid4().hex[:12]}"
         kinds = schema.get("type")
@@ -176,7 +253,10 @@ class BodyFactory:
 
     def asset(self, variant: str, site: Site, source: str, index: int = 0, _kind: str | None = None) -> dict[str, Any]:
         branch = site.union.branches[source]
-        kind = _kind or self._media_kind(variant, site)
+        kind = _kind or self.media_kind(variant, site)
+        real = self.fixture.fields(kind, source) if self.fixture is not None and _kind is None else None
+        if real is not None:
+            return {site.union.property: source, **real}
         out: dict[str, Any] = {}
         for name in branch.required:
             if name == site.union.property:
@@ -204,7 +284,8 @@ class BodyFactory:
                 out[prop] = variant
             elif prop in sites:
                 site = sites[prop]
-                chosen = sources.get(prop, site.union.values[0])
+                chosen = sources[prop] if prop in sources else \
+                    (self._base64_source(site) if _kind else self.default_source(variant, site))
                 out[prop] = self._site_value(variant, site, chosen, _kind)
             elif prop == "name":
                 out[prop] = name if name is not None else f"Contract {variant} avatar"
@@ -224,6 +305,33 @@ class BodyFactory:
             return [self.asset(variant, site, s, i, kind) for i, s in enumerate(picks)]
         pick = chosen if isinstance(chosen, str) else chosen[0]
         return self.asset(variant, site, pick, 0, kind)
+
+    def realise(self, body: Any) -> Any:
+        """``body`` with every asset it carries replaced by one this target can fetch.
+
+        For bodies generated elsewhere (schemathesis' positive cases): on a real
+        target, an invented URL or asset id would be refused for reasons that
+        have nothing to do with the contract.  The source is kept when usable.
+        """
+        variant = body.get(self.union.property) if isinstance(body, dict) else None
+        if self.invented or not isinstance(variant, str) or variant not in self.variants:
+            return body
+        out = dict(body)
+        for site in self.sites(variant):
+            value = out.get(site.field)
+            usable = self.available(variant, site)
+            if value is None or not usable:
+                continue
+
+            def pick(asset: Any, site: Site = site, usable: tuple[str, ...] = usable) -> str:
+                source = asset.get(site.union.property) if isinstance(asset, dict) else None
+                return source if source in usable else usable[0]
+
+            if site.many and isinstance(value, list):
+                out[site.field] = [self.asset(variant, site, pick(a), i) for i, a in enumerate(value)]
+            elif not site.many:
+                out[site.field] = self.asset(variant, site, pick(value))
+        return out
 
     def vary(self, body: dict[str, Any], suffix: str = " (changed)") -> dict[str, Any]:
         """The same request with one free-text field changed (a body that "differs slightly")."""
@@ -250,13 +358,14 @@ class BodyFactory:
         return copy.deepcopy(body)
 
 
-def factory() -> BodyFactory:
-    return _factory_for(suite_spec())
+def factory(fixture: AssetFixture | None = None, *, invented: bool = True) -> BodyFactory:
+    """The body factory for the active spec; ``invented=False`` for a real target."""
+    return _factory_for(suite_spec(), fixture, invented)
 
 
 @functools.cache
-def _factory_for(spec: Spec) -> BodyFactory:
-    return BodyFactory(contract_for(spec))
+def _factory_for(spec: Spec, fixture: AssetFixture | None, invented: bool) -> BodyFactory:
+    return BodyFactory(contract_for(spec), fixture=fixture, invented=invented)
 
 
 def valid_bodies(f: BodyFactory, groups: dict[str, str]) -> st.SearchStrategy[dict[str, Any]]:
@@ -273,11 +382,14 @@ def valid_bodies(f: BodyFactory, groups: dict[str, str]) -> st.SearchStrategy[di
         group = groups.get(variant)
         sources: dict[str, str | Sequence[str]] = {}
         for site in f.sites(variant):
+            usable = f.available(variant, site)
+            if not usable:
+                continue  # the body keeps its default (which says what is missing)
             if site.many:
                 top = (site.max_items or 3) if group else 0
-                sources[site.field] = draw(st.lists(st.sampled_from(site.union.values), max_size=top))
+                sources[site.field] = draw(st.lists(st.sampled_from(usable), max_size=top))
             else:
-                sources[site.field] = draw(st.sampled_from(site.union.values))
+                sources[site.field] = draw(st.sampled_from(usable))
         name = draw(st.text(NAME_ALPHABET, min_size=1, max_size=40).filter(lambda s: s.strip() != ""))
         use_group = draw(st.booleans()) if group else False
         has_refs = any(not isinstance(v, str) and v for v in sources.values())

@@ -8,7 +8,7 @@ run found, each with the exchange that proves it.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
@@ -18,7 +18,7 @@ from .bodies import BodyFactory
 from .budget import CreateBudget
 from .checks import linter
 from .exchange import Exchange
-from .finding import ClauseFailure, NotObserved, Skipped
+from .finding import ClauseFailure, NotObserved, Skipped, Step
 from .profiles import examples_for
 from .session import Credentials, Session
 from .target import Target
@@ -68,6 +68,8 @@ class ClauseContext:
         self.cases = 0
         self.rate_limited = 0
         self.extra_sessions: list[Session] = []
+        self.not_runnable: list[str] = []  # planned cases this target cannot be given the inputs for
+        self.missing_inputs: list[str] = []  # what would make them runnable, e.g. "[video] url"
 
     # -- scale ------------------------------------------------------------------
     def examples(self, scale: float = 1.0) -> int:
@@ -78,13 +80,15 @@ class ClauseContext:
         return self.session.credentials
 
     # -- verdicts ---------------------------------------------------------------
-    def fail(self, message: str, exchange: Exchange | None = None) -> None:
+    def fail(self, message: str, exchange: Exchange | None = None, *,
+             sequence: Sequence[Step] = (), compare: str = "") -> None:
+        """Record a failure; ``sequence`` holds every exchange that shows it when one is not enough."""
         for earlier in self.failures:
             if earlier.message == message:
                 earlier.count += 1
                 return
         if len(self.failures) < MAX_FAILURES:
-            self.failures.append(ClauseFailure(self.name, message, exchange))
+            self.failures.append(ClauseFailure(self.name, message, exchange, sequence=sequence, compare=compare))
 
     def check(self, condition: bool, message: str, exchange: Exchange | None = None) -> bool:
         if not condition:
@@ -95,6 +99,14 @@ class ClauseContext:
         if text not in self.notes:
             self.notes.append(text)
 
+    def cannot_run(self, label: str, hint: str, missing: str | None = None) -> None:
+        """A planned case that needs an input this target lacks (a real asset): never a pass."""
+        text = f"{label}: {hint}"
+        if text not in self.not_runnable:
+            self.not_runnable.append(text)
+        if missing is not None and missing not in self.missing_inputs:
+            self.missing_inputs.append(missing)
+
     def not_observed(self, reason: str) -> NoReturn:
         raise NotObserved(reason)
 
@@ -102,27 +114,31 @@ class ClauseContext:
         raise Skipped(reason)
 
     # -- shared expectations ------------------------------------------------------
-    def expect_created(self, exchange: Exchange, request: Any, label: str) -> bool:
+    def expect_created(self, exchange: Exchange, request: Any, label: str, *,
+                       sequence: Sequence[Step] = (), compare: str = "") -> bool:
         """200 and a body that is strict-valid and consistent with the request."""
         self.cases += 1
         if exchange.status != 200:
-            self.fail(f"{label}: expected 200, got {exchange.summary()}", exchange)
+            self.fail(f"{label}: expected 200, got {exchange.summary()}", exchange, sequence=sequence,
+                      compare=compare)
             return False
         if self._unjudgeable(exchange):
             return True
         report = linter().lint_response(200, exchange.content, request=request)
-        return self._findings(label, report.errors, exchange)
+        return self._findings(label, report.errors, exchange, sequence, compare)
 
-    def expect_error(self, exchange: Exchange, status: int, label: str) -> bool:
+    def expect_error(self, exchange: Exchange, status: int, label: str, *,
+                     sequence: Sequence[Step] = (), compare: str = "") -> bool:
         """``status`` with the error envelope and the code the spec documents for it."""
         self.cases += 1
         if exchange.status != status:
-            self.fail(f"{label}: expected {status}, got {exchange.summary()}", exchange)
+            self.fail(f"{label}: expected {status}, got {exchange.summary()}", exchange, sequence=sequence,
+                      compare=compare)
             return False
         if self._unjudgeable(exchange):
             return True
         report = linter().lint_response(status, exchange.content)
-        return self._findings(label, report.errors, exchange)
+        return self._findings(label, report.errors, exchange, sequence, compare)
 
     def _unjudgeable(self, exchange: Exchange) -> bool:
         """A body cut at the session's cap: its status was judged, its body cannot be."""
@@ -130,10 +146,11 @@ class ClauseContext:
             self.note("a response body over 1 MiB was not read in full: only its status was judged")
         return exchange.truncated
 
-    def _findings(self, label: str, findings: Iterable[Finding], exchange: Exchange) -> bool:
+    def _findings(self, label: str, findings: Iterable[Finding], exchange: Exchange,
+                  sequence: Sequence[Step] = (), compare: str = "") -> bool:
         shown = [f"{f.path or '(root)'}: {f.message}" for f in findings]
         if shown:
-            self.fail(f"{label}: {'; '.join(shown[:4])}", exchange)
+            self.fail(f"{label}: {'; '.join(shown[:4])}", exchange, sequence=sequence, compare=compare)
             return False
         return True
 

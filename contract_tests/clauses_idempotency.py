@@ -10,26 +10,41 @@ no clause depends on it; every key the suite sends is fresh unless reused on pur
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from typing import Any
 
 from .clause import ClauseContext, clause
 from .exchange import Exchange
+from .finding import steps
 from .keys import fresh_key, invalid_keys, valid_keys
 
 LIVE_CONCURRENCY = 4  # same-key requests in one in-flight race on a live target
+TENANT_SCOPE = ("the same Idempotency-Key under the second key (AVATAR_API_KEY_2) must be a 200 "
+                "creating that tenant's own avatar: the data.avatar_item.id values differ, and no 409")
+IN_FLIGHT = ("the concurrent requests share one key: each answer must be the same 200 (one "
+             "data.avatar_item.id for all) or 409 request_in_progress; two different ids are two avatars")
 
 
-def _same_response(ctx: ClauseContext, original: Exchange, again: Exchange, label: str) -> bool:
-    """``again`` replays ``original``: same status, same JSON body (so the same ids)."""
+REPLAY = "the retry must repeat the original's status and body: the same data.avatar_item.id, no new avatar"
+
+
+def _same_response(ctx: ClauseContext, original: Exchange, again: Exchange, label: str,
+                   before: Sequence[Exchange | Sequence[Exchange]] = ()) -> bool:
+    """``again`` replays ``original``: same status, same JSON body (so the same ids).
+
+    ``before``: what was sent ahead of ``original`` that the reproducer must repeat too (a race).
+    """
     ctx.cases += 1
+    shown = steps(*before, original, again) if not before else steps(*before, again)
     if again.status != original.status:
-        ctx.fail(f"{label}: the original was {original.status}, the retry got {again.summary()}", again)
+        ctx.fail(f"{label}: the original was {original.status}, the retry got {again.summary()}", again,
+                 sequence=shown, compare=REPLAY)
         return False
     if again.json != original.json:
         first, second = original.item_id(), again.item_id()
         detail = (f"a new avatar was created ({first} then {second})" if first and second and first != second
                   else f"the body differs: original {original.summary(160)} / retry {again.summary(160)}")
-        ctx.fail(f"{label}: {detail}", again)
+        ctx.fail(f"{label}: {detail}", again, sequence=shown, compare=REPLAY)
         return False
     return True
 
@@ -105,7 +120,9 @@ async def replay(ctx: ClauseContext) -> None:
         other = await ctx.session.post(body, key=fresh_key(), creates=True)
         ctx.cases += 1
         if other.status == 200 and other.item_id() and other.item_id() == original.item_id():
-            ctx.fail("a different key returned the same avatar id: replies look canned, not created", other)
+            ctx.fail("a different key returned the same avatar id: replies look canned, not created", other,
+                     sequence=steps(original, other),
+                     compare="two different keys must create two avatars: the data.avatar_item.id values differ")
 
 
 @clause(
@@ -146,23 +163,27 @@ async def in_flight(ctx: ClauseContext) -> None:
         ctx.budget.require(concurrency)
         answers = await asyncio.gather(*(ctx.session.post(body, key=key) for _ in range(concurrency)))
         created = [a for a in answers if a.status == 200]
+        race = steps(list(answers))
         for answer in answers:
             if answer.status == 409:
                 ctx.expect_error(answer, 409, "a concurrent retry")
             elif answer.status != 200:
                 ctx.cases += 1
-                ctx.fail(f"a concurrent retry got {answer.summary()}; expected 200 or 409", answer)
+                ctx.fail(f"a concurrent retry got {answer.summary()}; expected 200 or 409", answer,
+                         sequence=race, compare=IN_FLIGHT)
         ids = {a.item_id() for a in created}
         ctx.cases += 1
         if len(ids) > 1 or any(a.json != created[0].json for a in created[1:]):
             ctx.fail(f"{len(created)} concurrent requests with one key returned {len(ids)} different "
-                     f"avatars ({', '.join(sorted(str(i) for i in ids))})", created[-1])
+                     f"avatars ({', '.join(sorted(str(i) for i in ids))})", created[-1],
+                     sequence=race, compare=IN_FLIGHT)
             return
         if not created:
-            ctx.fail("no concurrent request with the key got 200; the original must succeed", answers[0])
+            ctx.fail("no concurrent request with the key got 200; the original must succeed", answers[0],
+                     sequence=race, compare=IN_FLIGHT)
             return
         final = await ctx.session.post(body, key=key, creates=True)
-        _same_response(ctx, created[0], final, "a retry after the concurrent burst")
+        _same_response(ctx, created[0], final, "a retry after the concurrent burst", before=[list(answers)])
         if not ctx.target.embedded:
             return  # one round is enough evidence for a billable target
 
@@ -183,9 +204,11 @@ async def tenant_scope(ctx: ClauseContext) -> None:
     key = fresh_key()
     first = await _original(ctx, body, key, tenant=1)
     other = await ctx.session.post(body, key=key, credential=ctx.credentials.api_key(2), creates=True)
-    if not ctx.expect_created(other, body, "the same key under the second API key"):
+    shown = steps(first, other)
+    if not ctx.expect_created(other, body, "the same key under the second API key", sequence=shown,
+                              compare=TENANT_SCOPE):
         return
     ctx.cases += 1
     if other.json == first.json or (other.item_id() and other.item_id() == first.item_id()):
         ctx.fail("the second tenant got the first tenant's response replayed "
-                 f"(avatar {first.item_id()})", other)
+                 f"(avatar {first.item_id()})", other, sequence=shown, compare=TENANT_SCOPE)

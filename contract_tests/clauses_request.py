@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from .bodies import BodyFactory, valid_bodies
@@ -16,10 +17,16 @@ Case = tuple[str, dict[str, Any], bool]  # label, sources, needs an existing gro
 
 
 def matrix(f: BodyFactory, variant: str) -> list[Case]:
-    """Every asset source of every site, 0..maxItems items for list sites, group null or set."""
+    """Every usable asset source of every site, 0..maxItems items for list sites, group null or set.
+
+    On a real target only the sources it can be given are used (``f.available``);
+    :func:`unrunnable` lists the rest.
+    """
     out: list[Case] = [("base, avatar_group_id null", {}, False)]
     for site in f.sites(variant):
-        values = site.union.values
+        values = f.available(variant, site)
+        if not values:
+            continue
         if site.many:
             for count in range(0, (site.max_items or len(values)) + 1):
                 # Rotated, so every source shows up and the full list mixes all of them.
@@ -34,6 +41,12 @@ def matrix(f: BodyFactory, variant: str) -> list[Case]:
     if not any(needs for _, _, needs in out[1:]):
         out.append(("existing avatar_group_id", {}, True))
     return out
+
+
+def unrunnable(f: BodyFactory, variant: str) -> list[tuple[str, str, str]]:
+    """(label, what to add, fixture entry) for each asset source of the variant this target cannot be given."""
+    return [(f"{variant}: {site.field} from {source}", hint, f"[{f.media_kind(variant, site)}] {source}")
+            for site, source, hint in f.unavailable(variant)]
 
 
 async def _create(ctx: ClauseContext, body: dict[str, Any], label: str) -> Exchange:
@@ -54,6 +67,10 @@ async def _create(ctx: ClauseContext, body: dict[str, Any], label: str) -> Excha
 async def request_variants(ctx: ClauseContext) -> None:
     f = ctx.bodies
     groups: dict[str, str] = {}
+    # Recorded first, so that running out of creates later does not hide what was never possible.
+    for variant in f.variants:
+        for label, hint, entry in unrunnable(f, variant):
+            ctx.cannot_run(label, hint, entry)
     # First pass: one create per variant, so a small --max-creates still covers all of them.
     for variant in f.variants:
         body = f.body(variant)
@@ -73,9 +90,34 @@ async def request_variants(ctx: ClauseContext) -> None:
         if group_prop:
             body = {k: v for k, v in f.body(variant).items() if k != group_prop}
             await _create(ctx, body, f"{variant}: without {group_prop}")
+    existing = f.existing_group
+    if existing is not None:
+        await _join_existing(ctx, existing)
     strategy = valid_bodies(f, groups)
     for index, body in enumerate(collect(strategy, ctx.examples(0.5), ctx.seed, lambda b: b)):
         await _create(ctx, body, f"generated valid body #{index + 1} ({body.get(f.union.property)})")
+
+
+async def _join_existing(ctx: ClauseContext, group: str) -> None:
+    """The user's own group (--asset): the look must join it, i.e. the response names it.
+
+    Sent with the variant whose assets come as a list (reference images), because
+    the spec says those work only with a group; with one reference, where the
+    target can be given one.
+    """
+    f = ctx.bodies
+    with_group = [v for v in f.variants if f.group_property(v)]
+    listing = [v for v in with_group if any(s.many for s in f.sites(v))]
+    variant = (listing or with_group or [None])[0]
+    if variant is None:
+        return
+    sources: dict[str, str | Sequence[str]] = {}
+    for site in f.sites(variant):
+        usable = f.available(variant, site)
+        if site.many and usable:
+            sources[site.field] = [usable[0]]
+    body = f.body(variant, sources=sources, group=group)
+    await _create(ctx, body, f"{variant}: joins the existing {f.group_property(variant)} from --asset")
 
 
 def _generated_invalid(ctx: ClauseContext) -> list[tuple[str, Any, bytes | None, str | bytes | None]]:

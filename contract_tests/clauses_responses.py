@@ -19,6 +19,7 @@ from .budget import BudgetExhausted
 from .checks import check_exchange, linter
 from .clause import ClauseContext, clause
 from .exchange import ABSENT, Exchange
+from .finding import Step
 from .generation import schemathesis_requests
 from .keys import fresh_key, invalid_keys, is_valid_key
 from .mutations import invalid_cases
@@ -76,7 +77,7 @@ async def _creates(ctx: ClauseContext) -> None:
         if case.raw is not None or not isinstance(case.body, dict):
             continue
         # A key schemathesis reuses would replay an earlier answer; always a fresh one.
-        body = _known_group(f, case.body, groups)
+        body = _known_group(f, f.realise(case.body), groups)
         await ctx.session.post(body, key=fresh_key() if case.key is not None else None, creates=True)
 
 
@@ -109,7 +110,8 @@ async def tour(ctx: ClauseContext) -> list[Exchange]:
         if body_ok and not ctx.budget.can(1):
             dropped += 1  # only the header is wrong: a possible create, and none can be spent
             continue
-        await session.post(generated.body, raw=generated.raw, key=bad_key, creates=body_ok)
+        sent = f.realise(generated.body) if body_ok else generated.body  # real assets on a real target
+        await session.post(sent, raw=generated.raw, key=bad_key, creates=body_ok)
     if dropped:
         ctx.note(f"{dropped} negative case(s) with a valid body and only a bad key not sent: "
                  "no creates left or allowed")
@@ -217,8 +219,11 @@ async def rate_limit_retry_after(ctx: ClauseContext) -> None:
     limited = await provoke_429(burst, ctx.target.burst)
     if limited is None:
         ctx.not_observed(f"no 429 within {ctx.target.burst} requests (--burst)")
-    ctx.expect_error(limited, 429, "the first 429 of the burst")
+    # One request cannot show a rate limit: the reproducer repeats the burst until its first 429.
+    shown = [Step((limited,), concurrent=True, repeat=max(burst.requests, 1), until=429)]
+    compare = "the first 429's body must be the error envelope and Retry-After must be delay-seconds (digits)"
+    ctx.expect_error(limited, 429, "the first 429 of the burst", sequence=shown, compare=compare)
     ctx.cases += 1
     report = linter().check_retry_after(limited.headers.get("retry-after"))
     for finding in report.errors:
-        ctx.fail(f"Retry-After: {finding.message}", limited)
+        ctx.fail(f"Retry-After: {finding.message}", limited, sequence=shown, compare=compare)

@@ -1,17 +1,20 @@
-"""A reproducing curl line for an exchange: the key redacted, the Idempotency-Key kept.
+"""A reproducing curl line for an exchange: the key redacted, the Idempotency-Key fresh.
 
 The key is written as a shell variable (``${AVATAR_API_KEY}``), so the line
 runs as is once the variable is set; keys the suite derived from a real one
 (a truncated or extended key) are shell expressions over the variable, never
-the characters themselves.
+the characters themselves.  A well-formed Idempotency-Key keeps its length and
+leading characters but gets a fresh tail on every run (re-running must not
+replay what the server stored); a malformed one is sent exactly.
 """
 
 from __future__ import annotations
 
 import shlex
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from .exchange import Exchange
+from .keys import regenerable
 from .target import header_variable, secret_header
 
 
@@ -57,18 +60,52 @@ def _printf_format(data: bytes) -> str:
 
 
 def as_curl(exchange: Exchange, base_url: str, extra_headers: Sequence[tuple[str, str]] = ()) -> str:
-    """``extra_headers``: the run's --header entries (a secret one as a shell variable)."""
+    """One line.  ``extra_headers``: the run's --header entries (a secret one as a shell variable).
+
+    A well-formed Idempotency-Key gets a fresh tail each time the line runs.
+    """
+    raw = exchange.request.header("idempotency-key")
+    fresh = fresh_key_word(raw) if raw is not None else None
+    prefix, words = curl_parts(exchange, base_url, header_words={"idempotency-key": fresh} if fresh else None,
+                               extra_headers=extra_headers)
+    return prefix + " ".join(words)
+
+
+def fresh_key_word(raw: bytes) -> str | None:
+    """The header as a shell word that regenerates the key's tail (bash builtins only), or None."""
+    try:
+        split = regenerable(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        return None
+    if split is None:
+        return None  # malformed: the exact bytes are the evidence
+    kept, tail = split
+    # Escaped for double quotes, in case a spec's key alphabet allows $, `, " or \.
+    kept = "".join("\\" + c if c in '\\"$`' else c for c in kept)
+    hex_run = "$(printf '%04x%04x%04x' $RANDOM $RANDOM $RANDOM)"
+    return f'"Idempotency-Key: {kept}$(printf \'%.{tail}s\' "{hex_run}")"'
+
+
+def curl_parts(exchange: Exchange, base_url: str, options: Sequence[str] = ("-sS", "-i"),
+               header_words: Mapping[str, str] | None = None,
+               extra_headers: Sequence[tuple[str, str]] = ()) -> tuple[str, list[str]]:
+    """(what to pipe into curl, curl's words) for the exchange's request.
+
+    ``header_words`` replaces the shell word of a header by name (lower case),
+    e.g. an Idempotency-Key taken from a variable the script generates.
+    """
     request = exchange.request
     url = base_url.rstrip("/") + request.path
-    words = ["curl", "-sS", "-i", "-X", request.method, shlex.quote(url)]
+    words = ["curl", *options, "-X", request.method, shlex.quote(url)]
     for name, value in extra_headers:
         words += ["-H", f'"{name}: {header_variable(name)}"' if secret_header(name)
                   else _header_word(name, value.encode("utf-8"))]
     if request.credential is not None:
         cred = request.credential
         words += ["-H", f'"{cred.header}: {cred.shell}"']
+    replaced = header_words or {}
     for name, value in request.headers:
-        words += ["-H", _header_word(name, value)]
+        words += ["-H", replaced.get(name.lower()) or _header_word(name, value)]
     prefix = ""
     content = request.content
     if content is not None:
@@ -84,4 +121,4 @@ def as_curl(exchange: Exchange, base_url: str, extra_headers: Sequence[tuple[str
         else:
             prefix = f"printf {_printf_format(content)} | "
             words += ["--data-binary", "@-"]
-    return prefix + " ".join(words)
+    return prefix, words

@@ -110,6 +110,8 @@ class Exchange:
 
     def summary(self, limit: int = 160) -> str:
         """``status`` plus the start of the body, for failure messages."""
+        if self.status == 0:
+            return f"no response: {self.headers.get('x-contract-error', 'the transport failed')}"
         shown = self.scrub(self.content) if self.scrub is not None else self.content
         text = shown[:limit].decode("utf-8", "replace")
         more = "…" if len(shown) > limit else ""

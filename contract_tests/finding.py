@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -26,18 +27,43 @@ class Verdict(StrEnum):
     SKIPPED = "skipped"
 
 
+@dataclass(frozen=True)
+class Step:
+    """One step of the exchanges that show a failure: one request, or several sent at once.
+
+    ``repeat`` > 1 (with ``until``): the first exchange stands for a burst of up
+    to ``repeat`` such requests, stopped at the first answer with status ``until``.
+    """
+
+    exchanges: tuple[Exchange, ...]
+    concurrent: bool = False
+    repeat: int = 1
+    until: int | None = None
+
+
+def steps(*parts: Exchange | Sequence[Exchange]) -> tuple[Step, ...]:
+    """A sequence from exchanges (one step each) and lists of exchanges (sent concurrently)."""
+    return tuple(Step((p,)) if isinstance(p, Exchange) else Step(tuple(p), concurrent=len(p) > 1) for p in parts)
+
+
 class ClauseFailure(AssertionError):
     """A clause's assertion that did not hold, with the exchange that shows it.
 
     An ``AssertionError`` so that schemathesis (which collects those from
     ``@schemathesis.check`` functions) and pytest both treat it as a failure.
+    ``sequence``: when one request cannot show it (a race, a second tenant, a
+    replay, a rate limit), every exchange that does, in order; ``compare`` says
+    what a reader of the reproducer should compare.
     """
 
-    def __init__(self, clause: str, message: str, exchange: Exchange | None = None) -> None:
+    def __init__(self, clause: str, message: str, exchange: Exchange | None = None, *,
+                 sequence: Sequence[Step] = (), compare: str = "") -> None:
         super().__init__(f"{clause}: {message}")
         self.clause = clause
         self.message = message
         self.exchange = exchange
+        self.sequence = tuple(sequence)
+        self.compare = compare
         self.count = 1  # identical failures are folded into the first one
 
 

@@ -72,6 +72,26 @@ def fresh_key(length: int = 32, prefix: str = "") -> str:
     return (prefix + body)[:length] if length else ""
 
 
+FRESH_TAIL = 12  # trailing characters a reproducer regenerates on each run
+HEX = "0123456789abcdef"
+
+
+def regenerable(key: str) -> tuple[str, int] | None:
+    """(kept prefix, length of the tail to regenerate) for a reproducer, or None to keep the key.
+
+    Only a well-formed key is regenerated (a malformed one is the evidence), and
+    only its trailing run of ASCII letters and digits (at most ``FRESH_TAIL``),
+    with hex digits: the length and every other character, so every character
+    class the key was chosen for, stay as they were.
+    """
+    if not key or not set(HEX) <= set(alphabet()) or not is_valid_key(key):
+        return None
+    tail = 0
+    while tail < min(len(key), FRESH_TAIL) and key[-tail - 1].isascii() and key[-tail - 1].isalnum():
+        tail += 1
+    return (key[:-tail], tail) if tail else None
+
+
 def character_classes() -> dict[str, str]:
     """Allowed characters grouped: upper, lower, digits, then each other character alone."""
     allowed = alphabet()

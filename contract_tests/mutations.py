@@ -157,7 +157,9 @@ def boundary_cases(
         group = groups.get(variant)
         for site in f.sites(variant):
             if site.many and site.max_items:
-                sources = site.union.values
+                sources = f.available(variant, site)  # real assets only, on a real target
+                if not sources:
+                    continue
                 picks = [sources[i % len(sources)] for i in range(site.max_items)]
                 out.append(BodyCase(f"{variant}: {site.field} with exactly {site.max_items} items",
                                     f.body(variant, sources={site.field: picks}, group=group)))

@@ -8,6 +8,7 @@ project that installed avatar-contract.
 from __future__ import annotations
 
 import json
+import os
 import random
 from typing import Any
 
@@ -15,6 +16,7 @@ import pytest
 
 from avatar_contract.spec import SpecError
 
+from .assets import ASSET_ENV, AssetError, AssetFixture, load_assets
 from .suite_spec import use_spec
 from .target import (
     DEFAULT_BURST,
@@ -28,6 +30,7 @@ from .target import (
 )
 
 SEED = pytest.StashKey[int]()
+ASSETS = pytest.StashKey[AssetFixture | None]()
 WORKER_SEED = "avatar_contract_seed"
 CLAUSE_PROPERTY = "avatar_contract_clause"
 
@@ -45,6 +48,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--profile", choices=PROFILES, default=None, help="hypothesis profile: quick, default, thorough")
     group.addoption("--contract-spec", default=None, metavar="PATH",
                     help="hold the target to this spec instead of the vendored one; env AVATAR_CONTRACT_SPEC")
+    group.addoption("--contract-asset", default=None, metavar="FILE",
+                    help="TOML or JSON fixture of real asset ids, https URLs and optionally a group id for "
+                         "creates on a real target; env AVATAR_CONTRACT_ASSET")
     group.addoption("--contract-seed", type=int, default=None,
                     help="generation seed (default: random, printed); env AVATAR_CONTRACT_SEED")
 
@@ -70,6 +76,11 @@ def pytest_configure(config: pytest.Config) -> None:
     except SpecError as exc:
         raise pytest.UsageError(f"--contract-spec: {exc}") from None
     config.stash[SEED] = _seed(config)
+    asset_file = config.getoption("--contract-asset") or os.environ.get(ASSET_ENV) or None
+    try:
+        config.stash[ASSETS] = load_assets(asset_file) if asset_file else None
+    except AssetError as exc:
+        raise pytest.UsageError(f"--contract-asset: {exc}") from None
     target = target_from_config(config)
     try:
         check_base_url(target.base_url)
@@ -98,6 +109,7 @@ def target_from_config(config: pytest.Config) -> Target:
         burst=int(config.getoption("--burst")),
         profile=config.getoption("--profile") or "default",
         seed=config.stash[SEED],
+        assets=config.stash.get(ASSETS, None),
     )
 
 

@@ -15,11 +15,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .clause import CLAUSE_NAMES
 from .curl import as_curl
 from .exchange import Exchange
-from .finding import ClauseResult, Verdict
+from .finding import ClauseFailure, ClauseResult, Verdict
 from .mutation import MutationScore
 from .redact import Scrubber
+from .repro import SCRIPT_DIR, describe, script_names, write_scripts
 from .run_info import RunInfo
 from .target import Target
 
@@ -31,6 +33,8 @@ class SuiteReport:
     seconds: float = 0.0
     mutation: MutationScore | None = None
     secrets: tuple[str, ...] = field(default=(), repr=False)
+    # Where the reproducers go (``<report dir>/repro``); failures point to them when set.
+    repro_dir: Path | None = None
     info: RunInfo | None = None
     stopped: str = ""  # why the run ended early (Ctrl-C, SIGTERM, --deadline), else ""
     statuses: dict[str, dict[int, int]] = field(default_factory=dict)  # per clause: status -> count
@@ -136,13 +140,30 @@ def render_failures(report: SuiteReport, per_clause: int | None = None) -> str:
     out = []
     for r in report.results:
         shown = r.failures if per_clause is None else r.failures[:per_clause]
+        scripts = script_names(r)
         for failure in shown:
             out.append(f"FAIL {r.name}: {failure.message}{_times(failure.count)}")
-            if failure.exchange is not None:
+            if failure.exchange is not None and not failure.sequence:
                 out.append(f"  reproduce: {report.curl(failure.exchange)}")
+            if report.repro_dir is not None and id(failure) in scripts:
+                out.append(f"  script: {report.repro_dir / scripts[id(failure)]} ({describe(failure)})")
+            elif failure.sequence:
+                out += _sequence_lines(report, failure)
         if len(r.failures) > len(shown):
             out.append(f"  … {len(r.failures) - len(shown)} more {r.name} failure(s) in report.md")
     return report.scrub("\n".join(out))
+
+
+def _sequence_lines(report: SuiteReport, failure: ClauseFailure) -> list[str]:
+    """Without a report directory (pytest): every step's curl, in order (verify writes a script)."""
+    out = [f"  reproduce, in order ({describe(failure)}):"]
+    for step in failure.sequence:
+        distinct = list(dict.fromkeys(report.curl(e) for e in step.exchanges))
+        times = f"{step.repeat}× until {step.until}, " if step.repeat > 1 else ""
+        at_once = f"{len(step.exchanges)}× at once, " if step.concurrent and step.repeat == 1 else ""
+        for line in distinct:
+            out.append(f"    [{times}{at_once}]{line}".replace("[]", "").replace(", ]", "] "))
+    return out
 
 
 def render_text(report: SuiteReport) -> str:
@@ -164,6 +185,7 @@ def to_json(report: SuiteReport) -> dict[str, Any]:
             "base_url": t.base_url, "embedded": t.embedded, "profile": t.profile, "seed": t.seed,
             "allow_create": t.allow_create, "max_creates": t.max_creates, "burst": t.burst,
             "faults": sorted(t.faults),
+            "assets": t.assets.describe() if t.assets else None,  # --asset: which real inputs were given
         },
         "conforms": report.outcome == "conforms",
         "outcome": report.outcome,
@@ -176,10 +198,19 @@ def to_json(report: SuiteReport) -> dict[str, Any]:
         "stopped": report.stopped or None,
         "run": report.info.to_dict() if report.info else None,
         "statuses": {name: {str(k): v for k, v in sorted(c.items())} for name, c in report.statuses.items()},
-        "clauses": [r.to_dict(report.curl) for r in report.results],
+        "clauses": [_with_scripts(r, r.to_dict(report.curl)) for r in report.results],
         "mutation": report.mutation.to_dict() if report.mutation else None,
     }
     return json.loads(report.scrub(json.dumps(data)))  # type: ignore[no-any-return]
+
+
+def _with_scripts(result: ClauseResult, data: dict[str, Any]) -> dict[str, Any]:
+    """Each failure's reproducer, relative to the report directory (null without evidence)."""
+    scripts = script_names(result)
+    for failure, shown in zip(result.failures, data["failures"], strict=True):
+        name = scripts.get(id(failure))
+        shown["script"] = f"{SCRIPT_DIR}/{name}" if name else None
+    return data
 
 
 def _md_text(text: str) -> str:
@@ -213,9 +244,13 @@ def to_markdown(report: SuiteReport) -> str:
         lines += ["", "## Failures"]
         for r in failing:
             lines += ["", f"### `{r.name}`"]
+            scripts = script_names(r)
             for failure in r.failures:
                 lines += ["", f"- {_md_cell(failure.message)}{_times(failure.count)}"]
-                if failure.exchange is not None:
+                if id(failure) in scripts:
+                    lines += ["", f"  Reproducer: [`{SCRIPT_DIR}/{scripts[id(failure)]}`]"
+                                  f"({SCRIPT_DIR}/{scripts[id(failure)]}) ({describe(failure)})"]
+                if failure.exchange is not None and not failure.sequence:
                     curl = report.curl(failure.exchange)
                     fence = "`" * max(3, _longest_backticks(curl) + 1)
                     lines += ["", f"  {fence}sh", f"  {curl}", f"  {fence}"]
@@ -266,7 +301,10 @@ def to_junit(report: SuiteReport) -> str:
 
 
 def write(report: SuiteReport, directory: Path) -> list[Path]:
-    """Every report file into ``directory`` (verify uses a fresh one per run: report_files)."""
+    """Every report file into ``directory`` (verify uses a fresh one per run: report_files).
+
+    Returns the report files; each failure's reproducer is written to ``directory/repro/``.
+    """
     from .report_html import to_html
 
     directory.mkdir(parents=True, exist_ok=True)
@@ -281,6 +319,12 @@ def write(report: SuiteReport, directory: Path) -> list[Path]:
         path = directory / name
         path.write_text(text, encoding="utf-8")
         written.append(path)
+    scripts = directory / SCRIPT_DIR
+    for old in scripts.glob("*.sh") if scripts.is_dir() else ():
+        if old.name.rsplit("-", 1)[0] in CLAUSE_NAMES:  # only our own, from an earlier run
+            old.unlink()
+    # The reproducers go beside them, in repro/ (not listed: one per failure, possibly many).
+    write_scripts(report.results, scripts, report.target.display_url, report.scrub, report.target.headers)
     return written
 
 

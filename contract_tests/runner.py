@@ -17,16 +17,18 @@ from dataclasses import replace
 import httpx
 
 from . import clauses_auth, clauses_idempotency, clauses_request, clauses_responses
-from .bodies import factory
+from .bodies import AssetsMissing, factory
 from .budget import BudgetExhausted, CreateBudget, CreateNeed, plan
 from .checks import check_exchange, linter
 from .clause import CLAUSE_NAMES, REGISTRY, Clause, ClauseContext
 from .exchange import Exchange
 from .finding import ClauseFailure, ClauseResult, NotObserved, Skipped, Verdict
+from .preflight import PreflightResult, check_target, probe
+from .preflight import TargetUnusable as TargetUnusable  # re-exported: verify and pytest catch it here
 from .redact import Scrubber
-from .session import EVIDENCE_BYTES, Credentials, RateLimited, Session, UnsendableRequest
+from .session import EVIDENCE_BYTES, Credentials, RateLimited, Session
 from .suite_spec import spec_path, suite_spec
-from .target import Target, check_keys
+from .target import Target
 
 _REGISTERED = (clauses_auth, clauses_idempotency, clauses_request, clauses_responses)
 # The order creates are handed out on a live target: the most telling per dollar first.
@@ -47,10 +49,6 @@ CREATE_PRIORITY = (
 EMBEDDED_BASE = "http://emulator.invalid"
 OnStart = Callable[[str], None]
 OnExchange = Callable[[Exchange, bool], None]
-
-
-class TargetUnusable(Exception):
-    """The target cannot be tested at all (unreachable, or the key is refused): exit 2."""
 
 
 def clauses() -> dict[str, Clause]:
@@ -136,7 +134,8 @@ async def _run(clause: Clause, target: Target, allowance: int | None,
             ctx.extra_sessions.append(burst)
             return burst
 
-        ctx = ClauseContext(clause.name, target, session, factory(), seed, open_burst)
+        bodies = factory(target.assets, invented=target.embedded)
+        ctx = ClauseContext(clause.name, target, session, bodies, seed, open_burst)
 
         def rate_limited(exchange: Exchange) -> None:
             # Validated like any response, then retried by the session.  A bad 429
@@ -166,6 +165,10 @@ async def _run(clause: Clause, target: Target, allowance: int | None,
             verdict, reason = Verdict.INCOMPLETE, "stopped by the run's deadline (--deadline) before it finished"
         except NotObserved as exc:
             verdict, reason = Verdict.NOT_OBSERVED, str(exc)
+        except AssetsMissing as exc:
+            # No body this target could be sent: not runnable until the fixture has the asset.
+            ctx.cannot_run("every valid body", str(exc))
+            verdict, reason = Verdict.INCOMPLETE, f"ran {ctx.cases} case(s); stopped: {exc}"
         except Skipped as exc:
             verdict, reason = Verdict.SKIPPED, str(exc)
         except BudgetExhausted:
@@ -176,6 +179,14 @@ async def _run(clause: Clause, target: Target, allowance: int | None,
             verdict, reason = Verdict.SKIPPED, f"rate-limited beyond the retry budget: {exc}"
         if ctx.rate_limited:
             ctx.note(f"{ctx.rate_limited} response(s) were 429 and retried after Retry-After")
+        if ctx.not_runnable and verdict is Verdict.PASS:  # (AssetsMissing set INCOMPLETE already)
+            # Cases that need an asset the target cannot be given: no pass on what was not seen.
+            verdict = Verdict.INCOMPLETE
+            reason = f"ran {ctx.cases} case(s); {len(ctx.not_runnable)} not runnable: " + (
+                f"add {', '.join(ctx.missing_inputs)} to the asset fixture (--asset)" if ctx.missing_inputs
+                else ctx.not_runnable[0])
+        for text in ctx.not_runnable:
+            ctx.note(f"not runnable: {text}")
         if ctx.failures:
             verdict = Verdict.FAIL
             reason = f"{len(ctx.failures)} failure(s); first: {ctx.failures[0].message}"
@@ -190,11 +201,20 @@ async def _run(clause: Clause, target: Target, allowance: int | None,
         )
 
 
+def _evidence(exchange: Exchange) -> Exchange:
+    if len(exchange.content) > EVIDENCE_BYTES:
+        return replace(exchange, content=exchange.content[:EVIDENCE_BYTES], truncated=True, _parsed=[])
+    return exchange
+
+
 def _scrubbed(failure: ClauseFailure, scrub: Scrubber) -> ClauseFailure:
     exchange = scrub.exchange(failure.exchange) if failure.exchange is not None else None
     if exchange is not None and len(exchange.content) > EVIDENCE_BYTES:
         exchange = replace(exchange, content=exchange.content[:EVIDENCE_BYTES], truncated=True, _parsed=[])
-    clean = ClauseFailure(failure.clause, scrub.text(failure.message), exchange)
+    sequence = [replace(step, exchanges=tuple(_evidence(scrub.exchange(e)) for e in step.exchanges))
+                for step in failure.sequence]
+    clean = ClauseFailure(failure.clause, scrub.text(failure.message), exchange,
+                          sequence=sequence, compare=scrub.text(failure.compare))
     clean.count = failure.count
     return clean
 
@@ -232,26 +252,15 @@ def run_suite(
     return results
 
 
-async def _preflight(target: Target) -> None:
-    if not target.embedded and not target.api_key:
-        raise TargetUnusable("no API key: pass --api-key or set AVATAR_API_KEY")
-    try:
-        check_keys(target)
-    except ValueError as exc:
-        raise TargetUnusable(str(exc)) from None
-    async with open_client(target) as client:
-        session = Session(client, credentials(target), CreateBudget(0), suite_spec().path,
-                          timeout=target.timeout)
-        try:
-            exchange = await session.post({}, retry_429=False)
-        except UnsendableRequest as exc:
-            raise TargetUnusable(str(exc)) from None
-    if exchange.status == 0:
-        raise TargetUnusable(f"cannot reach {target.display_url}: {exchange.headers.get('x-contract-error')}")
-    if exchange.status == 401:
-        raise TargetUnusable(f"{target.display_url} refused the API key (401); check --api-key")
+def preflight(target: Target) -> PreflightResult:
+    """Raise :class:`TargetUnusable` unless this is the right target, reachable, with usable keys.
 
+    Nothing it sends can create on a correct server (see :mod:`.preflight`).
+    """
 
-def preflight(target: Target) -> None:
-    """Raise :class:`TargetUnusable` unless the target answers and accepts the key."""
-    asyncio.run(_preflight(target))
+    async def go() -> PreflightResult:
+        check_target(target)  # before opening anything: a wrong URL sends nothing
+        async with open_client(target) as client:
+            return await probe(target, client)
+
+    return asyncio.run(go())

@@ -29,6 +29,7 @@ import httpx
 from .budget import CreateBudget
 from .exchange import ABSENT, Credential, Exchange, SentRequest, encode_json
 from .redact import Scrubber, sent_secrets
+from .transport import ERROR_HEADER, transport_cause
 
 JSON = b"application/json"
 # Body bytes kept per response.  The contract's bodies are a few KiB; more is
@@ -278,8 +279,8 @@ class Session:
                                 b"", time.perf_counter() - started, scrub=scrub)
         except httpx.TransportError as exc:
             # No answer at all (reset, timeout): evidence, not an exception, so
-            # the clause that sent it reports it as a failure.
-            exchange = Exchange(request, 0, {"x-contract-error": f"{type(exc).__name__}: {exc}"}, b"",
+            # the clause that sent it reports it as a failure, naming the cause.
+            exchange = Exchange(request, 0, {ERROR_HEADER: transport_cause(exc, self.client.timeout)}, b"",
                                 time.perf_counter() - started, scrub=scrub)
         else:
             exchange = Exchange(

@@ -5,7 +5,10 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from .assets import AssetFixture
 
 Profile = Literal["quick", "default", "thorough"]
 PROFILES: tuple[Profile, ...] = ("quick", "default", "thorough")
@@ -65,6 +68,8 @@ class Target:
     def header_secrets(self) -> tuple[str, ...]:
         """The values of --header entries that carry a credential."""
         return tuple(value for name, value in self.headers if secret_header(name) and value)
+    # --asset: real inputs for creates on a real target (in-process, assets are invented).
+    assets: AssetFixture | None = None
 
     @property
     def embedded(self) -> bool:
@@ -113,7 +118,7 @@ class Target:
             f"allow_create={self.allow_create}, max_creates={self.max_creates}, "
             f"burst={self.burst}, profile={self.profile!r}, seed={self.seed!r}, "
             f"faults={sorted(self.faults)!r}, timeout={self.timeout!r}, "
-            f"headers={[name for name, _ in self.headers]!r})"
+            f"headers={[name for name, _ in self.headers]!r}, assets={self.assets!r})"
         )
 
     __str__ = __repr__

@@ -40,6 +40,9 @@ def test_clause(clause_name: str, usable_target: Target,
         secrets = [k for k in (usable_target.api_key, usable_target.second_api_key) if k]
         report = from_results(usable_target, [result], secrets)
         pytest.fail(f"{clause_name}: {result.reason}\n{render_failures(report)}", pytrace=False)
+    if result.verdict in (Verdict.INCOMPLETE, Verdict.ERROR):
+        # Not a pass: the clause did not see the evidence it needs (e.g. no real asset for a case).
+        pytest.fail(f"{clause_name}: {result.verdict.value}: {result.reason}", pytrace=False)
     if result.verdict is Verdict.SKIPPED:
         pytest.skip(f"{clause_name}: {result.reason}")
     if result.verdict is Verdict.NOT_OBSERVED:

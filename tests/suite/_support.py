@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable, MutableMapping
+from pathlib import Path
 from typing import Any
 
 from avatar_contract.emulator import EmulatorConfig, create_app
@@ -16,6 +17,7 @@ App = Callable[[Scope, Receive, Send], Awaitable[None]]
 KEY_1 = "suite-test-key-1"
 KEY_2 = "suite-test-key-2"
 REMOTE = "http://sut.test"  # an in-process app treated exactly like a remote target
+ASSETS = Path(__file__).with_name("assets.toml")  # a real-asset fixture (--asset), as a user writes one
 
 
 def emulator(**options: Any) -> Any:

@@ -6,21 +6,22 @@ from dataclasses import replace
 
 import pytest
 
+from avatar_contract.contract_tests.assets import load_assets
 from avatar_contract.contract_tests.clause import CLAUSE_NAMES
-
 from avatar_contract.contract_tests.finding import Verdict
 from avatar_contract.contract_tests.runner import run_clause, run_suite
 from avatar_contract.contract_tests.target import Profile, Target
 
 from ._independent import Independent
-from ._support import KEY_1, KEY_2, REMOTE
+from ._support import ASSETS, KEY_1, KEY_2, REMOTE
 
 
 @pytest.mark.parametrize(("profile", "seed"), [("quick", 5), ("default", 1)])
 def test_an_independent_correct_implementation_passes_every_clause(profile: Profile, seed: int) -> None:
     app = Independent((KEY_1, KEY_2))
     target = Target(base_url=REMOTE, api_key=KEY_1, second_api_key=KEY_2, asgi_app=app,
-                    allow_create=True, max_creates=100_000, profile=profile, seed=seed)
+                    allow_create=True, max_creates=100_000, profile=profile, seed=seed,
+                    assets=load_assets(ASSETS))
     results = run_suite(target, [name for name in CLAUSE_NAMES if name != "rate_limit.retry_after"])
     # The burst meets the same implementation with a window that does not roll over
     # during the test (150 per hour): its 151st request is a 429 at any client speed.
@@ -31,6 +32,24 @@ def test_an_independent_correct_implementation_passes_every_clause(profile: Prof
     assert {r.name: r.verdict for r in results} == {r.name: Verdict.PASS for r in results}, \
         [(r.name, r.reason, [f.message for f in r.failures[:2]]) for r in results if r.verdict is not Verdict.PASS]
     assert app.created > 0
+
+
+def test_without_real_assets_the_cases_that_need_them_are_incomplete_not_passed() -> None:
+    app = Independent((KEY_1, KEY_2))
+    target = Target(base_url=REMOTE, api_key=KEY_1, second_api_key=KEY_2, asgi_app=app,
+                    allow_create=True, max_creates=100_000, profile="quick", seed=5)
+    # The burst is left out: it needs no assets, and its own test above avoids a throughput-bound window.
+    results = {r.name: r for r in run_suite(target, [n for n in CLAUSE_NAMES if n != "rate_limit.retry_after"])}
+    variants = results.pop("request.variants")
+    assert variants.verdict is Verdict.INCOMPLETE
+    # What to add, for each kind of media the spec's variants take.
+    notes = " ".join([*variants.notes, variants.reason])
+    assert "[video]" in variants.reason and "asset fixture" in variants.reason
+    assert "[image]" in notes and "url" in notes and "asset_id" in notes
+    # The base64 sources (the packaged samples) still ran, and nothing else is held back.
+    assert variants.cases > 0 and not variants.failures
+    assert {r.verdict for r in results.values()} == {Verdict.PASS}, \
+        [(r.name, r.reason) for r in results.values() if r.verdict is not Verdict.PASS]
 
 
 def test_a_bug_outside_the_fault_catalogue_is_caught() -> None:

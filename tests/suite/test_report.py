@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import xml.etree.ElementTree as ET
@@ -26,14 +27,23 @@ def exchange(credential: Credential | None, headers: tuple[tuple[str, bytes], ..
     return Exchange(request, 400, {"content-type": "application/json"}, response)
 
 
-def test_curl_redacts_the_key_and_keeps_the_idempotency_key() -> None:
+def test_curl_redacts_the_key_and_freshens_a_well_formed_idempotency_key() -> None:
     creds = Credentials(SECRET, None)
     line = as_curl(exchange(creds.bearer(), (("Idempotency-Key", b"abc:123"),), b'{"a": "it\'s"}'),
                    "https://api.example.com")
     assert SECRET not in line
     assert '"Authorization: Bearer ${AVATAR_API_KEY}"' in line
-    assert "'Idempotency-Key: abc:123'" in line
     assert line.startswith("curl -sS -i -X POST https://api.example.com/v3/avatars")
+    # Re-running must not replay what the server stored: each run sends abc: plus three fresh characters.
+    word = line.split("-H ")[-1].split(" --data-raw", 1)[0]
+    assert word.startswith('"Idempotency-Key: abc:$(')
+    if shutil.which("bash"):
+        sent = {subprocess.run(["bash", "-c", f"printf %s {word}"], capture_output=True, text=True,
+                               check=True).stdout for _ in range(4)}
+        assert len(sent) > 1
+        assert all(re.fullmatch(r"Idempotency-Key: abc:[0-9a-f]{3}", s) for s in sent), sent
+    # A malformed key is the evidence: sent exactly.
+    assert "'Idempotency-Key: a b'" in as_curl(exchange(None, (("Idempotency-Key", b"a b"),), None), "http://h")
 
 
 @pytest.mark.parametrize(("make", "shown"), [
@@ -82,6 +92,7 @@ def test_reports_are_written_and_scrubbed(tmp_path: Path) -> None:
     report = _report(target)
     files = write(report, tmp_path)  # type: ignore[arg-type]
     assert sorted(p.name for p in files) == ["junit.xml", "report.html", "report.json", "report.md"]
+    assert (tmp_path / "repro" / "errors.envelope-1.sh").is_file()  # the failure's reproducer, beside the reports
     for path in files:
         assert SECRET not in path.read_text(encoding="utf-8"), path.name
     data = json.loads((tmp_path / "report.json").read_text())

@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
+from avatar_contract.contract_tests.preflight import PROBE_COUNT
 from avatar_contract.contract_tests.budget import CreateBudget
 from avatar_contract.contract_tests.clause import CLAUSE_NAMES
 from avatar_contract.contract_tests.session import EVIDENCE_BYTES, MAX_BODY, Credentials, Session
@@ -47,7 +48,7 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("content-length") or 0)
         self.rfile.read(length)
         self.server.seen.append({k.lower(): v for k, v in self.headers.items()})
-        first = len(self.server.seen) == 1
+        first = len(self.server.seen) <= PROBE_COUNT
         if self.server.mode == "hang" and not first:  # the preflight is answered, then nothing
             self.server.stop.wait(MAX_HANG)
             return
@@ -252,7 +253,8 @@ def test_headers_are_sent_validated_and_their_secrets_redacted(
     assert code == 1, out + err  # auth.missing fails: the server answers 400 to everything
     assert server.seen and all(h.get("x-gateway-token") == token and h.get("x-team") == "blue"
                                for h in server.seen)
-    texts = [out, err, *(p.read_text() for p in (tmp_path / "latest").iterdir())]
+    # Every file of the run, the reproducers in repro/ included.
+    texts = [out, err, *(p.read_text() for p in (tmp_path / "latest").rglob("*") if p.is_file())]
     assert not [t for t in texts if token in t]
     assert '"X-Gateway-Token: ${AVATAR_HEADER_X_GATEWAY_TOKEN}"' in out and "'X-Team: blue'" in out
 
