@@ -15,15 +15,21 @@ import pytest
 
 from avatar_contract.contract_tests.clause import CLAUSE_NAMES
 from avatar_contract.contract_tests.finding import Verdict
-from avatar_contract.contract_tests.plugin import CLAUSE_PROPERTY
+from avatar_contract.contract_tests.plugin import CLAUSE_PROPERTY, suite_ready
 from avatar_contract.contract_tests.report import from_results, render_failures
 from avatar_contract.contract_tests.runner import TargetUnusable, preflight, run_clause
 from avatar_contract.contract_tests.target import Target
 
 
 @pytest.fixture(scope="session")
-def usable_target(contract_target: Target) -> Target:
-    """The target, once shown to answer and to accept the key (else every clause errors)."""
+def usable_target(contract_target: Target, pytestconfig: pytest.Config) -> Target:
+    """The target, once shown to answer and to accept the key.
+
+    The plugin checks that before the first test (a usage error, exit 4); this
+    only asks again if the plugin did not set the suite up (it was disabled).
+    """
+    if suite_ready(pytestconfig):
+        return contract_target
     try:
         preflight(contract_target)
     except TargetUnusable as exc:

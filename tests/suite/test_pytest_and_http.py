@@ -35,7 +35,7 @@ def _row(output: str, clause: str) -> list[str]:
 
 def test_xdist_workers_share_the_seed_and_reach_the_same_verdicts() -> None:
     selected = ("request.rejects_invalid", "response.schema", "auth.missing")
-    done = _pytest("-n", "2", "--profile", "quick", "--contract-seed", "7", "-q",
+    done = _pytest("-n", "2", "--contract-profile", "quick", "--contract-seed", "7", "-q",
                    "-k", " or ".join(f"[{name}]" for name in selected))
     assert done.returncode == 0, done.stdout + done.stderr
     assert "seed 7: rerun with --contract-seed 7" in done.stdout
