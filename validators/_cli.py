@@ -19,6 +19,9 @@ from avatar_contract.spec import SpecError
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 GROUP = "avatar_contract.commands"
+# The extra (pyproject optional-dependencies) each subcommand needs beyond the
+# base install, which is the linter only (what the pre-commit hook installs).
+EXTRA_FOR = {"emulator": "emulator", "verify": "suite"}
 
 
 class UsageError(Exception):
@@ -49,7 +52,18 @@ def _load(name: str) -> ModuleType:
     return _lint_command
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _missing_extra(name: str, exc: ModuleNotFoundError) -> str:
+    extra = EXTRA_FOR.get(name, "all")
+    return (f"avatar-contract {name}: needs the optional dependency {exc.name or 'unknown'!r}; "
+            f"install it with: pip install 'avatar-contract[{extra}]'")
+
+
+def build_parser(chosen: str | None = None) -> argparse.ArgumentParser:
+    """The parser; with ``chosen``, only that subcommand's module is imported.
+
+    ``avatar-contract lint`` must start fast, and the emulator and the suite
+    pull in starlette, schemathesis and hypothesis (or may not be installed at all).
+    """
     parser = _Parser(
         prog="avatar-contract",
         description="Check implementations of POST /v3/avatars against its OpenAPI spec.",
@@ -57,15 +71,32 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name in sorted(_commands()):
+        if chosen is not None and name != chosen:
+            sub.add_parser(name, add_help=False)  # listed, never loaded
+            continue
         try:
             module = _load(name)
+        except ModuleNotFoundError as exc:
+            if name == chosen:
+                raise UsageError(_missing_extra(name, exc)) from None
+            sub.add_parser(name, help=f"(needs: pip install 'avatar-contract[{EXTRA_FOR.get(name, 'all')}]')")
+            continue
         except Exception as exc:  # a broken plugin must not take the other commands down
+            if name == chosen:
+                raise UsageError(f"avatar-contract {name}: unavailable: {exc}") from None
             sub.add_parser(name, help=f"(unavailable: {exc})")
             continue
         command = sub.add_parser(name, help=module.HELP, description=module.HELP)
         module.configure(command)
         command.set_defaults(_run=module.run)
     return parser
+
+
+def _chosen_command(args: Sequence[str]) -> str | None:
+    # The subcommand is the first argument (the top level only has -h and --version).
+    if args and not args[0].startswith("-") and args[0] in _commands():
+        return args[0]
+    return None
 
 
 def _version() -> str:
@@ -78,7 +109,7 @@ def _version() -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     try:
-        parser = build_parser()
+        parser = build_parser(_chosen_command(args_list))
         args = parser.parse_args(args_list)
         run = getattr(args, "_run", None)
         if run is None:

@@ -7,9 +7,12 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+from avatar_contract.spec import load_spec
+
 from ._cli import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, UsageError, _version
 from ._linter import Linter
 from ._output import Result, render
+from ._positions import locate, locate_yaml
 from ._spec_audit import audit_spec
 
 HELP = "lint create-avatar request or response payloads (or audit the spec)"
@@ -25,7 +28,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--spec", metavar="PATH", help="use this spec instead of the vendored one")
     parser.add_argument("--ndjson", action="store_true", help="each input line is one payload")
     parser.add_argument("--strict", action="store_true", help="strict response profile")
-    parser.add_argument("--spec-audit", action="store_true", help="report the spec's own defects")
+    parser.add_argument("--spec-audit", action="store_true",
+                        help="report the spec's own defects: each FILE is a spec (default: the vendored one)")
 
 
 def _read(name: str) -> bytes:
@@ -49,19 +53,38 @@ def _documents(name: str, ndjson: bool) -> Iterator[tuple[str, int, bytes]]:
     source = "<stdin>" if name == "-" else name
     data = _read(name)
     if not ndjson:
-        yield source, 1, data
+        if data.strip():  # an empty input checks nothing: the caller makes that a usage error
+            yield source, 1, data
         return
     for number, line in enumerate(data.splitlines(), start=1):
         if line.strip():
             yield f"{source}:{number}", number, line
 
 
+def _audit(args: argparse.Namespace) -> int:
+    if args.spec and args.files:
+        raise UsageError("avatar-contract lint: --spec-audit takes the spec to audit either as FILE or as "
+                         f"--spec, not both; drop --spec {args.spec}")
+    if "-" in args.files:
+        raise UsageError("avatar-contract lint: --spec-audit reads a spec from a file, not stdin; "
+                         "give its path instead of '-'")
+    audited = []
+    for spec in args.files or [args.spec]:
+        report = audit_spec(spec)
+        shown = spec or "spec/create-avatar.openapi.yaml"
+        positions = {}
+        if report.findings:
+            source = Path(spec) if spec else Path(load_spec(None).source)
+            text = _read(str(source)).decode("utf-8", errors="replace")
+            positions = locate_yaml(text, (f.path for f in report.findings))
+        audited.append(Result(shown, report, 1, shown, positions))
+    render(audited, args.format, sys.stdout, _version())
+    return EXIT_OK if all(r.report.valid for r in audited) else EXIT_FINDINGS
+
+
 def run(args: argparse.Namespace) -> int:
     if args.spec_audit:
-        report = audit_spec(args.spec)
-        audited = [Result(args.spec or "spec/create-avatar.openapi.yaml", report)]
-        render(audited, args.format, sys.stdout, _version())
-        return EXIT_OK if report.valid else EXIT_FINDINGS
+        return _audit(args)
     if not args.files:
         raise UsageError("avatar-contract lint: give at least one FILE, or '-' for stdin")
     if args.kind == "response" and args.status is None:
@@ -72,7 +95,10 @@ def run(args: argparse.Namespace) -> int:
     results: list[Result] = []
     unreadable = False
     for name in args.files:
+        file = "<stdin>" if name == "-" else name
+        seen = 0
         for source, line, body in _documents(name, args.ndjson):
+            seen += 1
             report = (
                 linter.lint_request(body) if args.kind == "request" else linter.lint_response(args.status, body)
             )
@@ -80,7 +106,12 @@ def run(args: argparse.Namespace) -> int:
             if bad:
                 unreadable = True
                 print(f"avatar-contract lint: {source}: {bad[0].message}", file=sys.stderr)
-            results.append(Result(source, report, line))
+            # Positions cost a second pass over the text: only for documents with findings.
+            positions = locate(body, (f.path for f in report.findings)) if report.findings else {}
+            results.append(Result(source, report, line, file, positions))
+        if not seen:
+            raise UsageError(f"avatar-contract lint: nothing to check, the input is empty; "
+                             f"give at least one JSON payload{' line' if args.ndjson else ''}: {file}")
     render(results, args.format, sys.stdout, _version())
     if unreadable:
         return EXIT_USAGE
