@@ -13,6 +13,8 @@ slowest imports (``-X importtime``) of one run.
 from __future__ import annotations
 
 import argparse
+import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -58,6 +60,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=21)
     parser.add_argument("--imports", type=int, default=0, metavar="N", help="also show the N slowest imports")
     args = parser.parse_args(argv)
+    # Absolute but not resolved: a venv's python is a symlink that must stay one.
+    args.python = os.path.abspath(args.python) if os.sep in args.python else shutil.which(args.python) or args.python
     with tempfile.TemporaryDirectory() as tmp:
         payload = Path(tmp) / "bad.json"
         payload.write_bytes(BODY)
