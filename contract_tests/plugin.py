@@ -19,6 +19,7 @@ good neighbour:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
@@ -127,10 +128,9 @@ def _add_shared_options(parser: pytest.Parser) -> None:
 
 
 def _add_if_free(group: pytest.OptionGroup, name: str, **attrs: Any) -> None:
-    try:
+    # Defined by another plugin (or already by us): never a second definition.
+    with contextlib.suppress(ValueError, argparse.ArgumentError):
         group.addoption(name, **attrs)
-    except (ValueError, argparse.ArgumentError):
-        pass  # defined by another plugin (or already by us): never a second definition
 
 
 def suite_selected(config: pytest.Config) -> bool:
@@ -182,8 +182,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     # The arguments did not name the suite, yet it was collected (a path through
     # a symlink, say): set up now, before any clause runs.
     if not config.stash.get(ACTIVE, False) and any(
-            getattr(item, "module", None) is not None and item.module.__name__.startswith(SUITE_MODULE)
-            for item in items):
+            getattr(getattr(item, "module", None), "__name__", "").startswith(SUITE_MODULE) for item in items):
         _activate(config)
 
 
