@@ -10,6 +10,7 @@ A subcommand is a module with ``HELP: str``, ``configure(parser)`` and
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 from collections.abc import Sequence
 from importlib import metadata
@@ -33,9 +34,15 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: {message}")
 
 
+@functools.cache
+def _entry_points() -> tuple[metadata.EntryPoint, ...]:
+    # Scanning every installed distribution costs ~10 ms; once per process is enough.
+    return tuple(metadata.entry_points(group=GROUP))
+
+
 def _commands() -> dict[str, ModuleType | None]:
     found: dict[str, ModuleType | None] = {}
-    for ep in metadata.entry_points(group=GROUP):
+    for ep in _entry_points():
         found.setdefault(ep.name, None)
     if "lint" not in found:  # running from a checkout that was never installed
         found["lint"] = None
@@ -43,7 +50,7 @@ def _commands() -> dict[str, ModuleType | None]:
 
 
 def _load(name: str) -> ModuleType:
-    for ep in metadata.entry_points(group=GROUP):
+    for ep in _entry_points():
         if ep.name == name:
             module: ModuleType = ep.load()
             return module
