@@ -182,7 +182,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     # The arguments did not name the suite, yet it was collected (a path through
     # a symlink, say): set up now, before any clause runs.
     if not config.stash.get(ACTIVE, False) and any(
-            getattr(getattr(item, "module", None), "__name__", "").startswith(SUITE_MODULE) for item in items):
+            _inside(Path(os.path.realpath(item.path)), SUITE_DIR) for item in items):
         _activate(config)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,12 +13,14 @@ from avatar_contract.spec import load_spec
 from ._cli import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, UsageError, _version
 from ._linter import Linter
 from ._output import Result, render
-from ._positions import locate, locate_yaml
+from ._positions import Position, locate, locate_yaml
 from ._spec_audit import audit_spec
 
 HELP = "lint create-avatar request or response payloads (or audit the spec)"
 UNREADABLE = frozenset({"json.invalid", "json.encoding"})
 _MAX_INPUT = 256 * 1024 * 1024
+# The JSON reader's findings say where it stopped ("... at line 3, column 7: ...").
+_READER_POSITION = re.compile(r"\bat line (\d+), column (\d+)\b")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -108,6 +111,10 @@ def run(args: argparse.Namespace) -> int:
                 print(f"avatar-contract lint: {source}: {bad[0].message}", file=sys.stderr)
             # Positions cost a second pass over the text: only for documents with findings.
             positions = locate(body, (f.path for f in report.findings)) if report.findings else {}
+            for finding in bad:  # not JSON: point at where the reader gave up, not at 1:1
+                at = _READER_POSITION.search(finding.message)
+                if at:
+                    positions[finding.path] = Position(int(at[1]), int(at[2]))
             results.append(Result(source, report, line, file, positions))
         if not seen:
             raise UsageError(f"avatar-contract lint: nothing to check, the input is empty; "

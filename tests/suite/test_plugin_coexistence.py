@@ -228,3 +228,13 @@ def test_with_the_real_plugins_installed(project: Path) -> None:
                     "--contract-api-key", "k", autoload=True)
     assert suite.returncode == 4, suite.stdout + suite.stderr
     assert f"cannot reach http://127.0.0.1:{port}" in suite.stderr
+
+
+def test_a_suite_collected_through_a_symlink_is_still_set_up_first(project: Path) -> None:
+    # The arguments do not name the suite, so the plugin only learns of it from the
+    # collected items; it must still check the target before any clause runs.
+    (project / "vendored").symlink_to(Path(__file__).resolve().parents[2] / "contract_tests")
+    done = _pytest(project, "-p", PLUGIN, "vendored", "--base-url", f"http://127.0.0.1:{_closed_port()}")
+    assert done.returncode == 4, done.stdout + done.stderr
+    assert "ERROR: avatar-contract: no API key" in done.stderr
+    assert "ERROR " not in done.stdout and "Traceback" not in done.stdout + done.stderr

@@ -197,3 +197,12 @@ def test_lint_imports_neither_the_emulator_nor_the_suite(tmp_path: Path) -> None
              "print(sorted({m for m in sys.modules for h in heavy if m == h or m.startswith(h + '.')}), code)\n")
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=tmp_path)
     assert done.stdout.strip().splitlines()[-1] == "[] 1", done.stdout + done.stderr
+
+
+def test_invalid_json_points_where_the_reader_stopped(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "broken.ndjson"
+    path.write_text(BAD + '\n{"type": "photo",\n')
+    code, out, _ = run(["lint", "--ndjson", "--format", "sarif", str(path)], capsys)
+    assert code == 2
+    (result,) = [r for r in json.loads(out)["runs"][0]["results"] if r["ruleId"] == "json.invalid"]
+    assert result["locations"][0]["physicalLocation"]["region"] == {"startLine": 2, "startColumn": 18}
