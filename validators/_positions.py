@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from ._payload import Raw
 
 # One token: punctuation, a string (escapes kept), or a bare literal (number, true, ...).
-_TOKEN = re.compile(r'[ \t\n\r]*(?:([{}\[\]:,])|("(?:[^"\\]|\\.)*")|([^ \t\n\r{}\[\]:,"]+))', re.DOTALL)
+_TOKEN = re.compile(r'[ \t\n\r]*(?:([{}\[\]:,])|("[^"\\]*(?:\\.[^"\\]*)*")|([^ \t\n\r{}\[\]:,"]+))', re.DOTALL)
 
 
 @dataclass(frozen=True)
