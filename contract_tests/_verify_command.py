@@ -1,7 +1,14 @@
 """``avatar-contract verify``: run the contract suite and print the clause report.
 
-Exit 0 when the target conforms, 1 when any clause fails, 2 for usage errors
-or a target that cannot be tested (unreachable, key refused).
+Exit codes (a run that verified nothing never exits 0):
+
+* 0: no clause failed, none is incomplete or errored, and at least one passed.
+  Clauses skipped by choice (no --allow-create, no second key) and "not
+  observed" (no 429 within --burst) do not prevent it; the table shows them.
+* 1: some clause failed.
+* 2: usage error, or a target that cannot be tested (unreachable, key refused).
+* 3: no failure, but some clause is incomplete or errored (creates capped,
+  target stopped answering, a throttled key), or nothing passed at all.
 """
 
 from __future__ import annotations
@@ -16,13 +23,14 @@ from pathlib import Path
 
 from .clause import CLAUSE_NAMES
 from .mutation import mutation_score
-from .report import from_results, render_text, write
-from .runner import TargetUnusable, choose_seed, preflight, run_suite
+from .finding import Verdict
+from .report import SuiteReport, from_results, render_text, write
+from .runner import RunState, TargetUnusable, choose_seed, plan_for, preflight, run_suite
 from .suite_spec import use_spec
 from .target import DEFAULT_BURST, DEFAULT_MAX_CREATES, PROFILES, Target, check_base_url, check_keys, from_environment
 
 HELP = "run the contract suite against an implementation (default: the in-process emulator)"
-EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INCOMPLETE = 0, 1, 2, 3
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -47,6 +55,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
                              "to see what a failing report looks like")
     parser.add_argument("--no-mutation", action="store_true",
                         help="skip the mutation score (in-process emulator only)")
+    parser.add_argument("--plan", action="store_true",
+                        help="print the create plan for these options (each create and the facts it proves) "
+                             "and send nothing")
 
 
 def _target(args: argparse.Namespace) -> Target:
@@ -79,6 +90,11 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"avatar-contract verify: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    if args.plan:
+        plan = plan_for(target, args.clause)
+        print(f"avatar-contract verify --plan: {target.description}; nothing is sent")
+        print(plan.render())
+        return EXIT_OK
     try:
         preflight(target)
     except TargetUnusable as exc:
@@ -91,7 +107,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"avatar-contract verify: {target.description}, profile {target.profile}, seed {target.seed}",
           flush=True)
     started = time.perf_counter()
-    results = run_suite(target, args.clause)
+    state = RunState(target, args.clause)
+    results = run_suite(target, args.clause, state=state)
     elapsed = time.perf_counter() - started
     mutation = None
     if target.embedded and not target.faults and not args.no_mutation and not args.clause:
@@ -99,7 +116,7 @@ def run(args: argparse.Namespace) -> int:
         mutation = mutation_score(Target(profile="quick", seed=target.seed))
     secrets = [k for k in (target.api_key, target.second_api_key, os.environ.get("AVATAR_API_KEY"),
                            os.environ.get("AVATAR_API_KEY_2")) if k]
-    report = from_results(target, results, secrets, elapsed, mutation)
+    report = from_results(target, results, secrets, elapsed, mutation, state.summary())
     print(render_text(report))
     try:
         written = write(report, Path(args.report_dir))
@@ -107,4 +124,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"avatar-contract verify: cannot write reports to {args.report_dir}: {exc}", file=sys.stderr)
         return EXIT_USAGE
     print(f"reports: {', '.join(str(p) for p in written)}")
-    return EXIT_FAIL if report.failed else EXIT_OK
+    return exit_code(report)
+
+
+def exit_code(report: SuiteReport) -> int:
+    if report.failed:
+        return EXIT_FAIL
+    passed = any(r.verdict is Verdict.PASS for r in report.results)
+    return EXIT_INCOMPLETE if report.unfinished or not passed else EXIT_OK

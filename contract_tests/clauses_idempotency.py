@@ -13,6 +13,7 @@ from .budget import ValidBodyRefused
 from .clause import ClauseContext, clause
 from .exchange import Exchange
 from .keys import invalid_keys
+from .pool import RESCUE
 
 
 def _same_response(ctx: ClauseContext, original: Exchange, again: Exchange, label: str) -> bool:
@@ -37,7 +38,7 @@ async def _pairs(ctx: ClauseContext, name: str) -> list[list[Exchange]]:
     pool = await ctx.pool()
     pairs = pool.follow.get(name, [])
     if not pairs:
-        reason = ctx.unrun[0].detail if ctx.unrun else "nothing planned for it"
+        reason = ctx.unrun[0].detail.removeprefix(RESCUE) if ctx.unrun else "nothing planned for it"
         ctx.incomplete(f"not run: {reason}")
     return pairs
 

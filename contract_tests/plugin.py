@@ -10,6 +10,9 @@ from __future__ import annotations
 import json
 import os
 import random
+import shutil
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -28,7 +31,9 @@ from .target import (
 )
 
 SEED = pytest.StashKey[int]()
+SHARED = pytest.StashKey[Path]()
 WORKER_SEED = "avatar_contract_seed"
+WORKER_SHARED = "avatar_contract_shared_dir"
 CLAUSE_PROPERTY = "avatar_contract_clause"
 
 
@@ -69,6 +74,13 @@ def pytest_configure(config: pytest.Config) -> None:
     except SpecError as exc:
         raise pytest.UsageError(f"--contract-spec: {exc}") from None
     config.stash[SEED] = _seed(config)
+    workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)
+    if workerinput and WORKER_SHARED in workerinput:
+        config.stash[SHARED] = Path(workerinput[WORKER_SHARED])
+    else:
+        # One directory per run, shared by every xdist worker: the create ledger and
+        # the pool's answers live there, so --max-creates holds for the run, not per worker.
+        config.stash[SHARED] = Path(tempfile.mkdtemp(prefix="avatar-contract-run-"))
     target = target_from_config(config)
     try:
         check_base_url(target.base_url)
@@ -83,8 +95,18 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_configure_node(node: Any) -> None:
-    """pytest-xdist: hand the controller's seed to each worker."""
+    """pytest-xdist: hand the controller's seed and run directory to each worker."""
     node.workerinput[WORKER_SEED] = node.config.stash[SEED]
+    node.workerinput[WORKER_SHARED] = str(node.config.stash[SHARED])
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if getattr(config, "workerinput", None) is None and SHARED in config.stash:
+        shutil.rmtree(config.stash[SHARED], ignore_errors=True)
+
+
+def shared_dir(config: pytest.Config) -> Path:
+    return config.stash[SHARED]
 
 
 def target_from_config(config: pytest.Config) -> Target:

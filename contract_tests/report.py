@@ -29,10 +29,34 @@ class SuiteReport:
     seconds: float = 0.0
     mutation: MutationScore | None = None
     secrets: tuple[str, ...] = field(default=(), repr=False)
+    # The run's create ledger and plan: made, unplanned, cap, needed, breaker, stopped, throttled.
+    run: dict[str, Any] = field(default_factory=dict)
 
     @property
     def failed(self) -> bool:
         return any(r.verdict is Verdict.FAIL for r in self.results)
+
+    @property
+    def unfinished(self) -> bool:
+        """Some clause could not earn a verdict (incomplete or error)."""
+        return any(r.verdict in (Verdict.INCOMPLETE, Verdict.ERROR) for r in self.results)
+
+    def score(self) -> str:
+        """E.g. "13 pass · 1 fail · 1 incomplete of 15": what could not run stays in the denominator."""
+        counts = self.counts()
+        parts = [f"{counts[v.value]} {v.value}" for v in Verdict if counts[v.value]]
+        return f"{' · '.join(parts)} of {len(self.results)}"
+
+    def run_lines(self) -> list[str]:
+        """The run-level facts a reader must see once: breaker, target stopped, throttled key."""
+        lines = []
+        if self.run.get("tripped"):
+            lines.append(f"CIRCUIT BREAKER: {self.run['tripped']}; nothing that could create was sent after it")
+        if self.run.get("stopped"):
+            lines.append(str(self.run["stopped"]).upper()[:1] + str(self.run["stopped"])[1:])
+        if self.run.get("throttled"):
+            lines.append(f"rate-limited: {self.run['throttled']}; the clauses it blocked are incomplete")
+        return lines
 
     @property
     def requests(self) -> int:
@@ -40,6 +64,8 @@ class SuiteReport:
 
     @property
     def creates(self) -> int:
+        if "made" in self.run:
+            return int(self.run["made"])  # every 2xx to the create route, the pool's included
         return sum(r.creates for r in self.results)
 
     def scrub(self, text: str) -> str:
@@ -66,8 +92,11 @@ def _target_line(report: SuiteReport) -> str:
     t = report.target
     creates = "unlimited (in-process)" if t.embedded else (
         f"cap {t.max_creates}" if t.allow_create else "not allowed (no --allow-create)")
+    unplanned = int(report.run.get("unplanned", 0))
+    extra = f", {unplanned} unplanned" if unplanned else ""
+    needed = f"; full coverage needs {report.run['needed']}" if report.run.get("needed") and not t.embedded else ""
     return (f"target: {t.description} · profile {t.profile} · seed {t.seed} · "
-            f"creates: {report.creates} made, {creates}")
+            f"creates: {report.creates} made, {creates}{extra}{needed}")
 
 
 def render_table(report: SuiteReport) -> str:
@@ -81,10 +110,9 @@ def render_table(report: SuiteReport) -> str:
         cells = [row[0].ljust(widths[0]), row[1].ljust(widths[1]),
                  row[2].rjust(widths[2]), row[3].rjust(widths[3]), row[4][:100]]
         lines.append("  ".join(cells).rstrip())
-    counts = report.counts()
-    summary = ", ".join(f"{counts[v.value]} {v.value}" for v in Verdict if counts[v.value])
     lines.append("")
-    lines.append(f"{summary} · {report.requests} requests · {report.creates} creates · {report.seconds:.1f}s")
+    lines.append(f"{report.score()} · {report.requests} requests · {report.creates} creates · {report.seconds:.1f}s")
+    lines += report.run_lines()
     warning = unexpected_creates(report)
     if warning:
         lines.append(warning)
@@ -129,8 +157,10 @@ def to_json(report: SuiteReport) -> dict[str, Any]:
             "allow_create": t.allow_create, "max_creates": t.max_creates, "burst": t.burst,
             "faults": sorted(t.faults),
         },
-        "conforms": not report.failed,
+        "conforms": not report.failed and not report.unfinished,
         "summary": dict(report.counts()),
+        "score": report.score(),
+        "run": dict(report.run),
         "requests": report.requests,
         "creates": report.creates,
         "unexpected_creates": report.creates if unexpected_creates(report) else 0,
@@ -212,5 +242,6 @@ def write(report: SuiteReport, directory: Path) -> list[Path]:
 
 
 def from_results(target: Target, results: Iterable[ClauseResult], secrets: Sequence[str] = (),
-                 seconds: float = 0.0, mutation: MutationScore | None = None) -> SuiteReport:
-    return SuiteReport(target, list(results), seconds, mutation, tuple(s for s in secrets if s))
+                 seconds: float = 0.0, mutation: MutationScore | None = None,
+                 run: dict[str, Any] | None = None) -> SuiteReport:
+    return SuiteReport(target, list(results), seconds, mutation, tuple(s for s in secrets if s), run or {})

@@ -22,10 +22,11 @@ from .bodies import factory
 from .budget import BudgetExhausted, CircuitOpen, Ledger, TargetStopped, ValidBodyRefused
 from .checks import check_exchange, linter
 from .clause import CLAUSE_NAMES, REGISTRY, Clause, ClauseContext
+from .curl import as_curl
 from .exchange import Exchange
 from .finding import ClauseFailure, ClauseResult, Incomplete, NotObserved, Skipped, Verdict
 from .planner import CreatePlan, plan_creates
-from .pool import PoolResult, run_pool, shared_pool
+from .pool import RESCUE, PoolResult, run_pool, shared_pool
 from .redact import Scrubber
 from .session import Credentials, RateLimited, Session, UnsendableRequest
 from .suite_spec import spec_path, suite_spec
@@ -89,6 +90,19 @@ class RunState:
                 self.stopped_at = session.stopped_at
             return result
 
+    def summary(self) -> dict[str, object]:
+        """The run-level facts for the report: creates made against the cap, breaker, stops."""
+        state = self.ledger.state()
+        out: dict[str, object] = {
+            "made": state.made, "unplanned": state.unplanned,
+            "cap": None if self.target.embedded else (self.target.max_creates if self.target.allow_create else 0),
+            "needed": self.full_plan.needed, "planned": self.plan.cost,
+            "tripped": state.tripped, "stopped": state.stopped, "throttled": state.throttled,
+        }
+        if self.stopped_at is not None:
+            out["stopped_request"] = as_curl(self.stopped_at, self.target.display_url)
+        return out
+
     def needs_creates(self, clause: str) -> int:
         """How many more 2xx answers the full plan spends on facts of ``clause`` than this run's."""
         have = self.plan.covered()
@@ -146,7 +160,7 @@ def _verdict(ctx: ClauseContext, state: RunState, verdict: Verdict, reason: str)
     if ctx.unrun:
         needs = state.needs_creates(ctx.name)
         more = f"; needs {needs} more create(s) (--max-creates {state.full_plan.needed} covers everything)" \
-            if needs else f": {ctx.unrun[0].detail}"
+            if needs else f": {ctx.unrun[0].detail.removeprefix(RESCUE)}"
         return Verdict.INCOMPLETE, f"ran {ctx.ran} of {ctx.planned} planned case(s){more}"
     responses = [e for s in (ctx.session, *ctx.extra_sessions) for e in s.exchanges if e.status != 0]
     if not responses and ctx.cases == 0:
