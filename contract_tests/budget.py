@@ -99,7 +99,7 @@ class Ledger:
             if row["tripped"]:
                 raise CircuitOpen(f"circuit breaker open: {row['tripped']}")
             if row["stopped"]:
-                raise TargetStopped(str(row["stopped"]))
+                raise TargetStopped(str(row["stopped"]).split(":", 1)[0])  # the detail is said once, in the report
             made, flying, flying_planned = int(row["made"]), int(row["in_flight"]), \
                 int(row["in_flight_planned"])  # type: ignore[call-overload]
             if self.limit is not None:

@@ -77,6 +77,7 @@ class ClauseContext:
         self.planned = 0  # facts and probes planned; ``ran`` counts those judged
         self.ran = 0
         self.unrun: list[FactOutcome] = []
+        self.unanswered = 0  # requests that got no answer at all (timeouts)
 
     # -- scale ------------------------------------------------------------------
     def examples(self, scale: float = 1.0) -> int:
@@ -145,11 +146,9 @@ class ClauseContext:
     # -- shared expectations ------------------------------------------------------
     def expect_created(self, exchange: Exchange, request: Any, label: str) -> bool:
         """Accepted (2xx).  The body's schema and status belong to response.schema / response.status."""
-        self.cases += 1
         if exchange.status == 0:
-            self.fail(f"{label}: no response ({exchange.headers.get('x-contract-error', 'transport error')})",
-                      exchange, kind="no response")
-            return False
+            return self._unanswered(label, exchange)
+        self.cases += 1
         if not 200 <= exchange.status < 300:
             self.fail(f"{label}: expected 200, got {exchange.summary()}", exchange, kind=f"status {exchange.status}")
             return False
@@ -158,14 +157,22 @@ class ClauseContext:
 
     def expect_error(self, exchange: Exchange, status: int, label: str) -> bool:
         """``status``.  The envelope and its code belong to errors.envelope (noted here, not failed)."""
+        if exchange.status == 0:
+            return self._unanswered(label, exchange)
         self.cases += 1
         if exchange.status != status:
-            got = exchange.headers.get("x-contract-error", "no response") if exchange.status == 0 \
-                else exchange.summary()
-            self.fail(f"{label}: expected {status}, got {got}", exchange, kind=f"status {exchange.status}")
+            self.fail(f"{label}: expected {status}, got {exchange.summary()}", exchange,
+                      kind=f"status {exchange.status}")
             return False
         self.owned_elsewhere(exchange, None)
         return True
+
+    def _unanswered(self, label: str, exchange: Exchange) -> bool:
+        """No answer is no evidence either way: counted, and the clause cannot pass on it."""
+        self.unanswered += 1
+        self.planned += 1
+        self.note(f"{label}: no answer ({exchange.headers.get('x-contract-error', 'transport error')})")
+        return False
 
     def owned_elsewhere(self, exchange: Exchange, request: Any) -> None:
         """Another clause's defect met on this exchange: a note pointing there, never a failure here."""

@@ -53,7 +53,10 @@ class SuiteReport:
         if self.run.get("tripped"):
             lines.append(f"CIRCUIT BREAKER: {self.run['tripped']}; nothing that could create was sent after it")
         if self.run.get("stopped"):
-            lines.append(str(self.run["stopped"]).upper()[:1] + str(self.run["stopped"])[1:])
+            lines.append(str(self.run["stopped"]).upper()[:1] + str(self.run["stopped"])[1:] +
+                         "; the clauses that still had to send are incomplete")
+            if self.run.get("stopped_request"):
+                lines.append(f"  the unanswered request: {self.run['stopped_request']}")
         if self.run.get("throttled"):
             lines.append(f"rate-limited: {self.run['throttled']}; the clauses it blocked are incomplete")
         return lines

@@ -157,6 +157,8 @@ def _verdict(ctx: ClauseContext, state: RunState, verdict: Verdict, reason: str)
         return Verdict.FAIL, f"{shown} ({total} case(s)); first: {ctx.failures[0].message}"
     if verdict in (Verdict.SKIPPED, Verdict.NOT_OBSERVED, Verdict.INCOMPLETE):
         return verdict, reason
+    if ctx.unanswered:
+        return Verdict.INCOMPLETE, f"{ctx.unanswered} request(s) got no answer (see notes)"
     if ctx.unrun:
         needs = state.needs_creates(ctx.name)
         more = f"; needs {needs} more create(s) (--max-creates {state.full_plan.needed} covers everything)" \

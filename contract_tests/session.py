@@ -256,7 +256,7 @@ class Session:
         if creating and not prepaid:
             await self.ledger.reserve(1, planned=planned)
         elif self.ledger.state().stopped:
-            raise TargetStopped(self.ledger.state().stopped)
+            raise TargetStopped(self.ledger.state().stopped.split(":", 1)[0])
         try:
             exchange = await self._exchange(request)
         except BaseException:
@@ -300,8 +300,10 @@ class Session:
             self._timeouts = self._timeouts + 1 if isinstance(exc, httpx.TimeoutException) else 0
             if isinstance(exc, STOPPING_ERRORS) or self._timeouts >= TIMEOUTS_IN_A_ROW:
                 self.stopped_at = exchange
+                self.exchanges.append(exchange)
                 self.ledger.stop(f"target stopped answering after request #{number - 1}: "
                                  f"request #{number} got no answer ({cause})")
+                raise TargetStopped(self.ledger.state().stopped)
         else:
             self._timeouts = 0
             exchange = Exchange(
