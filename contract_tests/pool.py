@@ -57,6 +57,24 @@ def _ok(exchange: Exchange) -> bool:
     return 200 <= exchange.status < 300
 
 
+def planned_body(f: BodyFactory, c: PlannedCreate, groups: dict[int, str]) -> dict[str, Any] | None:
+    """The body of planned create ``c``; ``None`` if it joins a group that was never made."""
+    group = None
+    if c.group == "set":
+        group = groups.get(c.founder if c.founder is not None else -1)
+        if group is None:
+            return None
+    body = f.body(c.variant, sources={k: list(v) for k, v in c.sources}, group=group,
+                  name=f"Contract plan #{c.index + 1}")
+    prop = f.group_property(c.variant)
+    if c.group == "absent" and prop:
+        body.pop(prop, None)
+    limits = dict(f.string_limits(c.variant))
+    for name in c.at_limit:
+        body[name] = "\U0001f600" * limits[name]  # astral: one code point, two UTF-16 units
+    return body
+
+
 class _Pool:
     def __init__(self, plan: CreatePlan, f: BodyFactory, session: Session, embedded: bool) -> None:
         self.plan, self.f, self.session, self.embedded = plan, f, session, embedded
@@ -72,20 +90,7 @@ class _Pool:
                 self.result.outcomes[fact.key] = FactOutcome(fact, state, exchange, detail)
 
     def body(self, c: PlannedCreate) -> dict[str, Any] | None:
-        group = None
-        if c.group == "set":
-            group = self.groups.get(c.founder if c.founder is not None else -1)
-            if group is None:
-                return None
-        body = self.f.body(c.variant, sources={k: list(v) for k, v in c.sources}, group=group,
-                           name=f"Contract plan #{c.index + 1}")
-        prop = self.f.group_property(c.variant)
-        if c.group == "absent" and prop:
-            body.pop(prop, None)
-        for name in c.at_limit:
-            limit = dict(self.f.string_limits(c.variant))[name]
-            body[name] = "\U0001f600" * limit  # astral: one code point, two UTF-16 units
-        return body
+        return planned_body(self.f, c, self.groups)
 
     async def send(self, body: dict[str, Any], key: str, credential: Credential) -> Exchange:
         exchange = await self.session.post(body, key=key, credential=credential, creates=True)

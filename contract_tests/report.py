@@ -63,6 +63,8 @@ class SuiteReport:
 
     @property
     def requests(self) -> int:
+        if "requests" in self.run:
+            return int(self.run["requests"])  # the create pool's requests included
         return sum(r.requests for r in self.results)
 
     @property
