@@ -65,21 +65,47 @@ class Ledger:
         self.breaker = breaker
         self.allow_valid_bodies = allow_valid_bodies
         self.path = path
-        self._db = sqlite3.connect(path or ":memory:", timeout=60, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL" if path else "PRAGMA journal_mode=MEMORY")
+        # One process (verify, plain pytest): a dict, since every request touches the ledger.
+        # Several (xdist): a SQLite row in the run's shared directory.
+        self._memory: dict[str, object] | None = None
+        self._db: sqlite3.Connection | None = None
+        if path is None:
+            self._memory = dict(zip(_COLUMNS, (0, 0, 0, 0, 0, 0, 0, "", "", "", 0.0), strict=True))
+            return
+        self._db = sqlite3.connect(path, timeout=60, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("CREATE TABLE IF NOT EXISTS ledger (id INTEGER PRIMARY KEY, made INT, unplanned INT, "
                          "in_flight INT, in_flight_planned INT, requests INT, valid_probes INT, auth_checked INT, "
                          "tripped TEXT, stopped TEXT, throttled TEXT, waited REAL)")
         self._db.execute("INSERT OR IGNORE INTO ledger VALUES (1, 0, 0, 0, 0, 0, 0, 0, '', '', '', 0.0)")
 
     # -- the row ----------------------------------------------------------------
+    def _execute(self, sql: str) -> None:
+        if self._db is not None:
+            self._db.execute(sql)
+
     def _row(self) -> dict[str, object]:
+        if self._memory is not None:
+            return dict(self._memory)
+        assert self._db is not None
         values = self._db.execute(f"SELECT {', '.join(_COLUMNS)} FROM ledger WHERE id = 1").fetchone()
         return dict(zip(_COLUMNS, values, strict=True))
 
     def _update(self, **changes: object) -> None:
+        if self._memory is not None:
+            self._memory.update(changes)
+            return
+        assert self._db is not None
         sets = ", ".join(f"{k} = ?" for k in changes)
         self._db.execute(f"UPDATE ledger SET {sets} WHERE id = 1", tuple(changes.values()))
+
+    def _set_once(self, column: str, value: str) -> None:
+        if self._memory is not None:
+            if not self._memory[column]:
+                self._memory[column] = value
+            return
+        assert self._db is not None
+        self._db.execute(f"UPDATE ledger SET {column} = ? WHERE id = 1 AND {column} = ''", (value,))
 
     def state(self) -> LedgerState:
         row = self._row()
@@ -93,7 +119,7 @@ class Ledger:
 
     # -- slots --------------------------------------------------------------------
     def _try(self, count: int, planned: bool) -> bool:
-        self._db.execute("BEGIN IMMEDIATE")
+        self._execute("BEGIN IMMEDIATE")
         try:
             row = self._row()
             if row["tripped"]:
@@ -114,7 +140,7 @@ class Ledger:
                          in_flight_planned=flying_planned + (count if planned else 0))
             return True
         finally:
-            self._db.execute("COMMIT")
+            self._execute("COMMIT")
 
     async def reserve(self, count: int = 1, *, planned: bool) -> None:
         """Hold ``count`` slots, waiting while other in-flight requests hold them."""
@@ -126,7 +152,7 @@ class Ledger:
 
     def settle(self, status: int | None, *, planned: bool, must_refuse: bool, evidence: str = "") -> None:
         """Give back one slot; ``status`` is the answer (``None``: nothing was sent)."""
-        self._db.execute("BEGIN IMMEDIATE")
+        self._execute("BEGIN IMMEDIATE")
         try:
             row = self._row()
             changes: dict[str, object] = {
@@ -141,28 +167,28 @@ class Ledger:
                     changes["tripped"] = f"{evidence} was answered {status} where a correct server refuses"
             self._update(**changes)
         finally:
-            self._db.execute("COMMIT")
+            self._execute("COMMIT")
 
     # -- the rest of the run's shared state ----------------------------------------
     def next_request(self) -> int:
-        self._db.execute("BEGIN IMMEDIATE")
+        self._execute("BEGIN IMMEDIATE")
         try:
             number = int(self._row()["requests"]) + 1  # type: ignore[call-overload]
             self._update(requests=number)
             return number
         finally:
-            self._db.execute("COMMIT")
+            self._execute("COMMIT")
 
     def stop(self, reason: str) -> None:
         """The target stopped answering: said once, the first reason wins."""
-        self._db.execute("UPDATE ledger SET stopped = ? WHERE id = 1 AND stopped = ''", (reason,))
+        self._set_once("stopped", reason)
 
     def throttle(self, reason: str) -> None:
-        self._db.execute("UPDATE ledger SET throttled = ? WHERE id = 1 AND throttled = ''", (reason,))
+        self._set_once("throttled", reason)
 
     def add_wait(self, seconds: float) -> bool:
         """Book ``seconds`` of waiting for a 429; False if the run's waiting budget is spent."""
-        self._db.execute("BEGIN IMMEDIATE")
+        self._execute("BEGIN IMMEDIATE")
         try:
             waited = float(self._row()["waited"])  # type: ignore[arg-type]
             if waited + seconds > RUN_WAIT:
@@ -170,7 +196,7 @@ class Ledger:
             self._update(waited=waited + seconds)
             return True
         finally:
-            self._db.execute("COMMIT")
+            self._execute("COMMIT")
 
     def auth_checked(self) -> None:
         self._update(auth_checked=1)
@@ -180,7 +206,7 @@ class Ledger:
         without it once, after an invalid body without valid credentials got 401, and never after any 2xx."""
         if self.allow_valid_bodies:
             return True
-        self._db.execute("BEGIN IMMEDIATE")
+        self._execute("BEGIN IMMEDIATE")
         try:
             row = self._row()
             if not row["auth_checked"] or int(row["valid_probes"]) >= 1 or int(row["made"]) > 0:  # type: ignore[call-overload]
@@ -188,7 +214,8 @@ class Ledger:
             self._update(valid_probes=int(row["valid_probes"]) + 1)  # type: ignore[call-overload]
             return True
         finally:
-            self._db.execute("COMMIT")
+            self._execute("COMMIT")
 
     def close(self) -> None:
-        self._db.close()
+        if self._db is not None:
+            self._db.close()

@@ -292,6 +292,8 @@ async def _preflight(target: Target) -> None:
             exchange = await session.post({}, retry_429=False)
         except UnsendableRequest as exc:
             raise TargetUnusable(str(exc)) from None
+        except TargetStopped:
+            exchange = session.stopped_at  # type: ignore[assignment]
     if exchange.status == 0:
         raise TargetUnusable(f"cannot reach {target.display_url}: {exchange.headers.get('x-contract-error')}")
     if exchange.status == 401:
