@@ -116,9 +116,10 @@ async def _judge(ctx: ClauseContext, extra: Callable[[Exchange], None] | None = 
     "response.schema",
     "Every response validates for its status under the strict profile, including `avatar_type` "
     "consistency with the request variant.",
-    "The tour: auth failures, invalid bodies and keys, creates of every variant, schemathesis "
-    "positive/negative cases, a same-key race (409) and, in-process, a burst (429); each response is checked by "
-    "the `response_schema` schemathesis check (validators, strict, with the request).",
+    "The tour: auth failures, invalid bodies and keys, schemathesis negative cases, every answer of the "
+    "create pool (the planned creates, their replays, the race's 409s) and, in-process, a burst (429); each "
+    "response is checked by the `response_schema` schemathesis check (validators, strict, with the request); "
+    "an error body's envelope is errors.envelope's.",
 )
 async def response_schema(ctx: ClauseContext) -> None:
     await _judge(ctx)
