@@ -22,6 +22,7 @@ import asyncio
 import sqlite3
 import time
 from dataclasses import dataclass
+from typing import Any
 
 _COLUMNS = ("made", "unplanned", "in_flight", "in_flight_planned", "requests", "valid_probes",
             "auth_checked", "tripped", "stopped", "throttled", "waited")
@@ -84,7 +85,7 @@ class Ledger:
         if self._db is not None:
             self._db.execute(sql)
 
-    def _row(self) -> dict[str, object]:
+    def _row(self) -> dict[str, Any]:
         if self._memory is not None:
             return dict(self._memory)
         assert self._db is not None
@@ -109,9 +110,9 @@ class Ledger:
 
     def state(self) -> LedgerState:
         row = self._row()
-        return LedgerState(int(row["made"]), int(row["unplanned"]), int(row["requests"]),  # type: ignore[call-overload]
+        return LedgerState(int(row["made"]), int(row["unplanned"]), int(row["requests"]),
                            str(row["tripped"]), str(row["stopped"]), str(row["throttled"]),
-                           float(row["waited"]))  # type: ignore[arg-type]
+                           float(row["waited"]))
 
     @property
     def planned_limit(self) -> int | None:
@@ -127,7 +128,7 @@ class Ledger:
             if row["stopped"]:
                 raise TargetStopped(str(row["stopped"]).split(":", 1)[0])  # the detail is said once, in the report
             made, flying, flying_planned = int(row["made"]), int(row["in_flight"]), \
-                int(row["in_flight_planned"])  # type: ignore[call-overload]
+                int(row["in_flight_planned"])
             if self.limit is not None:
                 ceiling = self.limit - 1 if planned else self.limit
                 if made + count > ceiling:
@@ -156,13 +157,13 @@ class Ledger:
         try:
             row = self._row()
             changes: dict[str, object] = {
-                "in_flight": max(0, int(row["in_flight"]) - 1),  # type: ignore[call-overload]
-                "in_flight_planned": max(0, int(row["in_flight_planned"]) - (1 if planned else 0)),  # type: ignore[call-overload]
+                "in_flight": max(0, int(row["in_flight"]) - 1),
+                "in_flight_planned": max(0, int(row["in_flight_planned"]) - (1 if planned else 0)),
             }
             if status is not None and 200 <= status < 300:
-                changes["made"] = int(row["made"]) + 1  # type: ignore[call-overload]
+                changes["made"] = int(row["made"]) + 1
                 if not planned:
-                    changes["unplanned"] = int(row["unplanned"]) + 1  # type: ignore[call-overload]
+                    changes["unplanned"] = int(row["unplanned"]) + 1
                 if must_refuse and self.breaker and not row["tripped"]:
                     changes["tripped"] = f"{evidence} was answered {status} where a correct server refuses"
             self._update(**changes)
@@ -173,7 +174,7 @@ class Ledger:
     def next_request(self) -> int:
         self._execute("BEGIN IMMEDIATE")
         try:
-            number = int(self._row()["requests"]) + 1  # type: ignore[call-overload]
+            number = int(self._row()["requests"]) + 1
             self._update(requests=number)
             return number
         finally:
@@ -190,7 +191,7 @@ class Ledger:
         """Book ``seconds`` of waiting for a 429; False if the run's waiting budget is spent."""
         self._execute("BEGIN IMMEDIATE")
         try:
-            waited = float(self._row()["waited"])  # type: ignore[arg-type]
+            waited = float(self._row()["waited"])
             if waited + seconds > RUN_WAIT:
                 return False
             self._update(waited=waited + seconds)
@@ -209,9 +210,9 @@ class Ledger:
         self._execute("BEGIN IMMEDIATE")
         try:
             row = self._row()
-            if not row["auth_checked"] or int(row["valid_probes"]) >= 1 or int(row["made"]) > 0:  # type: ignore[call-overload]
+            if not row["auth_checked"] or int(row["valid_probes"]) >= 1 or int(row["made"]) > 0:
                 return False
-            self._update(valid_probes=int(row["valid_probes"]) + 1)  # type: ignore[call-overload]
+            self._update(valid_probes=int(row["valid_probes"]) + 1)
             return True
         finally:
             self._execute("COMMIT")

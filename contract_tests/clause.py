@@ -216,13 +216,12 @@ ClauseRun = Callable[[ClauseContext], Awaitable[None]]
 
 @dataclass(frozen=True)
 class Clause:
-    """A named contract clause.  ``creates`` is (minimum, wanted) on a live target."""
+    """A named contract clause.  What it creates is the planner's business, not the clause's."""
 
     name: str
     summary: str
     how: str
     run: ClauseRun
-    creates: tuple[int, int] = (0, 0)
     needs_create: bool = False
     needs_second_key: bool = False
 
@@ -235,7 +234,6 @@ def clause(
     summary: str,
     how: str,
     *,
-    creates: tuple[int, int] = (0, 0),
     needs_create: bool = False,
     needs_second_key: bool = False,
 ) -> Callable[[ClauseRun], ClauseRun]:
@@ -243,7 +241,7 @@ def clause(
         raise ValueError(f"unknown clause name {name!r}")
 
     def register(run: ClauseRun) -> ClauseRun:
-        REGISTRY[name] = Clause(name, summary, how, run, creates, needs_create, needs_second_key)
+        REGISTRY[name] = Clause(name, summary, how, run, needs_create, needs_second_key)
         return run
 
     return register

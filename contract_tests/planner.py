@@ -51,11 +51,7 @@ class PlannedCreate:
     key_label: str | None = None  # a well-formed key edge from keys.valid_keys(); None: a fresh key
     follow_ups: tuple[str, ...] = ()  # "in_flight", "replay", "replay_body_differs", "tenant_scope"
     facts: tuple[Fact, ...] = ()
-
-    @property
-    def cost(self) -> int:
-        """2xx answers it may draw: the create, each follow-up; a race counts every request."""
-        return 1 + sum(_FOLLOW_UP_COST.get(f, 1) for f in self.follow_ups)
+    cost: int = 1  # 2xx answers it may draw: the create and each follow-up; a race counts every request
 
     def describe(self) -> str:
         parts = [self.variant]
@@ -68,9 +64,6 @@ class PlannedCreate:
         parts.append(f"Idempotency-Key: {self.key_label}" if self.key_label else "fresh Idempotency-Key")
         parts += [f"+ {f.replace('_', ' ')}" for f in self.follow_ups]
         return ", ".join(parts)
-
-
-_FOLLOW_UP_COST: dict[str, int] = {}
 
 
 @dataclass(frozen=True)
@@ -186,9 +179,9 @@ def _candidate(f: BodyFactory, variant: str, mode: str, founder: int | None, ope
     draft = _Draft(variant, sources, mode if f.group_property(variant) else "null", founder, at_limit)
     covered = {f"variant:{variant}", f"response:{variant}", f"group:{variant}:{draft.group}"}
     for site in f.sites(variant):
-        picks = sources[site.field]
-        covered |= {f"source:{variant}:{_slot(site.field, site.many, i)}:{s}" for i, s in enumerate(picks)}
-        if site.many and site.max_items and len(picks) == site.max_items:
+        chosen = sources[site.field]
+        covered |= {f"source:{variant}:{_slot(site.field, site.many, i)}:{s}" for i, s in enumerate(chosen)}
+        if site.many and site.max_items and len(chosen) == site.max_items:
             covered.add(f"limit:{variant}:{site.field}:maxItems")
     covered |= {f"limit:{variant}:{p}:maxLength" for p in at_limit}
     draft.facts = [fact for fact in body_facts(f, variant) if fact.key in covered and fact.key in open_]
@@ -237,7 +230,6 @@ def plan_creates(
 ) -> CreatePlan:
     """The plan for ``cap`` 2xx answers (``None``: unlimited), restricted to facts of ``clauses``."""
     race = EMBEDDED_RACE if embedded else LIVE_RACE
-    _FOLLOW_UP_COST["in_flight"] = race - 1  # the race's first request is the create itself
     wanted = set(clauses) if clauses is not None else None
     drafts = _pack_bodies(f, f.variants)
     specials = global_facts(has_second_key)
@@ -267,6 +259,7 @@ def plan_creates(
     for fact in follow:
         name = fact.key.split(":", 1)[1]
         host = plain[0] if name == "in_flight" else plain[-1]
+        # The race's first request is the create itself; each other one may be a billed avatar.
         items.append(_Item(name, race - 1 if name == "in_flight" else 1, [fact], host, host))
     if wanted is not None:
         for item in items:
@@ -306,7 +299,7 @@ def _select(items: list[_Item], cap: int | None) -> list[int]:
     spent = 0
     while True:
         best, best_score, best_group = None, 0.0, []
-        for index, item in enumerate(items):
+        for index in range(len(items)):
             if index in chosen:
                 continue
             group = [d for d in _deps(items, index) if d not in chosen] + [index]
@@ -332,7 +325,8 @@ def _assemble(drafts: list[_Draft], items: list[_Item], chosen: list[int]) -> li
     for host in hosts:
         draft = drafts[host]
         create_item = next(it for it in items if it.name == "create" and it.host == host)
-        follow_ups = tuple(items[i].name for i in chosen if items[i].host == host and items[i].name != "create")
+        riders = [items[i] for i in chosen if items[i].host == host and items[i].name != "create"]
+        follow_ups = tuple(item.name for item in riders)
         facts = list(create_item.facts) + [x for i in chosen if items[i].host == host
                                            and items[i].name != "create" for x in items[i].facts]
         key_label = next((x.key.split(":", 1)[1] for x in create_item.facts if x.key.startswith("key:")), None)
@@ -342,5 +336,6 @@ def _assemble(drafts: list[_Draft], items: list[_Item], chosen: list[int]) -> li
             founder=renumber.get(draft.founder) if draft.founder is not None else None,
             at_limit=draft.at_limit,
             bearer=any(x.key == "auth:bearer" for x in create_item.facts),
-            key_label=key_label, follow_ups=follow_ups, facts=tuple(facts)))
+            key_label=key_label, follow_ups=follow_ups, facts=tuple(facts),
+            cost=create_item.cost + sum(item.cost for item in riders)))
     return out

@@ -211,7 +211,9 @@ def to_junit(report: SuiteReport) -> str:
         "name": "avatar-contract", "tests": str(len(report.results)),
         "failures": str(counts[Verdict.FAIL.value]),
         "skipped": str(counts[Verdict.SKIPPED.value] + counts[Verdict.NOT_OBSERVED.value]),
-        "errors": "0", "time": f"{report.seconds:.3f}",
+        # Incomplete and error are JUnit errors: never a pass, and not a failure of the target.
+        "errors": str(counts[Verdict.INCOMPLETE.value] + counts[Verdict.ERROR.value]),
+        "time": f"{report.seconds:.3f}",
     })
     for r in report.results:
         case = ET.SubElement(suite, "testcase", {
@@ -219,6 +221,8 @@ def to_junit(report: SuiteReport) -> str:
         if r.verdict is Verdict.FAIL:
             failure = ET.SubElement(case, "failure", {"message": report.scrub(r.reason)})
             failure.text = render_failures(SuiteReport(report.target, [r], secrets=report.secrets))
+        elif r.verdict in (Verdict.INCOMPLETE, Verdict.ERROR):
+            ET.SubElement(case, "error", {"message": report.scrub(f"{r.verdict.value}: {r.reason}")})
         elif r.verdict in (Verdict.SKIPPED, Verdict.NOT_OBSERVED):
             ET.SubElement(case, "skipped", {"message": report.scrub(f"{r.verdict.value}: {r.reason}")})
         if r.notes:

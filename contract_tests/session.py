@@ -303,7 +303,7 @@ class Session:
                 self.exchanges.append(exchange)
                 self.ledger.stop(f"target stopped answering after request #{number - 1}: "
                                  f"request #{number} got no answer ({cause})")
-                raise TargetStopped(self.ledger.state().stopped.split(":", 1)[0])
+                raise TargetStopped(self.ledger.state().stopped.split(":", 1)[0]) from None
         else:
             self._timeouts = 0
             exchange = Exchange(

@@ -136,7 +136,7 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, *args: Any) -> None:  # quiet
         pass
 
-    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+    def do_POST(self) -> None:  # http.server's naming
         raw = self.rfile.read(int(self.headers.get("content-length") or 0))
         with self.server.lock:
             self.server.seen += 1
@@ -186,4 +186,4 @@ def dying_server(limit: int) -> Iterator[tuple[str, _Dying]]:
 BREAKERS: dict[str, type[Any]] = {
     "repeats ids": RepeatsIds, "ignores auth": IgnoresAuth, "answers 2xx to everything": AnswersEverything,
 }
-__all__ = ["App", "BREAKERS", "OnlyThrottles", "dying_server"]
+__all__ = ["BREAKERS", "App", "OnlyThrottles", "dying_server"]
