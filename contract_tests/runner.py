@@ -163,7 +163,7 @@ def _verdict(ctx: ClauseContext, state: RunState, verdict: Verdict, reason: str)
         needs = state.needs_creates(ctx.name)
         more = f"; needs {needs} more create(s) (--max-creates {state.full_plan.needed} covers everything)" \
             if needs else f": {ctx.unrun[0].detail.removeprefix(RESCUE)}"
-        return Verdict.INCOMPLETE, f"ran {ctx.ran} of {ctx.planned} planned case(s){more}"
+        return Verdict.INCOMPLETE, f"ran {ctx.ran} of {ctx.planned} planned creation case(s){more}"
     responses = [e for s in (ctx.session, *ctx.extra_sessions) for e in s.exchanges if e.status != 0]
     if not responses and ctx.cases == 0:
         return Verdict.ERROR, "saw no response at all"

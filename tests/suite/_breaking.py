@@ -122,9 +122,10 @@ class OnlyThrottles:
 class _Dying(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, answer_all: bool = False) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
         self.limit = limit
+        self.answer_all = answer_all  # 200 and an avatar for every request
         self.seen = 0
         self.created = 0
         self.lock = threading.Lock()
@@ -148,7 +149,11 @@ class _Handler(BaseHTTPRequestHandler):
             threading.Thread(target=_kill, args=(self.server,), daemon=True).start()
             return
         key = self.headers.get("x-api-key") or (self.headers.get("authorization") or "").removeprefix("Bearer ")
-        if key not in (KEY_1, KEY_2):
+        if self.server.answer_all:
+            with self.server.lock:
+                self.server.created += 1
+            status, body = 200, CREATED
+        elif key not in (KEY_1, KEY_2):
             status, body = 401, {"error": {"code": "authentication_failed", "message": "no"}}
         elif not _LINTER.lint_request(raw).valid:
             status, body = 400, {"error": {"code": "invalid_parameter", "message": "bad", "param": None}}
@@ -170,9 +175,9 @@ def _kill(server: _Dying) -> None:
 
 
 @contextmanager
-def dying_server(limit: int) -> Iterator[tuple[str, _Dying]]:
+def dying_server(limit: int, answer_all: bool = False) -> Iterator[tuple[str, _Dying]]:
     """A server on 127.0.0.1 that answers ``limit`` requests, then dies."""
-    server = _Dying(limit)
+    server = _Dying(limit, answer_all)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
