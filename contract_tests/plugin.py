@@ -149,6 +149,21 @@ class ClauseSummary:
             if name == CLAUSE_PROPERTY:
                 self.results.append(json.loads(str(value)))
 
+    def _run(self) -> dict[str, Any]:
+        """The run's ledger as every worker left it: creates made (the pool's too), breaker, stops."""
+        from .budget import Ledger
+
+        path = self.config.stash[SHARED] / "ledger.sqlite"
+        if not path.exists():
+            return {}
+        ledger = Ledger(None, path=str(path))
+        try:
+            state = ledger.state()
+        finally:
+            ledger.close()
+        return {"made": state.made, "unplanned": state.unplanned, "requests": state.requests,
+                "tripped": state.tripped, "stopped": state.stopped, "throttled": state.throttled}
+
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if not self.results:
             return
@@ -162,5 +177,5 @@ class ClauseSummary:
         secrets = [k for k in (target.api_key, target.second_api_key) if k]
         terminalreporter.section("avatar-contract clauses")
         seconds = sum(r.seconds for r in clauses)
-        terminalreporter.write_line(render_table(from_results(target, clauses, secrets, seconds)))
+        terminalreporter.write_line(render_table(from_results(target, clauses, secrets, seconds, run=self._run())))
         terminalreporter.write_line(f"seed {target.seed}: rerun with --contract-seed {target.seed}")
