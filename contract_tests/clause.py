@@ -131,6 +131,9 @@ class ClauseContext:
         (the pool already split packed creates so the refusal is this clause's), unrun ones are counted."""
         result = await self.pool()
         outcomes = result.of(self.name)
+        if outcomes:
+            ran = sum(1 for o in outcomes if o.state != "unrun")
+            self.note(f"{ran} of {len(outcomes)} planned creation case(s) judged from the run's create pool")
         for outcome in outcomes:
             self.planned += 1
             if outcome.state == "unrun":

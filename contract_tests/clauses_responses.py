@@ -92,7 +92,8 @@ async def tour(ctx: ClauseContext) -> list[Exchange]:
 
 def _observed(ctx: ClauseContext, judged: list[Exchange]) -> None:
     counts = Counter(e.status for e in judged if e.request.method == "POST")
-    ctx.note("statuses seen: " + ", ".join(f"{s}×{n}" for s, n in sorted(counts.items())))
+    # First: what a reader of the table wants to see for a response clause.
+    ctx.notes.insert(0, "statuses seen: " + ", ".join(f"{s}×{n}" for s, n in sorted(counts.items())))
     missing = [s for s in linter().contract.documented_statuses if s.isdigit() and int(s) not in counts]
     if missing:
         ctx.note(f"documented statuses never drawn: {', '.join(missing)}")
