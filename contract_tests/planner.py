@@ -27,7 +27,8 @@ from .keys import valid_keys
 # create on a server that ignores the key, so each is counted against the cap.
 LIVE_RACE = 3
 EMBEDDED_RACE = 8
-GROUP_MODES = ("null", "absent", "set")  # null first: it founds the group later creates join
+GROUP_MODES = ("null", "absent", "set")
+FLOATING = -1  # a follow-up's host: whichever chosen create suits it  # null first: it founds the group later creates join
 
 
 @dataclass(frozen=True)
@@ -216,8 +217,8 @@ class _Item:
     name: str
     cost: int
     facts: list[Fact]
-    host: int  # the draft it belongs to
-    needs: int | None = None  # a draft that must be selected first (the founder, or the host)
+    host: int  # the draft it belongs to (FLOATING: any chosen create)
+    needs: int | None = None  # a draft that must be selected first (a "set" create's founder)
 
 
 def plan_creates(
@@ -235,32 +236,26 @@ def plan_creates(
     specials = global_facts(has_second_key)
     keyed = [fact for fact in specials if fact.key.startswith("key:")]
     follow = [fact for fact in specials if fact.key.startswith("follow:")]
-    # Facts that ride on a create's headers: Bearer and each key edge on its own create
-    # (a failure can then be split from the body), follow-ups on plain creates.
+    # Facts that ride on a create's headers: Bearer and each key edge on a create of its own
+    # (a refusal can then be split from the body); follow-ups float onto chosen creates.
     for fact in specials:
         if fact.key.startswith("response:") and drafts:
             drafts[0].facts.append(fact)
-    needed_plain = 2 if follow else 0
-    while len(drafts) < len(keyed) + 1 + needed_plain:
+    while len(drafts) < len(keyed) + 1:
         base = _Draft(f.variants[0], {}, "null", None, ())
         base.sources = {s.field: (() if s.many else (s.union.values[0],)) for s in f.sites(f.variants[0])}
         drafts.append(base)
     items: list[_Item] = []
-    bearer_at = 0
     for index, draft in enumerate(drafts):
-        extra: list[Fact] = []
-        if index == bearer_at:
-            extra.append(next(x for x in specials if x.key == "auth:bearer"))
-        elif 0 < index <= len(keyed):
-            extra.append(keyed[index - 1])
-        draft.facts += extra
+        if index == 0:
+            draft.facts.append(next(x for x in specials if x.key == "auth:bearer"))
+        elif index <= len(keyed):
+            draft.facts.append(keyed[index - 1])
         items.append(_Item("create", 1, draft.facts, index, draft.founder))
-    plain = [i for i in range(len(drafts)) if i > len(keyed)][:2] or [len(drafts) - 1]
     for fact in follow:
         name = fact.key.split(":", 1)[1]
-        host = plain[0] if name == "in_flight" else plain[-1]
         # The race's first request is the create itself; each other one may be a billed avatar.
-        items.append(_Item(name, race - 1 if name == "in_flight" else 1, [fact], host, host))
+        items.append(_Item(name, race - 1 if name == "in_flight" else 1, [fact], FLOATING))
     if wanted is not None:
         for item in items:
             item.facts = [x for x in item.facts if x.clause in wanted]
@@ -303,6 +298,8 @@ def _select(items: list[_Item], cap: int | None) -> list[int]:
             if index in chosen:
                 continue
             group = [d for d in _deps(items, index) if d not in chosen] + [index]
+            if items[index].host == FLOATING and not any(items[i].name == "create" for i in chosen):
+                group = [0, index]  # a follow-up needs some create to ride on: the first one
             cost = sum(items[i].cost for i in group)
             if budget is not None and spent + cost > budget:
                 continue
@@ -319,16 +316,21 @@ def _select(items: list[_Item], cap: int | None) -> list[int]:
 
 
 def _assemble(drafts: list[_Draft], items: list[_Item], chosen: list[int]) -> list[PlannedCreate]:
-    hosts = sorted({items[i].host for i in chosen})
+    hosts = sorted(items[i].host for i in chosen if items[i].name == "create")
     renumber = {host: n for n, host in enumerate(hosts)}
+    creates = {host: next(it for it in items if it.name == "create" and it.host == host) for host in hosts}
+    # Follow-ups ride on plain x-api-key creates where there are some, the race on one, the
+    # replays and the second tenant on another, so one refusal does not cost them all.
+    by_plainness = sorted(hosts, key=lambda h: (any(x.key == "auth:bearer" for x in creates[h].facts),
+                                                sum(x.key.startswith("key:") for x in creates[h].facts), -h))
+    riders: dict[int, list[_Item]] = {host: [] for host in hosts}
+    for i in chosen:
+        if items[i].name != "create":
+            place = by_plainness[0] if items[i].name == "in_flight" or len(by_plainness) == 1 else by_plainness[1]
+            riders[place].append(items[i])
     out = []
     for host in hosts:
-        draft = drafts[host]
-        create_item = next(it for it in items if it.name == "create" and it.host == host)
-        riders = [items[i] for i in chosen if items[i].host == host and items[i].name != "create"]
-        follow_ups = tuple(item.name for item in riders)
-        facts = list(create_item.facts) + [x for i in chosen if items[i].host == host
-                                           and items[i].name != "create" for x in items[i].facts]
+        draft, create_item = drafts[host], creates[host]
         key_label = next((x.key.split(":", 1)[1] for x in create_item.facts if x.key.startswith("key:")), None)
         out.append(PlannedCreate(
             index=renumber[host], variant=draft.variant,
@@ -336,6 +338,7 @@ def _assemble(drafts: list[_Draft], items: list[_Item], chosen: list[int]) -> li
             founder=renumber.get(draft.founder) if draft.founder is not None else None,
             at_limit=draft.at_limit,
             bearer=any(x.key == "auth:bearer" for x in create_item.facts),
-            key_label=key_label, follow_ups=follow_ups, facts=tuple(facts),
-            cost=create_item.cost + sum(item.cost for item in riders)))
+            key_label=key_label, follow_ups=tuple(item.name for item in riders[host]),
+            facts=tuple(create_item.facts) + tuple(x for item in riders[host] for x in item.facts),
+            cost=create_item.cost + sum(item.cost for item in riders[host])))
     return out

@@ -17,10 +17,10 @@ from avatar_contract.spec import vendored_spec_path
 from avatar_contract.validators import contract_for
 from avatar_contract.validators._cli import main
 
-# The vendored spec: 12 creates prove 48 facts; 17 2xx answers (the race's and the
+# The vendored spec: 11 creates prove 48 facts; 16 2xx answers (the race's and the
 # replays' answers count), plus one slot kept for refusal probes.
-VENDORED_NEEDED = 18
-VENDORED_NEEDED_ONE_KEY = 17
+VENDORED_NEEDED = 17
+VENDORED_NEEDED_ONE_KEY = 16
 
 
 def _bodies_are_clean(f: BodyFactory, plan: CreatePlan) -> None:
@@ -37,7 +37,7 @@ def test_the_vendored_plan_covers_every_fact_in_few_creates() -> None:
     f = factory()
     plan = plan_creates(f, cap=None, has_second_key=True)
     assert plan.needed == VENDORED_NEEDED and not plan.uncovered
-    assert len(plan.creates) == 12 and len(plan.facts) == 48
+    assert len(plan.creates) == 11 and len(plan.facts) == 48
     assert plan.needed <= DEFAULT_MAX_CREATES  # the default covers the whole plan
     assert plan_creates(f, cap=None, has_second_key=False).needed == VENDORED_NEEDED_ONE_KEY
     assert {x.clause for x in plan.facts} <= set(CLAUSE_NAMES)
