@@ -157,7 +157,8 @@ class _Pool:
             creds = self.session.credentials
             if fact.key == "auth:bearer" or fact.key.startswith("key:"):
                 label = fact.key.split(":", 1)[1]
-                key = self.keys[label] if fact.key.startswith("key:") else fresh_key()
+                # A new key of the same edge: the refused one may be stored with its refusal.
+                key = dict(valid_keys())[label] if fact.key.startswith("key:") else fresh_key()
                 cred = creds.bearer() if fact.key == "auth:bearer" else creds.api_key()
                 again = await self.send(body, key, cred)
                 self.result.outcomes.pop(fact.key)
