@@ -235,6 +235,7 @@ class _Pool:
             for c in self.plan.creates:
                 await self.run_create(c)
             await self.rescue()
+            await self.exonerate()
         except (BudgetExhausted, TargetStopped, RateLimited) as exc:
             self.result.halted = str(exc)
         self.judged_by_any()
@@ -243,6 +244,51 @@ class _Pool:
         self.result.exchanges = list(self.session.exchanges)
         return self.result
 
+
+    async def exonerate(self) -> None:
+        """A refused create blames every body fact it packed; re-try each single-site source and
+        group mode on a body of the variant the target accepted, so only the guilty one fails."""
+        packed: dict[int, list[FactOutcome]] = {}
+        for outcome in self.result.outcomes.values():
+            if outcome.state == FAILED and outcome.exchange is not None and outcome.fact.clause == "request.variants":
+                packed.setdefault(id(outcome.exchange), []).append(outcome)
+        for outcomes in packed.values():
+            if len(outcomes) < 2:
+                continue
+            for outcome in outcomes:
+                body = self.retry_body(outcome.fact)
+                if body is None:
+                    continue
+                again = await self.send(body, fresh_key(), self.session.credentials.api_key())
+                if _ok(again):
+                    outcome.state, outcome.exchange, outcome.detail = PROVEN, again, ""
+                else:
+                    outcome.exchange, outcome.detail = again, f"refused on its own: {again.summary(120)}"
+
+    def retry_body(self, fact: Fact) -> dict[str, Any] | None:
+        """A body the target accepted, changed to carry only ``fact``; None when that cannot be built."""
+        kind, variant, *rest = fact.key.split(":")
+        good = next((b for b, e in self.result.creates if b.get(self.f.union.property) == variant
+                     and e.request.idempotency_key), None)
+        if good is None:
+            return None
+        body = self.f.copy(good)
+        prop = self.f.group_property(variant)
+        if kind == "variant":
+            return body
+        if kind == "group" and prop and rest[0] in ("absent", "null"):
+            if any(site.many and body.get(site.field) for site in self.f.sites(variant)):
+                return None  # references need the group: no such body without a warning
+            body.pop(prop, None)
+            if rest[0] == "null":
+                body[prop] = None
+            return body
+        if kind == "source":
+            site = next((x for x in self.f.sites(variant) if x.field == rest[0] and not x.many), None)
+            if site is not None:
+                body[site.field] = self.f.asset(variant, site, rest[1])
+                return body
+        return None
 
     def judged_by_any(self) -> None:
         """"A 200 judged" facts are proven by any accepted create (of the variant, for the schema)."""
