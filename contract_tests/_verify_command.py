@@ -95,8 +95,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"avatar-contract verify --plan: {target.description}; nothing is sent")
         print(plan.render())
         return EXIT_OK
+    state = RunState(target, args.clause)
     try:
-        preflight(target)
+        preflight(target, state.ledger)
     except TargetUnusable as exc:
         print(f"avatar-contract verify: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -107,7 +108,6 @@ def run(args: argparse.Namespace) -> int:
     print(f"avatar-contract verify: {target.description}, profile {target.profile}, seed {target.seed}",
           flush=True)
     started = time.perf_counter()
-    state = RunState(target, args.clause)
     results = run_suite(target, args.clause, state=state)
     elapsed = time.perf_counter() - started
     mutation = None

@@ -279,7 +279,7 @@ def run_suite(
     return results
 
 
-async def _preflight(target: Target) -> None:
+async def _preflight(target: Target, ledger: Ledger | None) -> None:
     if not target.embedded and not target.api_key:
         raise TargetUnusable("no API key: pass --api-key or set AVATAR_API_KEY")
     try:
@@ -287,7 +287,9 @@ async def _preflight(target: Target) -> None:
     except ValueError as exc:
         raise TargetUnusable(str(exc)) from None
     async with open_client(target) as client:
-        session = Session(client, credentials(target), Ledger(1, breaker=False), suite_spec().path)
+        # The run's ledger when there is one: on a server that creates on anything, the
+        # preflight's answer is a create too, and counts against the cap.
+        session = Session(client, credentials(target), ledger or Ledger(1, breaker=False), suite_spec().path)
         try:
             exchange = await session.post({}, retry_429=False)
         except UnsendableRequest as exc:
@@ -300,6 +302,6 @@ async def _preflight(target: Target) -> None:
         raise TargetUnusable(f"{target.display_url} refused the API key (401); check --api-key")
 
 
-def preflight(target: Target) -> None:
+def preflight(target: Target, ledger: Ledger | None = None) -> None:
     """Raise :class:`TargetUnusable` unless the target answers and accepts the key."""
-    asyncio.run(_preflight(target))
+    asyncio.run(_preflight(target, ledger))

@@ -25,19 +25,20 @@ from avatar_contract.contract_tests.target import Target
 
 
 @pytest.fixture(scope="session")
-def usable_target(contract_target: Target) -> Target:
-    """The target, once shown to answer and to accept the key (else every clause errors)."""
-    try:
-        preflight(contract_target)
-    except TargetUnusable as exc:
-        pytest.fail(f"avatar-contract: {exc}", pytrace=False)
-    return contract_target
+def run_state(contract_target: Target, pytestconfig: pytest.Config) -> RunState:
+    """The run's create ledger and pool, shared through a directory by every xdist worker."""
+    return RunState(choose_seed(contract_target), shared_dir=shared_dir(pytestconfig))
 
 
 @pytest.fixture(scope="session")
-def run_state(usable_target: Target, pytestconfig: pytest.Config) -> RunState:
-    """The run's create ledger and pool, shared through a directory by every xdist worker."""
-    return RunState(choose_seed(usable_target), shared_dir=shared_dir(pytestconfig))
+def usable_target(contract_target: Target, run_state: RunState) -> Target:
+    """The target, once shown to answer and to accept the key (else every clause errors).
+    The preflight's request is counted in the run's ledger like any other."""
+    try:
+        preflight(contract_target, run_state.ledger)
+    except TargetUnusable as exc:
+        pytest.fail(f"avatar-contract: {exc}", pytrace=False)
+    return contract_target
 
 
 @pytest.mark.parametrize("clause_name", CLAUSE_NAMES)

@@ -98,3 +98,17 @@ def test_a_throttled_key_is_incomplete_and_never_waits_out_a_huge_retry_after(
     assert "999999" in str(state.summary()["throttled"])
     assert app.requests < 100
     assert exit_code(from_results(target, results, run=state.summary())) == EXIT_INCOMPLETE
+
+
+@pytest.mark.parametrize("options", [[], ["--allow-create", "--max-creates", "5"]])
+def test_verify_with_its_preflight_stays_within_the_cap(options: list[str], tmp_path: object,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    """The preflight's request counts too: a server that creates on anything gets max(cap, 1)."""
+    from avatar_contract.validators._cli import main
+
+    with dying_server(10**6, answer_all=True) as (base, server):
+        code = main(["verify", "--base-url", base, "--api-key", KEY_1, "--profile", "quick", "--seed", "1",
+                     "--report-dir", str(tmp_path), *options])
+    out = capsys.readouterr().out
+    assert server.created == 1, out
+    assert code != 0 and "CIRCUIT BREAKER" in out
