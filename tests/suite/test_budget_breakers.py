@@ -37,6 +37,8 @@ def test_the_cap_holds_on_a_server_that_breaks_the_budget(name: str, cap: int | 
     # The report never undercounts what the server made: every 2xx counts, not distinct ids
     # (a correct replay is counted too: on a broken server it is a new avatar).
     assert app.created <= state.ledger.state().made <= limit
+    # No clause passes on evidence it never saw.
+    assert not [r.name for r in results if r.verdict is Verdict.PASS and r.cases == 0]
     if cap is None:
         assert app.created <= 1
         return  # without creates a server that repeats ids looks like any other
