@@ -28,13 +28,14 @@ from .finding import ClauseFailure, ClauseResult, Incomplete, NotObserved, Skipp
 from .planner import CreatePlan, plan_creates
 from .pool import RESCUE, PoolResult, run_pool, shared_pool
 from .redact import Scrubber
-from .session import Credentials, RateLimited, Session, UnsendableRequest
+from .session import EVIDENCE_BYTES, Credentials, RateLimited, Session, UnsendableRequest
 from .suite_spec import spec_path, suite_spec
 from .target import Target, check_keys
 
 _REGISTERED = (clauses_auth, clauses_idempotency, clauses_request, clauses_responses)
 EMBEDDED_BASE = "http://emulator.invalid"
-TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+OnStart = Callable[[str], None]
+OnExchange = Callable[[Exchange, bool], None]
 
 
 class TargetUnusable(Exception):
@@ -46,7 +47,12 @@ def clauses() -> dict[str, Clause]:
 
 
 def credentials(target: Target) -> Credentials:
-    return Credentials(target.primary_key, target.secondary_key)
+    return Credentials(target.primary_key, target.secondary_key, target.header_secrets)
+
+
+def _timeout(target: Target) -> httpx.Timeout:
+    # httpx bounds each read; Session bounds the whole request with target.timeout.
+    return httpx.Timeout(target.timeout, connect=min(10.0, target.timeout))
 
 
 def plan_for(target: Target, names: Iterable[str] | None = None) -> CreatePlan:
@@ -75,6 +81,7 @@ class RunState:
                                   list(names) if names is not None else None)
         self._pool: PoolResult | None = None
         self.stopped_at: Exchange | None = None
+        self.on_exchange: OnExchange | None = None
 
     async def pool(self) -> PoolResult:
         if self._pool is None:
@@ -84,7 +91,7 @@ class RunState:
     async def _run_pool(self) -> PoolResult:
         async with open_client(self.target) as client:
             session = Session(client, credentials(self.target), self.ledger, suite_spec().path,
-                              is_valid=_is_valid)
+                              is_valid=_is_valid, timeout=self.target.timeout, on_exchange=self.on_exchange)
             result = await run_pool(self.plan, factory(), session, self.target.embedded)
             if session.stopped_at is not None and self.stopped_at is None:
                 self.stopped_at = session.stopped_at
@@ -119,7 +126,7 @@ def choose_seed(target: Target) -> Target:
 
 
 def _embedded_app(target: Target, burst: bool) -> object:
-    from avatar_contract.emulator import DEFAULT_RATE_LIMIT, EmulatorConfig, create_app
+    from avatar_contract.emulator import DEFAULT_RATE_LIMIT, EmulatorConfig, ManualClock, create_app
 
     config = EmulatorConfig(
         api_keys=tuple(k for k in (target.primary_key, target.secondary_key) if k),
@@ -128,6 +135,9 @@ def _embedded_app(target: Target, burst: bool) -> object:
         # emulator's default, which a bounded burst must be able to reach.
         rate_limit=DEFAULT_RATE_LIMIT if burst else None,
         spec=spec_path(),
+        # The burst's app stands still in time, so its bucket never refills and
+        # request capacity+1 is a 429 however slowly a loaded machine sends.
+        **({"clock": ManualClock()} if burst else {}),
     )
     return create_app(config)
 
@@ -136,16 +146,18 @@ def _embedded_app(target: Target, burst: bool) -> object:
 async def open_client(target: Target, burst: bool = False) -> AsyncIterator[httpx.AsyncClient]:
     if target.embedded:
         transport = httpx.ASGITransport(app=_embedded_app(target, burst), raise_app_exceptions=False)  # type: ignore[arg-type]
-        async with httpx.AsyncClient(transport=transport, base_url=EMBEDDED_BASE, timeout=TIMEOUT) as client:
+        async with httpx.AsyncClient(transport=transport, base_url=EMBEDDED_BASE, timeout=_timeout(target),
+                                     headers=list(target.headers)) as client:
             yield client
     elif target.asgi_app is not None:
         app_transport = httpx.ASGITransport(app=target.asgi_app, raise_app_exceptions=False)
         async with httpx.AsyncClient(transport=app_transport, base_url=str(target.base_url),
-                                     timeout=TIMEOUT) as client:
+                                     timeout=_timeout(target), headers=list(target.headers)) as client:
             yield client
     else:
         limits = httpx.Limits(max_connections=32, max_keepalive_connections=16)
-        async with httpx.AsyncClient(base_url=str(target.base_url), timeout=TIMEOUT, limits=limits) as client:
+        async with httpx.AsyncClient(base_url=str(target.base_url), timeout=_timeout(target), limits=limits,
+                                     headers=list(target.headers)) as client:
             yield client
 
 
@@ -172,20 +184,23 @@ def _verdict(ctx: ClauseContext, state: RunState, verdict: Verdict, reason: str)
     return Verdict.PASS, reason
 
 
-async def _run(clause: Clause, target: Target, state: RunState) -> ClauseResult:
+async def _run(clause: Clause, target: Target, state: RunState,
+               on_exchange: OnExchange | None = None, deadline: float | None = None) -> ClauseResult:
     started = time.perf_counter()
     seed = int(target.seed or 0)
     path = suite_spec().path
     async with AsyncExitStack() as stack:
         client = await stack.enter_async_context(open_client(target))
         creds = credentials(target)  # one for every session: it records the secrets sent
-        session = Session(client, creds, state.ledger, path, is_valid=_is_valid)
+        session = Session(client, creds, state.ledger, path, is_valid=_is_valid, timeout=target.timeout,
+                          on_exchange=on_exchange)
 
         async def open_burst() -> Session:
             # In-process, a burst gets its own app with the emulator's default limiter.
             burst_client = client if not target.embedded else \
                 await stack.enter_async_context(open_client(target, burst=True))
-            burst = Session(burst_client, creds, state.ledger, path, is_valid=_is_valid)
+            burst = Session(burst_client, creds, state.ledger, path, is_valid=_is_valid, timeout=target.timeout,
+                            on_exchange=on_exchange)
             ctx.extra_sessions.append(burst)
             return burst
 
@@ -209,7 +224,13 @@ async def _run(clause: Clause, target: Target, state: RunState) -> ClauseResult:
                 raise Skipped("needs a second tenant's key (--second-api-key / AVATAR_API_KEY_2)")
             if clause.needs_create and not target.may_create:
                 raise Skipped("needs creates, which are billable: pass --allow-create (capped by --max-creates)")
-            await clause.run(ctx)
+            # The run's --deadline (time.monotonic()) bounds the clause too.
+            loop = asyncio.get_running_loop()
+            async with asyncio.timeout_at(None if deadline is None else
+                                          loop.time() + deadline - time.monotonic()):
+                await clause.run(ctx)
+        except TimeoutError:
+            verdict, reason = Verdict.INCOMPLETE, "stopped by the run's deadline (--deadline) before it finished"
         except NotObserved as exc:
             verdict, reason = Verdict.NOT_OBSERVED, str(exc)
         except Skipped as exc:
@@ -236,7 +257,7 @@ async def _run(clause: Clause, target: Target, state: RunState) -> ClauseResult:
         verdict, reason = _verdict(ctx, state, verdict, reason)
         # Scrubbed here, not in a front end: pytest, verify and the report files
         # all get text in which no key (nor a near-miss of one) a server echoed survives.
-        scrub = Scrubber([*creds.secrets(), target.api_key, target.second_api_key])
+        scrub = Scrubber([*creds.real_secrets(), target.api_key, target.second_api_key], creds.near_misses())
         return ClauseResult(
             name=clause.name, verdict=verdict, reason=scrub.text(reason),
             failures=[_scrubbed(f, scrub) for f in ctx.failures],
@@ -249,6 +270,8 @@ async def _run(clause: Clause, target: Target, state: RunState) -> ClauseResult:
 
 def _scrubbed(failure: ClauseFailure, scrub: Scrubber) -> ClauseFailure:
     exchange = scrub.exchange(failure.exchange) if failure.exchange is not None else None
+    if exchange is not None and len(exchange.content) > EVIDENCE_BYTES:
+        exchange = replace(exchange, content=exchange.content[:EVIDENCE_BYTES], truncated=True, _parsed=[])
     clean = ClauseFailure(failure.clause, scrub.text(failure.message), exchange)
     clean.count = failure.count
     clean.kind = scrub.text(failure.kind)
@@ -266,13 +289,25 @@ def run_suite(
     names: Iterable[str] | None = None,
     on_result: Callable[[ClauseResult], None] | None = None,
     state: RunState | None = None,
+    *,
+    on_start: OnStart | None = None,
+    on_exchange: OnExchange | None = None,
+    deadline: float | None = None,
 ) -> list[ClauseResult]:
+    """Run the clauses in order.  ``deadline`` is a ``time.monotonic()`` instant:
+    the clause running then stops, and later ones are not started (both ``incomplete``)."""
     target = choose_seed(target)
     chosen = list(names or CLAUSE_NAMES)
     state = state or RunState(target, chosen if names else None)
     results = []
+    state.on_exchange = on_exchange  # the pool's requests count in the live progress too
     for name in chosen:
-        result = asyncio.run(_run(REGISTRY[name], target, state))
+        if deadline is not None and time.monotonic() >= deadline:
+            result = ClauseResult(name, Verdict.INCOMPLETE, reason="not run: the run's deadline (--deadline) passed")
+        else:
+            if on_start is not None:
+                on_start(name)
+            result = asyncio.run(_run(REGISTRY[name], target, state, on_exchange, deadline))
         results.append(result)
         if on_result is not None:
             on_result(result)
@@ -289,7 +324,8 @@ async def _preflight(target: Target, ledger: Ledger | None) -> None:
     async with open_client(target) as client:
         # The run's ledger when there is one: on a server that creates on anything, the
         # preflight's answer is a create too, and counts against the cap.
-        session = Session(client, credentials(target), ledger or Ledger(1, breaker=False), suite_spec().path)
+        session = Session(client, credentials(target), ledger or Ledger(1, breaker=False), suite_spec().path,
+                          timeout=target.timeout)
         try:
             exchange = await session.post({}, retry_429=False)
         except UnsendableRequest as exc:
