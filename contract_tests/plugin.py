@@ -23,7 +23,9 @@ import contextlib
 import json
 import os
 import random
+import shutil
 import sys
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,6 +47,8 @@ from .target import (
 
 SEED = pytest.StashKey[int]()
 ACTIVE = pytest.StashKey[bool]()
+SHARED = pytest.StashKey[Path]()
+WORKER_SHARED = "avatar_contract_shared_dir"
 WORKER_SEED = "avatar_contract_seed"
 WORKER_CHECKED = "avatar_contract_preflight_done"
 CLAUSE_PROPERTY = "avatar_contract_clause"
@@ -203,6 +207,13 @@ def _activate(config: pytest.Config) -> None:
     except SpecError as exc:
         raise pytest.UsageError(f"--contract-spec: {exc}") from None
     config.stash[SEED] = _seed(config)
+    workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)
+    if workerinput and WORKER_SHARED in workerinput:
+        config.stash[SHARED] = Path(workerinput[WORKER_SHARED])
+    else:
+        # One directory per run, shared by every xdist worker: the create ledger and
+        # the pool's answers live there, so --max-creates holds for the run, not per worker.
+        config.stash[SHARED] = Path(tempfile.mkdtemp(prefix="avatar-contract-run-"))
     target = target_from_config(config)
     try:
         check_base_url(target.base_url)
@@ -212,20 +223,20 @@ def _activate(config: pytest.Config) -> None:
         check_keys(target)
     except ValueError as exc:
         raise pytest.UsageError(str(exc)) from None
-    workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)
     if not (workerinput and workerinput.get(WORKER_CHECKED)) and not config.option.collectonly:
-        _preflight_or_usage_error(target)
+        _preflight_or_usage_error(target, config.stash[SHARED])
     config.stash[ACTIVE] = True
     config.pluginmanager.register(ClauseSummary(config), "avatar-contract-clause-summary")
 
 
-def _preflight_or_usage_error(target: Target) -> None:
+def _preflight_or_usage_error(target: Target, shared: Path) -> None:
     # Once, before any test: an unreachable target or a refused key is one
     # usage error (pytest exit 4), not the same ERROR repeated for every clause.
-    from .runner import TargetUnusable, preflight
+    # Its request is counted in the run's ledger (the directory every worker shares).
+    from .runner import RunState, TargetUnusable, choose_seed, preflight
 
     try:
-        preflight(target)
+        preflight(target, RunState(choose_seed(target), shared_dir=shared).ledger)
     except TargetUnusable as exc:
         raise pytest.UsageError(f"avatar-contract: {exc}") from None
 
@@ -236,6 +247,16 @@ def pytest_configure_node(node: Any) -> None:
     if node.config.stash.get(ACTIVE, False):
         node.workerinput[WORKER_SEED] = node.config.stash[SEED]
         node.workerinput[WORKER_CHECKED] = True
+        node.workerinput[WORKER_SHARED] = str(node.config.stash[SHARED])
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if getattr(config, "workerinput", None) is None and SHARED in config.stash:
+        shutil.rmtree(config.stash[SHARED], ignore_errors=True)
+
+
+def shared_dir(config: pytest.Config) -> Path:
+    return config.stash[SHARED]
 
 
 def suite_ready(config: pytest.Config) -> bool:
@@ -287,6 +308,21 @@ class ClauseSummary:
             if name == CLAUSE_PROPERTY:
                 self.results.append(json.loads(str(value)))
 
+    def _run(self) -> dict[str, Any]:
+        """The run's ledger as every worker left it: creates made (the pool's too), breaker, stops."""
+        from .budget import Ledger
+
+        path = self.config.stash[SHARED] / "ledger.sqlite"
+        if not path.exists():
+            return {}
+        ledger = Ledger(None, path=str(path))
+        try:
+            state = ledger.state()
+        finally:
+            ledger.close()
+        return {"made": state.made, "unplanned": state.unplanned, "requests": state.requests,
+                "tripped": state.tripped, "stopped": state.stopped, "throttled": state.throttled}
+
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if not self.results:
             return
@@ -300,5 +336,5 @@ class ClauseSummary:
         secrets = [k for k in (target.api_key, target.second_api_key) if k]
         terminalreporter.section("avatar-contract clauses")
         seconds = sum(r.seconds for r in clauses)
-        terminalreporter.write_line(render_table(from_results(target, clauses, secrets, seconds)))
+        terminalreporter.write_line(render_table(from_results(target, clauses, secrets, seconds, run=self._run())))
         terminalreporter.write_line(f"seed {target.seed}: rerun with --contract-seed {target.seed}")
