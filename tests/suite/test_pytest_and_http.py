@@ -56,7 +56,7 @@ def test_xdist_workers_share_the_seed_and_reach_the_same_verdicts() -> None:
 def test_under_xdist_the_cap_holds_for_the_run_not_per_worker(answer_all: bool) -> None:
     """Two workers, one ledger: the server itself counts what it made."""
     with dying_server(10**6, answer_all=answer_all) as (base, server):
-        done = _pytest("-n", "2", "--profile", "quick", "--contract-seed", "7", "-q", "--base-url", base,
+        done = _pytest("-n", "2", "--contract-profile", "quick", "--contract-seed", "7", "-q", "--base-url", base,
                        "--api-key", KEY_1, "--second-api-key", KEY_2, "--allow-create", "--max-creates", "6")
     assert 0 < server.created <= 6, (server.created, done.stdout[-2000:])
     if answer_all:
