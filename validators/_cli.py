@@ -75,8 +75,25 @@ def _version() -> str:
         return "unknown"
 
 
+def _tolerant_streams() -> None:
+    """Never die on output: what the terminal's encoding cannot show is escaped.
+
+    Findings quote payloads (any Unicode) and file names (undecodable bytes
+    arrive as lone surrogates), so ``PYTHONIOENCODING=ascii`` or a C locale
+    would otherwise turn a finding into a UnicodeEncodeError traceback.
+    """
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if callable(reconfigure):
+            try:
+                reconfigure(errors="backslashreplace")
+            except (ValueError, OSError):  # a closed or detached stream: nothing to protect
+                pass
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
+    _tolerant_streams()
     try:
         parser = build_parser()
         args = parser.parse_args(args_list)
