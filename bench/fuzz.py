@@ -33,7 +33,7 @@ from avatar_contract.validators import (
 )
 
 SURROGATES = [chr(c) for c in (0xD800, 0xDBFF, 0xDC00, 0xDFFF)]
-ALPHABET = list("aZ09_-:. /=\"'\n\t\r\x00\x7f") + ["é", "€", "😀", "\u202e", "\ufeff"] + SURROGATES
+ALPHABET = [*list("aZ09_-:. /=\"'\n\t\r\x00\x7f"), "é", "€", "😀", "\u202e", "\ufeff", *SURROGATES]
 HEADER_NAMES = ["Retry-After", "retry-after", "RETRY-AFTER", "Content-Type", "content-type",
                 "Idempotency-Key", "idempotency-key", "X-Other"]
 

@@ -10,6 +10,7 @@ A subcommand is a module with ``HELP: str``, ``configure(parser)`` and
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from collections.abc import Sequence
 from importlib import metadata
@@ -85,10 +86,8 @@ def _tolerant_streams() -> None:
     for stream in (sys.stdout, sys.stderr):
         reconfigure = getattr(stream, "reconfigure", None)
         if callable(reconfigure):
-            try:
+            with contextlib.suppress(ValueError, OSError):  # closed or detached: nothing to protect
                 reconfigure(errors="backslashreplace")
-            except (ValueError, OSError):  # a closed or detached stream: nothing to protect
-                pass
 
 
 def main(argv: Sequence[str] | None = None) -> int:
