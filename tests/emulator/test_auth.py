@@ -7,6 +7,7 @@ import hmac
 import logging
 
 import pytest
+
 from avatar_contract.emulator import DEFAULT_API_KEY, EmulatorConfig, ManualClock
 
 from ._support import KEY_B, error_of, harness, photo

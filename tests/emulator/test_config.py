@@ -7,6 +7,7 @@ import json
 import time
 
 import pytest
+
 from avatar_contract.emulator import DEFAULT_API_KEY, FAULTS, EmulatorConfig, Fault, create_app, parse_rate_limit
 
 # The contract suite's clause names (issue 4); every fault must break one of them.
