@@ -47,15 +47,6 @@ CREATE_ROUTE = "/v3/avatars"
 CONTENT_TYPE = "Content-Type"
 
 
-def request_media_types(document: Any, path: str, method: str) -> frozenset[str]:
-    """The body media types the spec documents for the operation (lowercase)."""
-    try:
-        content = document["paths"][path][method]["requestBody"]["content"]
-        return frozenset(str(m).split(";", 1)[0].strip().lower() for m in content)
-    except (KeyError, TypeError):
-        return frozenset()
-
-
 def open_store(spec: str, max_records: int | None = None) -> Store:
     if spec.startswith("sqlite:"):
         return SqliteStore(spec[len("sqlite:"):], max_records)
@@ -83,7 +74,8 @@ class Emulator:
         self.checker = BodyChecker(self.linter, config.faults)
         self.store: Store = open_store(config.store, config.idempotency_max_records)
         self.openapi_body = dumps(self.spec.document)
-        self.media_types = request_media_types(self.spec.document, self.spec.path, self.spec.method)
+        self.media_types = frozenset(m.split(";", 1)[0].strip().lower()
+                                     for m in self.linter.contract.request.media_types)
         self._retry_after_date = config.has("retry_after_http_date")
         self._retry_after_missing = config.has("retry_after_missing")
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from ._command import DEFAULT_HEADER_TIMEOUT, DEFAULT_KEEP_ALIVE
+from ._command import DEFAULT_HEADER_TIMEOUT
 
 
 class _HeadDeadline:

@@ -84,7 +84,8 @@ def serve(config: EmulatorConfig, *, host: str, port: int, workers: int = 1,
           header_timeout: float | None = None, limit_concurrency: int | None = None) -> None:
     import uvicorn
 
-    from ._protocol import DEFAULT_HEADER_TIMEOUT, DEFAULT_KEEP_ALIVE, guarded_protocol
+    from ._command import DEFAULT_HEADER_TIMEOUT, DEFAULT_KEEP_ALIVE
+    from ._protocol import guarded_protocol
 
     options: dict[str, Any] = {
         "host": host, "port": port, "log_level": log_level, "access_log": access_log,

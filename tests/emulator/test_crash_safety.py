@@ -95,7 +95,7 @@ def test_kill_9_under_keyed_load_leaves_exactly_one_avatar_per_key(tmp_path: Pat
             keys = [f"crash-{round_}-{i}" for i in range(KEYS_PER_ROUND)]
             sent += keys
 
-            async def load_then_kill() -> dict[str, int]:
+            async def load_then_kill(keys: list[str], sent: list[str]) -> dict[str, int]:
                 # Earlier rounds' keys are retried alongside: a kill may land on a takeover too.
                 load = asyncio.create_task(fire(server.base, keys + rng.sample(sent, min(40, len(sent)))))
                 while True:  # kill once some creates are committed, with many more in flight
@@ -105,7 +105,7 @@ def test_kill_9_under_keyed_load_leaves_exactly_one_avatar_per_key(tmp_path: Pat
                 server.kill()
                 return await load
 
-            outcomes = asyncio.run(load_then_kill())
+            outcomes = asyncio.run(load_then_kill(keys, sent))
             assert 0 in outcomes.values(), "the kill landed after the load finished: nothing was tested"
         server.start()
         looks = asyncio.run(settle(server.base, sent))
