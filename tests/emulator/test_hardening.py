@@ -148,3 +148,23 @@ def test_worker_processes_never_hold_a_key_in_their_environment(tmp_path: Path) 
     assert len(workers) >= 2, "found no worker carrying the configuration: nothing was checked"
     for pid, environ in environments.items():
         assert secret.encode() not in environ, f"the key is in /proc/{pid}/environ"
+
+
+# -- §3 a request whose lease was taken over creates nothing ----------------------------
+@pytest.mark.parametrize("store", ["memory", "sqlite"])
+async def test_a_request_whose_lease_was_taken_over_rolls_back(store: str, tmp_path: Path) -> None:
+    clock = ManualClock()
+    where = "memory" if store == "memory" else f"sqlite:{tmp_path / 'lease.db'}"
+    h = harness(EmulatorConfig(store=where, clock=clock, in_flight_lease=1.0, processing_delay=0.3,
+                               rate_limit=None))
+    original = asyncio.create_task(h.create(idem="slow-key"))
+    await asyncio.sleep(0.1)  # the original holds the key and is processing
+    clock.advance(2)  # its lease runs out: a retry may take the key over
+    retry = asyncio.create_task(h.create(idem="slow-key"))
+    first, second = await original, await retry
+    assert first.status_code == 409 and error_of(first)["code"] == "request_in_progress"
+    assert second.status_code == 200
+    assert h.emulator.created_count() == 1  # the original's avatar was rolled back with its claim
+    replay = await h.create(idem="slow-key")
+    assert replay.content == second.content
+    h.emulator.close()
