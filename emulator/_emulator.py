@@ -115,8 +115,8 @@ class Emulator:
 
         The spec documents only these media types for the body, so a real server
         may refuse others; the emulator does, rather than guess at a form or
-        multipart body.  A missing Content-Type is read as JSON (curl -d, many
-        SDKs), since the body itself is still validated.
+        multipart body.  A missing Content-Type is read as JSON (some raw HTTP
+        clients send none), since the body itself is still validated.
         """
         if content_type is None or not self.media_types:
             return None
