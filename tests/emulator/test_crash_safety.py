@@ -117,3 +117,5 @@ def test_kill_9_under_keyed_load_leaves_exactly_one_avatar_per_key(tmp_path: Pat
     duplicated = {key: n for key, n in per_key.items() if n != 1}
     assert not duplicated, f"keys with more than one avatar: {duplicated}"
     assert set(per_key) == set(sent) and len(set(looks.values())) == len(sent)
+    print(f"crash test: {KILLS} kills (SIGKILL) under 64-way keyed load, {len(sent)} keys, "
+          f"{sum(per_key.values())} avatars, {len(duplicated)} keys duplicated")
