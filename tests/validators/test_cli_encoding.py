@@ -56,3 +56,4 @@ def test_lone_surrogates_in_findings_stay_valid_json(tmp_path: Path) -> None:
     assert b"Traceback" not in done.stderr
     document = json.loads(done.stdout.decode("utf-8"))
     assert document["results"][0]["findings"]
+
