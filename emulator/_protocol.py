@@ -60,8 +60,11 @@ class _HeadDeadline:
 
     def on_response_complete(self) -> None:
         super().on_response_complete()  # type: ignore[misc]
-        if not self.transport.is_closing():
-            self._arm()  # the next request's head is on the clock too
+        # The next request's head is on the clock too -- unless a pipelined request
+        # already parsed is being served (its own response will arm the timer).
+        idle = self.cycle is None or self.cycle.response_complete
+        if idle and not self.transport.is_closing():
+            self._arm()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()

@@ -162,3 +162,22 @@ def test_connections_beyond_the_cap_are_refused_not_queued() -> None:
             return status
 
         assert asyncio.run(scenario()) == 503  # uvicorn's answer past --limit-concurrency
+
+
+def test_keep_alive_and_pipelined_requests_are_still_served() -> None:
+    with served(*TIMEOUTS) as server:
+        async def scenario() -> bytes:
+            reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+            body = json.dumps(photo()).encode()
+            one = HEAD + b"content-type: application/json\r\ncontent-length: %d\r\n\r\n" % len(body) + body
+            writer.write(one + one)  # two pipelined requests in one write
+            await writer.drain()
+            await asyncio.sleep(0.5)  # within the keep-alive timeout: a third on the same connection
+            writer.write(one)
+            await writer.drain()
+            answer = await asyncio.wait_for(reader.read(), 30)  # closed by the keep-alive timeout
+            writer.close()
+            return answer
+
+        answer = asyncio.run(scenario())
+    assert answer.count(b"HTTP/1.1 200 OK") == 3
