@@ -147,7 +147,8 @@ class Emulator:
         """
         limit = self.config.max_body_bytes
         declared = request.headers.get("content-length")
-        if declared is not None and declared.isdigit() and len(declared) < 20 and int(declared) > limit:
+        if declared is not None and declared.isascii() and declared.isdigit() and len(declared) < 20 \
+                and int(declared) > limit:
             return None
         chunks: list[bytes] = []
         size = 0
