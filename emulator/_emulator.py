@@ -15,8 +15,7 @@ from dataclasses import dataclass
 from email.utils import formatdate
 from typing import Any, TypeVar
 
-import anyio
-import anyio.to_thread
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
@@ -152,7 +151,7 @@ class Emulator:
             return None
         chunks: list[bytes] = []
         size = 0
-        with anyio.fail_after(self.config.body_timeout):
+        async with asyncio.timeout(self.config.body_timeout):
             async for chunk in request.stream():
                 size += len(chunk)
                 if size > limit:
@@ -286,7 +285,7 @@ class Emulator:
         # A large body takes long to validate (15 MB: seconds); on a worker thread
         # the event loop keeps serving everyone else meanwhile (the GIL is
         # released between bytecodes, every sys.getswitchinterval()).
-        return await anyio.to_thread.run_sync(self.checker.check, raw)
+        return await run_in_threadpool(self.checker.check, raw)
 
     def _in_progress(self) -> Response:
         return self.responder.error(
