@@ -10,6 +10,7 @@ A subcommand is a module with ``HELP: str``, ``configure(parser)`` and
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import sys
 from collections.abc import Sequence
@@ -113,8 +114,23 @@ def _version() -> str:
         return "unknown"
 
 
+def _tolerant_streams() -> None:
+    """Never die on output: what the terminal's encoding cannot show is escaped.
+
+    Findings quote payloads (any Unicode) and file names (undecodable bytes
+    arrive as lone surrogates), so ``PYTHONIOENCODING=ascii`` or a C locale
+    would otherwise turn a finding into a UnicodeEncodeError traceback.
+    """
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if callable(reconfigure):
+            with contextlib.suppress(ValueError, OSError):  # closed or detached: nothing to protect
+                reconfigure(errors="backslashreplace")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
+    _tolerant_streams()
     try:
         parser = build_parser(_chosen_command(args_list))
         args = parser.parse_args(args_list)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 from collections.abc import Iterator
@@ -53,7 +54,9 @@ def _read(name: str) -> bytes:
 
 
 def _documents(name: str, ndjson: bool) -> Iterator[tuple[str, int, bytes]]:
-    source = "<stdin>" if name == "-" else name
+    # Undecodable bytes in a file name (surrogates from the OS) are shown as \xNN,
+    # so every output format stays valid UTF-8.
+    source = "<stdin>" if name == "-" else os.fsencode(name).decode("utf-8", "backslashreplace")
     data = _read(name)
     if not ndjson:
         if data.strip():  # an empty input checks nothing: the caller makes that a usage error

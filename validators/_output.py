@@ -119,5 +119,14 @@ def render(results: Sequence[Result], fmt: str, stream: TextIO, version: str) ->
         render_text(results, stream)
         return
     document = to_json(results) if fmt == "json" else to_sarif(results, version)
-    json.dump(document, stream, indent=2, ensure_ascii=False)
+    text = json.dumps(document, indent=2, ensure_ascii=False)
+    try:
+        text.encode(getattr(stream, "encoding", None) or "utf-8")
+    except (UnicodeEncodeError, LookupError):
+        # A lone surrogate (from a payload's escapes), or a stream that is not
+        # UTF-8 (PYTHONIOENCODING=ascii): \uXXXX escapes keep the document valid
+        # JSON in any ASCII-compatible encoding, where the stream's own error
+        # handler would write escapes JSON does not have.
+        text = json.dumps(document, indent=2, ensure_ascii=True)
+    stream.write(text)
     stream.write("\n")
