@@ -7,7 +7,9 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+from ._advice_audit import render_audit, rule_activity
 from ._cli import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, UsageError, _version
+from ._contract import contract_for
 from ._linter import Linter
 from ._output import Result, render
 from ._spec_audit import audit_spec
@@ -60,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
     if args.spec_audit:
         report = audit_spec(args.spec)
         audited = [Result(args.spec or "spec/create-avatar.openapi.yaml", report)]
-        render(audited, args.format, sys.stdout, _version())
+        render_audit(audited, rule_activity(contract_for(args.spec)), args.format, sys.stdout, _version())
         return EXIT_OK if report.valid else EXIT_FINDINGS
     if not args.files:
         raise UsageError("avatar-contract lint: give at least one FILE, or '-' for stdin")
