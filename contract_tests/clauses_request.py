@@ -25,7 +25,8 @@ def matrix(f: BodyFactory, variant: str) -> list[Case]:
                 # Rotated, so every source shows up and the full list mixes all of them.
                 picks = [values[(count + i) % len(values)] for i in range(count)]
                 label = f"{site.field} with {count} item(s) [{', '.join(picks)}]"
-                out.append((label, {site.field: picks}, count > 0))
+                # Whether these need a group is the spec's word (the advice rule table).
+                out.append((label, {site.field: picks}, count > 0 and f.needs_group(variant, site)))
         else:
             for index, source in enumerate(values):
                 group = index % 2 == 1

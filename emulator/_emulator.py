@@ -35,9 +35,10 @@ from ._json import dumps
 from ._memory_store import MemoryStore
 from ._rate_limit import RateLimiter
 from ._records import Fresh, InFlight, Look, Replay, Store, StoredResponse
+from ._references import GROUP_FIELD, References
 from ._sqlite_store import SqliteStore
 from ._training import PROCESSING, render_group, render_look, status_at
-from ._validation import Accepted, BodyChecker
+from ._validation import Accepted, BodyChecker, Rejected
 
 log = logging.getLogger("avatar_contract.emulator")
 T = TypeVar("T")
@@ -69,6 +70,7 @@ class Emulator:
         self.limiter = (RateLimiter(*config.rate_limit, clock=config.clock)
                         if config.rate_limit else None)
         self.checker = BodyChecker(self.linter, config.faults)
+        self.references = References(self.spec)
         self.store: Store = open_store(config.store)
         self.openapi_body = dumps(self.spec.document)
         self._retry_after_date = config.has("retry_after_http_date")
@@ -226,6 +228,14 @@ class Emulator:
         if config.has("digital_twin_rejected") and body.get("type") == "digital_twin":
             return _Outcome(self.responder.error(
                 400, INVALID_PARAMETER, "type: digital_twin avatars are not supported", "type"), None)
+        referenced = self.references.avatar_id(body)
+        if referenced is not None:  # June 2026 spec: avatar_id names an existing avatar
+            judged = self.references.judge(body, await self._call(self.store.look, tenant, referenced))
+            if isinstance(judged, Rejected):
+                return _Outcome(self.responder.error(400, INVALID_PARAMETER, judged.message, judged.param),
+                                None)
+            if judged is not None:
+                body = {**body, GROUP_FIELD: judged}
         if config.processing_delay:
             # A create takes time on a real service; this is the window in which
             # concurrent retries with the same key really overlap.

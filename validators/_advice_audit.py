@@ -105,3 +105,17 @@ def render_audit(results: Sequence[Result], activity: Sequence[RuleActivity], fm
         document["runs"][0].setdefault("properties", {})["adviceRules"] = rows
     json.dump(document, stream, indent=2, ensure_ascii=False)
     stream.write("\n")
+
+
+def active_rules(contract: Contract, branch: Branch) -> tuple[AdviceRule, ...]:
+    """The rows (server rows included) whose text ``branch``'s property descriptions contain.
+
+    What the emulator and the contract suite consult where they rely on advice,
+    so they never behave by a sentence the loaded spec no longer states.
+    """
+    props = branch.schema.get("properties")
+    if not isinstance(props, dict):
+        return ()
+    return tuple(rule for rule in RULES
+                 if (rule.field == "*" or rule.field in props)
+                 and evidence(rule, props, contract.spec.resolve) is not None)
