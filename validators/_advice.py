@@ -17,7 +17,7 @@ path that gives exactly the stdlib's answer; the did-you-mean hints live in
 from __future__ import annotations
 
 import binascii
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 from avatar_contract.spec import Spec

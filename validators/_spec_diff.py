@@ -124,7 +124,8 @@ class _Facts:
         if where:
             self.objects[where] = {"closed": branch.closed}
         sites = {loc: union for loc, union in branch.unions}
-        props = schema.get("properties") if isinstance(schema.get("properties"), dict) else {}
+        found = schema.get("properties")
+        props: dict[str, Any] = found if isinstance(found, dict) else {}
         prefix = f"{where}." if where else ""
         for name, node in props.items():
             at = prefix + name
@@ -140,7 +141,8 @@ class _Facts:
             self._union(site, union)
 
     def _plain(self, node: dict[str, Any], where: str) -> None:
-        required = node.get("required") if isinstance(node.get("required"), list) else []
+        listed = node.get("required")
+        required: list[Any] = listed if isinstance(listed, list) else []
         self.objects[where] = {"closed": node.get("additionalProperties") is False}
         for name, sub in node["properties"].items():
             self.fields[f"{where}.{name}"] = _field_facts(sub, name in required, self.resolve)

@@ -51,5 +51,5 @@ def test_references_need_a_group_only_while_the_spec_says_so(june_spec: Path) ->
     assert body.get("avatar_group_id") is None
     june.check_valid(body, warnings=False)
     vendored_body = vendored.body("prompt", sources={site.field: ["url"]})
-    with pytest.raises(AssertionError, match="reference_images.without_group"):
+    with pytest.raises(AssertionError, match=r"reference_images\.without_group"):
         vendored.check_valid(vendored_body, warnings=False)
