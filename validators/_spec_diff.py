@@ -2,8 +2,9 @@
 
 Both specs are compiled and flattened into *facts* keyed by a readable
 location (``prompt.avatar_id``, ``photo.file(url).url``,
-``prompt.reference_images[](base64)``): which variants and asset sources
-exist, each field's required-ness, types and constraints, the documented
+``prompt.reference_images[](base64)``, ``response 200.data.avatar_item.status``):
+which variants and asset sources exist, each request and response field's
+required-ness, types, constraints and description, the documented
 statuses with their error codes, the Idempotency-Key schema, and which
 advice rules the spec's prose supports.  The diff is the facts that differ.
 """
@@ -113,6 +114,7 @@ class _Facts:
         if variants is not None:
             self._union("", variants)
         self._branch(root, "body" if root.properties else "", skip_root_union=True)
+        self.responses(contract)
 
     def _union(self, where: str, union: Union) -> None:
         self.unions[where] = union.values
@@ -140,12 +142,26 @@ class _Facts:
             site = prefix + ".".join("[]" if step == "*" else step for step in loc).replace(".[]", "[]")
             self._union(site, union)
 
-    def _plain(self, node: dict[str, Any], where: str) -> None:
+    def _plain(self, node: dict[str, Any], where: str, depth: int = 0) -> None:
+        """A plain (non-union) object schema and the objects nested in its fields."""
+        if depth > 12:  # a recursive schema: deep enough for any real difference
+            return
         listed = node.get("required")
         required: list[Any] = listed if isinstance(listed, list) else []
         self.objects[where] = {"closed": node.get("additionalProperties") is False}
         for name, sub in node["properties"].items():
-            self.fields[f"{where}.{name}"] = _field_facts(sub, name in required, self.resolve)
+            at = f"{where}.{name}"
+            self.fields[at] = _field_facts(sub, name in required, self.resolve)
+            for suffix, obj in _objects_in(sub, self.resolve):
+                self._plain(obj, at + suffix, depth + 1)
+
+    def responses(self, contract: Contract) -> None:
+        """Response bodies' fields, as ``response 200.data.avatar_item.status``."""
+        for status, rc in contract.responses.items():
+            if rc.pointer is None:
+                continue
+            for suffix, obj in _objects_in(contract.lookup(rc.pointer), self.resolve):
+                self._plain(obj, f"response {status}{suffix}")
 
 
 def _responses(contract: Contract) -> dict[str, dict[str, Any]]:

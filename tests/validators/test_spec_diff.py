@@ -175,3 +175,23 @@ def test_a_broken_new_spec_is_exit_two(tmp_path: Path, capsys: pytest.CaptureFix
     broken.write_text("openapi: [unclosed", encoding="utf-8")
     assert main(["spec", "diff", VENDORED, str(broken)]) == 2
     assert len(capsys.readouterr().err.strip().splitlines()) == 1
+
+
+def test_the_april_changes_as_seen_from_before(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Before April 2026: the twin variant was ``video`` and looks had no ``status``/``error``."""
+    def march(doc: dict[str, Any]) -> None:
+        schemas = doc["components"]["schemas"]
+        look = schemas["AvatarLookItem"]["properties"]
+        del look["status"], look["error"]
+        union = schemas["CreateAvatarRequestBody"]["discriminator"]["mapping"]
+        union["video"] = union.pop("digital_twin")
+        schemas["CreateDigitalTwinRequest"]["properties"]["type"]["const"] = "video"
+    code, document = _diff(capsys, _edited(tmp_path, march), VENDORED)
+    assert code == 1
+    changes = _changes(document)
+    assert ("variants", "type", "added") in changes and ("variants", "type", "removed") in changes
+    renamed = {(c["kind"], c["old"] or c["new"]) for c in document["changes"] if c["section"] == "variants"}
+    assert renamed == {("added", "digital_twin"), ("removed", "video")}
+    assert ("fields", "response 200.data.avatar_item.status", "added") in changes
+    assert ("fields", "response 200.data.avatar_item.error", "added") in changes
+    assert ("fields", "response 200.data.avatar_item.error.code", "added") in changes
