@@ -37,7 +37,7 @@ from ._rate_limit import RateLimiter
 from ._records import Fresh, InFlight, Look, Replay, Store, StoredResponse
 from ._references import GROUP_FIELD, References
 from ._sqlite_store import SqliteStore
-from ._training import PROCESSING, render_group, render_look, status_at
+from ._training import FAILED, PROCESSING, render_group, render_look, status_at
 from ._validation import Accepted, BodyChecker, Rejected
 
 log = logging.getLogger("avatar_contract.emulator")
@@ -230,7 +230,11 @@ class Emulator:
                 400, INVALID_PARAMETER, "type: digital_twin avatars are not supported", "type"), None)
         referenced = self.references.avatar_id(body)
         if referenced is not None:  # June 2026 spec: avatar_id names an existing avatar
-            judged = self.references.judge(body, await self._call(self.store.look, tenant, referenced))
+            reference = await self._call(self.store.look, tenant, referenced)
+            failed = reference is not None and status_at(
+                reference.created_at, reference.fails, reference.needs_consent, config.clock(),
+                config.training_seconds) == FAILED
+            judged = self.references.judge(body, reference, failed)
             if isinstance(judged, Rejected):
                 return _Outcome(self.responder.error(400, INVALID_PARAMETER, judged.message, judged.param),
                                 None)

@@ -3,7 +3,7 @@
 The June 2026 spec lets a prompt avatar name an existing avatar as its visual
 reference.  What that means is prose, so the emulator follows the server rows
 of the advice rule table (``avatar_id.joins_group``, ``.must_exist``,
-``.in_group``) and only while the loaded spec still says them: under the
+``.usable_image``, ``.in_group``) and only while the loaded spec still says them: under the
 vendored spec ``avatar_id`` is an unknown field and is ignored.
 """
 
@@ -41,8 +41,11 @@ class References:
         value = body.get(field)
         return value if isinstance(value, str) else None
 
-    def judge(self, body: dict[str, Any], look: Look | None) -> Rejected | str | None:
-        """A refusal, the group the new avatar joins, or None (nothing to change)."""
+    def judge(self, body: dict[str, Any], look: Look | None, failed: bool = False) -> Rejected | str | None:
+        """A refusal, the group the new avatar joins, or None (nothing to change).
+
+        ``failed``: the referenced look's training failed, so it has no image to use.
+        """
         rows = self._rules.get(str(body.get("type")), {})
         group = body.get(GROUP_FIELD)
         if look is None:
@@ -50,6 +53,9 @@ class References:
             if rule is None:
                 return None
             return Rejected(rule.message.format(value=repr(body.get(rule.field))), rule.field)
+        usable = rows.get("avatar_id.usable_image")
+        if failed and usable is not None:
+            return Rejected(usable.message.format(value=repr(look.id)), usable.field)
         if isinstance(group, str):
             rule = rows.get("avatar_id.in_group")
             if rule is not None and look.group_id != group:

@@ -119,6 +119,11 @@ RULES: tuple[AdviceRule, ...] = (
         "send the id of an avatar (look) created earlier",
     ),
     AdviceRule(
+        "avatar_id.usable_image", "avatar_id", "have a usable image", "server",
+        "avatar_id {value} has no usable image (its training failed)",
+        "reference an avatar whose training completed",
+    ),
+    AdviceRule(
         "avatar_id.in_group", "avatar_id", "the avatar must belong to that group", "server",
         "avatar_id {value} does not belong to the avatar_group_id sent",
         "omit avatar_group_id, or send the avatar's own group",

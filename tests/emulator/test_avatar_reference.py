@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from avatar_contract.emulator import ManualClock
+
 from ._support import harness, photo, prompt
 
 pytestmark = pytest.mark.anyio
@@ -66,3 +68,16 @@ async def test_under_the_vendored_spec_avatar_id_is_an_ignored_unknown_field() -
     response = await h.create(prompt(avatar_id="lk_never_created"))
     assert response.status_code == 200
     assert response.json()["data"]["avatar_item"]["group_id"] != first["group_id"]
+
+
+async def test_an_avatar_whose_training_failed_has_no_usable_image(june_spec: Path) -> None:
+    clock = ManualClock()
+    h = harness(spec=str(june_spec), clock=clock, failure_rate=1.0, training_seconds=10)
+    first = await _look(h)
+    # Still training: its image is there, so the reference is usable.
+    assert (await h.create(prompt(avatar_id=first["id"]))).status_code == 200
+    clock.advance(11)
+    response = await h.create(prompt(avatar_id=first["id"]))
+    assert response.status_code == 400
+    assert response.json()["error"]["param"] == "avatar_id"
+    assert "no usable image" in response.json()["error"]["message"]
