@@ -53,3 +53,22 @@ def test_references_need_a_group_only_while_the_spec_says_so(june_spec: Path) ->
     vendored_body = vendored.body("prompt", sources={site.field: ["url"]})
     with pytest.raises(AssertionError, match=r"reference_images\.without_group"):
         vendored.check_valid(vendored_body, warnings=False)
+
+
+def test_no_create_is_spent_founding_a_group_the_spec_no_longer_needs(june_spec: Path, restore_spec: None) -> None:
+    from avatar_contract.contract_tests.runner import run_clause
+    from avatar_contract.contract_tests.target import Target
+
+    from ._support import KEY_1, REMOTE, emulator
+
+    def creates(spec: str | None) -> int:
+        use_spec(spec)
+        app = emulator(spec=spec)
+        target = Target(base_url=REMOTE, api_key=KEY_1, asgi_app=app, allow_create=True,
+                        max_creates=1000, profile="quick", seed=5)
+        assert run_clause("request.rejects_invalid", target).verdict.value == "pass"
+        count: int = app.state.emulator.created_count()
+        return count
+
+    # The vendored spec needs one extra create: the group the full reference list joins.
+    assert creates(None) == creates(str(june_spec)) + 1
