@@ -74,6 +74,7 @@ RULES: tuple[AdviceRule, ...] = (
     AdviceRule(
         "name.empty", "name", "Name of the avatar", "blank",
         "name is empty; the avatar will have no usable display name",
+        "send the name people should see for this avatar",
     ),
     AdviceRule(
         "url.not_https", "url", "publicly accessible HTTPS URL", "https",

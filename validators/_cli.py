@@ -10,6 +10,7 @@ A subcommand is a module with ``HELP: str``, ``configure(parser)`` and
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from collections.abc import Sequence
 from importlib import metadata
@@ -30,12 +31,17 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: {message}")
 
 
+# This package's own subcommands, found even in a checkout that was never
+# installed (or installed before the command was added).
+_BUILT_IN = {"lint": "._lint_command", "spec": "._spec_command"}
+
+
 def _commands() -> dict[str, ModuleType | None]:
     found: dict[str, ModuleType | None] = {}
     for ep in metadata.entry_points(group=GROUP):
         found.setdefault(ep.name, None)
-    if "lint" not in found:  # running from a checkout that was never installed
-        found["lint"] = None
+    for name in _BUILT_IN:
+        found.setdefault(name, None)
     return found
 
 
@@ -44,9 +50,7 @@ def _load(name: str) -> ModuleType:
         if ep.name == name:
             module: ModuleType = ep.load()
             return module
-    from . import _lint_command
-
-    return _lint_command
+    return importlib.import_module(_BUILT_IN[name], __package__)
 
 
 def build_parser() -> argparse.ArgumentParser:
