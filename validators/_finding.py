@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from typing import Any, Literal
+
+import msgspec
 
 Severity = Literal["error", "warning"]
 
 
-@dataclass(frozen=True, slots=True, init=False)
-class Finding:
+class Finding(msgspec.Struct, frozen=True, gc=False):
     """One thing wrong with (or suspicious about) a payload.
 
     ``error`` means the schema is violated, so a conforming server must reject
@@ -19,6 +19,11 @@ class Finding:
     the root); ``schema_path`` points into the normalised spec document.
     """
 
+    # A msgspec Struct, not a dataclass: findings are built on the linter's
+    # hot path, and a Struct is built in C (~20x cheaper than a frozen
+    # dataclass).  It keeps the same positional fields, equality, hash and
+    # immutability.  gc=False: a finding holds only strings, so it can never
+    # be part of a reference cycle.
     severity: Severity
     path: str
     rule: str
@@ -26,27 +31,6 @@ class Finding:
     hint: str | None = None
     keyword: str | None = None
     schema_path: str | None = None
-
-    def __init__(
-        self,
-        severity: Severity,
-        path: str,
-        rule: str,
-        message: str,
-        hint: str | None = None,
-        keyword: str | None = None,
-        schema_path: str | None = None,
-    ) -> None:
-        # Findings are built on the linter's hot path.  The generated frozen
-        # __init__ goes through object.__setattr__ once per field; writing the
-        # slots through their descriptors does the same at half the cost.
-        _set_severity(self, severity)
-        _set_path(self, path)
-        _set_rule(self, rule)
-        _set_message(self, message)
-        _set_hint(self, hint)
-        _set_keyword(self, keyword)
-        _set_schema_path(self, schema_path)
 
     def to_dict(self) -> dict[str, Any]:
         """The documented, stable JSON shape (``--format json``)."""
@@ -57,16 +41,6 @@ class Finding:
             "message": self.message,
             "hint": self.hint,
         }
-
-
-_slots: Any = Finding.__dict__
-_set_severity = _slots["severity"].__set__
-_set_path = _slots["path"].__set__
-_set_rule = _slots["rule"].__set__
-_set_message = _slots["message"].__set__
-_set_hint = _slots["hint"].__set__
-_set_keyword = _slots["keyword"].__set__
-_set_schema_path = _slots["schema_path"].__set__
 
 
 class Report:

@@ -130,7 +130,26 @@ def value_hint(allowed: tuple[str, ...], value: Any) -> str | None:
     return None
 
 
+# -- cache (issue 11: the linter fast path) -------------------------------------
+# A client that sends an unknown field sends it on every request, and the
+# did-you-mean search costs several microseconds.  Only short names are cached,
+# so the cache's memory stays bounded whatever field names a body carries.
+_CACHED_NAME_MAX = 64
+
+
 def field_hint(name: str, known: frozenset[str]) -> str | None:
+    """Why an unknown field was probably sent (a legacy name, a typo), or None."""
+    if type(name) is str and len(name) <= _CACHED_NAME_MAX:
+        return _cached_field_hint(name, known)
+    return _field_hint(name, known)
+
+
+@functools.lru_cache(maxsize=1024)
+def _cached_field_hint(name: str, known: frozenset[str]) -> str | None:
+    return _field_hint(name, known)
+
+
+def _field_hint(name: str, known: frozenset[str]) -> str | None:
     if name in LEGACY_FIELDS and LEGACY_FIELDS[name] in known:
         return f"{name!r} was renamed {LEGACY_FIELDS[name]!r}"
     close = vocabulary(known).closest(name, 0.75)

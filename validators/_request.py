@@ -1,13 +1,19 @@
 """Create-avatar request bodies: verdict, precise errors and advice.
 
-The verdict always comes from the full-schema jsonschema-rs validator.  What
-happens around it is compiled once per contract into a :class:`RequestPlan`:
+The verdict comes from the full schema: from msgspec Structs generated from it
+(raw bodies, when the schema maps exactly) or from the jsonschema-rs
+validator.  What happens around it is compiled once per contract into a
+:class:`RequestPlan`:
 
-* valid bodies (the hot path): parse with orjson, one ``is_valid`` call, then
-  the variant's precompiled advisor, which for a clean body is a few dict
-  lookups and returns the shared empty report;
+* raw valid bodies (the hot path): one msgspec decode into the generated
+  Structs (:mod:`._structs`), then the variant's precompiled advisor, which
+  for a clean body is a few dict lookups and returns the shared empty report;
+* anything the Structs refuse, and parsed values (the exact path): orjson,
+  one ``is_valid`` call, then advice or diagnosis;
 * invalid bodies: dispatch down the discriminator tree to report each error at
-  its own path, with messages, hints and pointers precomputed per union.
+  its own path, with messages, hints and pointers precomputed per union; each
+  branch's error is written by its generated diagnoser (:mod:`._diagnoser`),
+  or by jsonschema-rs for what that declines.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import msgspec
 import orjson
 
 from avatar_contract.spec import from_pointer
@@ -22,12 +29,14 @@ from avatar_contract.spec import from_pointer
 from ._advice import AdvicePlan, Advisor, token, walker
 from ._compiled import Branch, Union, is_union
 from ._contract import Contract
+from ._diagnoser import GeneratedDiagnoser, generated_diagnoser
 from ._evaluated import converter
 from ._finding import CLEAN, Finding, Report
 from ._hints import LEGACY_FIELDS, value_hint
 from ._payload import NotJSON, parse
 from ._schema_errors import findings as schema_findings
 from ._schema_errors import json_type, show
+from ._structs import FastDecoder, fast_decoder
 
 # A diagnoser appends the errors for one value found at JSON Pointer ``at``
 # (built as we descend).
@@ -52,9 +61,12 @@ def _accepts_anything(branch: Branch) -> bool:
 class _Diagnosis:
     """Per-branch and per-union error finders for one contract's diagnostic tree."""
 
-    def __init__(self, contract: Contract) -> None:
+    def __init__(self, contract: Contract, generated: bool = True) -> None:
         self.lookup = contract.lookup
         self._branches: dict[str, Diagnoser] = {}
+        # False: jsonschema-rs describes every error (the reference the
+        # generated diagnosers are tested against).
+        self.generated = generated
 
     def branch(self, branch: Branch) -> Diagnoser:
         found = self._branches.get(branch.pointer)
@@ -72,6 +84,10 @@ class _Diagnosis:
         pointer = branch.pointer
         lookup = self.lookup
         fast = converter(validator, branch.compiled, pointer, lookup)
+        # Compiled on first use: a process that only ever sees valid bodies
+        # (or a CLI run on one file) never pays for compiling it.
+        generated: GeneratedDiagnoser | None = None
+        pending = self.generated
         # A union at a plain field (the common shape) is called directly;
         # other locations go through a walker.
         fields: list[tuple[str, str, Diagnoser]] = []
@@ -83,7 +99,14 @@ class _Diagnosis:
                 walkers.append(walker(loc, self.union(union)))
 
         def diagnose(instance: Any, at: str, out: list[Finding]) -> None:
-            if not is_valid(instance) and (fast is None or not fast(instance, at, out)):
+            nonlocal generated, pending
+            if pending:
+                generated = generated_diagnoser(branch.compiled, pointer, lookup)
+                pending = False
+            # The generated diagnoser answers for most values (no error, or
+            # exactly one); what it declines goes to jsonschema-rs.
+            if (generated is None or not generated(instance, at, out)) and not is_valid(instance) and (
+                    fast is None or not fast(instance, at, out)):
                 # iter_errors paths are relative to ``instance``; its own path
                 # is read back from ``at`` (to_pointer gives ``at`` again).
                 out.extend(schema_findings(validator, instance, tuple(from_pointer(at)), pointer,
@@ -134,9 +157,28 @@ class _Diagnosis:
                 rule = "discriminator.invalid"
                 message = (f"{prop} must be a string, one of {allowed}; "
                            f"got {json_type(value)} {show(value)}")
-            out.append(Finding("error", at + step, rule, message,
-                               value_hint(values, value), "discriminator", disc_pointer))
+            out.append(Finding("error", at + step, rule, message, hint(value), "discriminator",
+                               disc_pointer))
+
+        # The did-you-mean search is the slow part of an unknown value, and
+        # clients that send a wrong value send the same one again and again.
+        cache: dict[str, str | None] = {}
+
+        def hint(value: Any) -> str | None:
+            if type(value) is not str or len(value) > _HINT_KEY_MAX:
+                return value_hint(values, value)
+            try:
+                return cache[value]
+            except KeyError:
+                if len(cache) >= _HINT_CACHE_SIZE:
+                    cache.clear()  # bounded: a flood of distinct values cannot grow it
+                found = cache[value] = value_hint(values, value)
+                return found
         return diagnose
+
+
+_HINT_CACHE_SIZE = 1024
+_HINT_KEY_MAX = 64
 
 
 def _always(instance: Any) -> bool:
@@ -168,12 +210,23 @@ def _legacy_hints(findings: list[Finding]) -> list[Finding]:
 _RAW = (bytes, bytearray, memoryview, str)
 _loads = orjson.loads
 _JSONDecodeError = orjson.JSONDecodeError
+# What the Struct decoder raises for a body it will not vouch for (invalid,
+# not JSON, or merely unusual): all of them just mean "take the exact path".
+_DECLINED = (msgspec.MsgspecError, ValueError, TypeError, RecursionError)
+# Credit for the Struct attempt (see RequestPlan._hot_path): +1 per valid body,
+# -_MISS_COST per refused one (measured: a refusal costs about what four
+# successes save), kept within bounds so either way it adapts in ~64 bodies.
+_MISS_COST = 4
+_CREDIT_FLOOR = -64
+_CREDIT_CEILING = 64
 
 
 class RequestPlan:
     """Everything :func:`lint_body` needs for one contract, resolved ahead of time."""
 
-    def __init__(self, contract: Contract) -> None:
+    def __init__(self, contract: Contract, fast: bool = True) -> None:
+        """``fast=False`` builds the exact path alone: no Structs, no generated
+        diagnosers (the reference the fast path is tested against)."""
         request = contract.request
         self.contract = contract
         self.is_valid: Callable[[Any], bool] = request.verdict.is_valid
@@ -187,14 +240,78 @@ class RequestPlan:
             {value: advice.branch(b, b.value) for value, b in variants.branches.items()}
             if variants is not None else {}
         )
-        self.diagnose_root: Diagnoser = _Diagnosis(contract).root(request.root)
-        self.lint: Callable[[Any], Report] = self._hot_path()
+        self.diagnose_root: Diagnoser = _Diagnosis(contract, generated=fast).root(request.root)
+        # None when the schema has something msgspec cannot check exactly.
+        self.fast: FastDecoder | None = fast_decoder(contract.spec, request.pointer) if fast else None
+        self.exact: Callable[[Any], Report] = self._exact_path()
+        self.lint: Callable[[Any], Report] = self._hot_path(governed=True)
+        # Structs first on every body, whatever the traffic: what the tests
+        # and the benchmark use to exercise that path on its own.
+        self.structs_first: Callable[[Any], Report] = self._hot_path(governed=False)
 
-    def _hot_path(self) -> Callable[[Any], Report]:
-        """``lint(payload)``: parse, verdict, then advice or diagnosis.
+    def _hot_path(self, governed: bool) -> Callable[[Any], Report]:
+        """``lint(payload)``: the Struct decoder first, then the exact path.
+
+        A body the generated Structs accept is valid (they map only what maps
+        exactly), and the dict they give back is the one orjson would: only
+        the warnings remain.  Anything they refuse, invalid or just unusual,
+        gets :meth:`_exact_path`, whose verdict comes from jsonschema-rs.
+
+        A refused attempt is not free (about four valid bodies' saving), so a
+        credit follows the recent traffic: mostly valid bodies keep the
+        Structs first; a run of invalid ones (a misbehaving client, a fuzzer)
+        goes straight to the exact path until valid bodies earn the Structs
+        back.  Either way the report is the same, only the cost differs.
+        """
+        fast = self.fast
+        exact = self.exact
+        if fast is None:
+            return exact
+        decode = fast.decode
+        to_builtins = msgspec.to_builtins
+        prop = self.property
+        pick = self.variants.get
+        advise = self.advise
+        # Ungoverned: a credit that never runs out.
+        credit = 0 if governed else _CREDIT_CEILING * 2
+
+        def lint(payload: Any) -> Report:
+            nonlocal credit
+            kind = type(payload)
+            if not (kind is bytes or kind is str or isinstance(payload, _RAW)):
+                return exact(payload)
+            if credit < 0:
+                report = exact(payload)
+                # Would the Structs have paid off?  Learn from the verdict.
+                credit += 1 if report is CLEAN or report.valid else -_MISS_COST
+                if credit < _CREDIT_FLOOR:
+                    credit = _CREDIT_FLOOR
+                return report
+            try:
+                value = to_builtins(decode(payload))
+            except _DECLINED:
+                if governed:
+                    credit -= _MISS_COST
+                return exact(payload)
+            if governed and credit < _CREDIT_CEILING:
+                credit += 1
+            if prop is None or type(value) is not dict:
+                return advise(value)
+            variant = value.get(prop)
+            advisor = pick(variant) if type(variant) is str else None
+            if advisor is None:
+                return CLEAN
+            out: list[Finding] = []
+            advisor(value, "", out)
+            return Report(out) if out else CLEAN
+        return lint
+
+    def _exact_path(self) -> Callable[[Any], Report]:
+        """``exact(payload)``: parse, verdict, then advice or diagnosis.
 
         A closure over everything it needs, so the per-payload work is local
-        variable reads: this is the function a service calls per request.
+        variable reads: the hot path falls back to it for every body the
+        Structs refuse, and calls it for parsed values.
         """
         is_valid = self.is_valid
         prop = self.property
