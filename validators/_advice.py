@@ -241,7 +241,7 @@ class AdvicePlan:
                 continue
             value = src.var("v")
             warn = src.const(_builder(rule, "/" + token(name), variant))
-            src.add(depth, f"{value} = {obj}.get({src.const(name)})")
+            src.add(depth, f"{value} = {obj}.get({name!r})")  # a literal: LOAD_CONST
             if check == "blank":
                 src.add(depth, f"if isinstance({value}, str) and (not {value} or {value}.isspace()):")
             elif check == "https":
@@ -250,7 +250,7 @@ class AdvicePlan:
             elif check == "base64":
                 src.add(depth, f"if isinstance({value}, str) and not decodes({value}):")
             elif check == "needs":
-                src.add(depth, f"if isinstance({value}, list) and {value} and not {obj}.get({src.const(rule.needs)}):")
+                src.add(depth, f"if isinstance({value}, list) and {value} and not {obj}.get({rule.needs!r}):")
                 value = "None"
             src.add(depth + 1, f"out.append({warn}({value}, {at}))")
         # The media check rides along with the asset checks (as in any object
