@@ -1,31 +1,81 @@
 """``avatar-contract verify``: run the contract suite and print the clause report.
 
 Exit 0 when the target conforms, 1 when any clause fails, 2 for usage errors
-or a target that cannot be tested (unreachable, key refused).
+or a target that cannot be tested (unreachable, key refused), 3 when no clause
+failed but some are incomplete (the run was stopped by Ctrl-C, SIGTERM or
+--deadline, or a clause could not finish).
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
+import math
 import os
+import signal
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
+from types import FrameType
+from typing import Any
 
 from .clause import CLAUSE_NAMES
-from .mutation import mutation_score
-from .report import from_results, render_text, write
-from .runner import TargetUnusable, choose_seed, preflight, run_suite
+from .finding import ClauseResult, Verdict
+from .progress import Progress, paint, use_colour
+from .report import SuiteReport, from_results, render_text
+from .report_files import check_report_dir, write_run
+from .run_info import RunInfo, tool_version
+from .session import RunStopped, clear_stop, request_stop, stop_reason
 from .suite_spec import use_spec
-from .target import DEFAULT_BURST, DEFAULT_MAX_CREATES, PROFILES, Target, check_base_url, check_keys, from_environment
+from .target import (
+    DEFAULT_BURST,
+    DEFAULT_MAX_CREATES,
+    DEFAULT_TIMEOUT,
+    PROFILES,
+    Target,
+    check_base_url,
+    check_keys,
+    from_environment,
+    parse_header,
+    seed_from_environment,
+)
 
 HELP = "run the contract suite against an implementation (default: the in-process emulator)"
-EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INCOMPLETE = 0, 1, 2, 3
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be a positive number of seconds")
+    return value
+
+
+def _header(text: str) -> tuple[str, str]:
+    try:
+        return parse_header(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.epilog = (
+        "clauses (for --clause):\n" + "".join(f"  {name}\n" for name in CLAUSE_NAMES)
+        + "\nexit: 0 conforms, 1 a clause failed, 2 usage error or untestable target,\n"
+          "      3 incomplete (stopped by Ctrl-C, SIGTERM or --deadline, or a clause could not finish)\n"
+          "env: AVATAR_API_BASE_URL, AVATAR_API_KEY, AVATAR_API_KEY_2, AVATAR_CONTRACT_SPEC, "
+          "AVATAR_CONTRACT_SEED, NO_COLOR"
+    )
+    parser.add_argument("-V", "--version", action="version", version=f"avatar-contract {tool_version()}")
     parser.add_argument("--base-url", help="target base URL (default: in-process emulator); env AVATAR_API_BASE_URL")
     parser.add_argument("--api-key", help="API key for the target; env AVATAR_API_KEY")
     parser.add_argument("--second-api-key", help="a second tenant's key; env AVATAR_API_KEY_2")
@@ -36,12 +86,22 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--burst", type=int, default=DEFAULT_BURST,
                         help=f"cheap requests spent provoking a 429 (default {DEFAULT_BURST})")
     parser.add_argument("--profile", choices=PROFILES, default="default", help="how many generated cases")
-    parser.add_argument("--seed", type=int, help="generation seed (printed; reuse it to reproduce)")
+    parser.add_argument("--seed", type=int, help="generation seed (printed; reuse it to reproduce); "
+                                                 "env AVATAR_CONTRACT_SEED")
     parser.add_argument("--clause", action="append", choices=CLAUSE_NAMES, metavar="NAME",
-                        help="run only this clause (repeatable)")
-    parser.add_argument("--spec", metavar="PATH", help="hold the target to this spec instead of the vendored one")
-    parser.add_argument("--report-dir", default="reports",
-                        help="where report.json, report.md and junit.xml go (default: reports)")
+                        help="run only this clause (repeatable; names below)")
+    parser.add_argument("--spec", metavar="PATH", help="hold the target to this spec instead of the vendored one; "
+                                                       "env AVATAR_CONTRACT_SPEC")
+    parser.add_argument("--timeout", type=_seconds, default=DEFAULT_TIMEOUT, metavar="S",
+                        help=f"bound on each request, body included (default {DEFAULT_TIMEOUT:g})")
+    parser.add_argument("--deadline", type=_seconds, metavar="S",
+                        help="bound on the whole run: then reports for what finished, the rest incomplete")
+    parser.add_argument("--header", action="append", type=_header, default=[], metavar="'NAME: VALUE'",
+                        help="send this header with every request (repeatable), e.g. for a gateway; "
+                             "values of credential-like names are redacted like keys")
+    parser.add_argument("--report-dir", default="reports", metavar="DIR",
+                        help="each run writes report.json, report.md, report.html and junit.xml into a new "
+                             "timestamped directory here, linked as DIR/latest (default: reports)")
     parser.add_argument("--emulator-fault", action="append", default=[], metavar="FAULT",
                         help="in-process emulator only: switch on an emulator fault (repeatable), "
                              "to see what a failing report looks like")
@@ -55,7 +115,8 @@ def _target(args: argparse.Namespace) -> Target:
     target = from_environment(
         base_url=args.base_url, api_key=args.api_key, second_api_key=args.second_api_key,
         allow_create=args.allow_create, max_creates=args.max_creates, burst=args.burst,
-        profile=args.profile, seed=args.seed,
+        profile=args.profile, seed=seed_from_environment(args.seed),
+        timeout=args.timeout, headers=tuple(args.header),
     )
     check_base_url(target.base_url)
     check_keys(target)
@@ -72,39 +133,178 @@ def _target(args: argparse.Namespace) -> Target:
     return target
 
 
+class _Stopped(KeyboardInterrupt):
+    """The run was stopped (Ctrl-C or SIGTERM), seen at a safe point between clauses."""
+
+    def __init__(self, why: str) -> None:
+        super().__init__(why)
+        self.why = why
+
+
+@contextmanager
+def _signals_stop_the_run() -> Iterator[None]:
+    """While the suite runs, Ctrl-C and SIGTERM stop it the same way, so the reports
+    still get written: the first signal marks the run as stopping (no session sends
+    another request, see session.request_stop) and cancels what is running; nothing
+    is raised inside asyncio's own machinery.  A second signal exits at once."""
+    reasons = {signal.SIGINT: "interrupted (Ctrl-C)", signal.SIGTERM: "stopped by SIGTERM"}
+
+    def stop(signum: int, _frame: FrameType | None) -> None:
+        if stop_reason() is not None:
+            raise KeyboardInterrupt  # the second signal: the user insists
+        request_stop(reasons.get(signal.Signals(signum), "stopped"))
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return  # between clauses: the next clause start is the safe point
+        # What asyncio.run does on Ctrl-C, for every task: a task that loses the
+        # cancellation still cannot send (RunStopped at its next request).
+        for task in asyncio.all_tasks(loop):
+            task.cancel()
+        loop.call_soon_threadsafe(lambda: None)  # wake a select() with a long timeout
+
+    clear_stop()
+    previous: dict[signal.Signals, Any] = {}
+    try:
+        for sig in reasons:
+            previous[sig] = signal.signal(sig, stop)
+    except ValueError:  # not the main thread (an embedding): leave signals alone
+        pass
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _err(message: str) -> None:
+    print(f"avatar-contract verify: {message}", file=sys.stderr, flush=True)
+
+
+def _exit_code(report: SuiteReport) -> int:
+    if report.failed:
+        return EXIT_FAIL
+    return EXIT_INCOMPLETE if report.incomplete else EXIT_OK
+
+
 def run(args: argparse.Namespace) -> int:
+    began, started_at = time.monotonic(), datetime.now(UTC)
+    deadline = None if args.deadline is None else began + args.deadline
     use_spec(args.spec)  # a SpecError becomes a one-line exit 2 in the CLI
     try:
-        target = choose_seed(_target(args))
+        target = _target(args)
+        seeded = target.seed is not None
+        from .runner import TargetUnusable, choose_seed, preflight, run_suite
+
+        target = choose_seed(target)
     except ValueError as exc:
-        print(f"avatar-contract verify: {exc}", file=sys.stderr)
+        _err(str(exc))
         return EXIT_USAGE
+    report_dir = Path(args.report_dir)
     try:
-        preflight(target)
+        check_report_dir(report_dir)
+    except OSError as exc:
+        _err(f"cannot write reports to {report_dir}: {exc.strerror or exc}; pass a writable --report-dir")
+        return EXIT_USAGE
+    print(f"avatar-contract verify: {target.description}, profile {target.profile}, seed {target.seed}"
+          f"{'' if seeded else ' (random; rerun with --seed ' + str(target.seed) + ')'}", flush=True)
+    try:
+        preflight(target if deadline is None else replace(target, timeout=min(target.timeout, args.deadline)))
     except TargetUnusable as exc:
-        print(f"avatar-contract verify: {exc}", file=sys.stderr)
+        _err(str(exc))
         return EXIT_USAGE
     if target.embedded:
         # The emulator warns on every replay with a different body (as HeyGen logs
         # it); the suite does that on purpose, so keep the report readable.
         logging.getLogger("avatar_contract.emulator").addHandler(logging.NullHandler())
-    print(f"avatar-contract verify: {target.description}, profile {target.profile}, seed {target.seed}",
-          flush=True)
-    started = time.perf_counter()
-    results = run_suite(target, args.clause)
-    elapsed = time.perf_counter() - started
-    mutation = None
-    if target.embedded and not target.faults and not args.no_mutation and not args.clause:
-        # Proves the suite has teeth: every emulator fault must fail its clause.
-        mutation = mutation_score(Target(profile="quick", seed=target.seed))
+    names = list(args.clause or CLAUSE_NAMES)
+    progress = Progress(sys.stderr, len(names))
+    results: list[ClauseResult] = []
+    stopped = ""
+
+    def finished(result: ClauseResult) -> None:
+        results.append(result)
+        progress.finished(result)
+
+    def starting(name: str) -> None:
+        why = stop_reason()
+        if why is not None:
+            raise _Stopped(why)
+        progress.start(name)
+
+    with _signals_stop_the_run():
+        try:
+            run_suite(target, names, finished, on_start=starting, on_exchange=progress.exchange,
+                      deadline=deadline)
+            stopped = stop_reason() or ""  # a signal after the last clause finished
+        except (_Stopped, RunStopped, asyncio.CancelledError):
+            stopped = stop_reason() or ""
+            if not stopped:  # a cancellation that is not ours
+                raise
+            _stop(progress, results, names, stopped)
+        finally:
+            progress.close()
+        if not stopped and deadline is not None and any(
+                r.verdict is Verdict.INCOMPLETE and "deadline" in r.reason for r in results):
+            stopped = f"the run's deadline (--deadline {args.deadline:g}) passed"
+        mutation = None
+        if target.embedded and not target.faults and not args.no_mutation and not args.clause and not stopped:
+            # Proves the suite has teeth: every emulator fault must fail its clause.
+            from .mutation import mutation_score
+
+            try:
+                mutation = mutation_score(Target(profile="quick", seed=target.seed))
+            except (RunStopped, asyncio.CancelledError):
+                if stop_reason() is None:
+                    raise
+                stopped = f"{stop_reason()} during the mutation score"
+        clear_stop()
     secrets = [k for k in (target.api_key, target.second_api_key, os.environ.get("AVATAR_API_KEY"),
-                           os.environ.get("AVATAR_API_KEY_2")) if k]
-    report = from_results(target, results, secrets, elapsed, mutation)
-    print(render_text(report))
+                           os.environ.get("AVATAR_API_KEY_2"), *target.header_secrets) if k]
+    report = from_results(target, results, secrets, time.monotonic() - began, mutation)
+    report.info = RunInfo.collect(started_at)
+    report.stopped = stopped
+    report.statuses = {name: dict(counts) for name, counts in progress.statuses.items()}
+    print(_coloured(render_text(report), use_colour(sys.stdout)))
     try:
-        written = write(report, Path(args.report_dir))
+        run_dir, written, latest = write_run(report, report_dir, started_at)
     except OSError as exc:
-        print(f"avatar-contract verify: cannot write reports to {args.report_dir}: {exc}", file=sys.stderr)
+        _err(f"cannot write reports to {report_dir}: {exc}")
         return EXIT_USAGE
-    print(f"reports: {', '.join(str(p) for p in written)}")
-    return EXIT_FAIL if report.failed else EXIT_OK
+    print(f"reports: {run_dir}/ ({', '.join(p.name for p in written)}); latest: {latest}")
+    return _exit_code(report)
+
+
+def _stop(progress: Progress, results: list[ClauseResult], names: list[str], why: str) -> None:
+    """After Ctrl-C or SIGTERM: the running clause and the ones not started are incomplete."""
+    _err(f"{why}: writing the reports for what finished")
+    running = progress.unfinished(why)
+    if running is not None:
+        results.append(running)
+    done = {r.name for r in results}
+    for name in names:
+        if name not in done:
+            result = ClauseResult(name, Verdict.INCOMPLETE, reason=f"not run: {why}")
+            results.append(result)
+            progress.finished(result)
+
+
+def _coloured(text: str, colour: bool) -> str:
+    """The final table with its verdict words coloured (a terminal only)."""
+    if not colour:
+        return text
+    lines = []
+    names: set[str] = set(CLAUSE_NAMES)
+    for line in text.splitlines():
+        head, _, rest = line.partition(" ")
+        if head in names:
+            stripped = rest.lstrip(" ")
+            for verdict in sorted(Verdict, key=lambda v: -len(v.value)):
+                if stripped.startswith(verdict.value + " ") or stripped == verdict.value:
+                    pad = rest[: len(rest) - len(stripped)]
+                    line = f"{head} {pad}{paint(verdict, verdict.value, True)}{stripped[len(verdict.value):]}"
+                    break
+        elif line.startswith("FAIL "):
+            line = paint(Verdict.FAIL, "FAIL", True) + line[4:]
+        lines.append(line)
+    return "\n".join(lines)

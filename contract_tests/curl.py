@@ -9,8 +9,10 @@ the characters themselves.
 from __future__ import annotations
 
 import shlex
+from collections.abc import Sequence
 
 from .exchange import Exchange
+from .target import header_variable, secret_header
 
 
 def _ansi_c(data: bytes) -> str:
@@ -54,10 +56,14 @@ def _printf_format(data: bytes) -> str:
     return shlex.quote("".join(out))
 
 
-def as_curl(exchange: Exchange, base_url: str) -> str:
+def as_curl(exchange: Exchange, base_url: str, extra_headers: Sequence[tuple[str, str]] = ()) -> str:
+    """``extra_headers``: the run's --header entries (a secret one as a shell variable)."""
     request = exchange.request
     url = base_url.rstrip("/") + request.path
     words = ["curl", "-sS", "-i", "-X", request.method, shlex.quote(url)]
+    for name, value in extra_headers:
+        words += ["-H", f'"{name}: {header_variable(name)}"' if secret_header(name)
+                  else _header_word(name, value.encode("utf-8"))]
     if request.credential is not None:
         cred = request.credential
         words += ["-H", f'"{cred.header}: {cred.shell}"']

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -74,6 +74,9 @@ class Exchange:
     content: bytes
     elapsed: float = 0.0
     _parsed: list[Any] = field(default_factory=list, repr=False, compare=False)
+    truncated: bool = False  # the body was longer than the session keeps (session.MAX_BODY)
+    # Removes secrets from the body where it is shown (summary()); judging uses the raw bytes.
+    scrub: Callable[[bytes], bytes] | None = field(default=None, repr=False, compare=False)
 
     @property
     def json(self) -> Any:
@@ -107,9 +110,11 @@ class Exchange:
 
     def summary(self, limit: int = 160) -> str:
         """``status`` plus the start of the body, for failure messages."""
-        text = self.content[:limit].decode("utf-8", "replace")
-        more = "…" if len(self.content) > limit else ""
-        return f"{self.status} {text}{more}".rstrip()
+        shown = self.scrub(self.content) if self.scrub is not None else self.content
+        text = shown[:limit].decode("utf-8", "replace")
+        more = "…" if len(shown) > limit else ""
+        cut = " [body truncated]" if self.truncated and not more else ""
+        return f"{self.status} {text}{more}{cut}".rstrip()
 
 
 def _no_constant(name: str) -> Any:

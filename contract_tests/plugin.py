@@ -8,7 +8,6 @@ project that installed avatar-contract.
 from __future__ import annotations
 
 import json
-import os
 import random
 from typing import Any
 
@@ -25,6 +24,7 @@ from .target import (
     check_base_url,
     check_keys,
     from_environment,
+    seed_from_environment,
 )
 
 SEED = pytest.StashKey[int]()
@@ -54,9 +54,10 @@ def _seed(config: pytest.Config) -> int:
     if workerinput and WORKER_SEED in workerinput:
         # xdist workers take the controller's seed, so every worker generates the same cases.
         return int(workerinput[WORKER_SEED])
-    given = config.getoption("--contract-seed")
-    if given is None and os.environ.get("AVATAR_CONTRACT_SEED", "").isdigit():
-        given = int(os.environ["AVATAR_CONTRACT_SEED"])
+    try:  # --contract-seed, else AVATAR_CONTRACT_SEED (validated, shared with verify)
+        given = seed_from_environment(config.getoption("--contract-seed"))
+    except ValueError as exc:
+        raise pytest.UsageError(str(exc)) from None
     return int(given) if given is not None else random.randrange(2**31)
 
 

@@ -1,7 +1,8 @@
 """The clause report: a terminal table, report.json, report.md and JUnit XML.
 
-Every piece of text passes through :func:`scrub`, so an API key can reach no
-report even if a server echoes it back in an error message.
+The runner hands over scrubbed results; every rendered text passes through
+``SuiteReport.scrub`` as well, a safety net that removes any long form of a
+key without touching the tool's own words.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from .exchange import Exchange
 from .finding import ClauseResult, Verdict
 from .mutation import MutationScore
 from .redact import Scrubber
+from .run_info import RunInfo
 from .target import Target
 
 
@@ -29,6 +31,18 @@ class SuiteReport:
     seconds: float = 0.0
     mutation: MutationScore | None = None
     secrets: tuple[str, ...] = field(default=(), repr=False)
+    info: RunInfo | None = None
+    stopped: str = ""  # why the run ended early (Ctrl-C, SIGTERM, --deadline), else ""
+    statuses: dict[str, dict[int, int]] = field(default_factory=dict)  # per clause: status -> count
+
+    @property
+    def incomplete(self) -> bool:
+        return any(r.verdict in (Verdict.INCOMPLETE, Verdict.ERROR) for r in self.results)
+
+    @property
+    def outcome(self) -> str:
+        """One word for the whole run: fails, incomplete or conforms."""
+        return "fails" if self.failed else ("incomplete" if self.incomplete else "conforms")
 
     @property
     def failed(self) -> bool:
@@ -43,10 +57,17 @@ class SuiteReport:
         return sum(r.creates for r in self.results)
 
     def scrub(self, text: str) -> str:
-        return Scrubber(self.secrets).text(text)  # raw and JSON-escaped forms
+        """A safety net over rendered text: every long form of a key.  Short keys
+        were scrubbed field by field by the runner, where it knows what is the
+        target's text and what is ours (see redact)."""
+        return Scrubber(self.secrets).long_forms(text)
+
+    def scrub_content(self, text: str) -> str:
+        """Text the target sent (bodies, headers): every form of a key, anywhere."""
+        return Scrubber(self.secrets).content(text)
 
     def curl(self, exchange: Exchange) -> str:
-        return self.scrub(as_curl(exchange, self.target.display_url))
+        return self.scrub(as_curl(exchange, self.target.display_url, self.target.headers))
 
     def counts(self) -> Counter[str]:
         return Counter(r.verdict.value for r in self.results)
@@ -81,14 +102,29 @@ def render_table(report: SuiteReport) -> str:
         cells = [row[0].ljust(widths[0]), row[1].ljust(widths[1]),
                  row[2].rjust(widths[2]), row[3].rjust(widths[3]), row[4][:100]]
         lines.append("  ".join(cells).rstrip())
-    counts = report.counts()
-    summary = ", ".join(f"{counts[v.value]} {v.value}" for v in Verdict if counts[v.value])
     lines.append("")
-    lines.append(f"{summary} · {report.requests} requests · {report.creates} creates · {report.seconds:.1f}s")
+    lines.append(summary_line(report))
     warning = unexpected_creates(report)
     if warning:
         lines.append(warning)
     return report.scrub("\n".join(lines))
+
+
+def summary_line(report: SuiteReport) -> str:
+    """``14 pass, 1 fail · 933 requests · 98 creates · 12.3s`` (plus why it stopped early)."""
+    counts = report.counts()
+    summary = ", ".join(f"{counts[v.value]} {v.value}" for v in Verdict if counts[v.value]) or "no clauses"
+    line = f"{summary} · {report.requests} requests · {report.creates} creates · {report.seconds:.1f}s"
+    return f"{line} · stopped early: {report.stopped}" if report.stopped else line
+
+
+def creates_line(report: SuiteReport) -> str:
+    t = report.target
+    if t.embedded:
+        return f"{report.creates} made (in-process emulator: no cap)"
+    if not t.allow_create:
+        return f"{report.creates} made; not allowed (no --allow-create)"
+    return f"{report.creates} made of a cap of {t.max_creates} (--max-creates)"
 
 
 def _times(count: int) -> str:
@@ -129,25 +165,44 @@ def to_json(report: SuiteReport) -> dict[str, Any]:
             "allow_create": t.allow_create, "max_creates": t.max_creates, "burst": t.burst,
             "faults": sorted(t.faults),
         },
-        "conforms": not report.failed,
+        "conforms": report.outcome == "conforms",
+        "outcome": report.outcome,
         "summary": dict(report.counts()),
         "requests": report.requests,
         "creates": report.creates,
         "unexpected_creates": report.creates if unexpected_creates(report) else 0,
         "warnings": [w for w in (unexpected_creates(report),) if w],
         "seconds": round(report.seconds, 2),
+        "stopped": report.stopped or None,
+        "run": report.info.to_dict() if report.info else None,
+        "statuses": {name: {str(k): v for k, v in sorted(c.items())} for name, c in report.statuses.items()},
         "clauses": [r.to_dict(report.curl) for r in report.results],
         "mutation": report.mutation.to_dict() if report.mutation else None,
     }
     return json.loads(report.scrub(json.dumps(data)))  # type: ignore[no-any-return]
 
 
+def _md_text(text: str) -> str:
+    """Text for Markdown: HTML a server sent stays text (Markdown renders raw HTML)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def _md_cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    return _md_text(text).replace("|", "\\|").replace("\n", " ")
+
+
+def _md_header(report: SuiteReport) -> list[str]:
+    lines = [f"**{report.outcome.upper()}** · {_md_text(summary_line(report))}", ""]
+    info = report.info
+    if info is not None:
+        lines += [f"avatar-contract {info.tool_version} · spec {_md_text(info.spec_version)} "
+                  f"(sha256 `{info.spec_sha256[:16]}…`) · started {info.started_at} · "
+                  f"took {report.seconds:.1f}s", ""]
+    return lines
 
 
 def to_markdown(report: SuiteReport) -> str:
-    lines = ["# Create Avatar contract report", "", _target_line(report), "",
+    lines = ["# Create Avatar contract report", "", *_md_header(report), _md_text(_target_line(report)), "",
              *([f"**{unexpected_creates(report)}**", ""] if unexpected_creates(report) else []),
              "| clause | verdict | requests | creates | detail |", "|---|---|---:|---:|---|"]
     for r in report.results:
@@ -161,7 +216,9 @@ def to_markdown(report: SuiteReport) -> str:
             for failure in r.failures:
                 lines += ["", f"- {_md_cell(failure.message)}{_times(failure.count)}"]
                 if failure.exchange is not None:
-                    lines += ["", "  ```sh", f"  {report.curl(failure.exchange)}", "  ```"]
+                    curl = report.curl(failure.exchange)
+                    fence = "`" * max(3, _longest_backticks(curl) + 1)
+                    lines += ["", f"  {fence}sh", f"  {curl}", f"  {fence}"]
     if report.mutation is not None:
         lines += ["", "## Mutation score", "", report.mutation.line(), "",
                   "| fault | clause | caught |", "|---|---|---|"]
@@ -170,13 +227,22 @@ def to_markdown(report: SuiteReport) -> str:
     return report.scrub("\n".join(lines) + "\n")
 
 
+def _longest_backticks(text: str) -> int:
+    longest = run = 0
+    for char in text:
+        run = run + 1 if char == "`" else 0
+        longest = max(longest, run)
+    return longest
+
+
 def to_junit(report: SuiteReport) -> str:
     counts = report.counts()
     suite = ET.Element("testsuite", {
         "name": "avatar-contract", "tests": str(len(report.results)),
         "failures": str(counts[Verdict.FAIL.value]),
         "skipped": str(counts[Verdict.SKIPPED.value] + counts[Verdict.NOT_OBSERVED.value]),
-        "errors": "0", "time": f"{report.seconds:.3f}",
+        "errors": str(counts[Verdict.INCOMPLETE.value] + counts[Verdict.ERROR.value]),
+        "time": f"{report.seconds:.3f}",
     })
     for r in report.results:
         case = ET.SubElement(suite, "testcase", {
@@ -184,6 +250,9 @@ def to_junit(report: SuiteReport) -> str:
         if r.verdict is Verdict.FAIL:
             failure = ET.SubElement(case, "failure", {"message": report.scrub(r.reason)})
             failure.text = render_failures(SuiteReport(report.target, [r], secrets=report.secrets))
+        elif r.verdict in (Verdict.INCOMPLETE, Verdict.ERROR):
+            # Never a pass: CI must see that this clause was not judged in full.
+            ET.SubElement(case, "error", {"message": report.scrub(f"{r.verdict.value}: {r.reason}")})
         elif r.verdict in (Verdict.SKIPPED, Verdict.NOT_OBSERVED):
             ET.SubElement(case, "skipped", {"message": report.scrub(f"{r.verdict.value}: {r.reason}")})
         if r.notes:
@@ -197,11 +266,15 @@ def to_junit(report: SuiteReport) -> str:
 
 
 def write(report: SuiteReport, directory: Path) -> list[Path]:
+    """Every report file into ``directory`` (verify uses a fresh one per run: report_files)."""
+    from .report_html import to_html
+
     directory.mkdir(parents=True, exist_ok=True)
     files = {
         "report.json": json.dumps(to_json(report), indent=2, ensure_ascii=False) + "\n",
         "report.md": to_markdown(report),
         "junit.xml": to_junit(report) + "\n",
+        "report.html": to_html(report),
     }
     written = []
     for name, text in files.items():

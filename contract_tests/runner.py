@@ -12,6 +12,7 @@ import random
 import time
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import replace
 
 import httpx
 
@@ -23,7 +24,7 @@ from .clause import CLAUSE_NAMES, REGISTRY, Clause, ClauseContext
 from .exchange import Exchange
 from .finding import ClauseFailure, ClauseResult, NotObserved, Skipped, Verdict
 from .redact import Scrubber
-from .session import Credentials, RateLimited, Session, UnsendableRequest
+from .session import EVIDENCE_BYTES, Credentials, RateLimited, Session, UnsendableRequest
 from .suite_spec import spec_path, suite_spec
 from .target import Target, check_keys
 
@@ -44,7 +45,8 @@ CREATE_PRIORITY = (
     "response.content_type",
 )
 EMBEDDED_BASE = "http://emulator.invalid"
-TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+OnStart = Callable[[str], None]
+OnExchange = Callable[[Exchange, bool], None]
 
 
 class TargetUnusable(Exception):
@@ -56,7 +58,12 @@ def clauses() -> dict[str, Clause]:
 
 
 def credentials(target: Target) -> Credentials:
-    return Credentials(target.primary_key, target.secondary_key)
+    return Credentials(target.primary_key, target.secondary_key, target.header_secrets)
+
+
+def _timeout(target: Target) -> httpx.Timeout:
+    # httpx bounds each read; Session bounds the whole request with target.timeout.
+    return httpx.Timeout(target.timeout, connect=min(10.0, target.timeout))
 
 
 def create_plan(target: Target) -> dict[str, int | None]:
@@ -75,7 +82,7 @@ def choose_seed(target: Target) -> Target:
 
 
 def _embedded_app(target: Target, burst: bool) -> object:
-    from avatar_contract.emulator import DEFAULT_RATE_LIMIT, EmulatorConfig, create_app
+    from avatar_contract.emulator import DEFAULT_RATE_LIMIT, EmulatorConfig, ManualClock, create_app
 
     config = EmulatorConfig(
         api_keys=tuple(k for k in (target.primary_key, target.secondary_key) if k),
@@ -84,6 +91,9 @@ def _embedded_app(target: Target, burst: bool) -> object:
         # emulator's default, which a bounded burst must be able to reach.
         rate_limit=DEFAULT_RATE_LIMIT if burst else None,
         spec=spec_path(),
+        # The burst's app stands still in time, so its bucket never refills and
+        # request capacity+1 is a 429 however slowly a loaded machine sends.
+        **({"clock": ManualClock()} if burst else {}),
     )
     return create_app(config)
 
@@ -92,20 +102,23 @@ def _embedded_app(target: Target, burst: bool) -> object:
 async def open_client(target: Target, burst: bool = False) -> AsyncIterator[httpx.AsyncClient]:
     if target.embedded:
         transport = httpx.ASGITransport(app=_embedded_app(target, burst), raise_app_exceptions=False)  # type: ignore[arg-type]
-        async with httpx.AsyncClient(transport=transport, base_url=EMBEDDED_BASE, timeout=TIMEOUT) as client:
+        async with httpx.AsyncClient(transport=transport, base_url=EMBEDDED_BASE, timeout=_timeout(target),
+                                     headers=list(target.headers)) as client:
             yield client
     elif target.asgi_app is not None:
         app_transport = httpx.ASGITransport(app=target.asgi_app, raise_app_exceptions=False)
         async with httpx.AsyncClient(transport=app_transport, base_url=str(target.base_url),
-                                     timeout=TIMEOUT) as client:
+                                     timeout=_timeout(target), headers=list(target.headers)) as client:
             yield client
     else:
         limits = httpx.Limits(max_connections=32, max_keepalive_connections=16)
-        async with httpx.AsyncClient(base_url=str(target.base_url), timeout=TIMEOUT, limits=limits) as client:
+        async with httpx.AsyncClient(base_url=str(target.base_url), timeout=_timeout(target), limits=limits,
+                                     headers=list(target.headers)) as client:
             yield client
 
 
-async def _run(clause: Clause, target: Target, allowance: int | None) -> ClauseResult:
+async def _run(clause: Clause, target: Target, allowance: int | None,
+               on_exchange: OnExchange | None = None, deadline: float | None = None) -> ClauseResult:
     started = time.perf_counter()
     seed = int(target.seed or 0)
     path = suite_spec().path
@@ -113,13 +126,13 @@ async def _run(clause: Clause, target: Target, allowance: int | None) -> ClauseR
         client = await stack.enter_async_context(open_client(target))
         budget = CreateBudget(allowance)
         creds = credentials(target)  # one for every session: it records the secrets sent
-        session = Session(client, creds, budget, path)
+        session = Session(client, creds, budget, path, timeout=target.timeout, on_exchange=on_exchange)
 
         async def open_burst() -> Session:
             # In-process, a burst gets its own app with the emulator's default limiter.
             burst_client = client if not target.embedded else \
                 await stack.enter_async_context(open_client(target, burst=True))
-            burst = Session(burst_client, creds, budget, path)
+            burst = Session(burst_client, creds, budget, path, timeout=target.timeout, on_exchange=on_exchange)
             ctx.extra_sessions.append(burst)
             return burst
 
@@ -144,7 +157,13 @@ async def _run(clause: Clause, target: Target, allowance: int | None) -> ClauseR
             if clause.needs_create and allowance == 0:
                 raise Skipped("needs creates, which are billable: pass --allow-create (capped by --max-creates)"
                               if not target.allow_create else "no creates left in --max-creates for this clause")
-            await clause.run(ctx)
+            # The run's --deadline (time.monotonic()) bounds the clause too.
+            loop = asyncio.get_running_loop()
+            async with asyncio.timeout_at(None if deadline is None else
+                                          loop.time() + deadline - time.monotonic()):
+                await clause.run(ctx)
+        except TimeoutError:
+            verdict, reason = Verdict.INCOMPLETE, "stopped by the run's deadline (--deadline) before it finished"
         except NotObserved as exc:
             verdict, reason = Verdict.NOT_OBSERVED, str(exc)
         except Skipped as exc:
@@ -162,7 +181,7 @@ async def _run(clause: Clause, target: Target, allowance: int | None) -> ClauseR
             reason = f"{len(ctx.failures)} failure(s); first: {ctx.failures[0].message}"
         # Scrubbed here, not in a front end: pytest, verify and the report files
         # all get text in which no key (nor a near-miss of one) a server echoed survives.
-        scrub = Scrubber([*creds.secrets(), target.api_key, target.second_api_key])
+        scrub = Scrubber([*creds.real_secrets(), target.api_key, target.second_api_key], creds.near_misses())
         return ClauseResult(
             name=clause.name, verdict=verdict, reason=scrub.text(reason),
             failures=[_scrubbed(f, scrub) for f in ctx.failures],
@@ -173,6 +192,8 @@ async def _run(clause: Clause, target: Target, allowance: int | None) -> ClauseR
 
 def _scrubbed(failure: ClauseFailure, scrub: Scrubber) -> ClauseFailure:
     exchange = scrub.exchange(failure.exchange) if failure.exchange is not None else None
+    if exchange is not None and len(exchange.content) > EVIDENCE_BYTES:
+        exchange = replace(exchange, content=exchange.content[:EVIDENCE_BYTES], truncated=True, _parsed=[])
     clean = ClauseFailure(failure.clause, scrub.text(failure.message), exchange)
     clean.count = failure.count
     return clean
@@ -188,12 +209,23 @@ def run_suite(
     target: Target,
     names: Iterable[str] | None = None,
     on_result: Callable[[ClauseResult], None] | None = None,
+    *,
+    on_start: OnStart | None = None,
+    on_exchange: OnExchange | None = None,
+    deadline: float | None = None,
 ) -> list[ClauseResult]:
+    """Run the clauses in order.  ``deadline`` is a ``time.monotonic()`` instant:
+    the clause running then stops, and later ones are not started (both ``incomplete``)."""
     target = choose_seed(target)
     shares = create_plan(target)
     results = []
     for name in names or CLAUSE_NAMES:
-        result = asyncio.run(_run(REGISTRY[name], target, shares[name]))
+        if deadline is not None and time.monotonic() >= deadline:
+            result = ClauseResult(name, Verdict.INCOMPLETE, reason="not run: the run's deadline (--deadline) passed")
+        else:
+            if on_start is not None:
+                on_start(name)
+            result = asyncio.run(_run(REGISTRY[name], target, shares[name], on_exchange, deadline))
         results.append(result)
         if on_result is not None:
             on_result(result)
@@ -208,7 +240,8 @@ async def _preflight(target: Target) -> None:
     except ValueError as exc:
         raise TargetUnusable(str(exc)) from None
     async with open_client(target) as client:
-        session = Session(client, credentials(target), CreateBudget(0), suite_spec().path)
+        session = Session(client, credentials(target), CreateBudget(0), suite_spec().path,
+                          timeout=target.timeout)
         try:
             exchange = await session.post({}, retry_429=False)
         except UnsendableRequest as exc:

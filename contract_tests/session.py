@@ -8,7 +8,10 @@ that keep a live run safe and honest live in one place:
 * every 2xx to the create route is counted, expected or not;
 * a 429 on an ordinary request is shown to ``on_rate_limited`` (which
   validates it) and retried after ``Retry-After``, within a bounded wait, so
-  rate limiting never turns into a false failure.
+  rate limiting never turns into a false failure;
+* a request is bounded as a whole (``timeout``: connect, headers and a
+  trickled body together) and at most ``MAX_BODY`` bytes of a body are kept,
+  so neither a slow nor a huge answer can stall the run or exhaust memory.
 """
 
 from __future__ import annotations
@@ -25,8 +28,16 @@ import httpx
 
 from .budget import CreateBudget
 from .exchange import ABSENT, Credential, Exchange, SentRequest, encode_json
+from .redact import Scrubber, sent_secrets
 
 JSON = b"application/json"
+# Body bytes kept per response.  The contract's bodies are a few KiB; more is
+# evidence enough ("truncated"), and 10 MB answers must not pile up in memory.
+MAX_BODY = 1024 * 1024
+DEFAULT_TIMEOUT = 30.0  # seconds per request, everything included (--timeout)
+# What is kept of a body that was truncated (it cannot be judged, only shown),
+# and of a failing exchange's body in a result: a report shows bodies, not megabytes.
+EVIDENCE_BYTES = 64 * 1024
 
 
 class UnsendableRequest(Exception):
@@ -38,6 +49,30 @@ class UnsendableRequest(Exception):
 
 class RateLimited(Exception):
     """The target still answered 429 after the bounded retries."""
+
+
+class RunStopped(BaseException):
+    """The run is being stopped (Ctrl-C, SIGTERM): no further request may be sent.
+
+    A BaseException, so no clause's ``except Exception`` can swallow it.
+    """
+
+
+_stopping: list[str] = []  # why the run is stopping; empty while it runs
+
+
+def request_stop(why: str) -> None:
+    """From a signal handler: every session refuses to send from now on."""
+    if not _stopping:
+        _stopping.append(why)
+
+
+def clear_stop() -> None:
+    _stopping.clear()
+
+
+def stop_reason() -> str | None:
+    return _stopping[0] if _stopping else None
 
 
 @dataclass(frozen=True)
@@ -54,18 +89,27 @@ class Credentials:
 
     VARIABLES = ("AVATAR_API_KEY", "AVATAR_API_KEY_2")
 
-    def __init__(self, primary: str, secondary: str | None) -> None:
+    def __init__(self, primary: str, secondary: str | None, extra_secrets: Sequence[str] = ()) -> None:
         self._keys = (primary, secondary)
-        # Every secret value handed out, derived ones too (the key minus or plus a
-        # character): what a server's echo must be scrubbed of.
-        self._secrets: set[str] = {k for k in self._keys if k}
+        # The real secrets (keys, secret --header values), and the near-miss keys
+        # derived from them (the key minus or plus a character), kept apart: a
+        # near-miss like "key" (of "key1") is an ordinary word in our own text.
+        self._real: frozenset[str] = frozenset(k for k in (*self._keys, *extra_secrets) if k)
+        self._near: set[str] = set()
 
     def secrets(self) -> frozenset[str]:
-        return frozenset(self._secrets)
+        """Every secret value handed out, near-misses included."""
+        return self._real | frozenset(self._near)
+
+    def real_secrets(self) -> frozenset[str]:
+        return self._real
+
+    def near_misses(self) -> frozenset[str]:
+        return frozenset(self._near - self._real)
 
     def _secret(self, value: str) -> str:
         if value:
-            self._secrets.add(value)
+            self._near.add(value)
         return value
 
     def key(self, tenant: int = 1) -> str:
@@ -134,6 +178,8 @@ class Session:
         *,
         retry: RetryPolicy | None = None,
         on_rate_limited: Callable[[Exchange], None] | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        on_exchange: Callable[[Exchange, bool], None] | None = None,
     ) -> None:
         self.client = client
         self.credentials = credentials
@@ -141,8 +187,12 @@ class Session:
         self.path = path
         self.retry = retry or RetryPolicy()
         self.on_rate_limited = on_rate_limited
+        self.timeout = timeout
+        # Told of every exchange and whether it created an avatar: the live progress count.
+        self.on_exchange = on_exchange
         self.requests = 0
         self.exchanges: list[Exchange] = []
+        self._scrubber = Scrubber(credentials.real_secrets())
 
     async def post(
         self,
@@ -196,35 +246,72 @@ class Session:
         raise RateLimited(f"{method} {path} was still rate-limited after waiting {waited:.0f}s")
 
     async def _once(self, request: SentRequest) -> Exchange:
+        if _stopping:
+            # Even a task whose cancellation was swallowed (somewhere in a
+            # connect) sends nothing more once the run is stopping.
+            raise RunStopped(_stopping[0])
         headers: list[tuple[str, bytes]] = list(request.headers)
         if request.credential is not None:
             headers.append((request.credential.header, request.credential.value.encode("utf-8")))
         self.requests += 1
         started = time.perf_counter()
+        # Summaries quote the body in failure messages: they show it scrubbed,
+        # of the real keys and of the near-miss key this very request carried.
+        scrub = self._scrubber.with_sent(*sent_secrets(request.credential)).data
         try:
-            response = await self.client.request(
-                request.method, request.path,
-                headers=[(k.encode("latin-1"), v) for k, v in headers], content=request.content,
-            )
+            async with asyncio.timeout(self.timeout):
+                async with self.client.stream(
+                    request.method, request.path,
+                    headers=[(k.encode("latin-1"), v) for k, v in headers], content=request.content,
+                ) as response:
+                    content, truncated = await _read_capped(response, MAX_BODY)
+            if truncated:  # not judgeable: keep only what a report shows
+                content = content[:EVIDENCE_BYTES]
         except httpx.LocalProtocolError:
             # h11's message quotes the offending value, which may be a key: keep only the names.
             names = ", ".join(name for name, _ in headers)
             raise UnsendableRequest(f"{request.method} {request.path} could not be sent: a header value is "
                                     f"not allowed in HTTP (headers: {names}; values not shown)") from None
+        except TimeoutError:
+            exchange = Exchange(request, 0, {"x-contract-error": f"no complete answer within {self.timeout:g}s "
+                                             "(--timeout bounds the whole request, body included)"},
+                                b"", time.perf_counter() - started, scrub=scrub)
         except httpx.TransportError as exc:
             # No answer at all (reset, timeout): evidence, not an exception, so
             # the clause that sent it reports it as a failure.
             exchange = Exchange(request, 0, {"x-contract-error": f"{type(exc).__name__}: {exc}"}, b"",
-                                time.perf_counter() - started)
+                                time.perf_counter() - started, scrub=scrub)
         else:
             exchange = Exchange(
                 request,
                 response.status_code,
                 {k.lower(): v for k, v in response.headers.items()},
-                response.content,
+                content,
                 time.perf_counter() - started,
+                truncated=truncated,
+                scrub=scrub,
             )
+        if _stopping:
+            raise RunStopped(_stopping[0])
+        created = False
         if request.method == "POST" and request.path == self.path:
+            before = self.budget.made
             self.budget.observe(exchange)
+            created = self.budget.made > before
         self.exchanges.append(exchange)
+        if self.on_exchange is not None:
+            self.on_exchange(exchange, created)
         return exchange
+
+
+async def _read_capped(response: httpx.Response, limit: int) -> tuple[bytes, bool]:
+    """At most ``limit`` bytes of the (decoded) body, and whether there was more."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.aiter_bytes():
+        if size + len(chunk) > limit:
+            chunks.append(chunk[: limit - size])
+            return b"".join(chunks), True  # the rest is never read (the connection is dropped)
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks), False

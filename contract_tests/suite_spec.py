@@ -3,30 +3,49 @@
 One process-wide choice, because schemathesis checks and hypothesis strategies are
 module-level; every place that needs the spec asks here, so a newer spec changes
 the generated cases, the oracle and the in-process emulator together.
+
+The order is the usual one: the command line (``verify --spec``,
+``pytest --contract-spec``), then ``AVATAR_CONTRACT_SPEC``, then the vendored spec.
 """
 
 from __future__ import annotations
 
 import os
 
-from avatar_contract.spec import Spec, load_spec
+from avatar_contract.spec import Spec, SpecError, load_spec
 
 ENV = "AVATAR_CONTRACT_SPEC"
-_active: str | None = os.environ.get(ENV) or None
+_active: str | None = None
+_chosen = False  # until use_spec() runs, the environment decides
+
+
+def spec_from_environment(given: str | os.PathLike[str] | None = None) -> str | None:
+    """The spec path to use: ``given``, else ``AVATAR_CONTRACT_SPEC``, else None (vendored)."""
+    if given is not None:
+        return os.fspath(given)
+    return os.environ.get(ENV, "").strip() or None
 
 
 def use_spec(path: str | os.PathLike[str] | None) -> Spec:
-    """Select the spec (``None``: the vendored one); raises ``SpecError`` if unusable."""
-    global _active
-    chosen = os.fspath(path) if path is not None else None
-    loaded = load_spec(chosen)
-    _active = chosen
+    """Select the spec (``None``: ``AVATAR_CONTRACT_SPEC`` or the vendored one).
+
+    Raises ``SpecError`` if unusable; one that came from the environment says so.
+    """
+    global _active, _chosen
+    chosen = spec_from_environment(path)
+    try:
+        loaded = load_spec(chosen)
+    except SpecError as exc:
+        if path is None and chosen is not None:
+            raise SpecError(f"{exc} (from {ENV}; unset it or pass a usable spec)") from None
+        raise
+    _active, _chosen = chosen, True
     return loaded
 
 
 def spec_path() -> str | None:
-    return _active
+    return _active if _chosen else spec_from_environment()
 
 
 def suite_spec() -> Spec:
-    return load_spec(_active)
+    return load_spec(spec_path())

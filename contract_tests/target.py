@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
@@ -21,6 +22,19 @@ EMBEDDED_KEY_2 = "avatar-contract-suite-key-2"
 # Where `avatar-contract emulator` listens by default; curl lines for the
 # in-process emulator point there so they can be replayed against it.
 EMULATOR_DEFAULT_URL = "http://127.0.0.1:8080"
+DEFAULT_TIMEOUT = 30.0  # seconds per request, body included
+SEED_ENV = "AVATAR_CONTRACT_SEED"
+MAX_SEED = 2**32 - 1  # what hypothesis and random accept as a seed, and what fits in a report
+# Headers the suite itself sets (or leaves out on purpose: auth.missing sends no
+# key): a --header that set one would change what every clause is judged on.
+RESERVED_HEADERS = frozenset({
+    "x-api-key", "authorization", "idempotency-key", "content-type", "content-length",
+    "host", "transfer-encoding", "connection",
+})
+# A --header whose name looks like one of these carries a credential: its value
+# is redacted like a key (reports, curl lines, echoes).
+_SECRET_HEADER = re.compile(r"auth|key|token|secret|passw|cookie|session|signature|credential", re.IGNORECASE)
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # RFC 9110 field-name
 
 
 @dataclass(frozen=True)
@@ -44,6 +58,13 @@ class Target:
     seed: int | None = None
     faults: frozenset[str] = field(default_factory=frozenset)
     asgi_app: Any = field(default=None, compare=False)
+    timeout: float = DEFAULT_TIMEOUT
+    headers: tuple[tuple[str, str], ...] = ()  # --header: sent with every request
+
+    @property
+    def header_secrets(self) -> tuple[str, ...]:
+        """The values of --header entries that carry a credential."""
+        return tuple(value for name, value in self.headers if secret_header(name) and value)
 
     @property
     def embedded(self) -> bool:
@@ -91,7 +112,8 @@ class Target:
             f"second_api_key={'***' if self.second_api_key else None}, "
             f"allow_create={self.allow_create}, max_creates={self.max_creates}, "
             f"burst={self.burst}, profile={self.profile!r}, seed={self.seed!r}, "
-            f"faults={sorted(self.faults)!r})"
+            f"faults={sorted(self.faults)!r}, timeout={self.timeout!r}, "
+            f"headers={[name for name, _ in self.headers]!r})"
         )
 
     __str__ = __repr__
@@ -140,3 +162,47 @@ def from_environment(
         second_api_key=second_api_key or os.environ.get("AVATAR_API_KEY_2") or None,
         **options,  # type: ignore[arg-type]
     )
+
+
+def secret_header(name: str) -> bool:
+    return bool(_SECRET_HEADER.search(name))
+
+
+def header_variable(name: str) -> str:
+    """How a curl line shows a secret --header value: a shell variable the user sets."""
+    return "${AVATAR_HEADER_" + re.sub(r"[^A-Za-z0-9]", "_", name).upper() + "}"
+
+
+def parse_header(text: str) -> tuple[str, str]:
+    """``'Name: value'`` from ``--header``; raises ``ValueError`` (one line, no secret shown)."""
+    name, colon, value = text.partition(":")
+    name, value = name.strip(), value.strip()
+    if not colon or not name:
+        raise ValueError(f"--header {name or text!r} must be 'Name: value'")
+    if not _TOKEN.fullmatch(name):
+        raise ValueError(f"--header name {name!r} is not a valid HTTP header name (letters, digits, -)")
+    if name.lower() in RESERVED_HEADERS:
+        raise ValueError(f"--header {name} is set by the suite itself; use --api-key / --second-api-key "
+                         "for credentials")
+    if not all(" " <= c <= "~" or c == "\t" for c in value):
+        shown = "value not shown" if secret_header(name) else f"value {value!r}"
+        raise ValueError(f"--header {name} must have a visible-ASCII value ({shown})")
+    return name, value
+
+
+def seed_from_environment(given: int | None = None) -> int | None:
+    """The seed: ``given`` (--seed / --contract-seed), else ``AVATAR_CONTRACT_SEED``, else None.
+
+    Raises ``ValueError`` (one line) for a value that is not an integer in 0..2**32-1.
+    """
+    if given is not None:
+        if not 0 <= given <= MAX_SEED:
+            raise ValueError(f"seed {given} must be between 0 and {MAX_SEED}")
+        return given
+    text = os.environ.get(SEED_ENV, "").strip()
+    if not text:
+        return None
+    if not re.fullmatch(r"[0-9]+", text) or int(text) > MAX_SEED:
+        raise ValueError(f"{SEED_ENV}={text!r} must be an integer between 0 and {MAX_SEED}; "
+                         "unset it or give the seed on the command line")
+    return int(text)

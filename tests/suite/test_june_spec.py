@@ -29,8 +29,8 @@ def test_verify_against_the_emulator_passes_under_the_june_spec(
                  "--report-dir", str(tmp_path)])
     out = capsys.readouterr().out
     assert code == 0, out
-    report = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
-    assert report["conforms"] is True
+    report = json.loads((tmp_path / "latest" / "report.json").read_text(encoding="utf-8"))
+    assert report["conforms"] is True and report["outcome"] == "conforms"
     verdicts = {c["clause"]: c["verdict"] for c in report["clauses"]}
     assert len(verdicts) == 15
     assert verdicts["request.variants"] == "pass" and verdicts["response.schema"] == "pass", verdicts

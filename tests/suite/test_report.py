@@ -81,7 +81,7 @@ def test_reports_are_written_and_scrubbed(tmp_path: Path) -> None:
     target = Target(base_url="https://api.example.com", api_key=SECRET, seed=42)
     report = _report(target)
     files = write(report, tmp_path)  # type: ignore[arg-type]
-    assert sorted(p.name for p in files) == ["junit.xml", "report.json", "report.md"]
+    assert sorted(p.name for p in files) == ["junit.xml", "report.html", "report.json", "report.md"]
     for path in files:
         assert SECRET not in path.read_text(encoding="utf-8"), path.name
     data = json.loads((tmp_path / "report.json").read_text())

@@ -17,7 +17,7 @@ def test_conforming_target_exits_0(tmp_path: Path, capsys: pytest.CaptureFixture
     out = capsys.readouterr().out
     assert code == 0, out
     assert "seed 5" in out and "auth.missing" in out and "2 pass" in out
-    data = json.loads((tmp_path / "report.json").read_text())
+    data = json.loads((tmp_path / "latest" / "report.json").read_text())
     assert [c["clause"] for c in data["clauses"]] == ["auth.missing", "idempotency.replay"]
 
 
@@ -36,7 +36,7 @@ def test_full_run_prints_the_mutation_score(tmp_path: Path, capsys: pytest.Captu
     assert "15 pass" in out
     total = len(FAULTS)
     assert f"mutation score: {total}/{total} faults caught" in out
-    assert json.loads((tmp_path / "report.json").read_text())["mutation"]["caught"] == total
+    assert json.loads((tmp_path / "latest" / "report.json").read_text())["mutation"]["caught"] == total
 
 
 @pytest.mark.parametrize("argv", [
