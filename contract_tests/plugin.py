@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import json
 import random
+import shutil
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -28,7 +31,9 @@ from .target import (
 )
 
 SEED = pytest.StashKey[int]()
+SHARED = pytest.StashKey[Path]()
 WORKER_SEED = "avatar_contract_seed"
+WORKER_SHARED = "avatar_contract_shared_dir"
 CLAUSE_PROPERTY = "avatar_contract_clause"
 
 
@@ -70,6 +75,13 @@ def pytest_configure(config: pytest.Config) -> None:
     except SpecError as exc:
         raise pytest.UsageError(f"--contract-spec: {exc}") from None
     config.stash[SEED] = _seed(config)
+    workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)
+    if workerinput and WORKER_SHARED in workerinput:
+        config.stash[SHARED] = Path(workerinput[WORKER_SHARED])
+    else:
+        # One directory per run, shared by every xdist worker: the create ledger and
+        # the pool's answers live there, so --max-creates holds for the run, not per worker.
+        config.stash[SHARED] = Path(tempfile.mkdtemp(prefix="avatar-contract-run-"))
     target = target_from_config(config)
     try:
         check_base_url(target.base_url)
@@ -84,8 +96,18 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_configure_node(node: Any) -> None:
-    """pytest-xdist: hand the controller's seed to each worker."""
+    """pytest-xdist: hand the controller's seed and run directory to each worker."""
     node.workerinput[WORKER_SEED] = node.config.stash[SEED]
+    node.workerinput[WORKER_SHARED] = str(node.config.stash[SHARED])
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if getattr(config, "workerinput", None) is None and SHARED in config.stash:
+        shutil.rmtree(config.stash[SHARED], ignore_errors=True)
+
+
+def shared_dir(config: pytest.Config) -> Path:
+    return config.stash[SHARED]
 
 
 def target_from_config(config: pytest.Config) -> Target:
@@ -128,6 +150,21 @@ class ClauseSummary:
             if name == CLAUSE_PROPERTY:
                 self.results.append(json.loads(str(value)))
 
+    def _run(self) -> dict[str, Any]:
+        """The run's ledger as every worker left it: creates made (the pool's too), breaker, stops."""
+        from .budget import Ledger
+
+        path = self.config.stash[SHARED] / "ledger.sqlite"
+        if not path.exists():
+            return {}
+        ledger = Ledger(None, path=str(path))
+        try:
+            state = ledger.state()
+        finally:
+            ledger.close()
+        return {"made": state.made, "unplanned": state.unplanned, "requests": state.requests,
+                "tripped": state.tripped, "stopped": state.stopped, "throttled": state.throttled}
+
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if not self.results:
             return
@@ -141,5 +178,5 @@ class ClauseSummary:
         secrets = [k for k in (target.api_key, target.second_api_key) if k]
         terminalreporter.section("avatar-contract clauses")
         seconds = sum(r.seconds for r in clauses)
-        terminalreporter.write_line(render_table(from_results(target, clauses, secrets, seconds)))
+        terminalreporter.write_line(render_table(from_results(target, clauses, secrets, seconds, run=self._run())))
         terminalreporter.write_line(f"seed {target.seed}: rerun with --contract-seed {target.seed}")

@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from avatar_contract.contract_tests.bodies import BodyFactory
-from avatar_contract.contract_tests.clauses_request import matrix
 from avatar_contract.contract_tests.suite_spec import spec_path, use_spec
 from avatar_contract.validators import contract_for
 from avatar_contract.validators._cli import main
@@ -41,11 +40,6 @@ def test_references_need_a_group_only_while_the_spec_says_so(june_spec: Path) ->
     site = next(s for s in vendored.sites("prompt") if s.many)
     assert vendored.needs_group("prompt", site)
     assert not june.needs_group("prompt", next(s for s in june.sites("prompt") if s.many))
-    old = {label: needs for label, _, needs in matrix(vendored, "prompt")}
-    new = {label: needs for label, _, needs in matrix(june, "prompt")}
-    with_images = [label for label in old if "item(s)" in label and not label.startswith(f"{site.field} with 0")]
-    assert with_images and all(old[label] for label in with_images)
-    assert not any(new[label] for label in with_images)
     # Under the June spec, references alone are a clean body (nothing the linter warns about).
     body = june.body("prompt", sources={site.field: ["url", "asset_id"]})
     assert body.get("avatar_group_id") is None
@@ -54,21 +48,3 @@ def test_references_need_a_group_only_while_the_spec_says_so(june_spec: Path) ->
     with pytest.raises(AssertionError, match=r"reference_images\.without_group"):
         vendored.check_valid(vendored_body, warnings=False)
 
-
-def test_no_create_is_spent_founding_a_group_the_spec_no_longer_needs(june_spec: Path, restore_spec: None) -> None:
-    from avatar_contract.contract_tests.runner import run_clause
-    from avatar_contract.contract_tests.target import Target
-
-    from ._support import KEY_1, REMOTE, emulator
-
-    def creates(spec: str | None) -> int:
-        use_spec(spec)
-        app = emulator(spec=spec)
-        target = Target(base_url=REMOTE, api_key=KEY_1, asgi_app=app, allow_create=True,
-                        max_creates=1000, profile="quick", seed=5)
-        assert run_clause("request.rejects_invalid", target).verdict.value == "pass"
-        count: int = app.state.emulator.created_count()
-        return count
-
-    # The vendored spec needs one extra create: the group the full reference list joins.
-    assert creates(None) == creates(str(june_spec)) + 1
