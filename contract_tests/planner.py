@@ -165,8 +165,9 @@ def _candidate(f: BodyFactory, variant: str, mode: str, founder: int | None, ope
     for site in f.sites(variant):
         values = site.union.values
         if site.many:
-            # References only work with a group (the spec); without one the list stays empty.
-            count = (site.max_items or len(values)) if mode == "set" else 0
+            # Where the spec says references only work with a group (the advice rule
+            # table), a create without one keeps the list empty.
+            count = (site.max_items or len(values)) if mode == "set" or not f.needs_group(variant, site) else 0
             picks = []
             for position in range(count):
                 place = _slot(site.field, True, position)

@@ -277,7 +277,8 @@ class _Pool:
         if kind == "variant":
             return body
         if kind == "group" and prop and rest[0] in ("absent", "null"):
-            if any(site.many and body.get(site.field) for site in self.f.sites(variant)):
+            if any(site.many and body.get(site.field) and self.f.needs_group(variant, site)
+                   for site in self.f.sites(variant)):
                 return None  # references need the group: no such body without a warning
             body.pop(prop, None)
             if rest[0] == "null":

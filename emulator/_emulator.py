@@ -36,8 +36,9 @@ from ._json import dumps
 from ._memory_store import MemoryStore
 from ._rate_limit import RateLimiter
 from ._records import Completion, Fresh, Group, InFlight, Look, Replay, Store, StoredResponse
+from ._references import GROUP_FIELD, References
 from ._sqlite_store import SqliteStore
-from ._training import PROCESSING, render_group, render_look, status_at
+from ._training import FAILED, PROCESSING, render_group, render_look, status_at
 from ._validation import Accepted, BodyChecker, Rejected
 
 log = logging.getLogger("avatar_contract.emulator")
@@ -71,6 +72,7 @@ class Emulator:
         self.limiter = (RateLimiter(*config.rate_limit, clock=config.clock)
                         if config.rate_limit else None)
         self.checker = BodyChecker(self.linter, config.faults)
+        self.references = References(self.spec)
         self.store: Store = open_store(config.store, config.idempotency_max_records)
         self.openapi_body = dumps(self.spec.document)
         self.media_types = frozenset(m.split(";", 1)[0].strip().lower()
@@ -257,6 +259,18 @@ class Emulator:
         if config.has("digital_twin_rejected") and body.get("type") == "digital_twin":
             return _Outcome(self.responder.error(
                 400, INVALID_PARAMETER, "type: digital_twin avatars are not supported", "type"), None)
+        referenced = self.references.avatar_id(body)
+        if referenced is not None:  # June 2026 spec: avatar_id names an existing avatar
+            reference = await self._call(self.store.look, tenant, referenced)
+            failed = reference is not None and status_at(
+                reference.created_at, reference.fails, reference.needs_consent, config.clock(),
+                config.training_seconds) == FAILED
+            judged = self.references.judge(body, reference, failed)
+            if isinstance(judged, Rejected):
+                return _Outcome(self.responder.error(400, INVALID_PARAMETER, judged.message, judged.param),
+                                None)
+            if judged is not None:
+                body = {**body, GROUP_FIELD: judged}
         if config.processing_delay:
             # A create takes time on a real service; this is the window in which
             # concurrent retries with the same key really overlap.

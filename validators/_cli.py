@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import functools
+import importlib
 import sys
 from collections.abc import Sequence
 from importlib import metadata
@@ -41,12 +42,17 @@ def _entry_points() -> tuple[metadata.EntryPoint, ...]:
     return tuple(metadata.entry_points(group=GROUP))
 
 
+# This package's own subcommands, found even in a checkout that was never
+# installed (or installed before the command was added).
+_BUILT_IN = {"lint": "._lint_command", "spec": "._spec_command"}
+
+
 def _commands() -> dict[str, ModuleType | None]:
     found: dict[str, ModuleType | None] = {}
     for ep in _entry_points():
         found.setdefault(ep.name, None)
-    if "lint" not in found:  # running from a checkout that was never installed
-        found["lint"] = None
+    for name in _BUILT_IN:
+        found.setdefault(name, None)
     return found
 
 
@@ -55,9 +61,7 @@ def _load(name: str) -> ModuleType:
         if ep.name == name:
             module: ModuleType = ep.load()
             return module
-    from . import _lint_command
-
-    return _lint_command
+    return importlib.import_module(_BUILT_IN[name], __package__)
 
 
 def _missing_extra(name: str, exc: ModuleNotFoundError) -> str:

@@ -11,7 +11,9 @@ from pathlib import Path
 
 from avatar_contract.spec import load_spec
 
+from ._advice_audit import render_audit, rule_activity
 from ._cli import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, UsageError, _version
+from ._contract import contract_for
 from ._linter import Linter
 from ._output import Result, render
 from ._positions import Position, locate, locate_yaml
@@ -84,7 +86,9 @@ def _audit(args: argparse.Namespace) -> int:
             text = _read(str(source)).decode("utf-8", errors="replace")
             positions = locate_yaml(text, (f.path for f in report.findings))
         audited.append(Result(shown, report, 1, shown, positions))
-    render(audited, args.format, sys.stdout, _version())
+    # The advice rule listing describes the first audited spec (usually the only one).
+    activity = rule_activity(contract_for((args.files or [args.spec])[0]))
+    render_audit(audited, activity, args.format, sys.stdout, _version())
     return EXIT_OK if all(r.report.valid for r in audited) else EXIT_FINDINGS
 
 
