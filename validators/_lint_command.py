@@ -105,7 +105,8 @@ def run(args: argparse.Namespace) -> int:
     results: list[Result] = []
     unreadable = False
     for name in args.files:
-        file = "<stdin>" if name == "-" else name
+        # Shown like the source: undecodable bytes as \xNN, so JSON/SARIF stay valid UTF-8.
+        file = "<stdin>" if name == "-" else os.fsencode(name).decode("utf-8", "backslashreplace")
         seen = 0
         for source, line, body in _documents(name, args.ndjson):
             seen += 1
