@@ -1,9 +1,15 @@
 """``avatar-contract verify``: run the contract suite and print the clause report.
 
-Exit 0 when the target conforms, 1 when any clause fails, 2 for usage errors
-or a target that cannot be tested (unreachable, key refused), 3 when no clause
-failed but some are incomplete (the run was stopped by Ctrl-C, SIGTERM or
---deadline, or a clause could not finish).
+Exit codes (a run that verified nothing never exits 0):
+
+* 0: no clause failed, none is incomplete or errored, and at least one passed.
+  Clauses skipped by choice (no --allow-create, no second key) and "not
+  observed" (no 429 within --burst) do not prevent it; the table shows them.
+* 1: some clause failed.
+* 2: usage error, or a target that cannot be tested (unreachable, key refused).
+* 3: no failure, but some clause is incomplete or errored (creates capped,
+  target stopped answering, a throttled key, Ctrl-C, SIGTERM or --deadline),
+  or nothing passed at all.
 """
 
 from __future__ import annotations
@@ -73,7 +79,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.epilog = (
         "clauses (for --clause):\n" + "".join(f"  {name}\n" for name in CLAUSE_NAMES)
         + "\nexit: 0 conforms, 1 a clause failed, 2 usage error or untestable target,\n"
-          "      3 incomplete (stopped by Ctrl-C, SIGTERM or --deadline, or a clause could not finish)\n"
+          "      3 no fail but incomplete or errored clauses (capped creates, a stopped target, a throttled\n"
+          "        key, Ctrl-C, SIGTERM or --deadline), or nothing passed\n"
           "env: AVATAR_API_BASE_URL, AVATAR_API_KEY, AVATAR_API_KEY_2, AVATAR_CONTRACT_SPEC, "
           "AVATAR_CONTRACT_SEED, NO_COLOR"
     )
@@ -112,6 +119,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
                              "to see what a failing report looks like")
     parser.add_argument("--no-mutation", action="store_true",
                         help="skip the mutation score (in-process emulator only)")
+    parser.add_argument("--plan", action="store_true",
+                        help="print the create plan for these options (each create and the facts it proves) "
+                             "and send nothing")
 
 
 def _target(args: argparse.Namespace) -> Target:
@@ -189,10 +199,15 @@ def _err(message: str) -> None:
     print(f"avatar-contract verify: {message}", file=sys.stderr, flush=True)
 
 
-def _exit_code(report: SuiteReport) -> int:
+def exit_code(report: SuiteReport) -> int:
+    """0 only when nothing failed, nothing is incomplete or errored, and something passed."""
     if report.failed:
         return EXIT_FAIL
-    return EXIT_INCOMPLETE if report.incomplete else EXIT_OK
+    passed = any(r.verdict is Verdict.PASS for r in report.results)
+    return EXIT_INCOMPLETE if report.incomplete or not passed else EXIT_OK
+
+
+_exit_code = exit_code
 
 
 def run(args: argparse.Namespace) -> int:
@@ -202,12 +217,17 @@ def run(args: argparse.Namespace) -> int:
     try:
         target = _target(args)
         seeded = target.seed is not None
-        from .runner import TargetUnusable, choose_seed, preflight, run_suite
+        from .runner import RunState, TargetUnusable, choose_seed, plan_for, preflight, run_suite
 
         target = choose_seed(target)
     except ValueError as exc:
         _err(str(exc))
         return EXIT_USAGE
+    if args.plan:
+        plan = plan_for(target, args.clause)
+        print(f"avatar-contract verify --plan: {target.description}; nothing is sent")
+        print(plan.render())
+        return EXIT_OK
     report_dir = Path(args.report_dir)
     try:
         check_report_dir(report_dir)
@@ -216,8 +236,10 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     print(f"avatar-contract verify: {target.description}, profile {target.profile}, seed {target.seed}"
           f"{'' if seeded else ' (random; rerun with --seed ' + str(target.seed) + ')'}", flush=True)
+    state = RunState(target, args.clause)  # the run's ledger: the preflight's request counts too
     try:
-        preflight(target if deadline is None else replace(target, timeout=min(target.timeout, args.deadline)))
+        preflight(target if deadline is None else replace(target, timeout=min(target.timeout, args.deadline)),
+                  state.ledger)
     except TargetUnusable as exc:
         _err(str(exc))
         return EXIT_USAGE
@@ -242,7 +264,7 @@ def run(args: argparse.Namespace) -> int:
 
     with _signals_stop_the_run():
         try:
-            run_suite(target, names, finished, on_start=starting, on_exchange=progress.exchange,
+            run_suite(target, names, finished, state, on_start=starting, on_exchange=progress.exchange,
                       deadline=deadline)
             stopped = stop_reason() or ""  # a signal after the last clause finished
         except (_Stopped, RunStopped, asyncio.CancelledError):
@@ -269,7 +291,7 @@ def run(args: argparse.Namespace) -> int:
         clear_stop()
     secrets = [k for k in (target.api_key, target.second_api_key, os.environ.get("AVATAR_API_KEY"),
                            os.environ.get("AVATAR_API_KEY_2"), *target.header_secrets) if k]
-    report = from_results(target, results, secrets, time.monotonic() - began, mutation)
+    report = from_results(target, results, secrets, time.monotonic() - began, mutation, state.summary())
     # Relative to the run's directory (a fresh one per run, named once written).
     report.repro_dir = Path(SCRIPT_DIR)
     report.info = RunInfo.collect(started_at)

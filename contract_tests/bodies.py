@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 
 from avatar_contract.spec import Spec
 from avatar_contract.validators import Contract, Linter, contract_for
+from avatar_contract.validators._advice_audit import active_rules
 
 from .finding import Skipped
 from .suite_spec import suite_spec
@@ -206,6 +207,10 @@ class BodyFactory:
     def existing_group(self) -> str | None:
         """An existing group id from the fixture (``avatar_group_id``), if given."""
         return self.fixture.group_id if self.fixture is not None else None
+    def needs_group(self, variant: str, site: Site) -> bool:
+        """Whether the spec says this site's assets only work with a group (an active "needs" rule)."""
+        return any(rule.check == "needs" and rule.field == site.field
+                   for rule in active_rules(self.contract, self.branch(variant)))
 
     # -- values ---------------------------------------------------------------
     def media_kind(self, variant: str, site: Site) -> str:
@@ -371,9 +376,10 @@ def _factory_for(spec: Spec, fixture: AssetFixture | None, invented: bool) -> Bo
 def valid_bodies(f: BodyFactory, groups: dict[str, str]) -> st.SearchStrategy[dict[str, Any]]:
     """Random valid bodies: any variant, any sources, 0..maxItems items, random names.
 
-    Bodies that reference images get the variant's group (``groups``), since
-    the spec says references only work with one; a variant without a known
-    group is sent without references.
+    Where the spec says references only work with a group (the advice rule
+    table's ``reference_images.without_group``, while its sentence is in the
+    spec), bodies with references get the variant's group (``groups``), and a
+    variant without a known group is sent without references.
     """
 
     @st.composite
@@ -381,18 +387,20 @@ def valid_bodies(f: BodyFactory, groups: dict[str, str]) -> st.SearchStrategy[di
         variant = draw(st.sampled_from(f.variants))
         group = groups.get(variant)
         sources: dict[str, str | Sequence[str]] = {}
+        grouped = False  # some chosen asset needs the group
         for site in f.sites(variant):
             usable = f.available(variant, site)
             if not usable:
                 continue  # the body keeps its default (which says what is missing)
             if site.many:
-                top = (site.max_items or 3) if group else 0
-                sources[site.field] = draw(st.lists(st.sampled_from(usable), max_size=top))
+                needs = f.needs_group(variant, site)
+                top = (site.max_items or 3) if (group or not needs) else 0
+                sources[site.field] = picked = draw(st.lists(st.sampled_from(usable), max_size=top))
+                grouped = grouped or (needs and bool(picked))
             else:
                 sources[site.field] = draw(st.sampled_from(usable))
         name = draw(st.text(NAME_ALPHABET, min_size=1, max_size=40).filter(lambda s: s.strip() != ""))
         use_group = draw(st.booleans()) if group else False
-        has_refs = any(not isinstance(v, str) and v for v in sources.values())
-        return f.body(variant, sources=sources, name=name, group=group if (use_group or has_refs) else None)
+        return f.body(variant, sources=sources, name=name, group=group if (use_group or grouped) else None)
 
     return build()

@@ -50,9 +50,12 @@ def _linter_for(spec: Spec) -> Linter:
 
 
 def _fail(clause: str, findings: Iterable[Finding]) -> None:
-    listed = [f"{f.path or '(root)'}: {f.message}" for f in findings]
+    found = list(findings)
+    listed = [f"{f.path or '(root)'}: {f.message}" for f in found]
     if listed:
-        raise ClauseFailure(clause, "; ".join(listed[:5]) + (" …" if len(listed) > 5 else ""))
+        failure = ClauseFailure(clause, "; ".join(listed[:5]) + (" …" if len(listed) > 5 else ""))
+        failure.kind = " ".join(sorted({f"{f.rule} at {f.path or '(root)'}" for f in found}))
+        raise failure
 
 
 def _request_value(case: Case[Any]) -> Any:
@@ -68,13 +71,20 @@ def _media(value: str | None) -> str | None:
     return value.split(";", 1)[0].strip().lower() if value else None
 
 
+def _kinded(failure: ClauseFailure, kind: str) -> ClauseFailure:
+    failure.kind = kind
+    return failure
+
+
 @schemathesis.check
 def response_schema(ctx: CheckContext, response: Response, case: Case[Any]) -> bool | None:
     """response.schema: the body validates for its status (strict profile, consistency)."""
     if not _documented(response.status_code):
         return None  # response.status owns undocumented statuses
     report = linter().lint_response(response.status_code, response.content, request=_request_value(case))
-    _fail("response.schema", (f for f in report.errors if owner(f.rule) == "response.schema"))
+    error = response.status_code >= 400  # an error body's envelope is errors.envelope's
+    _fail("response.schema", (f for f in report.errors if owner(f.rule) == "response.schema"
+                              and not (error and _envelope_matter(f, True))))
     return None
 
 
@@ -86,7 +96,8 @@ def response_status(ctx: CheckContext, response: Response, case: Case[Any]) -> b
         raise ClauseFailure("response.status", "no HTTP response at all")
     if not _documented(status):
         documented = ", ".join(linter().contract.documented_statuses)
-        raise ClauseFailure("response.status", f"status {status} is not documented (documented: {documented})")
+        raise _kinded(ClauseFailure("response.status", f"status {status} is not documented (documented: {documented})"),
+                      f"status {status}")
     return None
 
 
@@ -105,11 +116,11 @@ def response_content_type(ctx: CheckContext, response: Response, case: Case[Any]
     sent = _media(values[0]) if values else None
     if sent not in allowed:
         shown = values[0] if values else "missing"
-        raise ClauseFailure(
+        raise _kinded(ClauseFailure(
             "response.content_type",
             f"status {response.status_code}: Content-Type is {shown}; "
             f"expected {', '.join(sorted(a for a in allowed if a))}",
-        )
+        ), f"Content-Type {shown}")
     return None
 
 

@@ -10,18 +10,24 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from avatar_contract.validators import Finding
 
 from .bodies import BodyFactory
-from .budget import CreateBudget
+from .budget import Ledger
 from .checks import linter
 from .exchange import Exchange
-from .finding import ClauseFailure, NotObserved, Skipped, Step
+from .finding import ClauseFailure, Incomplete, NotObserved, Skipped, Step
 from .profiles import examples_for
 from .session import Credentials, Session
 from .target import Target
+from .transport import ERROR_HEADER
+
+from .pool import NEEDS_INPUT
+
+if TYPE_CHECKING:
+    from .pool import FactOutcome, PoolResult
 
 # The clause names, in report order.  Everything (tests, report, README) uses these.
 CLAUSE_NAMES: tuple[str, ...] = (
@@ -42,7 +48,7 @@ CLAUSE_NAMES: tuple[str, ...] = (
     "rate_limit.retry_after",
 )
 
-MAX_FAILURES = 20  # per clause; more would bury the report, not inform it
+MAX_KINDS = 50  # failure kinds kept per clause (each with its first example); the rest are counted
 
 
 class ClauseContext:
@@ -56,8 +62,10 @@ class ClauseContext:
         bodies: BodyFactory,
         seed: int,
         open_burst: Callable[[], Awaitable[Session]],
+        pool: Callable[[], Awaitable[PoolResult]] | None = None,
     ) -> None:
         self.name = name
+        self._pool = pool
         self.target = target
         self.session = session
         self.bodies = bodies
@@ -68,6 +76,11 @@ class ClauseContext:
         self.cases = 0
         self.rate_limited = 0
         self.extra_sessions: list[Session] = []
+        self.hidden_kinds = 0
+        self.planned = 0  # facts and probes planned; ``ran`` counts those judged
+        self.ran = 0
+        self.unrun: list[FactOutcome] = []
+        self.unanswered = 0  # requests that got no answer at all (timeouts)
         self.not_runnable: list[str] = []  # planned cases this target cannot be given the inputs for
         self.missing_inputs: list[str] = []  # what would make them runnable, e.g. "[video] url"
 
@@ -80,15 +93,22 @@ class ClauseContext:
         return self.session.credentials
 
     # -- verdicts ---------------------------------------------------------------
-    def fail(self, message: str, exchange: Exchange | None = None, *,
+    def fail(self, message: str, exchange: Exchange | None = None, kind: str | None = None, *,
              sequence: Sequence[Step] = (), compare: str = "") -> None:
-        """Record a failure; ``sequence`` holds every exchange that shows it when one is not enough."""
+        """Record a failure.  Failures of one ``kind`` (a rule or a status) keep the first example
+        and an exact count, so a flood of one defect never hides another.  ``sequence`` holds
+        every exchange that shows it when one is not enough (a race, a replay, a second tenant)."""
+        kind = kind or message
         for earlier in self.failures:
-            if earlier.message == message:
+            if earlier.kind == kind:
                 earlier.count += 1
                 return
-        if len(self.failures) < MAX_FAILURES:
-            self.failures.append(ClauseFailure(self.name, message, exchange, sequence=sequence, compare=compare))
+        if len(self.failures) < MAX_KINDS:
+            failure = ClauseFailure(self.name, message, exchange, sequence=sequence, compare=compare)
+            failure.kind = kind
+            self.failures.append(failure)
+        else:
+            self.hidden_kinds += 1
 
     def check(self, condition: bool, message: str, exchange: Exchange | None = None) -> bool:
         if not condition:
@@ -113,32 +133,79 @@ class ClauseContext:
     def skip(self, reason: str) -> NoReturn:
         raise Skipped(reason)
 
+    def incomplete(self, reason: str) -> NoReturn:
+        raise Incomplete(reason)
+
+    async def pool(self) -> PoolResult:
+        if self._pool is None:
+            raise Incomplete("no create pool in this run")
+        return await self._pool()
+
+    async def judge_facts(self) -> list[FactOutcome]:
+        """This clause's creation facts from the pool: proven ones pass, refused ones fail here
+        (the pool already split packed creates so the refusal is this clause's), unrun ones are counted."""
+        result = await self.pool()
+        outcomes = result.of(self.name)
+        if outcomes:
+            ran = sum(1 for o in outcomes if o.state != "unrun")
+            self.note(f"{ran} of {len(outcomes)} planned creation case(s) judged from the run's create pool")
+        for outcome in outcomes:
+            self.planned += 1
+            if outcome.state == "unrun" and outcome.detail.startswith(NEEDS_INPUT):
+                self.cannot_run(outcome.fact.text, outcome.detail.removeprefix(NEEDS_INPUT), outcome.entry)
+                continue
+            if outcome.state == "unrun":
+                self.unrun.append(outcome)
+                continue
+            self.ran += 1
+            self.cases += 1
+            if outcome.state == "failed":
+                status = outcome.exchange.status if outcome.exchange else 0
+                self.fail(f"{outcome.fact.text}: {outcome.detail}", outcome.exchange, kind=f"refused {status}")
+        return outcomes
+
     # -- shared expectations ------------------------------------------------------
     def expect_created(self, exchange: Exchange, request: Any, label: str, *,
                        sequence: Sequence[Step] = (), compare: str = "") -> bool:
-        """200 and a body that is strict-valid and consistent with the request."""
+        """Accepted (2xx).  The body's schema and status belong to response.schema / response.status."""
+        if exchange.status == 0:
+            return self._unanswered(label, exchange)
         self.cases += 1
-        if exchange.status != 200:
-            self.fail(f"{label}: expected 200, got {exchange.summary()}", exchange, sequence=sequence,
-                      compare=compare)
+        if not 200 <= exchange.status < 300:
+            self.fail(f"{label}: expected 200, got {exchange.summary()}", exchange, kind=f"status {exchange.status}",
+                      sequence=sequence, compare=compare)
             return False
-        if self._unjudgeable(exchange):
-            return True
-        report = linter().lint_response(200, exchange.content, request=request)
-        return self._findings(label, report.errors, exchange, sequence, compare)
+        if not self._unjudgeable(exchange):
+            self.owned_elsewhere(exchange, request)
+        return True
 
     def expect_error(self, exchange: Exchange, status: int, label: str, *,
                      sequence: Sequence[Step] = (), compare: str = "") -> bool:
-        """``status`` with the error envelope and the code the spec documents for it."""
+        """``status``.  The envelope and its code belong to errors.envelope (noted here, not failed)."""
+        if exchange.status == 0:
+            return self._unanswered(label, exchange)
         self.cases += 1
         if exchange.status != status:
-            self.fail(f"{label}: expected {status}, got {exchange.summary()}", exchange, sequence=sequence,
-                      compare=compare)
+            self.fail(f"{label}: expected {status}, got {exchange.summary()}", exchange,
+                      kind=f"status {exchange.status}", sequence=sequence, compare=compare)
             return False
-        if self._unjudgeable(exchange):
-            return True
-        report = linter().lint_response(status, exchange.content)
-        return self._findings(label, report.errors, exchange, sequence, compare)
+        if not self._unjudgeable(exchange):
+            self.owned_elsewhere(exchange, None)
+        return True
+
+    def _unanswered(self, label: str, exchange: Exchange) -> bool:
+        """No answer is no evidence either way: counted, and the clause cannot pass on it."""
+        self.unanswered += 1
+        self.planned += 1
+        self.note(f"{label}: no answer ({exchange.headers.get(ERROR_HEADER, 'transport error')})")
+        return False
+
+    def owned_elsewhere(self, exchange: Exchange, request: Any) -> None:
+        """Another clause's defect met on this exchange: a note pointing there, never a failure here."""
+        report = linter().lint_response(exchange.status, exchange.content, request=request)
+        owners = sorted({_owner(f) for f in report.errors} - {self.name})
+        if owners:
+            self.note(f"responses here also break {', '.join(owners)}: see " + " / ".join(owners))
 
     def _unjudgeable(self, exchange: Exchange) -> bool:
         """A body cut at the session's cap: its status was judged, its body cannot be."""
@@ -150,7 +217,8 @@ class ClauseContext:
                   sequence: Sequence[Step] = (), compare: str = "") -> bool:
         shown = [f"{f.path or '(root)'}: {f.message}" for f in findings]
         if shown:
-            self.fail(f"{label}: {'; '.join(shown[:4])}", exchange, sequence=sequence, compare=compare)
+            self.fail(f"{label}: {'; '.join(shown[:4])}", exchange,
+                      kind=" ".join(sorted({f.rule for f in findings})), sequence=sequence, compare=compare)
             return False
         return True
 
@@ -159,8 +227,21 @@ class ClauseContext:
         return self.session.requests + sum(s.requests for s in self.extra_sessions)
 
     @property
-    def budget(self) -> CreateBudget:
-        return self.session.budget
+    def ledger(self) -> Ledger:
+        return self.session.ledger
+
+    @property
+    def creates(self) -> int:
+        return self.session.creates + sum(s.creates for s in self.extra_sessions)
+
+
+def _owner(finding: Finding) -> str:
+    from .checks import owner
+
+    rule = finding.rule
+    if rule.startswith("errors.") or finding.path.startswith("/error"):
+        return "errors.envelope"
+    return owner(rule)
 
 
 ClauseRun = Callable[[ClauseContext], Awaitable[None]]
@@ -168,13 +249,12 @@ ClauseRun = Callable[[ClauseContext], Awaitable[None]]
 
 @dataclass(frozen=True)
 class Clause:
-    """A named contract clause.  ``creates`` is (minimum, wanted) on a live target."""
+    """A named contract clause.  What it creates is the planner's business, not the clause's."""
 
     name: str
     summary: str
     how: str
     run: ClauseRun
-    creates: tuple[int, int] = (0, 0)
     needs_create: bool = False
     needs_second_key: bool = False
 
@@ -187,7 +267,6 @@ def clause(
     summary: str,
     how: str,
     *,
-    creates: tuple[int, int] = (0, 0),
     needs_create: bool = False,
     needs_second_key: bool = False,
 ) -> Callable[[ClauseRun], ClauseRun]:
@@ -195,7 +274,7 @@ def clause(
         raise ValueError(f"unknown clause name {name!r}")
 
     def register(run: ClauseRun) -> ClauseRun:
-        REGISTRY[name] = Clause(name, summary, how, run, creates, needs_create, needs_second_key)
+        REGISTRY[name] = Clause(name, summary, how, run, needs_create, needs_second_key)
         return run
 
     return register

@@ -2,122 +2,38 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
-from .bodies import BodyFactory, valid_bodies
-from .budget import BudgetExhausted
+from .bodies import valid_bodies
 from .clause import ClauseContext, clause
-from .exchange import ABSENT, Exchange
+from .exchange import ABSENT
 from .generation import collect, schemathesis_requests
 from .keys import fresh_key, is_valid_key
-from .mutations import boundary_cases, invalid_cases, mutated_bodies
-
-Case = tuple[str, dict[str, Any], bool]  # label, sources, needs an existing group
-
-
-def matrix(f: BodyFactory, variant: str) -> list[Case]:
-    """Every usable asset source of every site, 0..maxItems items for list sites, group null or set.
-
-    On a real target only the sources it can be given are used (``f.available``);
-    :func:`unrunnable` lists the rest.
-    """
-    out: list[Case] = [("base, avatar_group_id null", {}, False)]
-    for site in f.sites(variant):
-        values = f.available(variant, site)
-        if not values:
-            continue
-        if site.many:
-            for count in range(0, (site.max_items or len(values)) + 1):
-                # Rotated, so every source shows up and the full list mixes all of them.
-                picks = [values[(count + i) % len(values)] for i in range(count)]
-                label = f"{site.field} with {count} item(s) [{', '.join(picks)}]"
-                out.append((label, {site.field: picks}, count > 0))
-        else:
-            for index, source in enumerate(values):
-                group = index % 2 == 1
-                label = f"{site.field} from {source}, avatar_group_id {'set' if group else 'null'}"
-                out.append((label, {site.field: source}, group))
-    if not any(needs for _, _, needs in out[1:]):
-        out.append(("existing avatar_group_id", {}, True))
-    return out
-
-
-def unrunnable(f: BodyFactory, variant: str) -> list[tuple[str, str, str]]:
-    """(label, what to add, fixture entry) for each asset source of the variant this target cannot be given."""
-    return [(f"{variant}: {site.field} from {source}", hint, f"[{f.media_kind(variant, site)}] {source}")
-            for site, source, hint in f.unavailable(variant)]
-
-
-async def _create(ctx: ClauseContext, body: dict[str, Any], label: str) -> Exchange:
-    exchange = await ctx.session.post(body, creates=True)
-    ctx.expect_created(exchange, body, label)
-    return exchange
+from .mutations import invalid_cases, mutated_bodies
 
 
 @clause(
     "request.variants",
-    "Every variant × file source, prompt with 0–3 `reference_images` (all sources) and "
-    "`avatar_group_id` null or set, is accepted with 200 and a strict-valid body.",
-    "A matrix derived from the spec's discriminators (each variant's first create founds the group "
-    "later cases join), then random valid bodies from a hypothesis strategy. Creation-gated.",
-    creates=(3, 40),
+    "Every variant × file source, prompt with 0–3 `reference_images` (all sources at every position) and "
+    "`avatar_group_id` absent, null or set, is accepted.",
+    "The planner's creates (derived from the spec's discriminators; a set group is one a previous create "
+    "founded); in-process also random valid bodies from a hypothesis strategy. The body's schema is "
+    "response.schema's. Creation-gated.",
     needs_create=True,
 )
 async def request_variants(ctx: ClauseContext) -> None:
+    await ctx.judge_facts()
+    pool = await ctx.pool()
+    for body, exchange in pool.creates:
+        ctx.owned_elsewhere(exchange, body)
+    if not ctx.target.embedded:
+        return  # live, the plan is the budget: nothing beyond it
     f = ctx.bodies
-    groups: dict[str, str] = {}
-    # Recorded first, so that running out of creates later does not hide what was never possible.
-    for variant in f.variants:
-        for label, hint, entry in unrunnable(f, variant):
-            ctx.cannot_run(label, hint, entry)
-    # First pass: one create per variant, so a small --max-creates still covers all of them.
-    for variant in f.variants:
-        body = f.body(variant)
-        exchange = await _create(ctx, body, f"{variant}: base, avatar_group_id null")
-        if exchange.status == 200 and exchange.group_id():
-            groups[variant] = str(exchange.group_id())
-    for variant in f.variants:
-        for label, sources, needs_group in matrix(f, variant)[1:]:
-            group = groups.get(variant)
-            if needs_group and group is None:
-                ctx.note(f"{variant}: {label} not sent (no group: the base create failed)")
-                continue
-            body = f.body(variant, sources=sources, group=group if needs_group else None)
-            f.check_valid(body)
-            await _create(ctx, body, f"{variant}: {label}")
-        group_prop = f.group_property(variant)
-        if group_prop:
-            body = {k: v for k, v in f.body(variant).items() if k != group_prop}
-            await _create(ctx, body, f"{variant}: without {group_prop}")
-    existing = f.existing_group
-    if existing is not None:
-        await _join_existing(ctx, existing)
+    groups = {str(b.get(f.union.property)): str(e.group_id()) for b, e in pool.creates if e.group_id()}
     strategy = valid_bodies(f, groups)
     for index, body in enumerate(collect(strategy, ctx.examples(0.5), ctx.seed, lambda b: b)):
-        await _create(ctx, body, f"generated valid body #{index + 1} ({body.get(f.union.property)})")
-
-
-async def _join_existing(ctx: ClauseContext, group: str) -> None:
-    """The user's own group (--asset): the look must join it, i.e. the response names it.
-
-    Sent with the variant whose assets come as a list (reference images), because
-    the spec says those work only with a group; with one reference, where the
-    target can be given one.
-    """
-    f = ctx.bodies
-    with_group = [v for v in f.variants if f.group_property(v)]
-    listing = [v for v in with_group if any(s.many for s in f.sites(v))]
-    variant = (listing or with_group or [None])[0]
-    if variant is None:
-        return
-    sources: dict[str, str | Sequence[str]] = {}
-    for site in f.sites(variant):
-        usable = f.available(variant, site)
-        if site.many and usable:
-            sources[site.field] = [usable[0]]
-    body = f.body(variant, sources=sources, group=group)
-    await _create(ctx, body, f"{variant}: joins the existing {f.group_property(variant)} from --asset")
+        exchange = await ctx.session.post(body, creates=True)
+        ctx.expect_created(exchange, body, f"generated valid body #{index + 1} ({body.get(f.union.property)})")
 
 
 def _generated_invalid(ctx: ClauseContext) -> list[tuple[str, Any, bytes | None, str | bytes | None]]:
@@ -140,8 +56,7 @@ def _generated_invalid(ctx: ClauseContext) -> list[tuple[str, Any, bytes | None,
     "Targeted cases for every constraint (each required field, each discriminator, maxItems, "
     "maxLength in code points, closed assets, types, non-JSON), schemathesis negative cases and "
     "hypothesis mutants — all confirmed invalid by the linter; plus valid bodies exactly at each "
-    "limit, which must be accepted (creation-gated).",
-    creates=(1, 4),
+    "limit (the planner's creates), which must be accepted (creation-gated).",
 )
 async def request_rejects_invalid(ctx: ClauseContext) -> None:
     f = ctx.bodies
@@ -155,24 +70,7 @@ async def request_rejects_invalid(ctx: ClauseContext) -> None:
     for index, case in enumerate(collect(mutated_bodies(f, valid), ctx.examples(1.0), ctx.seed, lambda c: c)):
         exchange = await ctx.session.post(case.body)
         ctx.expect_error(exchange, 400, f"mutant #{index + 1}: {case.label}")
-    await _boundaries(ctx)
-
-
-async def _boundaries(ctx: ClauseContext) -> None:
-    f = ctx.bodies
-    try:
-        for case in boundary_cases(f, {}, lists=False):
-            exchange = await ctx.session.post(case.body, creates=True)
-            ctx.expect_created(exchange, case.body, f"accepted at the limit: {case.label}")
-        # Full lists reference images, which need an existing group: found one per variant.
-        groups: dict[str, str] = {}
-        for variant in f.variants:
-            if any(site.many and site.max_items for site in f.sites(variant)):
-                founded = await ctx.session.post(f.body(variant), creates=True)
-                if founded.status == 200 and founded.group_id():
-                    groups[variant] = str(founded.group_id())
-        for case in boundary_cases(f, groups, strings=False):
-            exchange = await ctx.session.post(case.body, creates=True)
-            ctx.expect_created(exchange, case.body, f"accepted at the limit: {case.label}")
-    except BudgetExhausted:
-        ctx.note("valid bodies at the limits not (all) sent: no creates left (--allow-create / --max-creates)")
+    if ctx.target.may_create:
+        await ctx.judge_facts()  # valid bodies exactly at each limit: the planner's creates
+    else:
+        ctx.note("valid bodies at the limits not sent: creation not allowed (--allow-create)")

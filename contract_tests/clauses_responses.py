@@ -1,10 +1,10 @@
 """response.*, errors.envelope and rate_limit.retry_after: every response the target sends.
 
-The four response-level clauses each run the same *tour*: traffic meant to
-draw every documented status (200, 400, 401, 409, and 429 in-process) plus
-schemathesis positive and negative cases, and judge every response with their
-``@schemathesis.check``.  Each clause runs its own tour, so clauses stay
-independent under pytest-xdist and each has its own create budget.
+The four response-level clauses each run the same *tour*: refusals meant to
+draw every documented error status (400, 401, and 429 in-process) plus
+schemathesis negative cases, and the run's create pool (200s, the race's 409s),
+and judge every response with their own ``@schemathesis.check`` only: one
+defect, one owning clause.
 """
 
 from __future__ import annotations
@@ -12,21 +12,16 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from collections.abc import Callable
-from typing import Any
-
-from .bodies import BodyFactory
-from .budget import BudgetExhausted
 from .checks import check_exchange, linter
 from .clause import ClauseContext, clause
 from .exchange import ABSENT, Exchange
 from .finding import Step
 from .generation import schemathesis_requests
-from .keys import fresh_key, invalid_keys, is_valid_key
+from .keys import invalid_keys, is_valid_key
 from .mutations import invalid_cases
 from .session import Credentials, Session
 
-BURST_CONCURRENCY = 16
-TOUR_RACE = 4  # same-key requests in the tour's race
+BURST_CONCURRENCY = 16  # live, the ledger's free slots bound it further
 UNDOCUMENTED_METHODS = ("GET", "PUT", "PATCH", "DELETE")
 
 
@@ -47,58 +42,22 @@ async def provoke_429(session: Session, budget: int) -> Exchange | None:
     return found[0] if found else None
 
 
-def _known_group(f: BodyFactory, body: dict[str, Any], groups: dict[str, str]) -> dict[str, Any]:
-    """``body`` with a generated group id swapped for one the server issued (or null).
-
-    What a server does with a group id it never issued ("" included) is not in
-    the spec: it may adopt it, refuse it, or treat "" as absent.  Only an
-    existing group must be joined, so only those are sent where a 200 is judged.
-    """
-    variant = body.get(f.union.property)
-    prop = f.group_property(variant) if isinstance(variant, str) and variant in f.variants else None
-    if prop is None or not isinstance(body.get(prop), str):
-        return body
-    return {**body, prop: groups.get(str(variant))}
-
-
-async def _creates(ctx: ClauseContext) -> None:
-    f = ctx.bodies
-    groups: dict[str, str] = {}
-    for variant in f.variants:
-        founded = await ctx.session.post(f.body(variant), creates=True)
-        if founded.status == 200 and founded.group_id():
-            groups[variant] = str(founded.group_id())
-    # A same-key race, for a 409 to judge: each of its requests is a create on a
-    # server that ignores the key, so the whole race must fit in the budget.
-    ctx.budget.require(TOUR_RACE)
-    race_body, race_key = f.body(f.variants[0], name="Tour in-flight"), fresh_key()
-    await asyncio.gather(*(ctx.session.post(race_body, key=race_key) for _ in range(TOUR_RACE)))
-    for case in schemathesis_requests("positive", ctx.examples(1.0), ctx.seed):
-        if case.raw is not None or not isinstance(case.body, dict):
-            continue
-        # A key schemathesis reuses would replay an earlier answer; always a fresh one.
-        body = _known_group(f, f.realise(case.body), groups)
-        await ctx.session.post(body, key=fresh_key() if case.key is not None else None, creates=True)
-
-
 async def tour(ctx: ClauseContext) -> list[Exchange]:
-    """Send the tour's requests; return every exchange to judge."""
+    """Send the tour's refusals; return them and the pool's answers, every exchange to judge."""
     f = ctx.bodies
     session = ctx.session
     creds = ctx.credentials
-    body = f.body(f.variants[0])
+    # A valid body only where the ledger allows it (it could create on a server that skips auth).
+    body = f.body(f.variants[0]) if ctx.target.may_create else {}
     await session.post(body, credential=None)
     await session.post(body, credential=Credentials.literal("x-api-key", "avatar-contract-wrong-key"))
     cases = invalid_cases(f)
     for case in cases[:: max(1, len(cases) // 20)]:
         await session.post(case.body, raw=case.raw)
     # A valid body with a malformed key creates on a server that ignores the key
-    # format: sent only when a create can be afforded (reserved), never otherwise.
+    # format: it holds a create slot, and rides on an invalid body without --allow-create.
     for _, raw in invalid_keys()[:3]:
-        if ctx.budget.can(1):
-            await session.post(body, key=raw, creates=True)
-        else:
-            await session.post({}, key=raw)
+        await session.post(body, key=raw)
     dropped = 0
     for generated in schemathesis_requests("negative", ctx.examples(1.0), ctx.seed):
         raw_key = generated.key
@@ -107,19 +66,20 @@ async def tour(ctx: ClauseContext) -> list[Exchange]:
         if body_ok and (raw_key is None or is_valid_key(raw_key)):
             continue  # not negative after all; it would be a create
         bad_key = raw_key if (raw_key is not None and not is_valid_key(raw_key)) else None
-        if body_ok and not ctx.budget.can(1):
-            dropped += 1  # only the header is wrong: a possible create, and none can be spent
+        if body_ok and not ctx.target.may_create:
+            dropped += 1  # only the header is wrong: a possible create, and none may be spent
             continue
         sent = f.realise(generated.body) if body_ok else generated.body  # real assets on a real target
-        await session.post(sent, raw=generated.raw, key=bad_key, creates=body_ok)
+        await session.post(sent, raw=generated.raw, key=bad_key)
     if dropped:
         ctx.note(f"{dropped} negative case(s) with a valid body and only a bad key not sent: "
-                 "no creates left or allowed")
-    try:
-        await _creates(ctx)
-    except BudgetExhausted:
-        ctx.note("some 200/409 responses not drawn: no creates left (--allow-create / --max-creates)")
+                 "creation not allowed")
     judged = list(session.exchanges)
+    if ctx.target.may_create:
+        await ctx.judge_facts()
+        judged += (await ctx.pool()).exchanges  # every planned create's answer, judged here too
+    else:
+        ctx.note("no 200 judged: creation not allowed (--allow-create)")
     if ctx.target.embedded:
         # A 429 to judge.  Only in-process: on a real server one burst per run
         # (rate_limit.retry_after's, which checks the 429's envelope too) is enough.
@@ -134,14 +94,15 @@ async def tour(ctx: ClauseContext) -> list[Exchange]:
 
 def _observed(ctx: ClauseContext, judged: list[Exchange]) -> None:
     counts = Counter(e.status for e in judged if e.request.method == "POST")
-    ctx.note("statuses seen: " + ", ".join(f"{s}×{n}" for s, n in sorted(counts.items())))
+    # First: what a reader of the table wants to see for a response clause.
+    ctx.notes.insert(0, "statuses seen: " + ", ".join(f"{s}×{n}" for s, n in sorted(counts.items())))
     missing = [s for s in linter().contract.documented_statuses if s.isdigit() and int(s) not in counts]
     if missing:
         ctx.note(f"documented statuses never drawn: {', '.join(missing)}")
 
 
 async def _judge(ctx: ClauseContext, extra: Callable[[Exchange], None] | None = None) -> None:
-    judged = await tour(ctx)
+    judged = [e for e in await tour(ctx) if e.status != 0]  # no answer is not a response to judge
     _observed(ctx, judged)
     for exchange in judged:
         if exchange.request.method != "POST":
@@ -150,17 +111,18 @@ async def _judge(ctx: ClauseContext, extra: Callable[[Exchange], None] | None = 
             continue
         ctx.cases += 1
         for failure in check_exchange(exchange, [ctx.name]):
-            ctx.fail(f"{exchange.request.method} → {exchange.status}: {failure.message}", exchange)
+            ctx.fail(f"{exchange.request.method} → {exchange.status}: {failure.message}", exchange,
+                     kind=f"{exchange.status}: {failure.kind}")
 
 
 @clause(
     "response.schema",
     "Every response validates for its status under the strict profile, including `avatar_type` "
     "consistency with the request variant.",
-    "The tour: auth failures, invalid bodies and keys, creates of every variant, schemathesis "
-    "positive/negative cases, a same-key race (409) and, in-process, a burst (429); each response is checked by "
-    "the `response_schema` schemathesis check (validators, strict, with the request).",
-    creates=(1, 8),
+    "The tour: auth failures, invalid bodies and keys, schemathesis negative cases, every answer of the "
+    "create pool (the planned creates, their replays, the race's 409s) and, in-process, a burst (429); each "
+    "response is checked by the `response_schema` schemathesis check (validators, strict, with the request); "
+    "an error body's envelope is errors.envelope's.",
 )
 async def response_schema(ctx: ClauseContext) -> None:
     await _judge(ctx)
@@ -171,7 +133,6 @@ async def response_schema(ctx: ClauseContext) -> None:
     "Only documented statuses.",
     "The tour, checked by `response_status`; in-process, other methods on the route must not "
     "succeed and a 405 must carry an `Allow` header listing POST.",
-    creates=(1, 8),
 )
 async def response_status(ctx: ClauseContext) -> None:
     def other_method(exchange: Exchange) -> None:
@@ -191,7 +152,6 @@ async def response_status(ctx: ClauseContext) -> None:
     "response.content_type",
     "JSON bodies are `application/json`.",
     "The tour, checked by `response_content_type` against each status's documented media types.",
-    creates=(1, 8),
 )
 async def response_content_type(ctx: ClauseContext) -> None:
     await _judge(ctx)
@@ -202,7 +162,6 @@ async def response_content_type(ctx: ClauseContext) -> None:
     "Every error body is `{error:{code,message,param?,doc_url?}}` with the documented code per status.",
     "The tour's 4xx/5xx responses (401, 400, 409, 429 and anything else), checked by "
     "`errors_envelope`; the code must be the one the spec documents for the status.",
-    creates=(1, 8),
 )
 async def errors_envelope(ctx: ClauseContext) -> None:
     await _judge(ctx)

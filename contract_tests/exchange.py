@@ -73,6 +73,7 @@ class Exchange:
     headers: Mapping[str, str]  # lower-cased names
     content: bytes
     elapsed: float = 0.0
+    request_number: int = 0  # the run's request counter when it was sent ("after request #K")
     _parsed: list[Any] = field(default_factory=list, repr=False, compare=False)
     truncated: bool = False  # the body was longer than the session keeps (session.MAX_BODY)
     # Removes secrets from the body where it is shown (summary()); judging uses the raw bytes.

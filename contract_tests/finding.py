@@ -64,7 +64,12 @@ class ClauseFailure(AssertionError):
         self.exchange = exchange
         self.sequence = tuple(sequence)
         self.compare = compare
-        self.count = 1  # identical failures are folded into the first one
+        self.count = 1  # failures of the same kind are folded into the first one
+        self.kind = message  # what groups them: a rule or a status, never a case label
+
+
+class Incomplete(Exception):
+    """Some of the clause's planned cases could not run; the reason says which and why."""
 
 
 class NotObserved(Exception):
@@ -86,6 +91,9 @@ class ClauseResult:
     cases: int = 0
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    planned: int = 0  # cases (facts and probes) the clause meant to judge
+    ran: int = 0  # of those, how many it did
+    needs_creates: int = 0  # more creates that full coverage of this clause would take
 
     def to_dict(self, curl: Any = None) -> dict[str, Any]:
         """The report's JSON shape; ``curl`` renders an exchange as a curl line."""
@@ -98,8 +106,10 @@ class ClauseResult:
             "cases": self.cases,
             "seconds": round(self.seconds, 3),
             "notes": list(self.notes),
+            "planned": self.planned, "ran": self.ran, "needs_creates": self.needs_creates,
             "failures": [
                 {
+                    "kind": f.kind,
                     "message": f.message,
                     "count": f.count,
                     "status": f.exchange.status if f.exchange else None,
@@ -116,6 +126,7 @@ class ClauseResult:
             "clause": self.name, "verdict": self.verdict.value, "reason": self.reason,
             "requests": self.requests, "creates": self.creates, "cases": self.cases,
             "notes": list(self.notes), "seconds": round(self.seconds, 3),
+            "planned": self.planned, "ran": self.ran, "needs_creates": self.needs_creates,
         }
 
     @classmethod
@@ -124,5 +135,6 @@ class ClauseResult:
             name=str(data["clause"]), verdict=Verdict(data["verdict"]), reason=str(data.get("reason", "")),
             requests=int(data.get("requests", 0)), creates=int(data.get("creates", 0)),
             cases=int(data.get("cases", 0)), notes=list(data.get("notes", [])),
-            seconds=float(data.get("seconds", 0.0)),
+            seconds=float(data.get("seconds", 0.0)), planned=int(data.get("planned", 0)),
+            ran=int(data.get("ran", 0)), needs_creates=int(data.get("needs_creates", 0)),
         )

@@ -143,7 +143,8 @@ def boundary_cases(
     """Valid bodies exactly at each limit; a server counting wrongly refuses them.
 
     String limits come first (astral first: the likeliest to be miscounted);
-    list limits need an existing group (``groups``) and can be left out.
+    list limits get the variant's group from ``groups`` when there is one (the
+    spec may say references need one) and can be left out.
     """
     out: list[BodyCase] = []
     for variant in f.variants if strings else ():

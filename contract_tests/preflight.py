@@ -15,7 +15,10 @@ clauses; it gets one line and exit 2.  Caught here:
 
 The probes are requests no correct server can turn into a create: an
 invalid body with the key, without auth and with a wrong key, and a body
-that is not JSON.
+that is not JSON.  On a broken server any of them may be one, so each holds a
+slot of the run's create ledger like every other request: a 2xx trips the
+circuit breaker, the probing stops there, and the run goes on with requests
+that cannot create (the report says why).
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from .budget import CreateBudget
+from .budget import BudgetExhausted, Ledger, TargetStopped
 from .checks import linter
 from .exchange import ABSENT, Exchange
 from .redact import Scrubber
@@ -130,9 +133,10 @@ def _hint(target: Target) -> str:
     return f"check that --base-url is the API's base URL (the suite appends {_route()})"
 
 
-async def _probe(target: Target, client: httpx.AsyncClient, credentials: Credentials) -> PreflightResult:
+async def _probe(target: Target, client: httpx.AsyncClient, credentials: Credentials,
+                 ledger: Ledger) -> PreflightResult:
     result = PreflightResult()
-    session = Session(client, credentials, CreateBudget(0), _route(), timeout=target.timeout)
+    session = Session(client, credentials, ledger, _route(), timeout=target.timeout)
     where = f"{target.display_url}{_route()}"
     probes = [
         ({}, None, session.credentials.api_key()),
@@ -146,10 +150,19 @@ async def _probe(target: Target, client: httpx.AsyncClient, credentials: Credent
             exchange = await session.post(body, raw=raw, credential=credential, retry_429=False)
         except UnsendableRequest as exc:
             raise TargetUnusable(str(exc)) from None
+        except TargetStopped:
+            exchange = session.stopped_at  # type: ignore[assignment]  # set before it is raised
+        except BudgetExhausted:
+            # A probe was answered 2xx (the breaker tripped) or the cap is spent: this server
+            # creates where it must refuse.  Nothing more that could create goes out; the
+            # clauses report what that leaves unjudged.
+            break
         result.exchanges.append(exchange)
         if exchange.status == 0:
             raise TargetUnusable(f"cannot reach {target.display_url}: {exchange.headers.get(ERROR_HEADER)}; "
                                  f"check --base-url and that the server is up (POST {where})")
+    if result.accepted_a_refusal:
+        return result  # a broken implementation of this API, not a wrong target
     first = result.exchanges[0]
     # No JSON at all, and either one answer for everything or a web page: not this API.
     # (An implementation that tells 400 from 401 but sends bare bodies is this API,
@@ -171,18 +184,17 @@ async def _probe(target: Target, client: httpx.AsyncClient, credentials: Credent
     return result
 
 
-async def probe(target: Target, client: httpx.AsyncClient) -> PreflightResult:
-    """Send the probes and judge them; raises :class:`TargetUnusable` (its message scrubbed of keys)."""
+async def probe(target: Target, client: httpx.AsyncClient, ledger: Ledger | None = None) -> PreflightResult:
+    """Send the probes and judge them; raises :class:`TargetUnusable` (its message scrubbed of keys).
+
+    ``ledger``: the run's, so the probes count against --max-creates (on a broken server
+    each could be a create); alone, a ledger of one slot.
+    """
     credentials = Credentials(target.primary_key, target.secondary_key)
     try:
-        return await _probe(target, client, credentials)
+        return await _probe(target, client, credentials, ledger or Ledger(1, breaker=True))
     except TargetUnusable as exc:
         # A server may echo what it was sent (a page quoting the request): no key survives.
         scrub = Scrubber([*credentials.secrets(), target.api_key, target.second_api_key])
         raise TargetUnusable(scrub.text(str(exc))) from None
-
-
-async def run_preflight(target: Target, client: httpx.AsyncClient) -> PreflightResult:
-    check_target(target)
-    return await probe(target, client)
 

@@ -35,6 +35,8 @@ class SuiteReport:
     secrets: tuple[str, ...] = field(default=(), repr=False)
     # Where the reproducers go (``<report dir>/repro``); failures point to them when set.
     repro_dir: Path | None = None
+    # The run's create ledger and plan: made, unplanned, cap, needed, breaker, stopped, throttled.
+    run: dict[str, Any] = field(default_factory=dict)
     info: RunInfo | None = None
     stopped: str = ""  # why the run ended early (Ctrl-C, SIGTERM, --deadline), else ""
     statuses: dict[str, dict[int, int]] = field(default_factory=dict)  # per clause: status -> count
@@ -53,11 +55,40 @@ class SuiteReport:
         return any(r.verdict is Verdict.FAIL for r in self.results)
 
     @property
+    def unfinished(self) -> bool:
+        """Some clause could not earn a verdict (incomplete or error)."""
+        return any(r.verdict in (Verdict.INCOMPLETE, Verdict.ERROR) for r in self.results)
+
+    def score(self) -> str:
+        """E.g. "13 pass · 1 fail · 1 incomplete of 15": what could not run stays in the denominator."""
+        counts = self.counts()
+        parts = [f"{counts[v.value]} {v.value}" for v in Verdict if counts[v.value]]
+        return f"{' · '.join(parts)} of {len(self.results)}"
+
+    def run_lines(self) -> list[str]:
+        """The run-level facts a reader must see once: breaker, target stopped, throttled key."""
+        lines = []
+        if self.run.get("tripped"):
+            lines.append(f"CIRCUIT BREAKER: {self.run['tripped']}; nothing that could create was sent after it")
+        if self.run.get("stopped"):
+            lines.append(str(self.run["stopped"]).upper()[:1] + str(self.run["stopped"])[1:] +
+                         "; the clauses that still had to send are incomplete")
+            if self.run.get("stopped_request"):
+                lines.append(f"  the unanswered request: {self.run['stopped_request']}")
+        if self.run.get("throttled"):
+            lines.append(f"rate-limited: {self.run['throttled']}; the clauses it blocked are incomplete")
+        return lines
+
+    @property
     def requests(self) -> int:
+        if "requests" in self.run:
+            return int(self.run["requests"])  # the create pool's requests included
         return sum(r.requests for r in self.results)
 
     @property
     def creates(self) -> int:
+        if "made" in self.run:
+            return int(self.run["made"])  # every 2xx to the create route, the pool's included
         return sum(r.creates for r in self.results)
 
     def scrub(self, text: str) -> str:
@@ -91,8 +122,11 @@ def _target_line(report: SuiteReport) -> str:
     t = report.target
     creates = "unlimited (in-process)" if t.embedded else (
         f"cap {t.max_creates}" if t.allow_create else "not allowed (no --allow-create)")
+    unplanned = int(report.run.get("unplanned", 0))
+    extra = f", {unplanned} unplanned" if unplanned else ""
+    needed = f"; full coverage needs {report.run['needed']}" if report.run.get("needed") and not t.embedded else ""
     return (f"target: {t.description} · profile {t.profile} · seed {t.seed} · "
-            f"creates: {report.creates} made, {creates}")
+            f"creates: {report.creates} made, {creates}{extra}{needed}")
 
 
 def render_table(report: SuiteReport) -> str:
@@ -108,6 +142,7 @@ def render_table(report: SuiteReport) -> str:
         lines.append("  ".join(cells).rstrip())
     lines.append("")
     lines.append(summary_line(report))
+    lines += report.run_lines()
     warning = unexpected_creates(report)
     if warning:
         lines.append(warning)
@@ -115,9 +150,8 @@ def render_table(report: SuiteReport) -> str:
 
 
 def summary_line(report: SuiteReport) -> str:
-    """``14 pass, 1 fail · 933 requests · 98 creates · 12.3s`` (plus why it stopped early)."""
-    counts = report.counts()
-    summary = ", ".join(f"{counts[v.value]} {v.value}" for v in Verdict if counts[v.value]) or "no clauses"
+    """``13 pass · 1 fail · 1 incomplete of 15 · 933 requests · 17 creates · 12.3s`` (plus why it stopped early)."""
+    summary = report.score() if report.results else "no clauses"
     line = f"{summary} · {report.requests} requests · {report.creates} creates · {report.seconds:.1f}s"
     return f"{line} · stopped early: {report.stopped}" if report.stopped else line
 
@@ -128,7 +162,10 @@ def creates_line(report: SuiteReport) -> str:
         return f"{report.creates} made (in-process emulator: no cap)"
     if not t.allow_create:
         return f"{report.creates} made; not allowed (no --allow-create)"
-    return f"{report.creates} made of a cap of {t.max_creates} (--max-creates)"
+    unplanned = int(report.run.get("unplanned", 0))
+    extra = f", {unplanned} unplanned" if unplanned else ""
+    needed = f"; full coverage needs {report.run['needed']}" if report.run.get("needed") else ""
+    return f"{report.creates} made of a cap of {t.max_creates} (--max-creates){extra}{needed}"
 
 
 def _times(count: int) -> str:
@@ -190,6 +227,8 @@ def to_json(report: SuiteReport) -> dict[str, Any]:
         "conforms": report.outcome == "conforms",
         "outcome": report.outcome,
         "summary": dict(report.counts()),
+        "score": report.score(),
+        "ledger": dict(report.run),  # creates made against the cap, breaker, target stopped, throttled
         "requests": report.requests,
         "creates": report.creates,
         "unexpected_creates": report.creates if unexpected_creates(report) else 0,
@@ -276,6 +315,7 @@ def to_junit(report: SuiteReport) -> str:
         "name": "avatar-contract", "tests": str(len(report.results)),
         "failures": str(counts[Verdict.FAIL.value]),
         "skipped": str(counts[Verdict.SKIPPED.value] + counts[Verdict.NOT_OBSERVED.value]),
+        # Incomplete and error are JUnit errors: never a pass, and not a failure of the target.
         "errors": str(counts[Verdict.INCOMPLETE.value] + counts[Verdict.ERROR.value]),
         "time": f"{report.seconds:.3f}",
     })
@@ -329,5 +369,6 @@ def write(report: SuiteReport, directory: Path) -> list[Path]:
 
 
 def from_results(target: Target, results: Iterable[ClauseResult], secrets: Sequence[str] = (),
-                 seconds: float = 0.0, mutation: MutationScore | None = None) -> SuiteReport:
-    return SuiteReport(target, list(results), seconds, mutation, tuple(s for s in secrets if s))
+                 seconds: float = 0.0, mutation: MutationScore | None = None,
+                 run: dict[str, Any] | None = None) -> SuiteReport:
+    return SuiteReport(target, list(results), seconds, mutation, tuple(s for s in secrets if s), run=run or {})

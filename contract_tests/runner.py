@@ -13,16 +13,20 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import replace
+from pathlib import Path
 
 import httpx
 
 from . import clauses_auth, clauses_idempotency, clauses_request, clauses_responses
-from .bodies import AssetsMissing, factory
-from .budget import BudgetExhausted, CreateBudget, CreateNeed, plan
+from .bodies import AssetsMissing, BodyFactory, factory
+from .budget import BudgetExhausted, CircuitOpen, Ledger, TargetStopped, ValidBodyRefused
 from .checks import check_exchange, linter
 from .clause import CLAUSE_NAMES, REGISTRY, Clause, ClauseContext
+from .curl import as_curl
 from .exchange import Exchange
-from .finding import ClauseFailure, ClauseResult, NotObserved, Skipped, Verdict
+from .finding import ClauseFailure, ClauseResult, Incomplete, NotObserved, Skipped, Verdict
+from .planner import CreatePlan, plan_creates
+from .pool import RESCUE, PoolResult, run_pool, shared_pool
 from .preflight import PreflightResult, check_target, probe
 from .preflight import TargetUnusable as TargetUnusable  # re-exported: verify and pytest catch it here
 from .redact import Scrubber
@@ -31,21 +35,6 @@ from .suite_spec import spec_path, suite_spec
 from .target import Target
 
 _REGISTERED = (clauses_auth, clauses_idempotency, clauses_request, clauses_responses)
-# The order creates are handed out on a live target: the most telling per dollar first.
-CREATE_PRIORITY = (
-    "auth.bearer",
-    "idempotency.replay",
-    "idempotency.replay_body_differs",
-    "idempotency.in_flight",
-    "idempotency.tenant_scope",
-    "request.variants",
-    "idempotency.key_format",
-    "request.rejects_invalid",
-    "response.schema",
-    "errors.envelope",
-    "response.status",
-    "response.content_type",
-)
 EMBEDDED_BASE = "http://emulator.invalid"
 OnStart = Callable[[str], None]
 OnExchange = Callable[[Exchange, bool], None]
@@ -64,15 +53,75 @@ def _timeout(target: Target) -> httpx.Timeout:
     return httpx.Timeout(target.timeout, connect=min(10.0, target.timeout))
 
 
-def create_plan(target: Target) -> dict[str, int | None]:
-    has_second = target.secondary_key is not None
-    needs = [
-        CreateNeed(name, *REGISTRY[name].creates)
-        for name in CREATE_PRIORITY
-        if has_second or not REGISTRY[name].needs_second_key
-    ]
-    shares = plan(target, needs)
-    return {name: shares.get(name, None if target.embedded else 0) for name in CLAUSE_NAMES}
+def bodies_for(target: Target) -> BodyFactory:
+    """Bodies for ``target``: invented assets in-process, only real ones (``--asset``, samples) elsewhere."""
+    return factory(target.assets, invented=target.embedded)
+
+
+def plan_for(target: Target, names: Iterable[str] | None = None) -> CreatePlan:
+    """The create plan: a pure function of the spec, the target's options and the clauses run."""
+    cap = None if target.embedded else (target.max_creates if target.allow_create else 0)
+    return plan_creates(bodies_for(target), cap=cap, has_second_key=target.secondary_key is not None,
+                        embedded=target.embedded, clauses=names)
+
+
+class RunState:
+    """What the clauses of one run share: the create ledger, the plan and its pool.
+
+    ``shared_dir`` (pytest-xdist) puts the ledger and the pool's answers in files
+    every worker uses, so the cap holds for the run, not per worker.
+    """
+
+    def __init__(self, target: Target, names: Iterable[str] | None = None,
+                 shared_dir: Path | None = None) -> None:
+        self.target = target
+        self.shared_dir = shared_dir
+        limit = None if target.embedded else max(target.max_creates if target.allow_create else 0, 1)
+        self.ledger = Ledger(limit, path=str(shared_dir / "ledger.sqlite") if shared_dir else None,
+                             breaker=not target.embedded, allow_valid_bodies=target.may_create)
+        self.plan = plan_for(target, list(names) if names is not None else None)
+        self.full_plan = plan_for(replace(target, max_creates=10**6, allow_create=True),
+                                  list(names) if names is not None else None)
+        self._pool: PoolResult | None = None
+        self.stopped_at: Exchange | None = None
+        self.on_exchange: OnExchange | None = None
+
+    async def pool(self) -> PoolResult:
+        if self._pool is None:
+            self._pool = await shared_pool(self.shared_dir, self._run_pool)
+        return self._pool
+
+    async def _run_pool(self) -> PoolResult:
+        async with open_client(self.target) as client:
+            session = Session(client, credentials(self.target), self.ledger, suite_spec().path,
+                              is_valid=_is_valid, timeout=self.target.timeout, on_exchange=self.on_exchange)
+            result = await run_pool(self.plan, bodies_for(self.target), session, self.target.embedded)
+            if session.stopped_at is not None and self.stopped_at is None:
+                self.stopped_at = session.stopped_at
+            return result
+
+    def summary(self) -> dict[str, object]:
+        """The run-level facts for the report: creates made against the cap, breaker, stops."""
+        state = self.ledger.state()
+        out: dict[str, object] = {
+            "made": state.made, "unplanned": state.unplanned, "requests": state.requests,
+            "cap": None if self.target.embedded else (self.target.max_creates if self.target.allow_create else 0),
+            "needed": self.full_plan.needed, "planned": self.plan.cost,
+            "tripped": state.tripped, "stopped": state.stopped, "throttled": state.throttled,
+        }
+        if self.stopped_at is not None:
+            out["stopped_request"] = as_curl(self.stopped_at, self.target.display_url)
+        return out
+
+    def needs_creates(self, clause: str) -> int:
+        """How many more 2xx answers the full plan spends on facts of ``clause`` than this run's."""
+        have = self.plan.covered()
+        missing = {f.key for f in self.full_plan.facts_of(clause)} - have
+        return sum(c.cost for c in self.full_plan.creates if any(f.key in missing for f in c.facts))
+
+
+def _is_valid(body: object) -> bool:
+    return bool(linter().lint_request(body).valid)
 
 
 def choose_seed(target: Target) -> Target:
@@ -115,27 +164,57 @@ async def open_client(target: Target, burst: bool = False) -> AsyncIterator[http
             yield client
 
 
-async def _run(clause: Clause, target: Target, allowance: int | None,
+def _verdict(ctx: ClauseContext, state: RunState, verdict: Verdict, reason: str) -> tuple[Verdict, str]:
+    """Pass only with evidence: failures fail; unrun planned cases make it incomplete; nothing seen is error."""
+    if ctx.failures:
+        shown = f"{len(ctx.failures)} kind(s) of failure"
+        total = sum(f.count for f in ctx.failures)
+        return Verdict.FAIL, f"{shown} ({total} case(s)); first: {ctx.failures[0].message}"
+    if verdict in (Verdict.SKIPPED, Verdict.NOT_OBSERVED, Verdict.INCOMPLETE):
+        return verdict, reason
+    if ctx.unanswered:
+        return Verdict.INCOMPLETE, f"{ctx.unanswered} request(s) got no answer (see notes)"
+    if ctx.not_runnable:
+        # Cases needing an input the target cannot be given (a real asset): no pass on what was not seen.
+        add = f"add {', '.join(ctx.missing_inputs)} to the asset fixture (--asset)" if ctx.missing_inputs \
+            else ctx.not_runnable[0]
+        also = f"; {len(ctx.unrun)} more not run under the cap" if ctx.unrun else ""
+        return Verdict.INCOMPLETE, (f"ran {ctx.ran or ctx.cases} of {ctx.planned or ctx.cases} planned case(s); "
+                                    f"{len(ctx.not_runnable)} not runnable on this target: {add}{also}")
+    if ctx.unrun:
+        needs = state.needs_creates(ctx.name)
+        more = f"; needs {needs} more create(s) (--max-creates {state.full_plan.needed} covers everything)" \
+            if needs else f": {ctx.unrun[0].detail.removeprefix(RESCUE)}"
+        return Verdict.INCOMPLETE, f"ran {ctx.ran} of {ctx.planned} planned creation case(s){more}"
+    responses = [e for s in (ctx.session, *ctx.extra_sessions) for e in s.exchanges if e.status != 0]
+    if not responses and ctx.cases == 0:
+        return Verdict.ERROR, "saw no response at all"
+    if ctx.cases == 0:
+        return Verdict.ERROR, "judged nothing"
+    return Verdict.PASS, reason
+
+
+async def _run(clause: Clause, target: Target, state: RunState,
                on_exchange: OnExchange | None = None, deadline: float | None = None) -> ClauseResult:
     started = time.perf_counter()
     seed = int(target.seed or 0)
     path = suite_spec().path
     async with AsyncExitStack() as stack:
         client = await stack.enter_async_context(open_client(target))
-        budget = CreateBudget(allowance)
         creds = credentials(target)  # one for every session: it records the secrets sent
-        session = Session(client, creds, budget, path, timeout=target.timeout, on_exchange=on_exchange)
+        session = Session(client, creds, state.ledger, path, is_valid=_is_valid, timeout=target.timeout,
+                          on_exchange=on_exchange)
 
         async def open_burst() -> Session:
             # In-process, a burst gets its own app with the emulator's default limiter.
             burst_client = client if not target.embedded else \
                 await stack.enter_async_context(open_client(target, burst=True))
-            burst = Session(burst_client, creds, budget, path, timeout=target.timeout, on_exchange=on_exchange)
+            burst = Session(burst_client, creds, state.ledger, path, is_valid=_is_valid, timeout=target.timeout,
+                            on_exchange=on_exchange)
             ctx.extra_sessions.append(burst)
             return burst
 
-        bodies = factory(target.assets, invented=target.embedded)
-        ctx = ClauseContext(clause.name, target, session, bodies, seed, open_burst)
+        ctx = ClauseContext(clause.name, target, session, bodies_for(target), seed, open_burst, state.pool)
 
         def rate_limited(exchange: Exchange) -> None:
             # Validated like any response, then retried by the session.  A bad 429
@@ -153,9 +232,8 @@ async def _run(clause: Clause, target: Target, allowance: int | None,
         try:
             if clause.needs_second_key and session.credentials.has(2) is False:
                 raise Skipped("needs a second tenant's key (--second-api-key / AVATAR_API_KEY_2)")
-            if clause.needs_create and allowance == 0:
-                raise Skipped("needs creates, which are billable: pass --allow-create (capped by --max-creates)"
-                              if not target.allow_create else "no creates left in --max-creates for this clause")
+            if clause.needs_create and not target.may_create:
+                raise Skipped("needs creates, which are billable: pass --allow-create (capped by --max-creates)")
             # The run's --deadline (time.monotonic()) bounds the clause too.
             loop = asyncio.get_running_loop()
             async with asyncio.timeout_at(None if deadline is None else
@@ -171,33 +249,38 @@ async def _run(clause: Clause, target: Target, allowance: int | None,
             verdict, reason = Verdict.INCOMPLETE, f"ran {ctx.cases} case(s); stopped: {exc}"
         except Skipped as exc:
             verdict, reason = Verdict.SKIPPED, str(exc)
-        except BudgetExhausted:
-            ctx.note("stopped early: no creates left (--allow-create / --max-creates)")
-            if ctx.cases == 0:
-                verdict, reason = Verdict.SKIPPED, "needs creates: none left for this clause"
+        except Incomplete as exc:
+            verdict, reason = Verdict.INCOMPLETE, str(exc)
+        except CircuitOpen as exc:
+            verdict, reason = Verdict.INCOMPLETE, f"stopped by the {exc}; nothing that could create was sent after it"
+        except ValidBodyRefused as exc:
+            verdict, reason = Verdict.INCOMPLETE, f"{exc}; pass --allow-create for full coverage"
+        except BudgetExhausted as exc:
+            verdict, reason = Verdict.INCOMPLETE, f"ran {ctx.cases} case(s), then: {exc}"
+        except TargetStopped as exc:
+            verdict, reason = Verdict.INCOMPLETE, str(exc)
         except RateLimited as exc:
-            verdict, reason = Verdict.SKIPPED, f"rate-limited beyond the retry budget: {exc}"
+            verdict, reason = Verdict.INCOMPLETE, f"rate-limited: {exc}"
+        for s in (session, *ctx.extra_sessions):
+            if s.stopped_at is not None and state.stopped_at is None:
+                state.stopped_at = s.stopped_at
         if ctx.rate_limited:
             ctx.note(f"{ctx.rate_limited} response(s) were 429 and retried after Retry-After")
-        if ctx.not_runnable and verdict is Verdict.PASS:  # (AssetsMissing set INCOMPLETE already)
-            # Cases that need an asset the target cannot be given: no pass on what was not seen.
-            verdict = Verdict.INCOMPLETE
-            reason = f"ran {ctx.cases} case(s); {len(ctx.not_runnable)} not runnable: " + (
-                f"add {', '.join(ctx.missing_inputs)} to the asset fixture (--asset)" if ctx.missing_inputs
-                else ctx.not_runnable[0])
         for text in ctx.not_runnable:
             ctx.note(f"not runnable: {text}")
-        if ctx.failures:
-            verdict = Verdict.FAIL
-            reason = f"{len(ctx.failures)} failure(s); first: {ctx.failures[0].message}"
+        if ctx.hidden_kinds:
+            ctx.note(f"{ctx.hidden_kinds} more failure(s) of further kinds not kept")
+        verdict, reason = _verdict(ctx, state, verdict, reason)
         # Scrubbed here, not in a front end: pytest, verify and the report files
         # all get text in which no key (nor a near-miss of one) a server echoed survives.
         scrub = Scrubber([*creds.real_secrets(), target.api_key, target.second_api_key], creds.near_misses())
         return ClauseResult(
             name=clause.name, verdict=verdict, reason=scrub.text(reason),
             failures=[_scrubbed(f, scrub) for f in ctx.failures],
-            requests=ctx.requests, creates=budget.made, cases=ctx.cases,
+            requests=ctx.requests, creates=ctx.creates, cases=ctx.cases,
             notes=[scrub.text(n) for n in ctx.notes], seconds=time.perf_counter() - started,
+            planned=ctx.planned or ctx.cases, ran=ctx.ran or ctx.cases,
+            needs_creates=state.needs_creates(clause.name),
         )
 
 
@@ -216,19 +299,21 @@ def _scrubbed(failure: ClauseFailure, scrub: Scrubber) -> ClauseFailure:
     clean = ClauseFailure(failure.clause, scrub.text(failure.message), exchange,
                           sequence=sequence, compare=scrub.text(failure.compare))
     clean.count = failure.count
+    clean.kind = scrub.text(failure.kind)
     return clean
 
 
-def run_clause(name: str, target: Target) -> ClauseResult:
-    """One clause, synchronously (a fresh event loop), with its planned create share."""
+def run_clause(name: str, target: Target, state: RunState | None = None) -> ClauseResult:
+    """One clause, synchronously (a fresh event loop).  Without ``state``, a run of its own."""
     target = choose_seed(target)
-    return asyncio.run(_run(REGISTRY[name], target, create_plan(target)[name]))
+    return asyncio.run(_run(REGISTRY[name], target, state or RunState(target, [name])))
 
 
 def run_suite(
     target: Target,
     names: Iterable[str] | None = None,
     on_result: Callable[[ClauseResult], None] | None = None,
+    state: RunState | None = None,
     *,
     on_start: OnStart | None = None,
     on_exchange: OnExchange | None = None,
@@ -237,30 +322,33 @@ def run_suite(
     """Run the clauses in order.  ``deadline`` is a ``time.monotonic()`` instant:
     the clause running then stops, and later ones are not started (both ``incomplete``)."""
     target = choose_seed(target)
-    shares = create_plan(target)
+    chosen = list(names or CLAUSE_NAMES)
+    state = state or RunState(target, chosen if names else None)
     results = []
-    for name in names or CLAUSE_NAMES:
+    state.on_exchange = on_exchange  # the pool's requests count in the live progress too
+    for name in chosen:
         if deadline is not None and time.monotonic() >= deadline:
             result = ClauseResult(name, Verdict.INCOMPLETE, reason="not run: the run's deadline (--deadline) passed")
         else:
             if on_start is not None:
                 on_start(name)
-            result = asyncio.run(_run(REGISTRY[name], target, shares[name], on_exchange, deadline))
+            result = asyncio.run(_run(REGISTRY[name], target, state, on_exchange, deadline))
         results.append(result)
         if on_result is not None:
             on_result(result)
     return results
 
 
-def preflight(target: Target) -> PreflightResult:
+def preflight(target: Target, ledger: Ledger | None = None) -> PreflightResult:
     """Raise :class:`TargetUnusable` unless this is the right target, reachable, with usable keys.
 
-    Nothing it sends can create on a correct server (see :mod:`.preflight`).
+    Nothing it sends can create on a correct server (see :mod:`.preflight`); on a
+    broken one each probe is counted by ``ledger`` (the run's), like any request.
     """
 
     async def go() -> PreflightResult:
         check_target(target)  # before opening anything: a wrong URL sends nothing
         async with open_client(target) as client:
-            return await probe(target, client)
+            return await probe(target, client, ledger)
 
     return asyncio.run(go())

@@ -1,14 +1,17 @@
-"""Sending requests: credentials, the create budget, and 429s that are waited out.
+"""Sending requests: credentials, the create ledger, a target that stops, and 429s waited out.
 
 Every clause talks to the target through a :class:`Session`, so the rules
 that keep a live run safe and honest live in one place:
 
-* a request that would create an avatar on a correct server (``creates=True``)
-  needs a create left in the clause's budget;
-* every 2xx to the create route is counted, expected or not;
+* every POST to the create route holds a slot of the run's :class:`Ledger`
+  while in flight (a planned create, ``creates=True``, or a refusal probe),
+  and every 2xx to it is counted, expected or not;
+* a 2xx to a probe (a request a correct server refuses) trips the breaker;
+* without --allow-create a probe may carry a valid body only as the ledger allows;
+* a refused or reset connection, or a run of timeouts, stops the run's sending;
 * a 429 on an ordinary request is shown to ``on_rate_limited`` (which
-  validates it) and retried after ``Retry-After``, within a bounded wait, so
-  rate limiting never turns into a false failure;
+  validates it) and retried after ``Retry-After``, within a bounded wait; a
+  ``Retry-After`` beyond that, or a run that has waited enough, is ``RateLimited``;
 * a request is bounded as a whole (``timeout``: connect, headers and a
   trickled body together) and at most ``MAX_BODY`` bytes of a body are kept,
   so neither a slow nor a huge answer can stall the run or exhaust memory.
@@ -26,7 +29,7 @@ from typing import Any
 
 import httpx
 
-from .budget import CreateBudget
+from .budget import Ledger, TargetStopped, ValidBodyRefused
 from .exchange import ABSENT, Credential, Exchange, SentRequest, encode_json
 from .redact import Scrubber, sent_secrets
 from .transport import ERROR_HEADER, transport_cause
@@ -49,7 +52,11 @@ class UnsendableRequest(Exception):
 
 
 class RateLimited(Exception):
-    """The target still answered 429 after the bounded retries."""
+    """The target still answered 429 after the bounded retries, or asked for a longer wait."""
+
+
+STOPPING_ERRORS = (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)
+TIMEOUTS_IN_A_ROW = 3  # this many timeouts in a row: the target has stopped answering
 
 
 class RunStopped(BaseException):
@@ -153,18 +160,23 @@ class _Default:
 PRIMARY = _Default()
 
 
-def retry_after_seconds(exchange: Exchange, policy: RetryPolicy) -> float:
+def requested_wait(exchange: Exchange, policy: RetryPolicy) -> float:
+    """The wait a 429 asks for, unclamped (``default_wait`` when missing or unreadable)."""
     value = exchange.headers.get("retry-after")
     if value is None:
         return policy.default_wait
     text = value.strip()
     if re.fullmatch(r"[0-9]+", text):  # not str.isdigit(): "²" is a digit to it
-        return max(policy.floor, min(float(text), policy.max_wait))
+        return max(policy.floor, float(text[:12]))
     try:  # RFC 9110 also allows an HTTP-date; honour it, the clause judges it.
         when = email.utils.parsedate_to_datetime(text).timestamp()
     except (TypeError, ValueError, IndexError, OverflowError):
         return policy.default_wait
-    return max(policy.floor, min(when - time.time(), policy.max_wait))
+    return max(policy.floor, when - time.time())
+
+
+def retry_after_seconds(exchange: Exchange, policy: RetryPolicy) -> float:
+    return min(requested_wait(exchange, policy), policy.max_wait)
 
 
 class Session:
@@ -174,25 +186,30 @@ class Session:
         self,
         client: httpx.AsyncClient,
         credentials: Credentials,
-        budget: CreateBudget,
+        ledger: Ledger,
         path: str,
         *,
         retry: RetryPolicy | None = None,
         on_rate_limited: Callable[[Exchange], None] | None = None,
+        is_valid: Callable[[Any], bool] | None = None,
         timeout: float = DEFAULT_TIMEOUT,
         on_exchange: Callable[[Exchange, bool], None] | None = None,
     ) -> None:
         self.client = client
         self.credentials = credentials
-        self.budget = budget
+        self.ledger = ledger
         self.path = path
         self.retry = retry or RetryPolicy()
         self.on_rate_limited = on_rate_limited
+        self.is_valid = is_valid
         self.timeout = timeout
         # Told of every exchange and whether it created an avatar: the live progress count.
         self.on_exchange = on_exchange
         self.requests = 0
+        self.creates = 0  # 2xx answers to this session's create-route POSTs
         self.exchanges: list[Exchange] = []
+        self.stopped_at: Exchange | None = None
+        self._timeouts = 0
         self._scrubber = Scrubber(credentials.real_secrets())
 
     async def post(
@@ -205,10 +222,17 @@ class Session:
         creates: bool = False,
         retry_429: bool = True,
         headers: Sequence[tuple[str, bytes]] = (),
+        prepaid: bool = False,
     ) -> Exchange:
-        """POST to the create route.  ``body`` is a JSON value; ``raw`` is sent as is."""
-        if creates:
-            self.budget.require(1)
+        """POST to the create route.  ``body`` is a JSON value; ``raw`` is sent as is.
+
+        ``creates=True``: a planned create (a correct server may answer 2xx);
+        otherwise a probe a correct server refuses.  ``prepaid``: the slot was
+        already reserved (a same-key race reserves all of its requests at once).
+        """
+        if not creates and raw is None and body is not ABSENT and self.is_valid is not None \
+                and self.is_valid(body) and not self.ledger.take_valid_body():
+            raise ValidBodyRefused("a probe with a valid body could create: not sent without --allow-create")
         content = raw if raw is not None else (None if body is ABSENT else encode_json(body))
         sent: list[tuple[str, bytes]] = []
         if content is not None:
@@ -218,7 +242,8 @@ class Session:
         sent.extend(headers)
         cred = self.credentials.api_key() if isinstance(credential, _Default) else credential
         return await self.send("POST", self.path, tuple(sent), cred, content,
-                               body if raw is None else ABSENT, retry_429=retry_429)
+                               body if raw is None else ABSENT, retry_429=retry_429,
+                               planned=creates, prepaid=prepaid)
 
     async def send(
         self,
@@ -230,23 +255,68 @@ class Session:
         value: Any = ABSENT,
         *,
         retry_429: bool = True,
+        planned: bool = False,
+        prepaid: bool = False,
     ) -> Exchange:
         request = SentRequest(method, path, headers, credential, content, value)
         waited = 0.0
-        for _ in range(self.retry.attempts + 1):
-            exchange = await self._once(request)
+        for attempt in range(self.retry.attempts + 1):
+            # Each attempt, a retry after a 429 included, holds its own slot.
+            exchange = await self._once(request, planned=planned, prepaid=prepaid and attempt == 0)
             if exchange.status != 429 or not retry_429:
                 return exchange
             if self.on_rate_limited is not None:
                 self.on_rate_limited(exchange)
-            wait = retry_after_seconds(exchange, self.retry)
-            if waited + wait > self.retry.total_wait:
+            asked = requested_wait(exchange, self.retry)
+            if asked > self.retry.max_wait:
+                reason = (f"Retry-After asks for {asked:.0f} s, more than the run waits ({self.retry.max_wait:.0f} s)")
+                self.ledger.throttle(reason)
+                raise RateLimited(reason)
+            if waited + asked > self.retry.total_wait or not self.ledger.add_wait(asked):
                 break
-            await asyncio.sleep(wait)
-            waited += wait
-        raise RateLimited(f"{method} {path} was still rate-limited after waiting {waited:.0f}s")
+            await asyncio.sleep(asked)
+            waited += asked
+        reason = f"{method} {path} was still rate-limited after waiting {waited:.0f}s"
+        self.ledger.throttle(reason)
+        raise RateLimited(reason)
 
-    async def _once(self, request: SentRequest) -> Exchange:
+    def _proves_auth(self, request: SentRequest, status: int) -> bool:
+        """A 401 to an invalid body sent without a valid credential: the server checks auth."""
+        if status != 401 or (self.is_valid is not None and request.value is not ABSENT
+                             and self.is_valid(request.value)):
+            return False
+        cred = request.credential
+        real = {k for k in (self.credentials.key(1), self.credentials.key(2) if self.credentials.has(2) else None) if k}
+        return cred is None or cred.value not in real | {f"Bearer {k}" for k in real}
+
+    async def _once(self, request: SentRequest, *, planned: bool = False, prepaid: bool = False) -> Exchange:
+        creating = request.method == "POST" and request.path == self.path
+        if creating and not prepaid:
+            await self.ledger.reserve(1, planned=planned)
+        elif self.ledger.state().stopped:
+            raise TargetStopped(self.ledger.state().stopped.split(":", 1)[0])
+        try:
+            exchange = await self._exchange(request)
+        except BaseException:
+            if creating:
+                self.ledger.settle(None, planned=planned, must_refuse=False)
+            raise
+        created = False
+        if creating:
+            number = exchange.request_number
+            self.ledger.settle(exchange.status, planned=planned, must_refuse=not planned,
+                               evidence=f"request #{number} (a refusal probe)")
+            created = 200 <= exchange.status < 300
+            self.creates += created
+            if self._proves_auth(request, exchange.status):
+                self.ledger.auth_checked()
+        if self.on_exchange is not None:
+            self.on_exchange(exchange, created)
+        if _stopping:
+            raise RunStopped(_stopping[0])
+        return exchange
+
+    async def _exchange(self, request: SentRequest) -> Exchange:
         if _stopping:
             # Even a task whose cancellation was swallowed (somewhere in a
             # connect) sends nothing more once the run is stopping.
@@ -255,6 +325,7 @@ class Session:
         if request.credential is not None:
             headers.append((request.credential.header, request.credential.value.encode("utf-8")))
         self.requests += 1
+        number = self.ledger.next_request()
         started = time.perf_counter()
         # Summaries quote the body in failure messages: they show it scrubbed,
         # of the real keys and of the near-miss key this very request carried.
@@ -274,35 +345,43 @@ class Session:
             raise UnsendableRequest(f"{request.method} {request.path} could not be sent: a header value is "
                                     f"not allowed in HTTP (headers: {names}; values not shown)") from None
         except TimeoutError:
-            exchange = Exchange(request, 0, {"x-contract-error": f"no complete answer within {self.timeout:g}s "
-                                             "(--timeout bounds the whole request, body included)"},
-                                b"", time.perf_counter() - started, scrub=scrub)
+            cause = f"no complete answer within {self.timeout:g}s (--timeout bounds the whole request, body included)"
+            exchange = Exchange(request, 0, {ERROR_HEADER: cause},
+                                b"", time.perf_counter() - started, request_number=number, scrub=scrub)
+            self._timeouts += 1
+            if self._timeouts >= TIMEOUTS_IN_A_ROW:
+                self._stop(exchange, number, cause)
         except httpx.TransportError as exc:
-            # No answer at all (reset, timeout): evidence, not an exception, so
-            # the clause that sent it reports it as a failure, naming the cause.
-            exchange = Exchange(request, 0, {ERROR_HEADER: transport_cause(exc, self.client.timeout)}, b"",
-                                time.perf_counter() - started, scrub=scrub)
+            # No answer at all: kept as evidence, naming the cause; a refused or reset connection
+            # (or a run of timeouts) means the target stopped: said once, then nothing more is sent.
+            cause = transport_cause(exc, self.client.timeout)
+            exchange = Exchange(request, 0, {ERROR_HEADER: cause}, b"",
+                                time.perf_counter() - started, request_number=number, scrub=scrub)
+            self._timeouts = self._timeouts + 1 if isinstance(exc, httpx.TimeoutException) else 0
+            if isinstance(exc, STOPPING_ERRORS) or self._timeouts >= TIMEOUTS_IN_A_ROW:
+                self._stop(exchange, number, cause)
         else:
+            self._timeouts = 0
             exchange = Exchange(
                 request,
                 response.status_code,
                 {k.lower(): v for k, v in response.headers.items()},
                 content,
                 time.perf_counter() - started,
+                request_number=number,
                 truncated=truncated,
                 scrub=scrub,
             )
-        if _stopping:
-            raise RunStopped(_stopping[0])
-        created = False
-        if request.method == "POST" and request.path == self.path:
-            before = self.budget.made
-            self.budget.observe(exchange)
-            created = self.budget.made > before
         self.exchanges.append(exchange)
-        if self.on_exchange is not None:
-            self.on_exchange(exchange, created)
         return exchange
+
+    def _stop(self, exchange: Exchange, number: int, cause: str) -> None:
+        """The target stopped answering: said once (the ledger keeps the first), then nothing more is sent."""
+        self.stopped_at = exchange
+        self.exchanges.append(exchange)
+        self.ledger.stop(f"target stopped answering after request #{number - 1}: "
+                         f"request #{number} got no answer ({cause})")
+        raise TargetStopped(self.ledger.state().stopped.split(":", 1)[0]) from None
 
 
 async def _read_capped(response: httpx.Response, limit: int) -> tuple[bytes, bool]:

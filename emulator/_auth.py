@@ -12,12 +12,16 @@ import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from ._config import EmulatorConfig
+from ._config import EmulatorConfig, key_digest
 
 
 def tenant_id(key: str) -> str:
     """A stable, non-reversible name for the tenant that owns ``key``."""
-    return "t_" + hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    return tenant_of_digest(key_digest(key))
+
+
+def tenant_of_digest(digest: str) -> str:
+    return "t_" + digest[:16]
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,8 +51,9 @@ class Authenticator:
     """Maps a request's headers to a tenant id, or None for a 401."""
 
     def __init__(self, config: EmulatorConfig) -> None:
-        self._keys = tuple(k.encode("utf-8") for k in config.api_keys)
-        self._tenants = tuple(tenant_id(k) for k in config.api_keys)
+        # Only digests: worker processes are never given the keys themselves.
+        self._digests = tuple(bytes.fromhex(d) for d in config.api_key_digests)
+        self._tenants = tuple(tenant_of_digest(d) for d in config.api_key_digests)
         self._skip_missing = config.has("auth_skipped")
         self._any_key = config.has("wrong_key_accepted")
         self._no_bearer = config.has("bearer_rejected")
@@ -67,13 +72,13 @@ class Authenticator:
 
     def _match(self, key: str) -> str | None:
         try:
-            given = key.encode("utf-8")
+            given = hashlib.sha256(key.encode("utf-8")).digest()
         except UnicodeEncodeError:
             return None
         found: str | None = None
-        # Compare against every key, without stopping early, so the time taken
-        # does not say which key (or how many) came close.
-        for candidate, tenant in zip(self._keys, self._tenants, strict=True):
+        # Compare against every key's digest, without stopping early, so the time
+        # taken does not say which key (or how many) came close.
+        for candidate, tenant in zip(self._digests, self._tenants, strict=True):
             if hmac.compare_digest(given, candidate):
                 found = tenant
         return found

@@ -9,8 +9,19 @@ import sys
 from collections.abc import Callable
 from typing import TypeVar
 
-from ._config import DEFAULT_API_KEY, DEFAULT_RATE_LIMIT, EmulatorConfig, parse_rate_limit
+from ._config import (
+    DEFAULT_API_KEY,
+    DEFAULT_BODY_TIMEOUT,
+    DEFAULT_MAX_RECORDS,
+    DEFAULT_RATE_LIMIT,
+    EmulatorConfig,
+    parse_rate_limit,
+)
 from ._faults import FAULTS
+
+# Kept here rather than imported from ._protocol, which imports uvicorn (slow to load).
+DEFAULT_HEADER_TIMEOUT = 10.0
+DEFAULT_KEEP_ALIVE = 5.0
 
 HELP = "serve a stateful Create Avatar emulator (with switchable faults) on HTTP"
 T = TypeVar("T")
@@ -42,6 +53,7 @@ def _rate(text: str) -> tuple[int, float] | None:
 
 
 _seconds = _typed(float, "a number of seconds >= 0", lambda v: 0 <= v < float("inf"))
+_positive = _typed(float, "a number of seconds > 0", lambda v: 0 < v < float("inf"))
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -72,6 +84,25 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="how long Idempotency-Key records replay (default 86400)")
     parser.add_argument("--max-body-bytes", type=_typed(int, "a positive byte count", lambda v: v > 0),
                         default=16 * 1024 * 1024, metavar="N", help="largest accepted body (default 16 MiB)")
+    parser.add_argument("--in-flight-lease", type=_seconds, default=60.0, metavar="S",
+                        help="how long an unfinished request holds its Idempotency-Key before a retry "
+                             "may take it over (default 60)")
+    parser.add_argument("--idempotency-max-records", type=_typed(int, "a positive record count", lambda v: v > 0),
+                        default=DEFAULT_MAX_RECORDS, metavar="N",
+                        help=f"live Idempotency-Key records kept; past it the oldest completed ones are "
+                             f"evicted (default {DEFAULT_MAX_RECORDS:,})")
+    parser.add_argument("--timeout-keep-alive", type=_positive, default=DEFAULT_KEEP_ALIVE, metavar="S",
+                        help=f"close idle keep-alive connections after S seconds (default {DEFAULT_KEEP_ALIVE:g})")
+    parser.add_argument("--header-timeout", type=_positive, default=DEFAULT_HEADER_TIMEOUT, metavar="S",
+                        help=f"close a connection whose request head is not complete within S seconds "
+                             f"(default {DEFAULT_HEADER_TIMEOUT:g})")
+    parser.add_argument("--body-timeout", type=_positive, default=DEFAULT_BODY_TIMEOUT, metavar="S",
+                        help=f"answer 400 and close if the body is not received within S seconds "
+                             f"(default {DEFAULT_BODY_TIMEOUT:g})")
+    parser.add_argument("--limit-concurrency", type=_typed(int, "a connection count >= 1", lambda v: v >= 1),
+                        default=None, metavar="N",
+                        help="connections served at once per worker; uvicorn answers 503 beyond it "
+                             "(default 1000, or less under a low 'ulimit -n')")
     parser.add_argument("--spec", metavar="PATH", help="serve another spec instead of the vendored one")
     parser.add_argument("--workers", type=_typed(int, "a worker count >= 1", lambda v: v >= 1),
                         default=1, help="uvicorn worker processes (more than 1 needs --store sqlite:PATH)")
@@ -106,6 +137,9 @@ def build_config(args: argparse.Namespace) -> EmulatorConfig:
             idempotency_ttl=args.idempotency_ttl,
             max_body_bytes=args.max_body_bytes,
             spec=args.spec,
+            in_flight_lease=args.in_flight_lease,
+            idempotency_max_records=args.idempotency_max_records,
+            body_timeout=args.body_timeout,
         )
     except ValueError as exc:
         raise _Usage(str(exc)) from None
@@ -137,7 +171,9 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         serve(config, host=args.host, port=args.port, workers=args.workers,
-              log_level=args.log_level, access_log=args.access_log, loop=args.loop, http=args.http)
+              log_level=args.log_level, access_log=args.access_log, loop=args.loop, http=args.http,
+              timeout_keep_alive=args.timeout_keep_alive, header_timeout=args.header_timeout,
+              limit_concurrency=args.limit_concurrency)
     except SystemExit as exc:  # uvicorn exits when it cannot bind (a port taken since the check)
         return EXIT_OK if exc.code in (0, None) else EXIT_USAGE
     return EXIT_OK
@@ -167,5 +203,5 @@ def _banner(args: argparse.Namespace, config: EmulatorConfig) -> None:
     rate = (f"{config.rate_limit[0]}/{config.rate_limit[1]:g}s per key" if config.rate_limit
             else "off")
     print(f"avatar-contract emulator: http://{args.host}:{args.port}/v3/avatars  "
-          f"keys={len(config.api_keys)} store={config.store} rate-limit={rate} "
+          f"keys={len(config.api_key_digests)} store={config.store} rate-limit={rate} "
           f"faults={','.join(sorted(config.faults)) or 'none'}", file=out)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 import re
@@ -23,6 +24,19 @@ DEFAULT_RATE_LIMIT: tuple[int, float] = (100, 10.0)
 # token with a space would be split by any client).
 _KEY_CHARS = re.compile(r"^[\x21-\x7e]{1,4096}$")
 _RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d+(?:\.\d+)?)\s*s?\s*$")
+_DIGEST = re.compile(r"^[0-9a-f]{64}$")
+
+DEFAULT_MAX_RECORDS = 200_000
+"""Live Idempotency-Key records kept before the oldest completed ones are evicted."""
+DEFAULT_OFFLOAD_BYTES = 256 * 1024
+"""Bodies at least this large are validated on a worker thread, off the event loop."""
+DEFAULT_BODY_TIMEOUT = 30.0
+"""Seconds a client has, once its headers are in, to send the whole body."""
+
+
+def key_digest(key: str) -> str:
+    """SHA-256 of an API key: all a worker needs to recognise it (and name its tenant)."""
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def parse_rate_limit(text: str) -> tuple[int, float] | None:
@@ -74,6 +88,11 @@ class EmulatorConfig:
     idempotency expiry and the rate limiter.  ``in_flight_lease`` is how long an
     unfinished request holds its Idempotency-Key before another may take it
     over (a crashed worker must not block a key for 24 hours).
+    ``idempotency_max_records`` caps live records (None: no cap); past it the
+    oldest completed ones are evicted.  ``offload_bytes``: bodies this large are
+    validated on a worker thread.  ``body_timeout``: seconds to receive a body.
+    ``api_key_digests`` accepts keys by SHA-256 alone (how worker processes get
+    them, so no key is ever in their environment); it adds to ``api_keys``.
     """
 
     api_keys: tuple[str, ...] = (DEFAULT_API_KEY,)
@@ -89,10 +108,17 @@ class EmulatorConfig:
     clock: Clock = field(default=time.time, compare=False)
     spec: str | os.PathLike[str] | None = None
     in_flight_lease: float = 60.0
+    idempotency_max_records: int | None = DEFAULT_MAX_RECORDS
+    offload_bytes: int = DEFAULT_OFFLOAD_BYTES
+    body_timeout: float = DEFAULT_BODY_TIMEOUT
+    api_key_digests: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         keys = (self.api_keys,) if isinstance(self.api_keys, str) else tuple(self.api_keys)
-        if not keys:
+        given = (self.api_key_digests,) if isinstance(self.api_key_digests, str) else tuple(self.api_key_digests)
+        if not all(isinstance(d, str) and _DIGEST.match(d) for d in given):
+            raise ValueError("api_key_digests must be SHA-256 hex digests (64 lowercase hex digits)")
+        if not keys and not given:
             raise ValueError("api_keys needs at least one key")
         for key in keys:
             if not isinstance(key, str) or not _KEY_CHARS.match(key):
@@ -100,6 +126,7 @@ class EmulatorConfig:
                 raise ValueError("each API key must be 1-4096 visible ASCII characters, no spaces")
         set_ = object.__setattr__
         set_(self, "api_keys", keys)
+        set_(self, "api_key_digests", tuple(dict.fromkeys([*map(key_digest, keys), *given])))
         set_(self, "faults", check_fault_names(self.faults))
         set_(self, "store", _check_store(self.store))
         if self.rate_limit is not None:
@@ -107,6 +134,15 @@ class EmulatorConfig:
         for name in ("training_seconds", "processing_delay", "idempotency_ttl", "in_flight_lease"):
             set_(self, name, _non_negative(name, getattr(self, name)))
         set_(self, "failure_rate", _non_negative("failure_rate", self.failure_rate, upper=1.0))
+        set_(self, "body_timeout", _non_negative("body_timeout", self.body_timeout))
+        if self.body_timeout <= 0:
+            raise ValueError("body_timeout must be a number of seconds > 0")
+        cap = self.idempotency_max_records
+        if cap is not None and (isinstance(cap, bool) or not isinstance(cap, int) or cap < 1):
+            raise ValueError(f"idempotency_max_records must be a positive integer or None, not {cap!r}")
+        offload = self.offload_bytes
+        if isinstance(offload, bool) or not isinstance(offload, int) or offload < 0:
+            raise ValueError(f"offload_bytes must be an integer >= 0, not {offload!r}")
         if isinstance(self.max_body_bytes, bool) or not isinstance(self.max_body_bytes, int) \
                 or self.max_body_bytes < 1:
             raise ValueError(f"max_body_bytes must be a positive integer, not {self.max_body_bytes!r}")
@@ -120,16 +156,20 @@ class EmulatorConfig:
     def __repr__(self) -> str:
         # Keys stay out of reprs, tracebacks and pytest's assertion messages.
         return (
-            f"EmulatorConfig(api_keys=<{len(self.api_keys)} key(s)>, faults={sorted(self.faults)!r}, "
+            f"EmulatorConfig(api_keys=<{len(self.api_key_digests)} key(s)>, faults={sorted(self.faults)!r}, "
             f"store={self.store!r}, rate_limit={self.rate_limit!r}, "
             f"training_seconds={self.training_seconds!r}, failure_rate={self.failure_rate!r}, "
             f"consent_required={self.consent_required!r})"
         )
 
     def to_environ(self) -> dict[str, Any]:
-        """A JSON-able form for worker processes (the clock is always wall time there)."""
+        """A JSON-able form for worker processes (the clock is always wall time there).
+
+        Keys travel as SHA-256 digests only: the form ends up in the workers'
+        environment (``/proc/PID/environ``), which must never hold a key.
+        """
         return {
-            "api_keys": list(self.api_keys),
+            "api_key_digests": list(self.api_key_digests),
             "faults": sorted(self.faults),
             "store": self.store,
             "rate_limit": list(self.rate_limit) if self.rate_limit else None,
@@ -141,13 +181,17 @@ class EmulatorConfig:
             "max_body_bytes": self.max_body_bytes,
             "spec": os.fspath(self.spec) if self.spec is not None else None,
             "in_flight_lease": self.in_flight_lease,
+            "idempotency_max_records": self.idempotency_max_records,
+            "offload_bytes": self.offload_bytes,
+            "body_timeout": self.body_timeout,
         }
 
     @classmethod
     def from_environ(cls, data: dict[str, Any]) -> EmulatorConfig:
         rate = data.get("rate_limit")
         return cls(
-            api_keys=tuple(data["api_keys"]),
+            api_keys=(),
+            api_key_digests=tuple(data["api_key_digests"]),
             faults=frozenset(data.get("faults") or ()),
             store=data.get("store", "memory"),
             rate_limit=(int(rate[0]), float(rate[1])) if rate else None,
@@ -159,4 +203,7 @@ class EmulatorConfig:
             max_body_bytes=data.get("max_body_bytes", 16 * 1024 * 1024),
             spec=data.get("spec"),
             in_flight_lease=data.get("in_flight_lease", 60.0),
+            idempotency_max_records=data.get("idempotency_max_records", DEFAULT_MAX_RECORDS),
+            offload_bytes=data.get("offload_bytes", DEFAULT_OFFLOAD_BYTES),
+            body_timeout=data.get("body_timeout", DEFAULT_BODY_TIMEOUT),
         )

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from email.utils import formatdate
 from typing import Any, TypeVar
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
@@ -34,20 +35,22 @@ from ._errors import (
 from ._json import dumps
 from ._memory_store import MemoryStore
 from ._rate_limit import RateLimiter
-from ._records import Fresh, InFlight, Look, Replay, Store, StoredResponse
+from ._records import Completion, Fresh, Group, InFlight, Look, Replay, Store, StoredResponse
+from ._references import GROUP_FIELD, References
 from ._sqlite_store import SqliteStore
-from ._training import PROCESSING, render_group, render_look, status_at
-from ._validation import Accepted, BodyChecker
+from ._training import FAILED, PROCESSING, render_group, render_look, status_at
+from ._validation import Accepted, BodyChecker, Rejected
 
 log = logging.getLogger("avatar_contract.emulator")
 T = TypeVar("T")
 CREATE_ROUTE = "/v3/avatars"
+CONTENT_TYPE = "Content-Type"
 
 
-def open_store(spec: str) -> Store:
+def open_store(spec: str, max_records: int | None = None) -> Store:
     if spec.startswith("sqlite:"):
-        return SqliteStore(spec[len("sqlite:"):])
-    return MemoryStore()
+        return SqliteStore(spec[len("sqlite:"):], max_records)
+    return MemoryStore(max_records)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,8 +72,11 @@ class Emulator:
         self.limiter = (RateLimiter(*config.rate_limit, clock=config.clock)
                         if config.rate_limit else None)
         self.checker = BodyChecker(self.linter, config.faults)
-        self.store: Store = open_store(config.store)
+        self.references = References(self.spec)
+        self.store: Store = open_store(config.store, config.idempotency_max_records)
         self.openapi_body = dumps(self.spec.document)
+        self.media_types = frozenset(m.split(";", 1)[0].strip().lower()
+                                     for m in self.linter.contract.request.media_types)
         self._retry_after_date = config.has("retry_after_http_date")
         self._retry_after_missing = config.has("retry_after_missing")
 
@@ -105,6 +111,22 @@ class Emulator:
                 return self._too_many(wait)
         return tenant
 
+    def _media_type_problem(self, content_type: str | None) -> str | None:
+        """Why a declared Content-Type is refused, or None.
+
+        The spec documents only these media types for the body, so a real server
+        may refuse others; the emulator does, rather than guess at a form or
+        multipart body.  A missing Content-Type is read as JSON (some raw HTTP
+        clients send none), since the body itself is still validated.
+        """
+        if content_type is None or not self.media_types:
+            return None
+        media_type = content_type.split(";", 1)[0].strip().lower()
+        if media_type in self.media_types:
+            return None
+        allowed = ", ".join(sorted(self.media_types))
+        return (f"{CONTENT_TYPE} {media_type or '(empty)'!r} is not supported; send the body as {allowed}")
+
     def _too_many(self, wait: int) -> Response:
         headers: dict[str, str] = {}
         if self._retry_after_date:
@@ -118,18 +140,25 @@ class Emulator:
             headers=headers)
 
     async def _read_body(self, request: Request) -> bytes | None:
-        """The body, or None when it is larger than allowed (never read past the limit)."""
+        """The body, or None when it is larger than allowed (never read past the limit).
+
+        Raises TimeoutError when it does not arrive in full within ``body_timeout``:
+        a client dripping its body (or declaring more than it sends) must not
+        hold a connection and its buffers for ever.
+        """
         limit = self.config.max_body_bytes
         declared = request.headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > limit:
+        if declared is not None and declared.isascii() and declared.isdigit() and len(declared) < 20 \
+                and int(declared) > limit:
             return None
         chunks: list[bytes] = []
         size = 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > limit:
-                return None
-            chunks.append(chunk)
+        async with asyncio.timeout(self.config.body_timeout):
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:
+                    return None
+                chunks.append(chunk)
         return b"".join(chunks)
 
     # -- POST /v3/avatars -----------------------------------------------------
@@ -143,10 +172,18 @@ class Emulator:
                                        pattern_enforced=not self.config.has("key_pattern_unenforced"))
             if problem:
                 return self.responder.error(400, INVALID_PARAMETER, problem, idem.KEY_HEADER)
+        refused = self._media_type_problem(request.headers.get("content-type"))
+        if refused:
+            return self.responder.error(400, INVALID_PARAMETER, refused, CONTENT_TYPE)
         try:
             body = await self._read_body(request)
         except ClientDisconnect:
             return self.responder.error(400, INVALID_PARAMETER, "the request body was cut short")
+        except TimeoutError:
+            return self.responder.error(
+                400, INVALID_PARAMETER,
+                f"the request body did not arrive in full within {self.config.body_timeout:g} s",
+                headers={"Connection": "close"})
         if body is None:
             # 413 would be the usual answer, but the spec documents only 400 for a
             # bad body, and every response we send must be a documented one.
@@ -175,24 +212,20 @@ class Emulator:
         claim = await self._call(self.store.claim, where, digest, config.clock(),
                                  config.idempotency_ttl, config.in_flight_lease)
         if isinstance(claim, InFlight):
-            return self.responder.error(
-                409, REQUEST_IN_PROGRESS,
-                "A request with this Idempotency-Key is already in progress. Retry shortly.")
+            return self._in_progress()
         if isinstance(claim, Replay):
             return self._replay(claim, tenant, key)
         return await self._own(claim, where, digest, tenant, body)
 
     async def _own(self, claim: Fresh, where: str, digest: str, tenant: str, body: bytes) -> Response:
         try:
-            outcome = await self._process(tenant, body)
+            # The create completes the key's record in the same transaction.
+            outcome = await self._process(tenant, body, Completion(where, claim.token))
         except BaseException:
             # A crash must not leave the key blocked until its lease runs out.
             await self._call(self.store.release, where, claim.token)
             raise
-        if outcome.stored is not None:
-            await self._call(self.store.complete, where, claim.token, digest, outcome.stored,
-                             self.config.clock(), self.config.idempotency_ttl)
-        else:
+        if outcome.stored is None:
             # Refusals are not kept, so a corrected retry with the same key is processed.
             await self._call(self.store.release, where, claim.token)
         return outcome.response
@@ -210,9 +243,9 @@ class Emulator:
         return self.responder.raw(stored.status, stored.body, {idem.REPLAYED_HEADER: "true"},
                                   content_type=stored.content_type)
 
-    async def _process(self, tenant: str, raw: bytes) -> _Outcome:
+    async def _process(self, tenant: str, raw: bytes, completion: Completion | None = None) -> _Outcome:
         config = self.config
-        verdict = self.checker.check(raw)
+        verdict = await self._check(raw)
         if not isinstance(verdict, Accepted):
             if config.has("status_422_for_invalid"):
                 status, code = 422, INVALID_PARAMETER
@@ -226,21 +259,52 @@ class Emulator:
         if config.has("digital_twin_rejected") and body.get("type") == "digital_twin":
             return _Outcome(self.responder.error(
                 400, INVALID_PARAMETER, "type: digital_twin avatars are not supported", "type"), None)
+        referenced = self.references.avatar_id(body)
+        if referenced is not None:  # June 2026 spec: avatar_id names an existing avatar
+            reference = await self._call(self.store.look, tenant, referenced)
+            failed = reference is not None and status_at(
+                reference.created_at, reference.fails, reference.needs_consent, config.clock(),
+                config.training_seconds) == FAILED
+            judged = self.references.judge(body, reference, failed)
+            if isinstance(judged, Rejected):
+                return _Outcome(self.responder.error(400, INVALID_PARAMETER, judged.message, judged.param),
+                                None)
+            if judged is not None:
+                body = {**body, GROUP_FIELD: judged}
         if config.processing_delay:
             # A create takes time on a real service; this is the window in which
             # concurrent retries with the same key really overlap.
             await asyncio.sleep(config.processing_delay)
         now = config.clock()
         look, candidate = new_records(body, tenant, now, config)
-        group, count = await self._call(self.store.create, look, candidate)
-        # A group founded by this request is as new as its look; a reused one is shown as it is.
-        group_status = PROCESSING if group.created_at >= now else status_at(
-            group.created_at, group.fails, group.needs_consent, now, config.training_seconds)
         status = 201 if config.has("undocumented_status") else 200
-        payload = dumps(create_body(look, group, count, group_status, config))
-        log.debug("tenant %s created look %s in group %s", tenant, look.id, group.id)
-        return _Outcome(self.responder.raw(status, payload),
-                        StoredResponse(status, payload, self.responder.content_type))
+
+        def render(group: Group, count: int) -> StoredResponse:
+            # A group founded by this request is as new as its look; a reused one is shown as it is.
+            group_status = PROCESSING if group.created_at >= now else status_at(
+                group.created_at, group.fails, group.needs_consent, now, config.training_seconds)
+            payload = dumps(create_body(look, group, count, group_status, config))
+            return StoredResponse.compact(status, payload, self.responder.content_type)
+
+        stored = await self._call(self.store.create, look, candidate, render, completion)
+        if stored is None:
+            # Our lease ran out and a retry took the key over; it creates the avatar, we don't.
+            return _Outcome(self._in_progress(), None)
+        log.debug("tenant %s created look %s in group %s", tenant, look.id, look.group_id)
+        return _Outcome(self.responder.raw(stored.status, stored.body), stored)
+
+    async def _check(self, raw: bytes) -> Accepted | Rejected:
+        if len(raw) < self.config.offload_bytes:
+            return self.checker.check(raw)
+        # A large body takes long to validate (15 MB: seconds); on a worker thread
+        # the event loop keeps serving everyone else meanwhile (the GIL is
+        # released between bytecodes, every sys.getswitchinterval()).
+        return await run_in_threadpool(self.checker.check, raw)
+
+    def _in_progress(self) -> Response:
+        return self.responder.error(
+            409, REQUEST_IN_PROGRESS,
+            "A request with this Idempotency-Key is already in progress. Retry shortly.")
 
     # -- GET /v3/avatars/{group_id}, GET /v3/avatars/looks/{look_id} -----------
     async def get_group(self, request: Request) -> Response:

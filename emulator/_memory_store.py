@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import secrets
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 
-from ._records import Claim, Fresh, Group, InFlight, Look, Replay, StoredResponse
+from ._records import Claim, Completion, Fresh, Group, InFlight, Look, Render, Replay, StoredResponse
 
 _PURGE_EVERY = 4096
 
@@ -23,11 +24,15 @@ class _Entry:
 class MemoryStore:
     blocking = False
 
-    def __init__(self) -> None:
+    def __init__(self, max_records: int | None = None) -> None:
         # A lock although the event loop is single-threaded: tests inspect the
-        # store from another thread while starlette's TestClient serves requests.
+        # store from another thread while starlette's TestClient serves requests
+        # (and large bodies are validated on worker threads).
         self._lock = threading.Lock()
         self._records: dict[str, _Entry] = {}
+        # Completed scopes, oldest completion first: the eviction order under max_records.
+        self._completed: OrderedDict[str, None] = OrderedDict()
+        self._max_records = max_records
         self._groups: dict[tuple[str, str], Group] = {}
         self._group_sizes: dict[tuple[str, str], int] = {}
         self._looks: dict[tuple[str, str], Look] = {}
@@ -53,8 +58,29 @@ class MemoryStore:
                     return InFlight()
                 return Replay(entry.response, entry.fingerprint == fingerprint)
             token = secrets.token_hex(8)
+            self._forget(scope)
             self._records[scope] = _Entry(fingerprint, now + ttl, token, now + lease)
+            self._evict()
             return Fresh(token)
+
+    def _forget(self, scope: str) -> None:
+        self._records.pop(scope, None)
+        self._completed.pop(scope, None)
+
+    def _evict(self) -> None:
+        # In-flight records are never evicted: that would let a concurrent
+        # retry create a second avatar.  They are bounded by the connection cap.
+        if self._max_records is None:
+            return
+        while len(self._records) > self._max_records and self._completed:
+            scope, _ = self._completed.popitem(last=False)
+            del self._records[scope]
+
+    def _finish(self, scope: str, entry: _Entry) -> None:
+        self._completed.pop(scope, None)
+        self._records[scope] = entry
+        self._completed[scope] = None
+        self._evict()
 
     def peek(self, scope: str, fingerprint: str, now: float) -> Replay | None:
         with self._lock:
@@ -70,28 +96,42 @@ class MemoryStore:
             if token is not None and (entry is None or entry.token != token):
                 return  # our lease expired and someone else took the key over
             expires = entry.expires_at if entry is not None and token is not None else now + ttl
-            self._records[scope] = _Entry(fingerprint, expires, None, 0.0, response)
+            self._finish(scope, _Entry(fingerprint, expires, None, 0.0, response))
 
     def release(self, scope: str, token: str) -> None:
         with self._lock:
             entry = self._records.get(scope)
             if entry is not None and entry.token == token and entry.response is None:
-                del self._records[scope]
+                self._forget(scope)
 
     def _purge(self, now: float) -> None:
         dead = [s for s, e in self._records.items()
                 if e.expires_at <= now or (e.response is None and e.lease_until <= now)]
         for scope in dead:
-            del self._records[scope]
+            self._forget(scope)
+
+    def idempotency_records(self) -> int:
+        with self._lock:
+            return len(self._records)
 
     # -- avatars ------------------------------------------------------------
-    def create(self, look: Look, group: Group) -> tuple[Group, int]:
+    def create(self, look: Look, group: Group, render: Render,
+               completion: Completion | None = None) -> StoredResponse | None:
         key = (group.tenant, group.id)
         with self._lock:
-            stored = self._groups.setdefault(key, group)
-            self._group_sizes[key] = size = self._group_sizes.get(key, 0) + 1
+            entry = self._records.get(completion.scope) if completion is not None else None
+            if completion is not None and (entry is None or entry.token != completion.token
+                                           or entry.response is not None):
+                return None  # the key was taken over: the new owner creates, not us
+            stored = self._groups.get(key, group)
+            size = self._group_sizes.get(key, 0) + 1
+            response = render(stored, size)  # first, so a failure leaves nothing half-made
+            self._groups[key] = stored
+            self._group_sizes[key] = size
             self._looks[(look.tenant, look.id)] = look
-            return stored, size
+            if completion is not None and entry is not None:
+                self._finish(completion.scope, _Entry(entry.fingerprint, entry.expires_at, None, 0.0, response))
+            return response
 
     def group(self, tenant: str, group_id: str) -> tuple[Group, int] | None:
         with self._lock:

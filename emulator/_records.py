@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -40,6 +41,28 @@ class StoredResponse:
     body: bytes
     content_type: str
 
+    @classmethod
+    def compact(cls, status: int, body: bytes, content_type: str) -> StoredResponse:
+        """A record that holds exactly its bytes.
+
+        orjson returns its output in an over-allocated buffer (about 8 KB for a
+        600-byte body); kept for 24 h per key, that was 8 KB of RSS per record.
+        ``tobytes()`` copies into an object of the exact size.
+        """
+        return cls(status, memoryview(body).tobytes(), content_type)
+
+
+Render = Callable[[Group, int], StoredResponse]
+"""Builds a create's response from the group as stored and its number of looks."""
+
+
+@dataclass(frozen=True, slots=True)
+class Completion:
+    """The idempotency record a create completes, in the same transaction as the create."""
+
+    scope: str
+    token: str
+
 
 @dataclass(frozen=True, slots=True)
 class Fresh:
@@ -67,6 +90,11 @@ class Store(Protocol):
 
     ``claim`` is the idempotency primitive: in one step it replays a finished
     record, reports one in flight, or marks the key as taken by the caller.
+    ``create`` with a ``Completion`` stores the avatar and completes that
+    record atomically, so no crash can leave an avatar behind a key that still
+    looks unfinished (a later retry would create a second one).
+    ``max_records`` caps live idempotency records: past it, the oldest completed
+    records are evicted (in-flight ones never are).
     Implementations that block (SQLite) set ``blocking`` so the app calls them
     off the event loop.
     """
@@ -82,10 +110,16 @@ class Store(Protocol):
 
     def release(self, scope: str, token: str) -> None: ...
 
-    def create(self, look: Look, group: Group) -> tuple[Group, int]:
+    def create(self, look: Look, group: Group, render: Render,
+               completion: Completion | None = None) -> StoredResponse | None:
         """Store ``look``; its group is reused if ``(tenant, group.id)`` exists, else ``group``
-        is stored.  Returns the group as stored and its number of looks."""
+        is stored.  Returns ``render(stored group, its number of looks)``, which is also
+        what ``completion``'s record replays from now on; None, with nothing stored, when
+        that record is no longer held by its token (the lease ran out and another request
+        took the key over)."""
         ...
+
+    def idempotency_records(self) -> int: ...
 
     def group(self, tenant: str, group_id: str) -> tuple[Group, int] | None: ...
 

@@ -1,8 +1,16 @@
 """Serving with uvicorn, including several worker processes.
 
 uvicorn starts extra workers by importing an app factory by name, so the
-configuration travels to them in an environment variable (it is inherited
-by the worker processes only, and never printed).
+configuration travels to them in an environment variable (inherited by the
+worker processes only, never printed).  It carries SHA-256 digests of the
+API keys, never the keys: ``/proc/PID/environ`` is readable by the same user.
+
+Connection hygiene: idle keep-alive connections close after
+``timeout_keep_alive`` seconds, a request head must arrive within
+``header_timeout`` (see ``_protocol``), a body within the app's
+``body_timeout``, and at most ``limit_concurrency`` connections are served at
+once (uvicorn answers 503 beyond it) -- by default well under the process's
+file-descriptor limit, so a flood of slow clients cannot starve the accept loop.
 """
 
 from __future__ import annotations
@@ -11,6 +19,7 @@ import gc
 import json
 import logging
 import os
+import resource
 from typing import Any
 
 from starlette.applications import Starlette
@@ -57,14 +66,33 @@ def app_from_environment() -> Starlette:
     return app
 
 
+_FD_HEADROOM = 64  # descriptors kept free for the listening socket, SQLite, logs, threads
+MAX_DEFAULT_CONNECTIONS = 1000
+
+
+def default_connection_limit() -> int:
+    """Connections served at once by default: 1000, or fewer under a low ``ulimit -n``."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return MAX_DEFAULT_CONNECTIONS
+    return max(16, min(MAX_DEFAULT_CONNECTIONS, soft - _FD_HEADROOM))
+
+
 def serve(config: EmulatorConfig, *, host: str, port: int, workers: int = 1,
           log_level: str = "info", access_log: bool = True, loop: str = "auto",
-          http: str = "auto") -> None:
+          http: str = "auto", timeout_keep_alive: float | None = None,
+          header_timeout: float | None = None, limit_concurrency: int | None = None) -> None:
     import uvicorn
+
+    from ._command import DEFAULT_HEADER_TIMEOUT, DEFAULT_KEEP_ALIVE
+    from ._protocol import guarded_protocol
 
     options: dict[str, Any] = {
         "host": host, "port": port, "log_level": log_level, "access_log": access_log,
-        "loop": loop, "http": http,
+        "loop": loop,
+        "http": guarded_protocol(http, DEFAULT_HEADER_TIMEOUT if header_timeout is None else header_timeout),
+        "timeout_keep_alive": DEFAULT_KEEP_ALIVE if timeout_keep_alive is None else timeout_keep_alive,
+        "limit_concurrency": limit_concurrency or default_connection_limit(),
         # The API's own responses carry no Server header; neither should ours.
         "server_header": False,
     }

@@ -6,6 +6,11 @@ database.  ``claim`` runs under ``BEGIN IMMEDIATE``: the write lock is taken
 before the read, so two processes cannot both see "no record" and both
 proceed.  WAL lets readers (polling GETs) run beside the writer.  Each method
 commits before it returns, so a clean shutdown loses nothing.
+
+A keyed create inserts the avatar and completes its idempotency record in one
+transaction, guarded by the claim's token: after a kill -9 at any instant the
+key is either complete (a retry replays it) or still in flight with no avatar
+(a retry after the lease creates it, once).
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from ._records import Claim, Fresh, Group, InFlight, Look, Replay, StoredResponse
+from ._records import Claim, Completion, Fresh, Group, InFlight, Look, Render, Replay, StoredResponse
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS idempotency (
@@ -59,6 +64,11 @@ CREATE TABLE IF NOT EXISTS avatar_looks (
 """
 
 _PURGE_EVERY = 1024
+_CAP_EVERY = 64  # COUNT(*) is a scan: check the record cap every this many claims
+
+
+class _TakenOver(Exception):
+    """The claim's token no longer holds the record: roll the create back."""
 
 
 def _text(value: str) -> str:
@@ -75,8 +85,9 @@ def _untext(value: str) -> str:
 class SqliteStore:
     blocking = True
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, max_records: int | None = None) -> None:
         self.path = Path(path)
+        self._max_records = max_records
         self.path.parent.mkdir(parents=True, exist_ok=True)
         # One connection per process, shared by the app's worker thread and by
         # tests inspecting from theirs; the lock serialises them.
@@ -115,6 +126,8 @@ class SqliteStore:
             self._claims += 1
             if self._claims % _PURGE_EVERY == 0:
                 db.execute("DELETE FROM idempotency WHERE expires_at <= ?", (now,))
+            if self._max_records is not None and self._claims % _CAP_EVERY == 0:
+                self._evict(db)
             row = db.execute(
                 "SELECT fingerprint, expires_at, lease_until, status, body, content_type "
                 "FROM idempotency WHERE scope = ?", (scope,)).fetchone()
@@ -128,6 +141,19 @@ class SqliteStore:
                 "INSERT OR REPLACE INTO idempotency (scope, fingerprint, expires_at, token, lease_until) "
                 "VALUES (?, ?, ?, ?, ?)", (scope, fingerprint, now + ttl, token, now + lease))
             return Fresh(token)
+
+    def _evict(self, db: sqlite3.Connection) -> None:
+        # Oldest first by first use (expires_at is first use + the TTL); in-flight
+        # records are never evicted, so the in-flight guarantee holds.
+        assert self._max_records is not None
+        excess = db.execute("SELECT COUNT(*) FROM idempotency").fetchone()[0] - self._max_records
+        if excess > 0:
+            db.execute("DELETE FROM idempotency WHERE rowid IN (SELECT rowid FROM idempotency "
+                       "WHERE status IS NOT NULL ORDER BY expires_at LIMIT ?)", (excess,))
+
+    def idempotency_records(self) -> int:
+        count: int = self._read("SELECT COUNT(*) FROM idempotency", ())[0][0]
+        return count
 
     def peek(self, scope: str, fingerprint: str, now: float) -> Replay | None:
         rows = self._read(
@@ -159,7 +185,15 @@ class SqliteStore:
                        (scope, token))
 
     # -- avatars ------------------------------------------------------------
-    def create(self, look: Look, group: Group) -> tuple[Group, int]:
+    def create(self, look: Look, group: Group, render: Render,
+               completion: Completion | None = None) -> StoredResponse | None:
+        try:
+            return self._create(look, group, render, completion)
+        except _TakenOver:
+            return None
+
+    def _create(self, look: Look, group: Group, render: Render,
+                completion: Completion | None) -> StoredResponse:
         with self._transaction() as db:
             db.execute(
                 "INSERT OR IGNORE INTO avatar_groups (tenant, id, name, created_at, variant, fails, "
@@ -173,8 +207,17 @@ class SqliteStore:
                 "created_at, fails, needs_consent) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (look.tenant, look.id, look.group_id, _text(look.name), look.variant,
                  look.avatar_type, look.created_at, int(look.fails), int(look.needs_consent)))
-            row = db.execute(_GROUP_SELECT, (group.tenant, group.id)).fetchone()
-        return _group(row)
+            stored, count = _group(db.execute(_GROUP_SELECT, (group.tenant, group.id)).fetchone())
+            response = render(stored, count)
+            if completion is not None:
+                done = db.execute(
+                    "UPDATE idempotency SET token = NULL, lease_until = 0, status = ?, body = ?, "
+                    "content_type = ? WHERE scope = ? AND token = ? AND status IS NULL",
+                    (response.status, response.body, response.content_type, completion.scope,
+                     completion.token))
+                if done.rowcount != 1:
+                    raise _TakenOver  # rolls the avatar back with it
+        return response
 
     def group(self, tenant: str, group_id: str) -> tuple[Group, int] | None:
         rows = self._read(_GROUP_SELECT, (tenant, group_id))

@@ -25,6 +25,7 @@ OPERATION_ID = "createAvatar"
 # Every document gets the same base URI, so a "$ref" reads the same whichever file it came from.
 SPEC_URI = "urn:avatar-contract:spec"
 _MAX_BYTES = 32 * 1024 * 1024
+_YAML_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def vendored_spec_path() -> Path:
@@ -101,7 +102,16 @@ def _read(path: Path) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError) as exc:
         raise SpecError(f"{path}: cannot read ({exc})") from exc
     try:
-        data = yaml.safe_load(text)
+        # libyaml when PyYAML has it: the pure-Python reader is most of the
+        # linter's start-up.  Same safe schema; libyaml caps nesting at 1,000.
+        try:
+            data = yaml.load(text, Loader=_YAML_LOADER)  # a SafeLoader: no arbitrary objects
+        except yaml.YAMLError:
+            # Read again with the pure-Python reader: its error marks are the ones
+            # users know (libyaml puts an unclosed bracket at EOF on the next line).
+            data = yaml.safe_load(text)
+        if isinstance(data, dict):
+            data = _stringify_keys(data)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -111,7 +121,7 @@ def _read(path: Path) -> dict[str, Any]:
         raise SpecError(f"{path}: nested too deeply to read") from exc
     if not isinstance(data, dict):
         raise SpecError(f"{path}: top level is {type(data).__name__}, not an OpenAPI object")
-    result: dict[str, Any] = _stringify_keys(data)
+    result: dict[str, Any] = data
     return result
 
 

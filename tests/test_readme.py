@@ -33,3 +33,25 @@ def test_lint_example_output(
     code = main(["lint", "bad.json", "legacy.json"])
     assert capsys.readouterr().out == block
     assert code == 1
+
+
+def test_spec_diff_example_output(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], june_spec: Path
+) -> None:
+    import shutil
+
+    from avatar_contract.spec import vendored_spec_path
+
+    command = "$ avatar-contract spec diff spec/create-avatar.openapi.yaml june.yaml --corpus corpus\n"
+    block = README.split(command, 1)[1].split("$ echo $?", 1)[0]
+    body = re.search(r"`corpus/june-body.json` =\n`([^`]+)`", README)
+    assert body
+    (tmp_path / "spec").mkdir()
+    shutil.copy(vendored_spec_path(), tmp_path / "spec" / "create-avatar.openapi.yaml")
+    shutil.copy(june_spec, tmp_path / "june.yaml")
+    (tmp_path / "corpus").mkdir()
+    (tmp_path / "corpus" / "june-body.json").write_text(body.group(1), encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    code = main(["spec", "diff", "spec/create-avatar.openapi.yaml", "june.yaml", "--corpus", "corpus"])
+    assert capsys.readouterr().out == block
+    assert code == 1

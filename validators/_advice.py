@@ -1,13 +1,14 @@
 """Warnings beyond the schema: payloads that validate but will not work as intended.
 
-The rules come from the spec's prose (descriptions the schema cannot express)
-and from HeyGen's API history (renamed fields and values).  They key on the
-compiled union tree, so they follow the spec's own variant and asset names.
+The rules are the rows of :data:`._advice_rules.RULES`; each rests on a phrase
+in a field's description and is compiled in only where the loaded spec still
+says it.  They key on the compiled union tree, so they follow the spec's own
+variant and asset names.  (Legacy renames are hints, in :mod:`._hints`.)
 
 Advice runs on every schema-valid payload, on a service's hot path, so each
 variant is compiled once into an *advisor*: a generated function holding only
 the rules that apply to that variant, with its nested asset unions inlined
-(and, for assets, the media kind the variant needs).  A clean payload costs a
+(and, for assets, the media kind their field's description names).  A clean payload costs a
 handful of dict lookups and no further calls.  The base64 check has a fast
 path that gives exactly the stdlib's answer; the did-you-mean hints live in
 :mod:`._hints` (re-exported here, where they used to be).
@@ -16,9 +17,12 @@ path that gives exactly the stdlib's answer; the did-you-mean hints live in
 from __future__ import annotations
 
 import binascii
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
+from avatar_contract.spec import Spec
+
+from ._advice_rules import RULES, AdviceRule, evidence, rules_for
 from ._compiled import Branch, Location, Union
 from ._finding import Finding
 from ._hints import LEGACY_DISCRIMINATORS as LEGACY_DISCRIMINATORS
@@ -32,10 +36,6 @@ from ._hints import value_hint as value_hint
 from ._hints import vocabulary as vocabulary
 from ._schema_errors import show
 
-# Which kind of media each variant's assets must carry ("Photo asset",
-# "Footage", "Reference images").
-MEDIA_BY_VARIANT: Mapping[str, str] = {"photo": "image/", "digital_twin": "video/", "prompt": "image/"}
-
 # An advisor appends warnings for one object found at JSON Pointer ``at``.
 Advisor = Callable[[Any, str, list[Finding]], None]
 
@@ -48,40 +48,33 @@ def token(name: object) -> str:
     return text
 
 
-# -- the rules, each appending to ``out`` -------------------------------------------
+# -- findings, built from the table's templates ---------------------------------------
 
 
 def _unknown_fields(branch: Branch, instance: dict[str, Any], at: str, out: list[Finding]) -> None:
+    message = _UNKNOWN.message
+    variant = branch.value or "request"
     for name in sorted(instance.keys() - branch.properties, key=str):
         out.append(Finding(
-            "warning", f"{at}/{token(name)}", "field.unknown",
-            f"{name!r} is not a field of the {branch.value or 'request'} variant and is ignored",
+            "warning", f"{at}/{token(name)}", _UNKNOWN.id,
+            message.format(value=repr(name), variant=variant, field=name, kind="", media=""),
             field_hint(name, branch.properties),
         ))
 
 
-def _not_https(url: str, at: str) -> Finding:
-    return Finding(
-        "warning", f"{at}/url", "url.not_https",
-        f"{show(url)} is not an https URL; the asset must be a publicly accessible HTTPS URL",
-        "host the file behind https://, or upload it and send an asset_id",
-    )
+_UNKNOWN = rules_for("unknown_fields")[0]
 
 
-def _undecodable(at: str) -> Finding:
-    return Finding(
-        "warning", f"{at}/data", "base64.undecodable",
-        "data is not valid base64, so the file cannot be decoded",
-        "standard alphabet with = padding and no line breaks or data: prefix",
-    )
+def _builder(rule: AdviceRule, suffix: str, variant: str) -> Callable[[Any, str], Finding]:
+    """A function making ``rule``'s warning for an offending value found under pointer ``at``."""
+    media = rule.media or ""
+    fixed = {"field": rule.field, "variant": variant, "kind": media.rstrip("/"), "media": media}
 
-
-def _media_mismatch(media: str, at: str, variant: str, want: str) -> Finding:
-    return Finding(
-        "warning", f"{at}/media_type", "media_type.mismatch",
-        f"{variant} avatars need {want[:-1]} files, but media_type is {show(media)}",
-        f"send an {want}* file" if want == "image/" else f"send a {want}* file",
-    )
+    def build(value: Any, at: str) -> Finding:
+        shown = show(value)
+        hint = rule.hint.format(value=shown, **fixed) if rule.hint else None
+        return Finding("warning", at + suffix, rule.id, rule.message.format(value=shown, **fixed), hint)
+    return build
 
 
 _B64_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
@@ -108,11 +101,6 @@ def decodes(data: str) -> bool:
     except (binascii.Error, ValueError):
         return False
     return True
-
-
-_EMPTY_NAME = "name is empty; the avatar will have no usable display name"
-_WITHOUT_GROUP = "reference_images only work with an avatar_group_id; they will be ignored"
-_WITHOUT_GROUP_HINT = "set avatar_group_id to the group the new look should join"
 
 
 # -- compiling the tree -------------------------------------------------------------
@@ -142,15 +130,6 @@ def _nothing(instance: Any, at: str, out: list[Finding]) -> None:
     return None
 
 
-def _empty_name(at: str) -> Finding:
-    return Finding("warning", f"{at}/name", "name.empty", _EMPTY_NAME)
-
-
-def _without_group(at: str) -> Finding:
-    return Finding("warning", f"{at}/reference_images", "reference_images.without_group",
-                   _WITHOUT_GROUP, _WITHOUT_GROUP_HINT)
-
-
 class _Source:
     """Python source for one advisor, with the objects it refers to."""
 
@@ -159,9 +138,6 @@ class _Source:
         self.names: dict[str, Any] = {
             "isinstance": isinstance, "dict": dict, "list": list, "str": str,
             "enumerate": enumerate, "decodes": decodes, "unknown_fields": _unknown_fields,
-            "not_https": _not_https, "undecodable": _undecodable,
-            "media_mismatch": _media_mismatch, "empty_name": _empty_name,
-            "without_group": _without_group,
         }
         self._count = 0
 
@@ -179,25 +155,38 @@ class _Source:
 
 
 class AdvicePlan:
-    """Advisors for one compiled request tree, built once per contract.
+    """Advisors for one compiled request tree, built once per contract from :data:`RULES`.
 
-    Each advisor is generated Python: the rules that apply to a branch, with
-    the branches of its nested unions inlined under ``if kind == "url":``
-    tests, so a body is checked in one flat function, with no per-asset calls
-    and no tests of rules that cannot apply.  The generated source is kept in
-    ``sources`` for inspection.
+    Each advisor is generated Python: the table's rules that are active on a
+    branch (their spec text is in the loaded spec), with the branches of its
+    nested unions inlined under ``if kind == "url":`` tests, so a body is
+    checked in one flat function, with no per-asset calls and no tests of
+    rules that cannot apply.  The generated source is kept in ``sources``.
+
+    ``spec`` resolves a ``$ref`` property to the schema carrying its
+    description; without it only inline descriptions are read.
     """
 
-    def __init__(self, root: Branch) -> None:
-        self._branches: dict[tuple[str, str], Advisor] = {}
+    def __init__(self, root: Branch, spec: Spec | None = None) -> None:
+        self._resolve = spec.resolve if spec is not None else None
+        self._branches: dict[tuple[str, str, AdviceRule | None], Advisor] = {}
         self.sources: dict[tuple[str, str], str] = {}
         only_union = (not root.properties and len(root.unions) == 1 and root.unions[0][0] == ())
         # A body that is nothing but a union of variants skips a layer.
         self.root = self.union(root.unions[0][1], "") if only_union else self.branch(root, "")
 
-    def union(self, union: Union, variant: str) -> Advisor:
+    def active(self, branch: Branch) -> list[AdviceRule]:
+        """The emitting rules whose spec text ``branch``'s property descriptions contain."""
+        props = branch.schema.get("properties")
+        if not isinstance(props, dict):
+            return []
+        return [rule for rule in RULES
+                if rule.emits and (rule.field == "*" or rule.field in props)
+                and evidence(rule, props, self._resolve) is not None]
+
+    def union(self, union: Union, variant: str, media: AdviceRule | None = None) -> Advisor:
         prop = union.property
-        table = {value: self.branch(b, variant or b.value) for value, b in union.branches.items()}
+        table = {value: self.branch(b, variant or b.value, media) for value, b in union.branches.items()}
         pick = {value: advisor for value, advisor in table.items() if advisor is not _nothing}.get
 
         def advise_union(instance: Any, at: str, out: list[Finding]) -> None:
@@ -209,12 +198,12 @@ class AdvicePlan:
                         advisor(instance, at, out)
         return advise_union
 
-    def branch(self, branch: Branch, variant: str) -> Advisor:
-        key = (branch.pointer, variant)
+    def branch(self, branch: Branch, variant: str, media: AdviceRule | None = None) -> Advisor:
+        key = (branch.pointer, variant, media)
         found = self._branches.get(key)
         if found is None:
             src = _Source()
-            self._emit(src, branch, variant, "obj", "at", 1)
+            self._emit(src, branch, variant, media, "obj", "at", 1)
             if not src.lines:
                 found = _nothing
             else:
@@ -227,56 +216,59 @@ class AdvicePlan:
                 exec(compile(text, f"<advisor {variant or 'body'} {branch.pointer}>", "exec"),
                      src.names)
                 found = src.names["advise"]
-                self.sources[key] = text
+                self.sources[(branch.pointer, variant)] = text
             self._branches[key] = found
         return found
 
-    def _emit(self, src: _Source, branch: Branch, variant: str, obj: str, at: str, depth: int) -> None:
+    def _emit(self, src: _Source, branch: Branch, variant: str, media: AdviceRule | None,
+              obj: str, at: str, depth: int) -> None:
         """Append the checks for ``branch`` on the dict in variable ``obj`` at pointer ``at``.
 
         ``at`` is an expression; it is evaluated only when a warning is made.
+        ``media`` is the active media rule of the site this object sits under.
         """
         props = branch.properties
-        if not branch.closed and props:
-            src.add(depth, f"if not {src.const(props.issuperset)}({obj}):")
-            src.add(depth + 1, f"unknown_fields({src.const(branch)}, {obj}, {at}, out)")
-        if "name" in props:
-            name = src.var("name")
-            src.add(depth, f"{name} = {obj}.get('name')")
-            src.add(depth, f"if isinstance({name}, str) and (not {name} or {name}.isspace()):")
-            src.add(depth + 1, f"out.append(empty_name({at}))")
+        sites: dict[str, AdviceRule] = {}
+        for rule in self.active(branch):
+            check, name = rule.check, rule.field
+            if check == "media":
+                sites.setdefault(name, rule)
+                continue
+            if check == "unknown_fields":
+                if not branch.closed and props:
+                    src.add(depth, f"if not {src.const(props.issuperset)}({obj}):")
+                    src.add(depth + 1, f"unknown_fields({src.const(branch)}, {obj}, {at}, out)")
+                continue
+            value = src.var("v")
+            warn = src.const(_builder(rule, "/" + token(name), variant))
+            src.add(depth, f"{value} = {obj}.get({name!r})")  # a literal: LOAD_CONST
+            if check == "blank":
+                src.add(depth, f"if isinstance({value}, str) and (not {value} or {value}.isspace()):")
+            elif check == "https":
+                src.add(depth, f"if (isinstance({value}, str) and not {value}.startswith('https://')"
+                               f" and {value}[:8].lower() != 'https://'):")
+            elif check == "base64":
+                src.add(depth, f"if isinstance({value}, str) and not decodes({value}):")
+            elif check == "needs":
+                src.add(depth, f"if isinstance({value}, list) and {value} and not {obj}.get({rule.needs!r}):")
+                value = "None"
+            src.add(depth + 1, f"out.append({warn}({value}, {at}))")
         # The media check rides along with the asset checks (as in any object
         # that has asset fields), whether or not media_type itself is declared.
-        if "url" in props:
-            url = src.var("url")
-            src.add(depth, f"{url} = {obj}.get('url')")
-            src.add(depth, f"if (isinstance({url}, str) and not {url}.startswith('https://')"
-                           f" and {url}[:8].lower() != 'https://'):")
-            src.add(depth + 1, f"out.append(not_https({url}, {at}))")
-        if "data" in props:
-            data = src.var("data")
-            src.add(depth, f"{data} = {obj}.get('data')")
-            src.add(depth, f"if isinstance({data}, str) and not decodes({data}):")
-            src.add(depth + 1, f"out.append(undecodable({at}))")
-        want = MEDIA_BY_VARIANT.get(variant)
-        if want and ("url" in props or "data" in props or "media_type" in props):
-            media = src.var("media")
-            src.add(depth, f"{media} = {obj}.get('media_type')")
-            src.add(depth, f"if isinstance({media}, str) and not {media}.lower().startswith({want!r}):")
-            src.add(depth + 1,
-                    f"out.append(media_mismatch({media}, {at}, {src.const(variant)}, {want!r}))")
-        if "avatar_group_id" in props:
-            refs = src.var("refs")
-            src.add(depth, f"{refs} = {obj}.get('reference_images')")
-            src.add(depth, f"if isinstance({refs}, list) and {refs} and not {obj}.get('avatar_group_id'):")
-            src.add(depth + 1, f"out.append(without_group({at}))")
+        if media is not None and media.media and ("url" in props or "data" in props or "media_type" in props):
+            found = src.var("media")
+            warn = src.const(_builder(media, "/media_type", variant))
+            src.add(depth, f"{found} = {obj}.get('media_type')")
+            src.add(depth, f"if isinstance({found}, str) and not {found}.lower().startswith({media.media!r}):")
+            src.add(depth + 1, f"out.append({warn}({found}, {at}))")
         for loc, union in branch.unions:
+            inner = sites.get(loc[0], media) if loc and loc[0] != "*" else media
             if len(loc) == 1 and loc[0] != "*":
                 sub = src.var("sub")
                 src.add(depth, f"{sub} = {obj}.get({src.const(loc[0])})")
                 src.add(depth, f"if isinstance({sub}, dict):")
-                self._emit_union(src, union, variant, sub, f"{at} + {src.const('/' + token(loc[0]))}",
-                                 depth + 1)
+                self._emit_union(src, union, variant, inner, sub,
+                                 f"{at} + {src.const('/' + token(loc[0]))}", depth + 1)
             elif len(loc) == 2 and loc[0] != "*" and loc[1] == "*":
                 items, index, sub = src.var("items"), src.var("index"), src.var("sub")
                 step = src.const("/" + token(loc[0]) + "/")
@@ -284,13 +276,14 @@ class AdvicePlan:
                 src.add(depth, f"if isinstance({items}, list):")
                 src.add(depth + 1, f"for {index}, {sub} in enumerate({items}):")
                 src.add(depth + 2, f"if isinstance({sub}, dict):")
-                self._emit_union(src, union, variant, sub, f"{at} + {step} + str({index})", depth + 3)
+                self._emit_union(src, union, variant, inner, sub, f"{at} + {step} + str({index})",
+                                 depth + 3)
             else:
-                walk = walker(loc, self.union(union, variant))
+                walk = walker(loc, self.union(union, variant, inner))
                 src.add(depth, f"{src.const(walk)}({obj}, {at}, out)")
 
-    def _emit_union(self, src: _Source, union: Union, variant: str, obj: str, at: str,
-                    depth: int) -> None:
+    def _emit_union(self, src: _Source, union: Union, variant: str, media: AdviceRule | None,
+                    obj: str, at: str, depth: int) -> None:
         """Dispatch on the discriminator of the dict in ``obj`` and inline the chosen branch."""
         kind = src.var("kind")
         src.add(depth, f"{kind} = {obj}.get({src.const(union.property)})")
@@ -300,7 +293,7 @@ class AdvicePlan:
             # A str equal to the value is exactly what the dict lookup of the
             # generic dispatch would have matched; no other JSON value is.
             src.add(depth, f"{'if' if first else 'elif'} {kind} == {src.const(value)}:")
-            self._emit(src, branch, variant or branch.value, obj, at, depth + 1)
+            self._emit(src, branch, variant or branch.value, media, obj, at, depth + 1)
             if len(src.lines) == mark + 1:
                 del src.lines[mark]  # nothing to check in this branch
             else:

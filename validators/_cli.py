@@ -10,6 +10,9 @@ A subcommand is a module with ``HELP: str``, ``configure(parser)`` and
 from __future__ import annotations
 
 import argparse
+import contextlib
+import functools
+import importlib
 import sys
 from collections.abc import Sequence
 from importlib import metadata
@@ -19,6 +22,9 @@ from avatar_contract.spec import SpecError
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 GROUP = "avatar_contract.commands"
+# The extra (pyproject optional-dependencies) each subcommand needs beyond the
+# base install, which is the linter only (what the pre-commit hook installs).
+EXTRA_FOR = {"emulator": "emulator", "verify": "suite"}
 
 
 class UsageError(Exception):
@@ -30,26 +36,46 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: {message}")
 
 
+@functools.cache
+def _entry_points() -> tuple[metadata.EntryPoint, ...]:
+    # Scanning every installed distribution costs ~10 ms; once per process is enough.
+    return tuple(metadata.entry_points(group=GROUP))
+
+
+# This package's own subcommands, found even in a checkout that was never
+# installed (or installed before the command was added).
+_BUILT_IN = {"lint": "._lint_command", "spec": "._spec_command"}
+
+
 def _commands() -> dict[str, ModuleType | None]:
     found: dict[str, ModuleType | None] = {}
-    for ep in metadata.entry_points(group=GROUP):
+    for ep in _entry_points():
         found.setdefault(ep.name, None)
-    if "lint" not in found:  # running from a checkout that was never installed
-        found["lint"] = None
+    for name in _BUILT_IN:
+        found.setdefault(name, None)
     return found
 
 
 def _load(name: str) -> ModuleType:
-    for ep in metadata.entry_points(group=GROUP):
+    for ep in _entry_points():
         if ep.name == name:
             module: ModuleType = ep.load()
             return module
-    from . import _lint_command
-
-    return _lint_command
+    return importlib.import_module(_BUILT_IN[name], __package__)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _missing_extra(name: str, exc: ModuleNotFoundError) -> str:
+    extra = EXTRA_FOR.get(name, "all")
+    return (f"avatar-contract {name}: needs the optional dependency {exc.name or 'unknown'!r}; "
+            f"install it with: pip install 'avatar-contract[{extra}]'")
+
+
+def build_parser(chosen: str | None = None) -> argparse.ArgumentParser:
+    """The parser; with ``chosen``, only that subcommand's module is imported.
+
+    ``avatar-contract lint`` must start fast, and the emulator and the suite
+    pull in starlette, schemathesis and hypothesis (or may not be installed at all).
+    """
     parser = _Parser(
         prog="avatar-contract",
         description="Check implementations of POST /v3/avatars against its OpenAPI spec.",
@@ -57,15 +83,32 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name in sorted(_commands()):
+        if chosen is not None and name != chosen:
+            sub.add_parser(name, add_help=False)  # listed, never loaded
+            continue
         try:
             module = _load(name)
+        except ModuleNotFoundError as exc:
+            if name == chosen:
+                raise UsageError(_missing_extra(name, exc)) from None
+            sub.add_parser(name, help=f"(needs: pip install 'avatar-contract[{EXTRA_FOR.get(name, 'all')}]')")
+            continue
         except Exception as exc:  # a broken plugin must not take the other commands down
+            if name == chosen:
+                raise UsageError(f"avatar-contract {name}: unavailable: {exc}") from None
             sub.add_parser(name, help=f"(unavailable: {exc})")
             continue
         command = sub.add_parser(name, help=module.HELP, description=module.HELP)
         module.configure(command)
         command.set_defaults(_run=module.run)
     return parser
+
+
+def _chosen_command(args: Sequence[str]) -> str | None:
+    # The subcommand is the first argument (the top level only has -h and --version).
+    if args and not args[0].startswith("-") and args[0] in _commands():
+        return args[0]
+    return None
 
 
 def _version() -> str:
@@ -75,10 +118,25 @@ def _version() -> str:
         return "unknown"
 
 
+def _tolerant_streams() -> None:
+    """Never die on output: what the terminal's encoding cannot show is escaped.
+
+    Findings quote payloads (any Unicode) and file names (undecodable bytes
+    arrive as lone surrogates), so ``PYTHONIOENCODING=ascii`` or a C locale
+    would otherwise turn a finding into a UnicodeEncodeError traceback.
+    """
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if callable(reconfigure):
+            with contextlib.suppress(ValueError, OSError):  # closed or detached: nothing to protect
+                reconfigure(errors="backslashreplace")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
+    _tolerant_streams()
     try:
-        parser = build_parser()
+        parser = build_parser(_chosen_command(args_list))
         args = parser.parse_args(args_list)
         run = getattr(args, "_run", None)
         if run is None:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-from ._finding import Report
+from ._finding import Finding, Report
+from ._positions import Position
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 INFO_URI = "https://github.com/avatar-contract/avatar-contract"
@@ -16,11 +17,29 @@ INFO_URI = "https://github.com/avatar-contract/avatar-contract"
 
 @dataclass(frozen=True)
 class Result:
-    """The report for one input (a file, a stdin document, or one NDJSON line)."""
+    """The report for one input (a file, a stdin document, or one NDJSON line).
+
+    ``file`` is what a location names (``source`` without an NDJSON line
+    suffix), ``line`` the line the document starts on, and ``positions`` the
+    position of each finding's value within the document (``_positions.locate``).
+    """
 
     source: str
     report: Report
     line: int = 1
+    file: str | None = None
+    positions: Mapping[str, Position] = field(default_factory=dict)
+
+    def where(self, finding: Finding) -> Position:
+        """Line and column of the finding's value in ``file`` (the document's start if unknown)."""
+        inner = self.positions.get(finding.path)
+        if inner is None:
+            return Position(self.line, 1)
+        return Position(self.line + inner.line - 1, inner.column)
+
+    @property
+    def location(self) -> str:
+        return self.file if self.file is not None else self.source
 
 
 def _colour(stream: TextIO) -> bool:
@@ -40,10 +59,14 @@ def render_text(results: Sequence[Result], stream: TextIO) -> None:
             continue
         stream.write(f"{result.source}: {errors} error(s), {warnings} warning(s)\n")
         for f in result.report.findings:
-            level = c("31", "error  ") if f.severity == "error" else c("33", "warning")
-            stream.write(f"  {level} {f.path or '(root)'}: {f.message} [{f.rule}]\n")
+            # file:line:column: first, as compilers print it, so editors and CI
+            # problem matchers jump to the value.
+            at = result.where(f)
+            level = c("31", "error") if f.severity == "error" else c("33", "warning")
+            stream.write(f"{result.location}:{at.line}:{at.column}: {level} {f.path or '(root)'}: "
+                         f"{f.message} [{f.rule}]\n")
             if f.hint:
-                stream.write(f"          hint: {f.hint}\n")
+                stream.write(f"  hint: {f.hint}\n")
 
 
 def to_json(results: Sequence[Result]) -> dict[str, Any]:
@@ -69,8 +92,8 @@ def to_sarif(results: Sequence[Result], version: str) -> dict[str, Any]:
                 "message": {"text": f"{f.path or '(root)'}: {message}"},
                 "locations": [{
                     "physicalLocation": {
-                        "artifactLocation": {"uri": r.source},
-                        "region": {"startLine": r.line},
+                        "artifactLocation": {"uri": r.location},
+                        "region": {"startLine": r.where(f).line, "startColumn": r.where(f).column},
                     },
                     "logicalLocations": [{"fullyQualifiedName": f.path or "/", "kind": "member"}],
                 }],
@@ -85,6 +108,7 @@ def to_sarif(results: Sequence[Result], version: str) -> dict[str, Any]:
                 "informationUri": INFO_URI,
                 "rules": sorted(rules.values(), key=lambda rule: str(rule["id"])),
             }},
+            "columnKind": "unicodeCodePoints",
             "results": sarif_results,
         }],
     }
@@ -95,5 +119,14 @@ def render(results: Sequence[Result], fmt: str, stream: TextIO, version: str) ->
         render_text(results, stream)
         return
     document = to_json(results) if fmt == "json" else to_sarif(results, version)
-    json.dump(document, stream, indent=2, ensure_ascii=False)
+    text = json.dumps(document, indent=2, ensure_ascii=False)
+    try:
+        text.encode(getattr(stream, "encoding", None) or "utf-8")
+    except (UnicodeEncodeError, LookupError):
+        # A lone surrogate (from a payload's escapes), or a stream that is not
+        # UTF-8 (PYTHONIOENCODING=ascii): \uXXXX escapes keep the document valid
+        # JSON in any ASCII-compatible encoding, where the stream's own error
+        # handler would write escapes JSON does not have.
+        text = json.dumps(document, indent=2, ensure_ascii=True)
+    stream.write(text)
     stream.write("\n")

@@ -65,6 +65,10 @@ def parse(raw: Raw) -> Any:
         return orjson.loads(raw)
     except orjson.JSONDecodeError as fast_error:
         fast = fast_error
+    if not isinstance(raw, str | bytes | bytearray | memoryview):
+        # Only reached after orjson refused it, so the fast path pays nothing for this.
+        raise NotJSON(Finding("error", "", "json.unsupported",
+                              f"a raw body is bytes or str, not {type(raw).__name__}")) from None
     try:
         text = raw if isinstance(raw, str) else bytes(raw).decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -230,7 +230,7 @@ class RequestPlan:
         request = contract.request
         self.contract = contract
         self.is_valid: Callable[[Any], bool] = request.verdict.is_valid
-        advice = AdvicePlan(request.root)
+        advice = AdvicePlan(request.root, contract.spec)
         self.advise_root: Advisor = advice.root
         variants = request.variants
         # The valid path skips the dispatch through the root union: it goes

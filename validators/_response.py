@@ -7,7 +7,7 @@ from typing import Any
 
 from ._contract import Contract, ResponseContract
 from ._finding import Finding, Report
-from ._headers import check_retry_after
+from ._headers import check_retry_after, header_fields, status_code
 from ._hints import LEGACY_RESPONSE_VALUES
 from ._payload import NotJSON, Raw, parse
 from ._schema_errors import findings as schema_findings
@@ -16,12 +16,6 @@ from ._schema_errors import show
 # What each request variant must come back as.  The spec does not say what a
 # prompt avatar's look type is, so no expectation is asserted for it.
 AVATAR_TYPE_FOR_VARIANT: Mapping[str, str] = {"photo": "photo_avatar", "digital_twin": "digital_twin"}
-
-
-def _lower_headers(headers: Mapping[str, str] | None) -> dict[str, str] | None:
-    if headers is None:
-        return None
-    return {str(k).lower(): str(v) for k, v in headers.items()}
 
 
 def _media_type(value: str) -> str:
@@ -127,10 +121,11 @@ def lint_response_body(
     request: Any,
     strict: bool,
 ) -> Report:
-    try:
-        status = int(status)
-    except (TypeError, ValueError):
-        return Report([Finding("error", "", "response.status", f"status {show(status)} is not an HTTP status")])
+    code = status_code(status)
+    if code is None:
+        return Report([Finding("error", "", "response.status",
+                               f"status {show(status)} is not an HTTP status (an integer 100-599)")])
+    status = code
     rc = contract.response_for(status)
     if rc is None:
         documented = ", ".join(contract.documented_statuses)
@@ -138,8 +133,9 @@ def lint_response_body(
                                f"status {status} is not documented for this operation "
                                f"(documented: {documented})")])
     out: list[Finding] = []
-    lowered = _lower_headers(headers)
-    if lowered is not None:
+    if headers is not None:
+        lowered, unreadable = header_fields(headers)
+        out.extend(unreadable)
         out.extend(_header_findings(rc, contract, status, lowered))
     if isinstance(body, Raw):
         try:

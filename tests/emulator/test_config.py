@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import time
 
 import pytest
@@ -101,5 +103,11 @@ def test_config_round_trips_through_the_worker_environment() -> None:
     config = EmulatorConfig(api_keys=("a", "b"), faults=frozenset({"bearer_rejected"}),
                             store="sqlite:/tmp/x.db", rate_limit=None, training_seconds=3.0,
                             failure_rate=0.25, consent_required=True, processing_delay=0.0,
-                            idempotency_ttl=60.0, max_body_bytes=1024, in_flight_lease=5.0)
-    assert EmulatorConfig.from_environ(config.to_environ()) == config
+                            idempotency_ttl=60.0, max_body_bytes=1024, in_flight_lease=5.0,
+                            idempotency_max_records=10, offload_bytes=0, body_timeout=2.5)
+    environ = config.to_environ()
+    restored = EmulatorConfig.from_environ(json.loads(json.dumps(environ)))
+    # Workers get digests, never keys, and accept exactly the same credentials.
+    assert restored == dataclasses.replace(config, api_keys=())
+    assert restored.api_key_digests == config.api_key_digests and len(restored.api_key_digests) == 2
+    assert '"a"' not in json.dumps(environ) and '"b"' not in json.dumps(environ)

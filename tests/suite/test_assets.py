@@ -16,9 +16,8 @@ import yaml
 
 from avatar_contract.contract_tests.assets import AssetError, load_assets
 from avatar_contract.contract_tests.bodies import _SAMPLES, factory
-from avatar_contract.contract_tests.clauses_request import matrix
 from avatar_contract.contract_tests.finding import Verdict
-from avatar_contract.contract_tests.runner import run_clause
+from avatar_contract.contract_tests.runner import plan_for, run_clause
 from avatar_contract.contract_tests.suite_spec import spec_path, use_spec
 from avatar_contract.contract_tests.target import Target
 from avatar_contract.spec import vendored_spec_path
@@ -247,18 +246,42 @@ def test_a_real_target_gets_only_fixture_assets_or_the_packaged_files_in_valid_b
             assert values <= real | samples, (clause, asset)
 
 
+def _planned_sources(target: Target) -> dict[str, set[str]]:
+    used: dict[str, set[str]] = {}
+    for create in plan_for(target).creates:
+        used.setdefault(create.variant, set()).update(s for _, picks in create.sources for s in picks)
+    return used
+
+
 def test_in_process_keeps_invented_assets_and_every_source() -> None:
     f = factory()
     for variant in f.variants:
         assert not f.unavailable(variant)
-        used = {s for _, sources, _ in matrix(f, variant) for v in sources.values()
-                for s in ([v] if isinstance(v, str) else v)}
-        assert used == {s for site in f.sites(variant) for s in site.union.values}, variant
+    everything = {v: {s for site in f.sites(v) for s in site.union.values} for v in f.variants}
+    assert _planned_sources(Target()) == everything
+    assert not plan_for(Target()).unrunnable
     assert run_clause("request.variants", Target(profile="quick", seed=1)).verdict is Verdict.PASS
 
 
+def test_the_plan_on_a_real_target_uses_what_it_can_be_given() -> None:
+    bare = plan_for(Target(base_url=REMOTE, api_key=KEY_1, allow_create=True))
+    assert _planned_sources(Target(base_url=REMOTE, api_key=KEY_1, allow_create=True)) == \
+        {"photo": {"base64"}, "digital_twin": {"base64"}, "prompt": {"base64"}}
+    # What is left out is said, with the fixture entries that would make it runnable.
+    assert {u.entry for u in bare.unrunnable} == {"[image] url", "[image] asset_id", "[video] url",
+                                                  "[video] asset_id"}
+    assert "not runnable on this target (10; add [image] asset_id" in bare.render()
+    real = plan_for(Target(base_url=REMOTE, api_key=KEY_1, allow_create=True, assets=load_assets(ASSETS)))
+    assert not real.unrunnable and not real.uncovered
+    # The fixture's group is joined by every create that sets one: no create waits on another's group.
+    joining = [c for c in real.creates if c.group == "set"]
+    assert joining and all(c.founder is None for c in joining)
+    assert "avatar_group_id set (the --asset group)" in real.render()
+
+
 def test_the_users_group_is_joined_and_checked() -> None:
-    """A server that ignores a sent avatar_group_id fails the fixture's group case."""
+    """A server that ignores the fixture's avatar_group_id fails response.schema, the owner of
+    request/response consistency; request.variants, whose creates were accepted, points there."""
     fixture = load_assets(ASSETS)
 
     class IgnoresGroup(Independent):
@@ -271,9 +294,11 @@ def test_the_users_group_is_joined_and_checked() -> None:
 
     target = Target(base_url=REMOTE, api_key=KEY_1, asgi_app=IgnoresGroup((KEY_1,)), allow_create=True,
                     max_creates=10_000, profile="quick", seed=9, assets=fixture)
-    result = run_clause("request.variants", target)
+    result = run_clause("response.schema", target)
     assert result.verdict is Verdict.FAIL
-    assert any("joins the existing avatar_group_id from --asset" in f.message for f in result.failures)
+    assert any("avatar_group_id" in f.message for f in result.failures), [f.message for f in result.failures]
+    variants = run_clause("request.variants", target)
+    assert variants.verdict is Verdict.PASS and any("see response.schema" in n for n in variants.notes)
 
 
 def test_a_fixture_on_the_emulator_over_asgi_is_used_where_it_can_be() -> None:
@@ -348,5 +373,5 @@ def test_with_no_usable_source_a_clause_is_incomplete_and_names_the_fix(no_file_
 
     result = run("auth.missing", Target(base_url=REMOTE, api_key=KEY_1, asgi_app=emulator(spec=str(no_file_source)),
                                          profile="quick", seed=1))
-    assert result.verdict is Verdict.INCOMPLETE and result.requests == 0
+    assert result.verdict is Verdict.INCOMPLETE and result.creates == 0
     assert "under [video] in the asset fixture" in result.reason or "under [image]" in result.reason

@@ -11,20 +11,10 @@ from hypothesis import HealthCheck, given, settings
 
 from avatar_contract.contract_tests import keys
 from avatar_contract.contract_tests.bodies import BodyFactory, factory, valid_bodies
-from avatar_contract.contract_tests.budget import CreateNeed, plan
-from avatar_contract.contract_tests.clauses_request import matrix
 from avatar_contract.contract_tests.generation import schemathesis_requests
 from avatar_contract.contract_tests.mutations import boundary_cases, invalid_cases
-from avatar_contract.contract_tests.target import Target
 from avatar_contract.spec import vendored_spec_path
 from avatar_contract.validators import Linter, contract_for
-
-
-@pytest.mark.parametrize("variant", factory().variants)
-def test_matrix_bodies_are_valid_without_warnings(variant: str) -> None:
-    f = factory()
-    for _, sources, needs_group in matrix(f, variant):
-        f.check_valid(f.body(variant, sources=sources, group="ag_1" if needs_group else None))
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
@@ -70,17 +60,6 @@ def test_schemathesis_cases_depend_only_on_the_seed() -> None:
     assert first != schemathesis_requests.__wrapped__("negative", 15, 100)
 
 
-def test_create_plan_respects_the_cap() -> None:
-    needs = [CreateNeed("a", 1, 1), CreateNeed("b", 2, 10), CreateNeed("c", 5, 5), CreateNeed("d", 1, 40)]
-    assert plan(Target(), needs) == {"a": None, "b": None, "c": None, "d": None}
-    assert set(plan(Target(base_url="http://x"), needs).values()) == {0}
-    shares = plan(Target(base_url="http://x", allow_create=True, max_creates=6), needs)
-    assert sum(v or 0 for v in shares.values()) <= 6
-    assert shares == {"a": 1, "b": 4, "c": 0, "d": 1}  # c's minimum does not fit: skipped, not half-run
-    generous = plan(Target(base_url="http://x", allow_create=True, max_creates=1000), needs)
-    assert sum(v or 0 for v in generous.values()) <= 1000 and (generous["d"] or 0) >= 40
-
-
 @pytest.fixture(scope="module")
 def newer_spec(tmp_path_factory: pytest.TempPathFactory) -> Path:
     doc: dict[str, Any] = yaml.safe_load(vendored_spec_path().read_text(encoding="utf-8"))
@@ -110,22 +89,8 @@ def test_a_newer_spec_changes_the_cases_without_code_changes(newer_spec: Path) -
     assert "prompt: prompt of 201 ASCII characters" in labels
     assert "photo: file (gcs) without 'uri'" in labels
     assert "prompt: reference_images[0] (gcs) with an unknown field 'unexpected_field'" in labels
-    assert any(label.startswith("file from gcs") for label, _, _ in matrix(f, "photo"))
-    picks = [label for label, _, _ in matrix(f, "prompt") if "with 5 item(s)" in label]
-    assert picks and "gcs" in picks[0]
     for case in boundary_cases(f, {"prompt": "ag_1"}):
         assert linter.lint_request(case.body).valid, case.label
-
-
-def test_the_tour_only_sends_group_ids_the_server_issued() -> None:
-    from avatar_contract.contract_tests.clauses_responses import _known_group
-
-    f = factory()
-    body = {**f.body("photo"), "avatar_group_id": ""}
-    assert _known_group(f, body, {"photo": "ag_real"})["avatar_group_id"] == "ag_real"
-    assert _known_group(f, body, {})["avatar_group_id"] is None
-    untouched = f.body("photo")
-    assert _known_group(f, untouched, {"photo": "ag_real"}) == untouched
 
 
 def test_generation_ignores_which_project_modules_are_loaded(tmp_path: Path,

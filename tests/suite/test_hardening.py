@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from avatar_contract.contract_tests.budget import CreateBudget
+from avatar_contract.contract_tests.budget import Ledger
 from avatar_contract.contract_tests.exchange import Exchange, SentRequest
 from avatar_contract.contract_tests.finding import ClauseResult, Verdict
 from avatar_contract.contract_tests.redact import Scrubber, forms
@@ -103,7 +103,7 @@ def test_pytest_rejects_an_unsendable_key_without_showing_it(listening_port: int
 def test_an_unsendable_header_raises_without_its_value(listening_port: int) -> None:
     async def send() -> None:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{listening_port}", timeout=5) as client:
-            session = Session(client, Credentials("k", None), CreateBudget(0), "/v3/avatars")
+            session = Session(client, Credentials("k", None), Ledger(1, breaker=False), "/v3/avatars")
             await session.post({}, credential=Credentials.literal("x-api-key", SECRET + "\n"))
 
     with pytest.raises(UnsendableRequest) as raised:
@@ -123,7 +123,8 @@ async def _echo_app(scope: Any, receive: Any, send: Any) -> None:
         pass
     headers = {k.decode().lower(): v.decode("utf-8", "replace") for k, v in scope["headers"]}
     got = headers.get("x-api-key") or headers.get("authorization", "").removeprefix("Bearer ")
-    status = 500 if got == ECHOED else 403  # neither documented: every answer is a failure
+    # None documented: every answer is a failure; a near-miss of the key is its own kind.
+    status = 500 if got == ECHOED else 418 if got in (ECHOED[:-1], ECHOED + "x") else 403
     escaped = json.dumps(got)[1:-1].replace("/", "\\/")
     message = json.dumps({"error": {"code": "authentication_failed", "message": f"key {got} is not valid"}})
     body = message[:-2] + f', "hint": "{escaped}"}}}}'

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 
 import pytest
@@ -20,8 +21,8 @@ from ._support import ASSETS, KEY_1, KEY_2, REMOTE
 def test_an_independent_correct_implementation_passes_every_clause(profile: Profile, seed: int) -> None:
     app = Independent((KEY_1, KEY_2))
     target = Target(base_url=REMOTE, api_key=KEY_1, second_api_key=KEY_2, asgi_app=app,
-                    allow_create=True, max_creates=100_000, profile=profile, seed=seed,
-                    assets=load_assets(ASSETS))
+                    allow_create=True, profile=profile, seed=seed,  # the default --max-creates
+                    assets=load_assets(ASSETS))  # real inputs, as a live run has them (--asset)
     results = run_suite(target, [name for name in CLAUSE_NAMES if name != "rate_limit.retry_after"])
     # The burst meets the same implementation with a window that does not roll over
     # during the test (150 per hour): its 151st request is a 429 at any client speed.
@@ -60,3 +61,43 @@ def test_a_bug_outside_the_fault_catalogue_is_caught() -> None:
     result = run_clause("request.rejects_invalid", target)
     assert result.verdict is Verdict.FAIL
     assert any("exactly 1000 astral code points" in f.message for f in result.failures)
+
+
+def _json(raw: bytes) -> object:
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return None
+
+
+class RefusesBase64Files(Independent):
+    """Right about everything except refusing a valid base64 `file` with 400 (seen in the wild)."""
+
+    async def process(self, raw: bytes) -> tuple[int, bytes]:
+        body = _json(raw)
+        file = body.get("file") if isinstance(body, dict) else None
+        if isinstance(file, dict) and file.get("type") == "base64" and self.validator.is_valid(body):
+            return 400, self.error("invalid_parameter", "unsupported file", "/file")
+        return await super().process(raw)
+
+
+class IgnoresGroupId(Independent):
+    """Right about everything except making a new group when a valid avatar_group_id is sent."""
+
+    async def process(self, raw: bytes) -> tuple[int, bytes]:
+        body = _json(raw)
+        if isinstance(body, dict) and isinstance(body.get("avatar_group_id"), str) and self.validator.is_valid(body):
+            raw = json.dumps({**body, "avatar_group_id": None}).encode()
+        return await super().process(raw)
+
+
+@pytest.mark.parametrize(("server", "clause"), [(RefusesBase64Files, "request.variants"),
+                                                (IgnoresGroupId, "response.schema")])
+def test_the_bugs_a_small_budget_used_to_miss_are_caught_at_the_default_cap(server: type, clause: str) -> None:
+    app = server((KEY_1, KEY_2))
+    target = Target(base_url=REMOTE, api_key=KEY_1, second_api_key=KEY_2, asgi_app=app, allow_create=True,
+                    profile="quick", seed=5)
+    results = {r.name: r for r in run_suite(target)}
+    assert results[clause].verdict is Verdict.FAIL, (results[clause].verdict, results[clause].reason)
+    others = {n: r.verdict for n, r in results.items() if n != clause and r.verdict is Verdict.FAIL}
+    assert not others, others  # one owner per defect

@@ -12,7 +12,7 @@ import pytest
 from avatar_contract.contract_tests import session as session_module
 from avatar_contract.contract_tests.clause import CLAUSE_NAMES, REGISTRY
 from avatar_contract.contract_tests.finding import Verdict
-from avatar_contract.contract_tests.runner import run_clause, run_suite
+from avatar_contract.contract_tests.runner import RunState, run_clause, run_suite
 from avatar_contract.contract_tests.session import RetryPolicy
 from avatar_contract.contract_tests.target import Target
 
@@ -42,10 +42,13 @@ def test_without_allow_create_nothing_is_created_and_create_clauses_are_skipped(
 
 def test_creates_are_capped_and_counted() -> None:
     app = emulator()
-    results = run_suite(remote(app, allow_create=True, max_creates=7, second_api_key=KEY_2))
+    target = remote(app, allow_create=True, max_creates=7, second_api_key=KEY_2)
+    state = RunState(target)
+    results = run_suite(target, state=state)
     made = app.state.emulator.created_count()
     assert 0 < made <= 7
-    assert sum(r.creates for r in results) == made
+    # Every 2xx counts (a correct replay too: on a broken server it is a new avatar).
+    assert made <= state.ledger.state().made <= 7
     assert all(r.verdict is not Verdict.FAIL for r in results), [(r.name, r.reason) for r in results]
 
 
@@ -64,15 +67,15 @@ def test_undocumented_methods_are_only_probed_in_process() -> None:
 @pytest.mark.parametrize("name", ["auth.missing", "request.rejects_invalid", "idempotency.replay",
                                   "idempotency.in_flight", "errors.envelope", "response.schema"])
 def test_a_429_on_an_ordinary_request_is_retried_not_failed(name: str) -> None:
-    throttler = Throttler(emulator(), every=3)
+    throttler = Throttler(emulator(), every=2)
     result = run_clause(name, remote(throttler, allow_create=True, second_api_key=KEY_2))
     assert throttler.throttled > 0
     assert result.verdict is Verdict.PASS, (result.reason, [f.message for f in result.failures])
 
 
-def test_endless_429s_end_in_a_bounded_skip(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_endless_429s_end_in_a_bounded_incomplete(monkeypatch: pytest.MonkeyPatch) -> None:
     fast = RetryPolicy(attempts=3, default_wait=0.01, total_wait=1.0)
     monkeypatch.setattr(session_module, "RetryPolicy", lambda: fast)
     throttler = Throttler(emulator(), every=1, retry_after=None)
     result = run_clause("auth.missing", remote(throttler))
-    assert result.verdict is Verdict.SKIPPED and "rate-limited" in result.reason
+    assert result.verdict is Verdict.INCOMPLETE and "rate-limited" in result.reason

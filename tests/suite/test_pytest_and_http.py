@@ -18,6 +18,9 @@ from avatar_contract.contract_tests.finding import Verdict
 from avatar_contract.contract_tests.runner import run_clause, run_suite
 from avatar_contract.contract_tests.target import Target
 
+from ._breaking import dying_server
+from ._support import KEY_1, KEY_2
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -35,7 +38,7 @@ def _row(output: str, clause: str) -> list[str]:
 
 def test_xdist_workers_share_the_seed_and_reach_the_same_verdicts() -> None:
     selected = ("request.rejects_invalid", "response.schema", "auth.missing")
-    done = _pytest("-n", "2", "--profile", "quick", "--contract-seed", "7", "-q",
+    done = _pytest("-n", "2", "--contract-profile", "quick", "--contract-seed", "7", "-q",
                    "-k", " or ".join(f"[{name}]" for name in selected))
     assert done.returncode == 0, done.stdout + done.stderr
     assert "seed 7: rerun with --contract-seed 7" in done.stdout
@@ -47,6 +50,20 @@ def test_xdist_workers_share_the_seed_and_reach_the_same_verdicts() -> None:
             # Its generated cases depend only on the seed (no burst, no clock), so the
             # request count fingerprints them: the worker generated what we generate here.
             assert int(requests) == local.requests
+
+
+@pytest.mark.parametrize("answer_all", [False, True], ids=["correct", "2xx to everything"])
+def test_under_xdist_the_cap_holds_for_the_run_not_per_worker(answer_all: bool) -> None:
+    """Two workers, one ledger: the server itself counts what it made."""
+    with dying_server(10**6, answer_all=answer_all) as (base, server):
+        done = _pytest("-n", "2", "--contract-profile", "quick", "--contract-seed", "7", "-q", "--base-url", base,
+                       "--api-key", KEY_1, "--second-api-key", KEY_2, "--allow-create", "--max-creates", "6")
+    assert 0 < server.created <= 6, (server.created, done.stdout[-2000:])
+    if answer_all:
+        assert done.returncode == 1 and "circuit breaker" in done.stdout
+    else:
+        # Capped below full coverage: incomplete clauses fail their test, never a silent pass.
+        assert done.returncode == 1 and "incomplete" in done.stdout, done.stdout[-2000:]
 
 
 def _free_port() -> int:

@@ -125,7 +125,7 @@ def test_report_md_has_the_summary_versions_date_duration_and_no_raw_server_html
     markdown = to_markdown(report)
     assert report.info is not None
     first = markdown.splitlines()[2]
-    assert first.startswith("**FAILS** · 1 pass, 1 fail, 1 incomplete, 1 skipped · 43 requests · 1 creates")
+    assert first.startswith("**FAILS** · 1 pass · 1 fail · 1 incomplete · 1 skipped of 4 · 43 requests · 1 creates")
     assert f"avatar-contract {report.info.tool_version}" in markdown and report.info.started_at in markdown
     assert f"spec {report.info.spec_version}" in markdown and "took 12.3s" in markdown
     outside_code = re.sub(r"```.*?```", "", markdown, flags=re.DOTALL)

@@ -48,7 +48,7 @@ def test_a_server_still_on_the_old_limit_fails_the_newer_spec(five_images: Path)
     result = run_clause("request.rejects_invalid", _remote(emulator()))
     assert result.verdict is Verdict.FAIL
     # The boundary case is the newer limit: exactly five images must be accepted.
-    assert any("exactly 5 items" in f.message and "got 400" in f.message for f in result.failures), \
+    assert any("exactly 5 reference_images" in f.message and "refused: 400" in f.message for f in result.failures), \
         [f.message for f in result.failures[:3]]
 
 

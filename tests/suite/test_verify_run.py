@@ -20,8 +20,8 @@ from typing import Any
 import httpx
 import pytest
 
+from avatar_contract.contract_tests.budget import Ledger
 from avatar_contract.contract_tests.preflight import PROBE_COUNT
-from avatar_contract.contract_tests.budget import CreateBudget
 from avatar_contract.contract_tests.clause import CLAUSE_NAMES
 from avatar_contract.contract_tests.session import EVIDENCE_BYTES, MAX_BODY, Credentials, Session
 from avatar_contract.validators._cli import main
@@ -111,7 +111,7 @@ def test_each_clause_gets_a_line_as_it_starts_and_finishes(tmp_path: Path, capsy
     lines = err.splitlines()
     assert lines[:4] == [
         "[1/2] auth.missing …", lines[1], "[2/2] auth.invalid …", lines[3]]
-    assert lines[1].startswith("[1/2] auth.missing: pass · 3 requests · 0 creates · ")
+    assert lines[1].startswith("[1/2] auth.missing: pass · 6 requests · 0 creates · ")  # invalid, then valid bodies
     assert lines[3].startswith("[2/2] auth.invalid: pass · ")
     assert "\033[" not in err  # not a terminal: no colour, no live line
 
@@ -223,7 +223,7 @@ def test_a_body_is_capped_and_marked_truncated() -> None:
     async def one() -> Any:
         transport = httpx.ASGITransport(app=huge)
         async with httpx.AsyncClient(transport=transport, base_url="http://sut.test") as client:
-            return await Session(client, Credentials("k", None), CreateBudget(0), "/v3/avatars").post({})
+            return await Session(client, Credentials("k", None), Ledger(1, breaker=False), "/v3/avatars").post({})
 
     exchange = asyncio.run(one())
     # Read up to the cap, then only the evidence a report shows is kept.
@@ -354,7 +354,7 @@ def test_once_the_run_is_stopping_no_session_sends_another_request() -> None:
 
     async def two() -> None:
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://sut.test") as client:
-            session = Session(client, Credentials("k", None), CreateBudget(0), "/v3/avatars")
+            session = Session(client, Credentials("k", None), Ledger(1, breaker=False), "/v3/avatars")
             await session.post({})
             request_stop("stopped by SIGTERM")
             await session.post({})

@@ -1,0 +1,413 @@
+"""The create planner: which creation facts a correct server must show, packed into the fewest creates.
+
+A *fact* is something only a real create can prove (a variant accepted, an
+asset source accepted at one place, a group id honoured, a value exactly at a
+limit, Bearer auth, a well-formed Idempotency-Key edge, a replay...).  Each
+fact has one owning clause.  A *planned create* is one request that proves
+several facts at once; its follow-ups (a replay, a race, the second tenant)
+ride on its Idempotency-Key.
+
+The plan is a pure function of the spec and the options: variants, sites,
+asset sources, limits and key edges come from :mod:`bodies` and :mod:`keys`,
+so a newer spec changes the plan with no code change.  Packing is greedy set
+cover: each step takes the create (or follow-up) that covers the most
+uncovered facts, and under a cap, the one that reaches a clause with no
+evidence yet first, so a small budget still gives every clause something.
+
+On a real target only the asset sources it can be given are used
+(``BodyFactory.available``: the ``--asset`` fixture's and the packaged base64
+samples); a fact that needs another source is *not runnable* there, and the
+plan says what to add to the fixture.  With the fixture's existing group, a
+create that sets ``avatar_group_id`` joins it and needs no earlier create.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from .bodies import BodyFactory
+from .keys import valid_keys
+
+# Live, an in-flight race of this many same-key requests: each may be a billed
+# create on a server that ignores the key, so each is counted against the cap.
+LIVE_RACE = 3
+EMBEDDED_RACE = 8
+GROUP_MODES = ("null", "absent", "set")
+FLOATING = -1  # a follow-up's host: whichever chosen create suits it  # null first: it founds the group later creates join
+
+
+@dataclass(frozen=True)
+class Fact:
+    key: str  # stable id, e.g. "source:prompt:reference_images[1]:base64"
+    clause: str  # the one clause that owns it
+    text: str  # what it shows, for the plan and the report
+
+
+@dataclass(frozen=True)
+class PlannedCreate:
+    """One create: the body's shape, how it is sent, and the facts it proves."""
+
+    index: int
+    variant: str
+    sources: tuple[tuple[str, tuple[str, ...]], ...]  # (site field, sources; one per item for lists)
+    group: str  # "null", "absent" or "set"
+    founder: int | None  # the create whose group a "set" create joins
+    at_limit: tuple[str, ...]  # string properties sent at exactly maxLength (astral code points)
+    bearer: bool = False
+    key_label: str | None = None  # a well-formed key edge from keys.valid_keys(); None: a fresh key
+    follow_ups: tuple[str, ...] = ()  # "in_flight", "replay", "replay_body_differs", "tenant_scope"
+    facts: tuple[Fact, ...] = ()
+    cost: int = 1  # 2xx answers it may draw: the create and each follow-up; a race counts every request
+
+    def describe(self) -> str:
+        parts = [self.variant]
+        for site, picks in self.sources:
+            parts.append(f"{site}=[{', '.join(picks)}]" if len(picks) != 1 else f"{site}={picks[0]}")
+        joined = "the --asset group" if self.founder is None else f"group of create #{self.founder + 1}"
+        parts.append("avatar_group_id " + {"set": f"set ({joined})",
+                                           "null": "null", "absent": "absent"}[self.group])
+        parts += [f"{p} at maxLength" for p in self.at_limit]
+        parts.append("Authorization: Bearer" if self.bearer else "x-api-key")
+        parts.append(f"Idempotency-Key: {self.key_label}" if self.key_label else "fresh Idempotency-Key")
+        parts += [f"+ {f.replace('_', ' ')}" for f in self.follow_ups]
+        return ", ".join(parts)
+
+
+@dataclass(frozen=True)
+class Unrunnable:
+    """A fact this target cannot be given the inputs for, and what would make it runnable."""
+
+    fact: Fact
+    hint: str  # e.g. 'add url = "…" under [video] in the asset fixture (--asset): …'
+    entry: str  # the fixture entry it needs, e.g. "[video] url"
+
+
+@dataclass(frozen=True)
+class CreatePlan:
+    creates: tuple[PlannedCreate, ...]
+    facts: tuple[Fact, ...]
+    uncovered: tuple[Fact, ...]  # runnable, but left out under the cap
+    full_cost: int  # 2xx answers the full plan may draw
+    cap: int | None  # None: unlimited (in-process)
+    race: int
+    unrunnable: tuple[Unrunnable, ...] = ()
+
+    @property
+    def needed(self) -> int:
+        """--max-creates for full coverage: the plan plus one slot kept for refusal probes."""
+        return self.full_cost + 1
+
+    @property
+    def cost(self) -> int:
+        return sum(c.cost for c in self.creates)
+
+    def facts_of(self, clause: str) -> list[Fact]:
+        return [f for f in self.facts if f.clause == clause]
+
+    def covered(self) -> set[str]:
+        return {fact.key for c in self.creates for fact in c.facts}
+
+    def render(self) -> str:
+        runnable = len(self.facts) - len(self.unrunnable)
+        scope = f"the {runnable} facts runnable here (of {len(self.facts)})" if self.unrunnable \
+            else f"{len(self.facts)} facts"
+        lines = [f"full coverage needs {self.needed} creates ({self.full_cost} 2xx answers for "
+                 f"{scope}, plus 1 slot kept for refusal probes)"]
+        cap = "unlimited (in-process)" if self.cap is None else str(self.cap)
+        lines.append(f"--max-creates {cap}: {len(self.creates)} planned create(s), {self.cost} 2xx answer(s), "
+                     f"{runnable - len(self.uncovered)} of {len(self.facts)} facts covered")
+        for c in self.creates:
+            lines.append(f"  #{c.index + 1} ({c.cost}) {c.describe()}")
+            lines.append("      proves: " + "; ".join(f.text for f in c.facts))
+        if self.uncovered:
+            lines.append(f"not covered ({len(self.uncovered)}; raise --max-creates to {self.needed}):")
+            lines += [f"  - {f.text} [{f.clause}]" for f in self.uncovered]
+        if self.unrunnable:
+            entries = sorted({u.entry for u in self.unrunnable})
+            lines.append(f"not runnable on this target ({len(self.unrunnable)}; add {', '.join(entries)} "
+                         "to the asset fixture, --asset):")
+            lines += [f"  - {u.fact.text} [{u.fact.clause}]" for u in self.unrunnable]
+        return "\n".join(lines)
+
+
+def _slot(site: str, many: bool, position: int) -> str:
+    return f"{site}[{position}]" if many else site
+
+
+def body_facts(f: BodyFactory, variant: str) -> list[Fact]:
+    out = [Fact(f"variant:{variant}", "request.variants", f"{variant} accepted")]
+    for site in f.sites(variant):
+        positions = range(site.max_items or len(site.union.values)) if site.many else range(1)
+        for position in positions:
+            place = _slot(site.field, site.many, position)
+            for source in site.union.values:
+                out.append(Fact(f"source:{variant}:{place}:{source}", "request.variants",
+                                f"{variant} with {place} from {source}"))
+        if site.many and site.max_items:
+            out.append(Fact(f"limit:{variant}:{site.field}:maxItems", "request.rejects_invalid",
+                            f"{variant} with exactly {site.max_items} {site.field} (maxItems)"))
+    for prop, limit in f.string_limits(variant):
+        out.append(Fact(f"limit:{variant}:{prop}:maxLength", "request.rejects_invalid",
+                        f"{variant} {prop} of exactly {limit} astral code points (maxLength)"))
+    if f.group_property(variant):
+        for mode in GROUP_MODES:
+            out.append(Fact(f"group:{variant}:{mode}", "request.variants",
+                            f"{variant} with avatar_group_id {mode}" + (" (and used as the group)"
+                                                                        if mode == "set" else "")))
+    out.append(Fact(f"response:{variant}", "response.schema", f"a {variant} 200 judged by the schema"))
+    return out
+
+
+def unrunnable_facts(f: BodyFactory) -> dict[str, Unrunnable]:
+    """Body facts whose asset source this target cannot be given (none in-process)."""
+    out: dict[str, Unrunnable] = {}
+    for variant in f.variants:
+        missing = {(site.field, source): hint for site, source, hint in f.unavailable(variant)}
+        creatable = _creatable(f, variant)
+        for fact in body_facts(f, variant):
+            if fact.key.startswith("source:"):
+                place, source = fact.key.split(":", 2)[2].rsplit(":", 1)
+                field_ = place.split("[", 1)[0]
+                hint = missing.get((field_, source))
+                site = next(s for s in f.sites(variant) if s.field == field_)
+                if hint is not None:
+                    out[fact.key] = Unrunnable(fact, hint, f"[{f.media_kind(variant, site)}] {source}")
+                    continue
+            if creatable is not None:  # no valid body of the variant at all: every fact of it
+                out[fact.key] = Unrunnable(fact, creatable[1], creatable[0])
+    return out
+
+
+def _creatable(f: BodyFactory, variant: str) -> tuple[str, str] | None:
+    """None if a valid body of ``variant`` can be sent here; else (fixture entry, hint) for a required site."""
+    required = set(f.branch(variant).required)
+    for site in f.sites(variant):
+        if site.field in required and not site.many and not f.available(variant, site):
+            source = site.union.values[0]
+            return f"[{f.media_kind(variant, site)}] {source}", f.missing_hint(variant, site, source)
+    return None
+
+
+def global_facts(has_second_key: bool) -> list[Fact]:
+    out = [Fact("auth:bearer", "auth.bearer", "a valid create under Authorization: Bearer"),
+           Fact("response:status", "response.status", "a 2xx status judged"),
+           Fact("response:content_type", "response.content_type", "a 2xx Content-Type judged")]
+    out += [Fact(f"key:{label}", "idempotency.key_format", f"{label} accepted") for label, _ in valid_keys()]
+    out += [Fact("follow:in_flight", "idempotency.in_flight", "concurrent same-key requests"),
+            Fact("follow:replay", "idempotency.replay", "a same-key, same-body retry replays"),
+            Fact("follow:replay_body_differs", "idempotency.replay_body_differs",
+                 "a same-key retry with a different body replays")]
+    if has_second_key:
+        out.append(Fact("follow:tenant_scope", "idempotency.tenant_scope",
+                        "the same key under the second tenant is independent"))
+    return out
+
+
+@dataclass
+class _Draft:
+    variant: str
+    sources: dict[str, tuple[str, ...]]
+    group: str
+    founder: int | None
+    at_limit: tuple[str, ...]
+    facts: list[Fact] = field(default_factory=list)
+
+
+def _candidate(f: BodyFactory, variant: str, mode: str, founder: int | None, open_: set[str]) -> _Draft:
+    """The best create of ``variant`` with group ``mode``: each dimension picks an uncovered value."""
+    sources: dict[str, tuple[str, ...]] = {}
+    for site in f.sites(variant):
+        values = f.available(variant, site)
+        if site.many:
+            # Where the spec says references only work with a group (the advice rule
+            # table), a create without one keeps the list empty.
+            count = (site.max_items or len(site.union.values)) \
+                if values and (mode == "set" or not f.needs_group(variant, site)) else 0
+            picks = []
+            for position in range(count):
+                place = _slot(site.field, True, position)
+                fresh = [s for s in values if f"source:{variant}:{place}:{s}" in open_]
+                picks.append(fresh[0] if fresh else values[position % len(values)])
+            sources[site.field] = tuple(picks)
+        elif values:  # (an optional site with no usable source is left out)
+            fresh = [s for s in values if f"source:{variant}:{site.field}:{s}" in open_]
+            sources[site.field] = (fresh[0] if fresh else values[0],)
+    at_limit = tuple(p for p, _ in f.string_limits(variant) if f"limit:{variant}:{p}:maxLength" in open_)
+    draft = _Draft(variant, sources, mode if f.group_property(variant) else "null", founder, at_limit)
+    covered = {f"variant:{variant}", f"response:{variant}", f"group:{variant}:{draft.group}"}
+    for site in f.sites(variant):
+        chosen = sources.get(site.field, ())
+        covered |= {f"source:{variant}:{_slot(site.field, site.many, i)}:{s}" for i, s in enumerate(chosen)}
+        if site.many and site.max_items and len(chosen) == site.max_items:
+            covered.add(f"limit:{variant}:{site.field}:maxItems")
+    covered |= {f"limit:{variant}:{p}:maxLength" for p in at_limit}
+    draft.facts = [fact for fact in body_facts(f, variant) if fact.key in covered and fact.key in open_]
+    return draft
+
+
+def _pack_bodies(f: BodyFactory, variants: Sequence[str], unrunnable: set[str]) -> list[_Draft]:
+    """Greedy set cover of the body facts; a "set" create joins the first create of its variant
+    (or, given one, the fixture's existing group)."""
+    open_ = {fact.key for v in variants for fact in body_facts(f, v)} - unrunnable
+    drafts: list[_Draft] = []
+    founders: dict[str, int] = {}
+    existing = f.existing_group is not None
+    while True:
+        best: _Draft | None = None
+        for variant in variants:
+            if f"variant:{variant}" in unrunnable:
+                continue  # no valid body of it can be sent here
+            for mode in GROUP_MODES:
+                if mode == "set" and variant not in founders and not existing:
+                    continue
+                founder = founders.get(variant) if mode == "set" and not existing else None
+                draft = _candidate(f, variant, mode, founder, open_)
+                if best is None or len(draft.facts) > len(best.facts):
+                    best = draft
+        if best is None or not best.facts:
+            return drafts
+        founders.setdefault(best.variant, len(drafts))
+        drafts.append(best)
+        open_ -= {fact.key for fact in best.facts}
+
+
+@dataclass
+class _Item:
+    """A selectable unit: a create, or a follow-up riding on one (``host``)."""
+
+    name: str
+    cost: int
+    facts: list[Fact]
+    host: int  # the draft it belongs to (FLOATING: any chosen create)
+    needs: int | None = None  # a draft that must be selected first (a "set" create's founder)
+
+
+def plan_creates(
+    f: BodyFactory,
+    *,
+    cap: int | None,
+    has_second_key: bool,
+    embedded: bool = False,
+    clauses: Iterable[str] | None = None,
+) -> CreatePlan:
+    """The plan for ``cap`` 2xx answers (``None``: unlimited), restricted to facts of ``clauses``."""
+    race = EMBEDDED_RACE if embedded else LIVE_RACE
+    wanted = set(clauses) if clauses is not None else None
+    unrunnable = unrunnable_facts(f)
+    drafts = _pack_bodies(f, f.variants, set(unrunnable))
+    specials = global_facts(has_second_key)
+    keyed = [fact for fact in specials if fact.key.startswith("key:")]
+    follow = [fact for fact in specials if fact.key.startswith("follow:")]
+    # Facts that ride on a create's headers: Bearer and each key edge on a create of its own
+    # (a refusal can then be split from the body); follow-ups float onto chosen creates.
+    for fact in specials:
+        if fact.key.startswith("response:") and drafts:
+            drafts[0].facts.append(fact)
+    plain = next((v for v in f.variants if f"variant:{v}" not in unrunnable), None)
+    if plain is None:  # not one valid body can be sent here: nothing that needs a create can run
+        first = next(iter(unrunnable.values()))
+        unrunnable |= {x.key: Unrunnable(x, first.hint, first.entry) for x in specials}
+    while plain is not None and len(drafts) < len(keyed) + 1:
+        base = _Draft(plain, {}, "null", None, ())
+        base.sources = {s.field: (() if s.many else f.available(plain, s)[:1]) for s in f.sites(plain)}
+        drafts.append(base)
+    items: list[_Item] = []
+    for index, draft in enumerate(drafts):
+        if index == 0:
+            draft.facts.append(next(x for x in specials if x.key == "auth:bearer"))
+        elif index <= len(keyed):
+            draft.facts.append(keyed[index - 1])
+        items.append(_Item("create", 1, draft.facts, index, draft.founder))
+    for fact in follow:
+        name = fact.key.split(":", 1)[1]
+        # The race's first request is the create itself; each other one may be a billed avatar.
+        items.append(_Item(name, race - 1 if name == "in_flight" else 1, [fact], FLOATING))
+    if wanted is not None:
+        for item in items:
+            item.facts = [x for x in item.facts if x.clause in wanted]
+        unrunnable = {k: u for k, u in unrunnable.items() if u.fact.clause in wanted}
+    chosen = _select(items, cap)
+    creates = _assemble(drafts, items, chosen)
+    everything = _select(items, None)
+    all_facts = tuple(x for item in items for x in item.facts)
+    covered = {x.key for c in creates for x in c.facts}
+    return CreatePlan(tuple(creates), all_facts + tuple(u.fact for u in unrunnable.values()),
+                      tuple(x for x in all_facts if x.key not in covered),
+                      sum(items[i].cost for i in everything), cap, race, tuple(unrunnable.values()))
+
+
+def _deps(items: list[_Item], index: int) -> list[int]:
+    """The items that must run before ``index``: its host's create and that create's founder."""
+    create_of = {it.host: i for i, it in enumerate(items) if it.name == "create"}
+    out: list[int] = []
+    needs = items[index].needs
+    while needs is not None:
+        dep = create_of[needs]
+        if dep == index or dep in out:
+            break
+        out.append(dep)
+        needs = items[dep].needs
+    return out
+
+
+def _select(items: list[_Item], cap: int | None) -> list[int]:
+    """Items to run within ``cap`` 2xx answers (one kept free for refusal probes).
+
+    Greedy: the item (with what it depends on) that reaches the most clauses with no
+    evidence yet, then the most uncovered facts, per 2xx answer it may cost.
+    """
+    budget = None if cap is None else max(0, cap - 1)
+    chosen: set[int] = set()
+    clauses: set[str] = set()
+    spent = 0
+    while True:
+        best, best_score, best_group = None, 0.0, []
+        for index in range(len(items)):
+            if index in chosen:
+                continue
+            group = [d for d in _deps(items, index) if d not in chosen] + [index]
+            if items[index].host == FLOATING and not any(items[i].name == "create" for i in chosen):
+                group = [0, index]  # a follow-up needs some create to ride on: the first one
+            cost = sum(items[i].cost for i in group)
+            if budget is not None and spent + cost > budget:
+                continue
+            facts = [x for i in group for x in items[i].facts]
+            score = (1000 * len({x.clause for x in facts} - clauses) + len(facts)) / cost
+            if score > best_score:
+                best, best_score, best_group = index, score, group
+        if best is None:
+            return sorted(chosen)
+        for i in best_group:
+            chosen.add(i)
+            spent += items[i].cost
+            clauses |= {x.clause for x in items[i].facts}
+
+
+def _assemble(drafts: list[_Draft], items: list[_Item], chosen: list[int]) -> list[PlannedCreate]:
+    hosts = sorted(items[i].host for i in chosen if items[i].name == "create")
+    renumber = {host: n for n, host in enumerate(hosts)}
+    creates = {host: next(it for it in items if it.name == "create" and it.host == host) for host in hosts}
+    # Follow-ups ride on plain x-api-key creates where there are some, the race on one, the
+    # replays and the second tenant on another, so one refusal does not cost them all.
+    by_plainness = sorted(hosts, key=lambda h: (any(x.key == "auth:bearer" for x in creates[h].facts),
+                                                sum(x.key.startswith("key:") for x in creates[h].facts), -h))
+    riders: dict[int, list[_Item]] = {host: [] for host in hosts}
+    for i in chosen:
+        if items[i].name != "create":
+            place = by_plainness[0] if items[i].name == "in_flight" or len(by_plainness) == 1 else by_plainness[1]
+            riders[place].append(items[i])
+    out = []
+    for host in hosts:
+        draft, create_item = drafts[host], creates[host]
+        key_label = next((x.key.split(":", 1)[1] for x in create_item.facts if x.key.startswith("key:")), None)
+        out.append(PlannedCreate(
+            index=renumber[host], variant=draft.variant,
+            sources=tuple(sorted(draft.sources.items())), group=draft.group,
+            founder=renumber.get(draft.founder) if draft.founder is not None else None,
+            at_limit=draft.at_limit,
+            bearer=any(x.key == "auth:bearer" for x in create_item.facts),
+            key_label=key_label, follow_ups=tuple(item.name for item in riders[host]),
+            facts=tuple(create_item.facts) + tuple(x for item in riders[host] for x in item.facts),
+            cost=create_item.cost + sum(item.cost for item in riders[host])))
+    return out

@@ -1,0 +1,360 @@
+"""The create pool: the plan's creates sent once per run, their answers judged by every clause.
+
+Each planned create proves several facts.  When one is refused, the pool
+splits it before blaming anyone: the same body again with ``x-api-key`` and a
+fresh key (did Bearer or the key edge cause it?), then with the string limits
+relaxed (did the limit?).  Whatever is left is the body's fault.  A split costs
+a create only if the resend succeeds, and is counted like any other.
+
+Under pytest-xdist the first worker to need the pool runs it and leaves the
+exchanges (credentials removed) in the run's shared directory for the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import pickle
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from .bodies import BodyFactory
+from .budget import BudgetExhausted, TargetStopped
+from .exchange import Credential, Exchange
+from .keys import fresh_key, valid_keys
+from .planner import CreatePlan, Fact, PlannedCreate
+from .session import RateLimited, Session
+
+PROVEN, FAILED, UNRUN = "proven", "failed", "unrun"
+RESCUE = "[retry elsewhere] "  # an unrun fact whose create was refused for another fact's reason
+NEEDS_INPUT = "[needs input] "  # an unrun fact this target cannot be given the inputs for (--asset)
+
+
+@dataclass
+class FactOutcome:
+    fact: Fact
+    state: str  # proven, failed or unrun
+    exchange: Exchange | None = None
+    detail: str = ""
+    entry: str = ""  # NEEDS_INPUT: the fixture entry that would make it runnable, e.g. "[video] url"
+
+
+@dataclass
+class PoolResult:
+    plan: CreatePlan
+    outcomes: dict[str, FactOutcome] = field(default_factory=dict)
+    exchanges: list[Exchange] = field(default_factory=list)
+    # in_flight: one list of answers per race; the others: [original, retry]
+    follow: dict[str, list[list[Exchange]]] = field(default_factory=dict)
+    creates: list[tuple[dict[str, Any], Exchange]] = field(default_factory=list)  # (body, answer)
+    halted: str = ""
+
+    def of(self, clause: str) -> list[FactOutcome]:
+        return [o for o in self.outcomes.values() if o.fact.clause == clause]
+
+
+def _ok(exchange: Exchange) -> bool:
+    return 200 <= exchange.status < 300
+
+
+def planned_body(f: BodyFactory, c: PlannedCreate, groups: dict[int, str]) -> dict[str, Any] | None:
+    """The body of planned create ``c``; ``None`` if it joins a group that was never made."""
+    group = None
+    if c.group == "set":
+        # A group an earlier create founded, or (founder None) the --asset fixture's existing one.
+        group = groups.get(c.founder) if c.founder is not None else f.existing_group
+        if group is None:
+            return None
+    body = f.body(c.variant, sources={k: list(v) for k, v in c.sources}, group=group,
+                  name=f"Contract plan #{c.index + 1}")
+    prop = f.group_property(c.variant)
+    if c.group == "absent" and prop:
+        body.pop(prop, None)
+    limits = dict(f.string_limits(c.variant))
+    for name in c.at_limit:
+        body[name] = "\U0001f600" * limits[name]  # astral: one code point, two UTF-16 units
+    return body
+
+
+class _Pool:
+    def __init__(self, plan: CreatePlan, f: BodyFactory, session: Session, embedded: bool) -> None:
+        self.plan, self.f, self.session, self.embedded = plan, f, session, embedded
+        self.result = PoolResult(plan)
+        self.groups: dict[int, str] = {}
+        self.keys = dict(valid_keys())
+        self.good: list[tuple[PlannedCreate, dict[str, Any]]] = []  # creates the target accepted
+
+    def settle(self, facts: tuple[Fact, ...] | list[Fact], state: str, exchange: Exchange | None,
+               detail: str = "") -> None:
+        for fact in facts:
+            if fact.key not in self.result.outcomes or self.result.outcomes[fact.key].state == UNRUN:
+                self.result.outcomes[fact.key] = FactOutcome(fact, state, exchange, detail)
+
+    def body(self, c: PlannedCreate) -> dict[str, Any] | None:
+        return planned_body(self.f, c, self.groups)
+
+    async def send(self, body: dict[str, Any], key: str, credential: Credential) -> Exchange:
+        exchange = await self.session.post(body, key=key, credential=credential, creates=True)
+        if _ok(exchange):
+            self.result.creates.append((body, exchange))
+        return exchange
+
+    async def race(self, body: dict[str, Any], key: str, size: int) -> list[Exchange]:
+        await self.session.ledger.reserve(size, planned=True)
+        answers = list(await asyncio.gather(*(self.session.post(body, key=key, creates=True, prepaid=True)
+                                              for _ in range(size))))
+        self.result.creates += [(body, a) for a in answers if _ok(a)]
+        return answers
+
+    async def run_create(self, c: PlannedCreate) -> None:
+        body = self.body(c)
+        if body is None:
+            why = f"not sent: create #{(c.founder or 0) + 1}, whose group it joins, did not succeed"
+            riders = [x for x in c.facts if x.key == "auth:bearer" or x.key.split(":", 1)[0] in ("key", "follow")]
+            self.settle(riders, UNRUN, None, RESCUE + why)
+            self.settle([x for x in c.facts if x not in riders], UNRUN, None, why + " (see request.variants)")
+            return
+        creds = self.session.credentials
+        key = self.keys[c.key_label] if c.key_label else fresh_key()
+        credential = creds.bearer() if c.bearer else creds.api_key()
+        if "in_flight" in c.follow_ups:
+            answers = await self.race(body, key, self.plan.race)
+            self.result.follow.setdefault("in_flight", []).append(answers)
+            exchange = next((a for a in answers if _ok(a)), answers[0])
+            if self.embedded:  # free in-process: a second race and a retry after it
+                again = fresh_key()
+                self.result.follow["in_flight"].append(await self.race(body, again, self.plan.race))
+                self.result.follow.setdefault("in_flight_retry", []).append(
+                    [exchange, await self.send(body, key, credential)])
+        else:
+            exchange = await self.send(body, key, credential)
+        header_facts = [x for x in c.facts if x.key == "auth:bearer" or x.key.startswith("key:")]
+        follow_facts = [x for x in c.facts if x.key.startswith("follow:")]
+        body_facts = [x for x in c.facts if x not in header_facts and x not in follow_facts]
+        if not _ok(exchange):
+            accepted = await self.split(c, body, exchange, header_facts, body_facts)
+            if accepted is not None and accepted.group_id():
+                self.groups[c.index] = str(accepted.group_id())
+            self.settle(follow_facts, UNRUN, exchange, RESCUE +
+                        f"the create they ride on was answered {exchange.summary(100)} (see request.variants)")
+            return
+        self.settle(c.facts, PROVEN, exchange)
+        group = exchange.group_id()
+        if group:
+            self.groups[c.index] = group
+        self.good.append((c, body))
+        await self.follow_ups(c, body, key, credential, exchange)
+
+    async def rescue(self) -> None:
+        """Facts whose create was refused for another fact's reason get a second chance on a body
+        the target accepted: a header fact re-sent on it, follow-ups on a fresh create of it."""
+        if not self.good:
+            return
+        host, body = self.good[0]
+        for outcome in list(self.result.outcomes.values()):
+            if outcome.state != UNRUN or not outcome.detail.startswith(RESCUE):
+                continue
+            fact = outcome.fact
+            creds = self.session.credentials
+            if fact.key == "auth:bearer" or fact.key.startswith("key:"):
+                label = fact.key.split(":", 1)[1]
+                # A new key of the same edge: the refused one may be stored with its refusal.
+                key = dict(valid_keys())[label] if fact.key.startswith("key:") else fresh_key()
+                cred = creds.bearer() if fact.key == "auth:bearer" else creds.api_key()
+                again = await self.send(body, key, cred)
+                self.result.outcomes.pop(fact.key)
+                self.settle([fact], PROVEN if _ok(again) else FAILED, again,
+                            "" if _ok(again) else f"refused on a body the target accepted: {again.summary(120)}")
+            elif fact.key.startswith("follow:"):
+                name = fact.key.split(":", 1)[1]
+                rehost = replace(host, follow_ups=(name,), key_label=None, bearer=False, facts=(fact,))
+                self.result.outcomes.pop(fact.key)
+                await self.run_plain(rehost, body)
+
+    async def run_plain(self, c: PlannedCreate, body: dict[str, Any]) -> None:
+        key, credential = fresh_key(), self.session.credentials.api_key()
+        if "in_flight" in c.follow_ups:
+            answers = await self.race(body, key, self.plan.race)
+            self.result.follow.setdefault("in_flight", []).append(answers)
+            exchange = next((a for a in answers if _ok(a)), answers[0])
+        else:
+            exchange = await self.send(body, key, credential)
+        if not _ok(exchange):
+            self.settle(c.facts, UNRUN, exchange, f"a body accepted before was refused: {exchange.summary(100)}")
+            return
+        self.settle(c.facts, PROVEN, exchange)
+        await self.follow_ups(c, body, key, credential, exchange)
+
+    async def split(self, c: PlannedCreate, body: dict[str, Any], refused: Exchange,
+                    header_facts: list[Fact], body_facts: list[Fact]) -> Exchange | None:
+        """Find which of the packed facts the refusal belongs to; the accepted resend, if any."""
+        last = refused
+        if header_facts:
+            plain = await self.send(body, fresh_key(), self.session.credentials.api_key())
+            if _ok(plain):
+                self.settle(header_facts, FAILED, refused, f"refused with {refused.status}; the same body with "
+                                                           "x-api-key and a fresh key was accepted")
+                self.settle(body_facts, PROVEN, plain)
+                self.good.append((c, body))
+                return plain
+            self.settle(header_facts, UNRUN, refused, RESCUE + "the body itself was refused (see request.variants)")
+            last = plain
+        limits = [x for x in body_facts if x.key.endswith(":maxLength")]
+        if limits:
+            relaxed = {**body, **{name: "A friendly presenter" for name in c.at_limit}}
+            plain = await self.send(relaxed, fresh_key(), self.session.credentials.api_key())
+            if _ok(plain):
+                self.settle(limits, FAILED, last, f"refused at the limit ({last.status}); the same body with "
+                                                  "a short value was accepted")
+                self.settle([x for x in body_facts if x not in limits], PROVEN, plain)
+                return plain
+            last = plain
+        # "A 200 judged" is not the body's to fail: left to any other 2xx of the pool.
+        judged = [x for x in body_facts if x.key.startswith("response:")]
+        self.settle(judged, UNRUN, last, "the create was refused (see request.variants)")
+        self.settle([x for x in body_facts if x not in judged], FAILED, last, f"refused: {last.summary(120)}")
+        return None
+
+    async def follow_ups(self, c: PlannedCreate, body: dict[str, Any], key: str, credential: Credential,
+                         original: Exchange) -> None:
+        for name in c.follow_ups:
+            if name == "in_flight":
+                continue
+            if name == "replay":
+                again = await self.send(body, key, credential)
+            elif name == "replay_body_differs":
+                again = await self.send(self.f.vary(body), key, credential)
+            else:  # tenant_scope: the same key and body under the second tenant
+                again = await self.send(body, key, self.session.credentials.api_key(2))
+            self.result.follow.setdefault(name, []).append([original, again])
+
+    async def run(self) -> PoolResult:
+        for missing in self.plan.unrunnable:
+            self.result.outcomes[missing.fact.key] = FactOutcome(missing.fact, UNRUN, None,
+                                                                 NEEDS_INPUT + missing.hint, missing.entry)
+        for fact in self.plan.uncovered:
+            self.settle([fact], UNRUN, None, f"not planned under --max-creates {self.plan.cap} "
+                                             f"(full coverage needs {self.plan.needed})")
+        try:
+            for c in self.plan.creates:
+                await self.run_create(c)
+            await self.rescue()
+            await self.exonerate()
+        except (BudgetExhausted, TargetStopped, RateLimited) as exc:
+            self.result.halted = str(exc)
+        self.judged_by_any()
+        for c in self.plan.creates:
+            self.settle(c.facts, UNRUN, None, f"not sent: {self.result.halted or 'the pool stopped'}")
+        self.result.exchanges = list(self.session.exchanges)
+        return self.result
+
+
+    async def exonerate(self) -> None:
+        """A refused create blames every body fact it packed; re-try each single-site source and
+        group mode on a body of the variant the target accepted, so only the guilty one fails."""
+        packed: dict[int, list[FactOutcome]] = {}
+        for outcome in self.result.outcomes.values():
+            if outcome.state == FAILED and outcome.exchange is not None and outcome.fact.clause == "request.variants":
+                packed.setdefault(id(outcome.exchange), []).append(outcome)
+        for outcomes in packed.values():
+            if len(outcomes) < 2:
+                continue
+            for outcome in outcomes:
+                body = self.retry_body(outcome.fact)
+                if body is None:
+                    continue
+                again = await self.send(body, fresh_key(), self.session.credentials.api_key())
+                if _ok(again):
+                    outcome.state, outcome.exchange, outcome.detail = PROVEN, again, ""
+                else:
+                    outcome.exchange, outcome.detail = again, f"refused on its own: {again.summary(120)}"
+
+    def retry_body(self, fact: Fact) -> dict[str, Any] | None:
+        """A body the target accepted, changed to carry only ``fact``; None when that cannot be built."""
+        kind, variant, *rest = fact.key.split(":")
+        good = next((b for b, e in self.result.creates if b.get(self.f.union.property) == variant
+                     and e.request.idempotency_key), None)
+        if good is None:
+            return None
+        body = self.f.copy(good)
+        prop = self.f.group_property(variant)
+        if kind == "variant":
+            return body
+        if kind == "group" and prop and rest[0] in ("absent", "null"):
+            if any(site.many and body.get(site.field) and self.f.needs_group(variant, site)
+                   for site in self.f.sites(variant)):
+                return None  # references need the group: no such body without a warning
+            body.pop(prop, None)
+            if rest[0] == "null":
+                body[prop] = None
+            return body
+        if kind == "source":
+            site = next((x for x in self.f.sites(variant) if x.field == rest[0] and not x.many), None)
+            if site is not None:
+                body[site.field] = self.f.asset(variant, site, rest[1])
+                return body
+        return None
+
+    def judged_by_any(self) -> None:
+        """"A 200 judged" facts are proven by any accepted create (of the variant, for the schema)."""
+        for outcome in list(self.result.outcomes.values()):
+            if outcome.state != UNRUN or not outcome.fact.key.startswith("response:"):
+                continue
+            variant = outcome.fact.key.split(":", 1)[1]
+            for body, exchange in self.result.creates:
+                if variant in ("status", "content_type") or body.get(self.f.union.property) == variant:
+                    outcome.state, outcome.exchange, outcome.detail = PROVEN, exchange, ""
+                    break
+
+
+async def run_pool(plan: CreatePlan, f: BodyFactory, session: Session, embedded: bool) -> PoolResult:
+    return await _Pool(plan, f, session, embedded).run()
+
+
+def _portable(exchange: Exchange) -> Exchange:
+    """The exchange without the secret value of its credential (what goes to disk)."""
+    sent = exchange.request
+    if sent.credential is None:
+        return exchange
+    return replace(exchange, request=replace(sent, credential=replace(sent.credential, value="")),
+                   _parsed=[])
+
+
+def _portable_result(result: PoolResult) -> PoolResult:
+    memo: dict[int, Exchange] = {}
+
+    def p(e: Exchange | None) -> Exchange | None:
+        if e is None:
+            return None
+        if id(e) not in memo:
+            memo[id(e)] = _portable(e)
+        return memo[id(e)]
+
+    return PoolResult(
+        result.plan,
+        {k: replace(o, exchange=p(o.exchange)) for k, o in result.outcomes.items()},
+        [p(e) for e in result.exchanges],  # type: ignore[misc]
+        {k: [[p(e) for e in run] for run in v] for k, v in result.follow.items()},  # type: ignore[misc]
+        [(b, p(e)) for b, e in result.creates],  # type: ignore[misc]
+        result.halted,
+    )
+
+
+async def shared_pool(directory: Path | None, run: Callable[[], Awaitable[PoolResult]]) -> PoolResult:
+    """Run the pool once for every process sharing ``directory`` (pytest-xdist workers)."""
+    if directory is None:
+        return await run()
+    done = directory / "pool.pickle"
+    with open(directory / "pool.lock", "a+b") as lock:
+        # Blocking here is right: the other worker is spending the creates we would spend.
+        await asyncio.to_thread(fcntl.flock, lock, fcntl.LOCK_EX)
+        try:
+            if done.exists():
+                return pickle.loads(done.read_bytes())  # type: ignore[no-any-return]  # our own file
+            result = await run()
+            done.write_bytes(pickle.dumps(_portable_result(result)))
+            return result
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)

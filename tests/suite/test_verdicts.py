@@ -1,0 +1,55 @@
+"""Verdicts are earned: exit codes, the score line, failure kinds, and no pass on no evidence."""
+
+from __future__ import annotations
+
+import pytest
+
+from avatar_contract.contract_tests._verify_command import EXIT_FAIL, EXIT_INCOMPLETE, EXIT_OK, exit_code
+from avatar_contract.contract_tests.bodies import factory
+from avatar_contract.contract_tests.clause import MAX_KINDS, ClauseContext
+from avatar_contract.contract_tests.finding import ClauseResult, Verdict
+from avatar_contract.contract_tests.report import from_results
+from avatar_contract.contract_tests.target import Target
+
+V = Verdict
+
+
+def _report(*verdicts: Verdict) -> object:
+    return from_results(Target(), [ClauseResult(f"c{i}", v) for i, v in enumerate(verdicts)])
+
+
+@pytest.mark.parametrize(("verdicts", "code"), [
+    ((V.PASS, V.PASS), EXIT_OK),
+    ((V.PASS, V.SKIPPED, V.NOT_OBSERVED), EXIT_OK),  # skipped by choice, not observed: documented as allowed
+    ((V.PASS, V.INCOMPLETE), EXIT_INCOMPLETE),
+    ((V.PASS, V.ERROR), EXIT_INCOMPLETE),
+    ((V.SKIPPED, V.NOT_OBSERVED), EXIT_INCOMPLETE),  # verified nothing: never 0
+    ((V.FAIL, V.INCOMPLETE, V.PASS), EXIT_FAIL),
+    ((), EXIT_INCOMPLETE),
+])
+def test_exit_codes(verdicts: tuple[Verdict, ...], code: int) -> None:
+    assert exit_code(_report(*verdicts)) == code  # type: ignore[arg-type]
+
+
+def test_the_score_keeps_what_could_not_run_in_the_denominator() -> None:
+    report = _report(*([V.PASS] * 13), V.FAIL, V.INCOMPLETE)
+    assert report.score() == "13 pass · 1 fail · 1 incomplete of 15"  # type: ignore[attr-defined]
+
+
+def _ctx() -> ClauseContext:
+    async def never() -> object:
+        raise AssertionError
+
+    return ClauseContext("request.rejects_invalid", Target(), None, factory(), 0, never)  # type: ignore[arg-type]
+
+
+def test_failures_are_grouped_by_kind_with_exact_counts_and_no_kind_is_hidden() -> None:
+    ctx = _ctx()
+    for i in range(500):  # one flood of a single defect...
+        ctx.fail(f"case #{i}: expected 400, got 500", kind="status 500")
+    ctx.fail("case #501: expected 400, got 422", kind="status 422")  # ...must not hide another one
+    assert [(f.kind, f.count) for f in ctx.failures] == [("status 500", 500), ("status 422", 1)]
+    assert ctx.failures[0].message.startswith("case #0")  # the first example is kept
+    for i in range(MAX_KINDS + 3):
+        ctx.fail(f"kind {i}", kind=f"k{i}")
+    assert len(ctx.failures) == MAX_KINDS and ctx.hidden_kinds == 5
