@@ -19,12 +19,11 @@ from .budget import Ledger
 from .checks import linter
 from .exchange import Exchange
 from .finding import ClauseFailure, Incomplete, NotObserved, Skipped, Step
+from .pool import NEEDS_INPUT
 from .profiles import examples_for
 from .session import Credentials, Session
 from .target import Target
 from .transport import ERROR_HEADER
-
-from .pool import NEEDS_INPUT
 
 if TYPE_CHECKING:
     from .pool import FactOutcome, PoolResult

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from collections.abc import Callable
+
 from .checks import check_exchange, linter
 from .clause import ClauseContext, clause
 from .exchange import ABSENT, Exchange

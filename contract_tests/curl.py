@@ -97,9 +97,9 @@ def curl_parts(exchange: Exchange, base_url: str, options: Sequence[str] = ("-sS
     request = exchange.request
     url = base_url.rstrip("/") + request.path
     words = ["curl", *options, "-X", request.method, shlex.quote(url)]
-    for name, value in extra_headers:
-        words += ["-H", f'"{name}: {header_variable(name)}"' if secret_header(name)
-                  else _header_word(name, value.encode("utf-8"))]
+    for extra_name, extra_value in extra_headers:
+        words += ["-H", f'"{extra_name}: {header_variable(extra_name)}"' if secret_header(extra_name)
+                  else _header_word(extra_name, extra_value.encode("utf-8"))]
     if request.credential is not None:
         cred = request.credential
         words += ["-H", f'"{cred.header}: {cred.shell}"']

@@ -34,7 +34,7 @@ from .keys import valid_keys
 LIVE_RACE = 3
 EMBEDDED_RACE = 8
 GROUP_MODES = ("null", "absent", "set")
-FLOATING = -1  # a follow-up's host: whichever chosen create suits it  # null first: it founds the group later creates join
+FLOATING = -1  # a follow-up's host: whichever chosen create suits it
 
 
 @dataclass(frozen=True)

@@ -51,7 +51,7 @@ if TYPE_CHECKING:
 SEED = pytest.StashKey[int]()
 ACTIVE = pytest.StashKey[bool]()
 SHARED = pytest.StashKey[Path]()
-ASSETS = pytest.StashKey["AssetFixture | None"]()
+ASSETS: pytest.StashKey[AssetFixture | None] = pytest.StashKey()
 WORKER_SHARED = "avatar_contract_shared_dir"
 WORKER_SEED = "avatar_contract_seed"
 WORKER_CHECKED = "avatar_contract_preflight_done"

@@ -29,7 +29,7 @@ import httpx
 
 from .budget import BudgetExhausted, Ledger, TargetStopped
 from .checks import linter
-from .exchange import ABSENT, Exchange
+from .exchange import ABSENT, Credential, Exchange
 from .redact import Scrubber
 from .session import Credentials, Session, UnsendableRequest
 from .suite_spec import suite_spec
@@ -138,7 +138,7 @@ async def _probe(target: Target, client: httpx.AsyncClient, credentials: Credent
     result = PreflightResult()
     session = Session(client, credentials, ledger, _route(), timeout=target.timeout)
     where = f"{target.display_url}{_route()}"
-    probes = [
+    probes: list[tuple[object, bytes | None, Credential | None]] = [
         ({}, None, session.credentials.api_key()),
         ({}, None, None),
         ({}, None, Credentials.literal("x-api-key", WRONG_KEY)),

@@ -164,8 +164,8 @@ def render_script(failure: ClauseFailure, base_url: str,
         "# Each run sends fresh Idempotency-Keys (shared where the run shared them): it reproduces, not replays.",
         _PRELUDE.rstrip(),
         *[f': "${{{v}:?set {v} to the key the run used}}"' for v in needs],
-        *[f': "{header_variable(n)[:-1]}:?set it to the --header {n} value the run used}}"'
-          for n, _ in extra_headers if secret_header(n)],
+        *[f': "{header_variable(name)[:-1]}:?set it to the --header {name} value the run used}}"'
+          for name, _ in extra_headers if secret_header(name)],
         *keys.lines,
         "\n".join(bodies),
         "",
@@ -174,9 +174,9 @@ def render_script(failure: ClauseFailure, base_url: str,
     for index, step in enumerate(plan, start=1):
         first = step.exchanges[0]
         who = first.request.credential.shell if first.request.credential else "no credentials"
-        sig = functions[_signature(first.request)]
+        function = functions[_signature(first.request)]
         if step.repeat > 1:
-            lines += _burst(index, sig, step, who)
+            lines += _burst(index, function, step, who)
             continue
         names = [str(n + i) for i in range(1, len(step.exchanges) + 1)]
         n += len(step.exchanges)
@@ -187,7 +187,7 @@ def render_script(failure: ClauseFailure, base_url: str,
             lines += [" ".join(calls) + " wait"]
         else:
             lines.append(_echo(f"== step {index}: {first.request.method} {first.request.path} ({who})"))
-            lines.append(f"req_{sig} {names[0]}")
+            lines.append(f"req_{function} {names[0]}")
         lines += [f"show {name}" for name in names]
     lines += ["echo", _echo(f"Compare: {failure.compare}" if failure.compare else
                             "Compare: the answer with what the contract requires (below)"),

@@ -138,10 +138,11 @@ def _embedded_app(target: Target, burst: bool) -> object:
         # emulator's default, which a bounded burst must be able to reach.
         rate_limit=DEFAULT_RATE_LIMIT if burst else None,
         spec=spec_path(),
+    )
+    if burst:
         # The burst's app stands still in time, so its bucket never refills and
         # request capacity+1 is a 429 however slowly a loaded machine sends.
-        **({"clock": ManualClock()} if burst else {}),
-    )
+        config = replace(config, clock=ManualClock())
     return create_app(config)
 
 

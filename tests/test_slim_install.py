@@ -44,7 +44,8 @@ def _slim(*argv: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 
 def test_the_base_dependencies_are_the_linters() -> None:
-    assert _names(PYPROJECT["project"]["dependencies"]) == {"pyyaml", "orjson", "msgspec", "referencing", "jsonschema-rs"}
+    assert _names(PYPROJECT["project"]["dependencies"]) == {"pyyaml", "orjson", "msgspec", "referencing",
+                                                            "jsonschema-rs"}
     extras = PYPROJECT["project"]["optional-dependencies"]
     assert {"starlette", "uvicorn"} <= _names(extras["emulator"])
     assert {"schemathesis", "hypothesis", "httpx", "pytest", "avatar-contract"} <= _names(extras["suite"])

@@ -21,7 +21,13 @@ from avatar_contract.contract_tests.finding import ClauseResult, Verdict
 from avatar_contract.contract_tests.redact import Scrubber, forms
 from avatar_contract.contract_tests.report import from_results, render_text, write
 from avatar_contract.contract_tests.runner import run_clause, run_suite
-from avatar_contract.contract_tests.session import Credentials, RetryPolicy, Session, UnsendableRequest, retry_after_seconds
+from avatar_contract.contract_tests.session import (
+    Credentials,
+    RetryPolicy,
+    Session,
+    UnsendableRequest,
+    retry_after_seconds,
+)
 from avatar_contract.contract_tests.target import Target
 from avatar_contract.validators._cli import main
 

@@ -21,8 +21,8 @@ import httpx
 import pytest
 
 from avatar_contract.contract_tests.budget import Ledger
-from avatar_contract.contract_tests.preflight import PROBE_COUNT
 from avatar_contract.contract_tests.clause import CLAUSE_NAMES
+from avatar_contract.contract_tests.preflight import PROBE_COUNT
 from avatar_contract.contract_tests.session import EVIDENCE_BYTES, MAX_BODY, Credentials, Session
 from avatar_contract.validators._cli import main
 

@@ -137,7 +137,8 @@ def test_arbitrary_bytes_never_crash_the_cli(tmp_path: Path, capsys: pytest.Capt
 
 def test_console_script_and_module_entry_points(tmp_path: Path) -> None:
     path = write(tmp_path, "bad.json", BAD)
-    module = subprocess.run([sys.executable, "-m", "avatar_contract.validators", str(path)], capture_output=True, text=True)
+    module = subprocess.run([sys.executable, "-m", "avatar_contract.validators", str(path)],
+                            capture_output=True, text=True)
     assert module.returncode == 1 and "/file/url" in module.stdout
 
 

@@ -7,7 +7,13 @@ import string
 import jsonschema
 import pytest
 
-from avatar_contract.validators import ContractViolation, check_idempotency_key, contract_for, lint_request, validate_idempotency_key
+from avatar_contract.validators import (
+    ContractViolation,
+    check_idempotency_key,
+    contract_for,
+    lint_request,
+    validate_idempotency_key,
+)
 
 ALLOWED = string.ascii_letters + string.digits + "_-:."
 
