@@ -23,6 +23,7 @@ create that sets ``avatar_group_id`` joins it and needs no earlier create.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -214,8 +215,21 @@ class _Draft:
     facts: list[Fact] = field(default_factory=list)
 
 
-def _candidate(f: BodyFactory, variant: str, mode: str, founder: int | None, open_: set[str]) -> _Draft:
-    """The best create of ``variant`` with group ``mode``: each dimension picks an uncovered value."""
+def _candidate(f: BodyFactory, variant: str, mode: str, founder: int | None, open_: set[str],
+               used: Counter[str] | None = None) -> _Draft:
+    """The best create of ``variant`` with group ``mode``: each dimension picks an uncovered value.
+
+    Among uncovered sources, the one earlier creates used least (``used``, by site and
+    source): the creates a small cap keeps then show every source early, and a list's
+    positions take different sources (three references from three sources in one create).
+    """
+    seen: Counter[str] = Counter(used or ())
+
+    def pick(fresh: list[str], field_: str) -> str:
+        choice = min(fresh, key=lambda s: seen[f"{field_}:{s}"])  # min keeps the spec's order on ties
+        seen[f"{field_}:{choice}"] += 1
+        return choice
+
     sources: dict[str, tuple[str, ...]] = {}
     for site in f.sites(variant):
         values = f.available(variant, site)
@@ -228,11 +242,11 @@ def _candidate(f: BodyFactory, variant: str, mode: str, founder: int | None, ope
             for position in range(count):
                 place = _slot(site.field, True, position)
                 fresh = [s for s in values if f"source:{variant}:{place}:{s}" in open_]
-                picks.append(fresh[0] if fresh else values[position % len(values)])
+                picks.append(pick(fresh, site.field) if fresh else values[position % len(values)])
             sources[site.field] = tuple(picks)
         elif values:  # (an optional site with no usable source is left out)
             fresh = [s for s in values if f"source:{variant}:{site.field}:{s}" in open_]
-            sources[site.field] = (fresh[0] if fresh else values[0],)
+            sources[site.field] = (pick(fresh, site.field) if fresh else values[0],)
     at_limit = tuple(p for p, _ in f.string_limits(variant) if f"limit:{variant}:{p}:maxLength" in open_)
     draft = _Draft(variant, sources, mode if f.group_property(variant) else "null", founder, at_limit)
     covered = {f"variant:{variant}", f"response:{variant}", f"group:{variant}:{draft.group}"}
@@ -253,6 +267,7 @@ def _pack_bodies(f: BodyFactory, variants: Sequence[str], unrunnable: set[str]) 
     drafts: list[_Draft] = []
     founders: dict[str, int] = {}
     existing = f.existing_group is not None
+    used: Counter[str] = Counter()  # (site, source) uses by the drafts so far
     while True:
         best: _Draft | None = None
         for variant in variants:
@@ -262,13 +277,14 @@ def _pack_bodies(f: BodyFactory, variants: Sequence[str], unrunnable: set[str]) 
                 if mode == "set" and variant not in founders and not existing:
                     continue
                 founder = founders.get(variant) if mode == "set" and not existing else None
-                draft = _candidate(f, variant, mode, founder, open_)
+                draft = _candidate(f, variant, mode, founder, open_, used)
                 if best is None or len(draft.facts) > len(best.facts):
                     best = draft
         if best is None or not best.facts:
             return drafts
         founders.setdefault(best.variant, len(drafts))
         drafts.append(best)
+        used.update(f"{name}:{source}" for name, picks in best.sources.items() for source in picks)
         open_ -= {fact.key for fact in best.facts}
 
 
@@ -355,11 +371,14 @@ def _select(items: list[_Item], cap: int | None) -> list[int]:
     """Items to run within ``cap`` 2xx answers (one kept free for refusal probes).
 
     Greedy: the item (with what it depends on) that reaches the most clauses with no
-    evidence yet, then the most uncovered facts, per 2xx answer it may cost.
+    evidence yet, then the most variants, then the most (site, source) pairs not shown
+    yet (a server that refuses a source is caught by any create that uses it there), then
+    the most uncovered facts, per 2xx answer it may cost.
     """
     budget = None if cap is None else max(0, cap - 1)
     chosen: set[int] = set()
     clauses: set[str] = set()
+    shown: set[str] = set()
     spent = 0
     while True:
         best, best_score, best_group = None, 0.0, []
@@ -373,7 +392,9 @@ def _select(items: list[_Item], cap: int | None) -> list[int]:
             if budget is not None and spent + cost > budget:
                 continue
             facts = [x for i in group for x in items[i].facts]
-            score = (1000 * len({x.clause for x in facts} - clauses) + len(facts)) / cost
+            variants = {x.key for x in facts if x.key.startswith("variant:")} - shown
+            score = (1000 * len({x.clause for x in facts} - clauses) + 300 * len(variants)
+                     + 100 * len(_sources_shown(facts) - shown) + len(facts)) / cost
             if score > best_score:
                 best, best_score, best_group = index, score, group
         if best is None:
@@ -382,6 +403,17 @@ def _select(items: list[_Item], cap: int | None) -> list[int]:
             chosen.add(i)
             spent += items[i].cost
             clauses |= {x.clause for x in items[i].facts}
+            shown |= _sources_shown(items[i].facts) | {x.key for x in items[i].facts if x.key.startswith("variant:")}
+
+
+def _sources_shown(facts: Iterable[Fact]) -> set[str]:
+    """The (site, source) pairs some of ``facts`` show, whatever the variant or list position."""
+    out = set()
+    for fact in facts:
+        if fact.key.startswith("source:"):
+            _, _, place, source = fact.key.split(":", 3)
+            out.add(f"{place.split('[', 1)[0]}:{source}")
+    return out
 
 
 def _assemble(drafts: list[_Draft], items: list[_Item], chosen: list[int]) -> list[PlannedCreate]:

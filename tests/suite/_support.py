@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Awaitable, Callable, MutableMapping
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Awaitable, Callable, Iterator, MutableMapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +24,39 @@ KEY_1 = "suite-test-key-1"
 KEY_2 = "suite-test-key-2"
 REMOTE = "http://sut.test"  # an in-process app treated exactly like a remote target
 ASSETS = Path(__file__).with_name("assets.toml")  # a real-asset fixture (--asset), as a user writes one
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.contextmanager
+def served_emulator(rate: str, faults: Sequence[str] = (), keys: Sequence[str] = (KEY_1, KEY_2)) -> Iterator[str]:
+    """``avatar-contract emulator`` under uvicorn on a free loopback port (a real socket); yields its URL."""
+    port = free_port()
+    server = subprocess.Popen(
+        [str(Path(sys.executable).with_name("avatar-contract")), "emulator", "--port", str(port),
+         *[arg for key in keys for arg in ("--api-key", key)], "--rate-limit", rate,
+         "--no-access-log", "--log-level", "error", *[arg for fault in faults for arg in ("--fault", fault)]],
+        cwd=Path(__file__).resolve().parents[2], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(base + "/openapi.json", timeout=1).read()
+                break
+            except OSError as exc:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    log = server.stderr.read() if server.stderr else ""
+                    raise RuntimeError(f"emulator did not start: {log}") from exc
+                time.sleep(0.05)
+        yield base
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
 
 
 def emulator(**options: Any) -> Any:

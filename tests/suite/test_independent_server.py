@@ -11,7 +11,7 @@ from avatar_contract.contract_tests.assets import load_assets
 from avatar_contract.contract_tests.clause import CLAUSE_NAMES
 from avatar_contract.contract_tests.finding import Verdict
 from avatar_contract.contract_tests.runner import run_clause, run_suite
-from avatar_contract.contract_tests.target import Profile, Target
+from avatar_contract.contract_tests.target import DEFAULT_MAX_CREATES, Profile, Target
 
 from ._independent import Independent
 from ._support import ASSETS, KEY_1, KEY_2, REMOTE
@@ -91,13 +91,16 @@ class IgnoresGroupId(Independent):
         return await super().process(raw)
 
 
+@pytest.mark.parametrize("cap", [DEFAULT_MAX_CREATES, 10])
 @pytest.mark.parametrize(("server", "clause"), [(RefusesBase64Files, "request.variants"),
                                                 (IgnoresGroupId, "response.schema")])
-def test_the_bugs_a_small_budget_used_to_miss_are_caught_at_the_default_cap(server: type, clause: str) -> None:
+def test_the_bugs_a_small_budget_used_to_miss_are_caught_at_the_default_cap_and_at_10(
+        server: type, clause: str, cap: int) -> None:
     app = server((KEY_1, KEY_2))
     target = Target(base_url=REMOTE, api_key=KEY_1, second_api_key=KEY_2, asgi_app=app, allow_create=True,
-                    profile="quick", seed=5)
+                    max_creates=cap, profile="quick", seed=5, assets=load_assets(ASSETS))
     results = {r.name: r for r in run_suite(target)}
     assert results[clause].verdict is Verdict.FAIL, (results[clause].verdict, results[clause].reason)
     others = {n: r.verdict for n, r in results.items() if n != clause and r.verdict is Verdict.FAIL}
     assert not others, others  # one owner per defect
+    assert app.created <= cap

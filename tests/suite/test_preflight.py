@@ -207,3 +207,50 @@ def test_a_refused_connection_is_found_in_the_exception_chain() -> None:
             raise httpx.ConnectError("All connection attempts failed") from inner
     except httpx.ConnectError as exc:
         assert transport_cause(exc, httpx.Timeout(5.0)) == "connection refused (nothing listens there)"
+
+
+class _CreatesOnOneProbe:
+    """Refuses like a correct server, except that it creates on the ``n``-th request (1-based)."""
+
+    def __init__(self, n: int) -> None:
+        self.n, self.seen, self.created = n, 0, 0
+        self.inner = emulator()
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return await self.inner(scope, receive, send)
+        self.seen += 1
+        if self.seen != self.n:
+            return await self.inner(scope, receive, send)
+        self.created += 1
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]})
+        await send({"type": "http.response.body", "body": b'{"data": {"avatar_item": {"id": "x"}}}'})
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 4])
+def test_every_probe_counts_in_the_runs_ledger_and_a_2xx_trips_the_breaker(n: int) -> None:
+    """Each of the four probes could be a create on a broken server: each holds a slot of the
+    run's ledger, a 2xx to any of them trips the breaker, and nothing is probed after it."""
+    from avatar_contract.contract_tests.preflight import PROBE_COUNT
+    from avatar_contract.contract_tests.runner import RunState
+
+    app = _CreatesOnOneProbe(n)
+    target = remote(app)  # no --allow-create: the cap is max(0, 1) = 1
+    state = RunState(target)
+    result = preflight(target, state.ledger)
+    ledger = state.ledger.state()
+    assert ledger.requests == n == app.seen  # probes stop at the 2xx ...
+    assert ledger.made == app.created == 1  # ... which is counted, however it was asked for
+    assert "where a correct server refuses" in ledger.tripped
+    assert result.accepted_a_refusal and len(result.exchanges) == n <= PROBE_COUNT
+
+
+def test_a_correct_server_gets_all_four_probes_and_no_create_is_counted() -> None:
+    from avatar_contract.contract_tests.preflight import PROBE_COUNT
+    from avatar_contract.contract_tests.runner import RunState
+
+    recorder = MethodRecorder(emulator())
+    state = RunState(remote(recorder))
+    preflight(remote(recorder), state.ledger)
+    ledger = state.ledger.state()
+    assert ledger.requests == PROBE_COUNT == len(recorder.methods) and ledger.made == 0 and not ledger.tripped

@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +17,7 @@ from avatar_contract.contract_tests.target import Target
 
 from ._breaking import dying_server
 from ._support import KEY_1, KEY_2
+from ._support import served_emulator as serve
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -66,12 +64,6 @@ def test_under_xdist_the_cap_holds_for_the_run_not_per_worker(answer_all: bool) 
         assert done.returncode == 1 and "incomplete" in done.stdout, done.stdout[-2000:]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 # Rate limits for the served emulator.  ORDINARY refills fast: a clause that
 # meets a 429 is retried after Retry-After, so a slow client only sees fewer of
 # them.  PROVOKABLE never refills within a run (20 tokens per hour): the 21st
@@ -84,29 +76,8 @@ PROVOKABLE = "20/3600"
 @pytest.fixture
 def served_emulator(request: pytest.FixtureRequest) -> Iterator[str]:
     rate, *fault_names = getattr(request, "param", (ORDINARY,))
-    port = _free_port()
-    faults = [arg for fault in fault_names for arg in ("--fault", fault)]
-    server = subprocess.Popen(
-        [str(Path(sys.executable).with_name("avatar-contract")), "emulator", "--port", str(port),
-         "--api-key", "http-k1", "--api-key", "http-k2", "--rate-limit", rate,
-         "--no-access-log", "--log-level", "error", *faults],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                urllib.request.urlopen(base + "/openapi.json", timeout=1).read()
-                break
-            except OSError as exc:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    log = server.stderr.read() if server.stderr else ""
-                    raise RuntimeError(f"emulator did not start: {log}") from exc
-                time.sleep(0.05)
+    with serve(rate, fault_names, keys=("http-k1", "http-k2")) as base:
         yield base
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 def _http_target(base: str) -> Target:

@@ -53,3 +53,40 @@ def test_failures_are_grouped_by_kind_with_exact_counts_and_no_kind_is_hidden() 
     for i in range(MAX_KINDS + 3):
         ctx.fail(f"kind {i}", kind=f"k{i}")
     assert len(ctx.failures) == MAX_KINDS and ctx.hidden_kinds == 5
+
+
+def _run_stand_in(body: object) -> ClauseResult:
+    """A clause whose run is ``body``, through the engine every real clause goes through."""
+    import asyncio
+
+    from avatar_contract.contract_tests.clause import Clause
+    from avatar_contract.contract_tests.runner import RunState, _run
+
+    target = Target(profile="quick", seed=1)
+    stand_in = Clause("response.schema", "stand-in", "stand-in", body)  # type: ignore[arg-type]
+    return asyncio.run(_run(stand_in, target, RunState(target, ["response.schema"])))
+
+
+def test_a_clause_that_saw_no_response_is_error_never_pass() -> None:
+    async def sends_nothing(ctx: ClauseContext) -> None:
+        return None  # e.g. a filter that dropped every case
+
+    result = _run_stand_in(sends_nothing)
+    assert result.verdict is V.ERROR and result.reason == "saw no response at all"
+    assert exit_code(from_results(Target(), [result, ClauseResult("c", V.PASS)])) == EXIT_INCOMPLETE
+
+
+def test_a_clause_that_got_answers_but_judged_none_is_error() -> None:
+    async def ignores_answers(ctx: ClauseContext) -> None:
+        await ctx.session.post({})  # answered (400), but nothing is asserted about it
+
+    result = _run_stand_in(ignores_answers)
+    assert result.verdict is V.ERROR and result.reason == "judged nothing" and result.requests == 1
+
+
+def test_a_clause_that_judged_its_answers_passes() -> None:
+    async def judges(ctx: ClauseContext) -> None:
+        ctx.expect_error(await ctx.session.post({}), 400, "an empty body")
+
+    result = _run_stand_in(judges)
+    assert result.verdict is V.PASS and result.cases == 1
