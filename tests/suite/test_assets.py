@@ -277,6 +277,14 @@ def test_the_plan_on_a_real_target_uses_what_it_can_be_given() -> None:
     joining = [c for c in real.creates if c.group == "set"]
     assert joining and all(c.founder is None for c in joining)
     assert "avatar_group_id set (the --asset group)" in real.render()
+    # Under --max-creates 10, every variant and every source at every kind of place is still shown
+    # once: a server that refuses one (a base64 file, say) is caught by a small budget too.
+    small = plan_for(Target(base_url=REMOTE, api_key=KEY_1, second_api_key=KEY_2, allow_create=True,
+                            max_creates=10, assets=load_assets(ASSETS)))
+    f = factory()
+    assert {c.variant for c in small.creates} == set(f.variants)
+    shown = {(name, s) for c in small.creates for name, picks in c.sources for s in picks}
+    assert shown == {(site.field, s) for v in f.variants for site in f.sites(v) for s in site.union.values}
 
 
 def test_the_users_group_is_joined_and_checked() -> None:
