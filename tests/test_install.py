@@ -122,6 +122,9 @@ def test_the_wheel_installs_exactly_one_top_level_package(wheels: dict[str, Path
         assert f"avatar_contract/{sub}/__init__.py" in paths
     assert "avatar_contract/spec/create-avatar.openapi.yaml" in paths
     assert "avatar_contract/contract_tests/test_contract.py" in paths  # --pyargs needs the suite's tests
+    # The base64 cases of a live run send these (package data, read with importlib.resources).
+    assert {"avatar_contract/contract_tests/samples/sample.png", "avatar_contract/contract_tests/samples/sample.mp4"} \
+        <= paths
 
 
 BOTH_WORK = f"""
