@@ -25,11 +25,13 @@ from .budget import BudgetExhausted, TargetStopped
 from .exchange import Credential, Exchange
 from .keys import fresh_key, valid_keys
 from .planner import CreatePlan, Fact, PlannedCreate
+from .retry_bodies import RetryBodies, at_limit
 from .session import RateLimited, Session
 
 PROVEN, FAILED, UNRUN = "proven", "failed", "unrun"
 RESCUE = "[retry elsewhere] "  # an unrun fact whose create was refused for another fact's reason
 NEEDS_INPUT = "[needs input] "  # an unrun fact this target cannot be given the inputs for (--asset)
+BODY_FACTS = ("variant", "source", "group", "limit")  # the kinds of fact a body carries (not its headers)
 
 
 @dataclass
@@ -74,7 +76,7 @@ def planned_body(f: BodyFactory, c: PlannedCreate, groups: dict[int, str]) -> di
         body.pop(prop, None)
     limits = dict(f.string_limits(c.variant))
     for name in c.at_limit:
-        body[name] = "\U0001f600" * limits[name]  # astral: one code point, two UTF-16 units
+        body[name] = at_limit(limits[name])  # astral: one code point, two UTF-16 units
     return body
 
 
@@ -84,7 +86,8 @@ class _Pool:
         self.result = PoolResult(plan)
         self.groups: dict[int, str] = {}
         self.keys = dict(valid_keys())
-        self.good: list[tuple[PlannedCreate, dict[str, Any]]] = []  # creates the target accepted
+        # Planned creates the target accepted, with the answer that accepted them.
+        self.good: list[tuple[PlannedCreate, dict[str, Any], Exchange]] = []
 
     def settle(self, facts: tuple[Fact, ...] | list[Fact], state: str, exchange: Exchange | None,
                detail: str = "") -> None:
@@ -144,7 +147,7 @@ class _Pool:
         group = exchange.group_id()
         if group:
             self.groups[c.index] = group
-        self.good.append((c, body))
+        self.good.append((c, body, exchange))
         await self.follow_ups(c, body, key, credential, exchange)
 
     async def rescue(self) -> None:
@@ -152,7 +155,7 @@ class _Pool:
         the target accepted: a header fact re-sent on it, follow-ups on a fresh create of it."""
         if not self.good:
             return
-        host, body = self.good[0]
+        host, body, _ = self.good[0]
         for outcome in list(self.result.outcomes.values()):
             if outcome.state != UNRUN or not outcome.detail.startswith(RESCUE):
                 continue
@@ -197,7 +200,7 @@ class _Pool:
                 self.settle(header_facts, FAILED, refused, f"refused with {refused.status}; the same body with "
                                                            "x-api-key and a fresh key was accepted")
                 self.settle(body_facts, PROVEN, plain)
-                self.good.append((c, body))
+                self.good.append((c, body, plain))
                 return plain
             self.settle(header_facts, UNRUN, refused, RESCUE + "the body itself was refused (see request.variants)")
             last = plain
@@ -250,52 +253,49 @@ class _Pool:
         self.result.exchanges = list(self.session.exchanges)
         return self.result
 
-
     async def exonerate(self) -> None:
-        """A refused create blames every body fact it packed; re-try each single-site source and
-        group mode on a body of the variant the target accepted, so only the guilty one fails."""
+        """A refused packed create blames every body fact it carried, whichever clause owns it;
+        re-try each alone on a body the target accepted, so only the guilty ones fail.
+
+        Only facts that failed together on one refused answer are re-tried, each at most once:
+        every retry is a real create, counted by the ledger like the plan's.
+        """
         packed: dict[int, list[FactOutcome]] = {}
         for outcome in self.result.outcomes.values():
-            if outcome.state == FAILED and outcome.exchange is not None and outcome.fact.clause == "request.variants":
+            if outcome.state == FAILED and outcome.exchange is not None \
+                    and outcome.fact.key.split(":", 1)[0] in BODY_FACTS:
                 packed.setdefault(id(outcome.exchange), []).append(outcome)
+        bodies = RetryBodies(self.f, [body for _, body, _ in self.good], self.group_choices())
         for outcomes in packed.values():
             if len(outcomes) < 2:
-                continue
+                continue  # a fact refused alone is already its own verdict
             for outcome in outcomes:
-                body = self.retry_body(outcome.fact)
-                if body is None:
+                kind, variant = outcome.fact.key.split(":")[:2]
+                if kind == "variant":
+                    # "accepted" needs no retry: an accepted create of the variant shows it, and
+                    # resending that very body would spend a create to learn nothing new.
+                    shown = next((e for _, b, e in self.good if b.get(self.f.union.property) == variant), None)
+                    if shown is not None:
+                        outcome.state, outcome.exchange, outcome.detail = PROVEN, shown, ""
                     continue
+                body = bodies.build(outcome.fact)
+                if body is None:
+                    continue  # no fair body carries it alone: the packed verdict stands
                 again = await self.send(body, fresh_key(), self.session.credentials.api_key())
                 if _ok(again):
                     outcome.state, outcome.exchange, outcome.detail = PROVEN, again, ""
                 else:
                     outcome.exchange, outcome.detail = again, f"refused on its own: {again.summary(120)}"
 
-    def retry_body(self, fact: Fact) -> dict[str, Any] | None:
-        """A body the target accepted, changed to carry only ``fact``; None when that cannot be built."""
-        kind, variant, *rest = fact.key.split(":")
-        good = next((b for b, e in self.result.creates if b.get(self.f.union.property) == variant
-                     and e.request.idempotency_key), None)
-        if good is None:
-            return None
-        body = self.f.copy(good)
-        prop = self.f.group_property(variant)
-        if kind == "variant":
-            return body
-        if kind == "group" and prop and rest[0] in ("absent", "null"):
-            if any(site.many and body.get(site.field) and self.f.needs_group(variant, site)
-                   for site in self.f.sites(variant)):
-                return None  # references need the group: no such body without a warning
-            body.pop(prop, None)
-            if rest[0] == "null":
-                body[prop] = None
-            return body
-        if kind == "source":
-            site = next((x for x in self.f.sites(variant) if x.field == rest[0] and not x.many), None)
-            if site is not None:
-                body[site.field] = self.f.asset(variant, site, rest[1])
-                return body
-        return None
+    def group_choices(self) -> list[tuple[str | None, str]]:
+        """Groups a retry may join, best first: the fixture's (as the plan joins it), then those
+        the target issued, each with the variant of the create it was issued to."""
+        out: list[tuple[str | None, str]] = []
+        if self.f.existing_group is not None:
+            out.append((None, self.f.existing_group))
+        variants = {c.index: c.variant for c in self.plan.creates}
+        out += [(variants.get(index), group) for index, group in self.groups.items()]
+        return out
 
     def judged_by_any(self) -> None:
         """"A 200 judged" facts are proven by any accepted create (of the variant, for the schema)."""
