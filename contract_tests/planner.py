@@ -406,14 +406,17 @@ def _select(items: list[_Item], cap: int | None) -> list[int]:
             shown |= _sources_shown(items[i].facts) | {x.key for x in items[i].facts if x.key.startswith("variant:")}
 
 
+def source_place(key: str) -> str | None:
+    """"reference_images:asset_id" for an asset-source fact key (any variant, any position), else None."""
+    if not key.startswith("source:"):
+        return None
+    _, _, place, source = key.split(":", 3)
+    return f"{place.split('[', 1)[0]}:{source}"
+
+
 def _sources_shown(facts: Iterable[Fact]) -> set[str]:
     """The (site, source) pairs some of ``facts`` show, whatever the variant or list position."""
-    out = set()
-    for fact in facts:
-        if fact.key.startswith("source:"):
-            _, _, place, source = fact.key.split(":", 3)
-            out.add(f"{place.split('[', 1)[0]}:{source}")
-    return out
+    return {place for fact in facts if (place := source_place(fact.key)) is not None}
 
 
 def _assemble(drafts: list[_Draft], items: list[_Item], chosen: list[int]) -> list[PlannedCreate]:

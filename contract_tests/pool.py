@@ -24,7 +24,7 @@ from .bodies import BodyFactory
 from .budget import BudgetExhausted, TargetStopped
 from .exchange import Credential, Exchange
 from .keys import fresh_key, valid_keys
-from .planner import CreatePlan, Fact, PlannedCreate
+from .planner import CreatePlan, Fact, PlannedCreate, source_place
 from .retry_bodies import RetryBodies, at_limit
 from .session import RateLimited, Session
 
@@ -41,6 +41,7 @@ class FactOutcome:
     exchange: Exchange | None = None
     detail: str = ""
     entry: str = ""  # NEEDS_INPUT: the fixture entry that would make it runnable, e.g. "[video] url"
+    retried: bool = False  # refused again when sent alone (pool.exonerate): its own verdict
 
 
 @dataclass
@@ -266,26 +267,50 @@ class _Pool:
                     and outcome.fact.key.split(":", 1)[0] in BODY_FACTS:
                 packed.setdefault(id(outcome.exchange), []).append(outcome)
         bodies = RetryBodies(self.f, [body for _, body, _ in self.good], self.group_choices())
-        for outcomes in packed.values():
-            if len(outcomes) < 2:
-                continue  # a fact refused alone is already its own verdict
-            for outcome in outcomes:
-                kind, variant = outcome.fact.key.split(":")[:2]
-                if kind == "variant":
-                    # "accepted" needs no retry: an accepted create of the variant shows it, and
-                    # resending that very body would spend a create to learn nothing new.
-                    shown = next((e for _, b, e in self.good if b.get(self.f.union.property) == variant), None)
-                    if shown is not None:
-                        outcome.state, outcome.exchange, outcome.detail = PROVEN, shown, ""
-                    continue
-                body = bodies.build(outcome.fact)
-                if body is None:
-                    continue  # no fair body carries it alone: the packed verdict stands
-                again = await self.send(body, fresh_key(), self.session.credentials.api_key())
-                if _ok(again):
-                    outcome.state, outcome.exchange, outcome.detail = PROVEN, again, ""
-                else:
-                    outcome.exchange, outcome.detail = again, f"refused on its own: {again.summary(120)}"
+        groups = [outcomes for outcomes in packed.values() if len(outcomes) >= 2]  # alone: its own verdict
+        try:
+            for outcomes in groups:
+                for outcome in outcomes:
+                    await self.retry_alone(outcome, bodies)
+        except BudgetExhausted as exc:
+            self.result.halted = str(exc)
+            refused = {source_place(o.fact.key) for g in groups for o in g if o.retried} - {None}
+            for outcomes in groups:
+                self.unblame(outcomes, refused, str(exc))
+
+    async def retry_alone(self, outcome: FactOutcome, bodies: RetryBodies) -> None:
+        kind, variant = outcome.fact.key.split(":")[:2]
+        if kind == "variant":
+            # "accepted" needs no retry: an accepted create of the variant shows it, and
+            # resending that very body would spend a create to learn nothing new.
+            shown = next((e for _, b, e in self.good if b.get(self.f.union.property) == variant), None)
+            if shown is not None:
+                outcome.state, outcome.exchange, outcome.detail = PROVEN, shown, ""
+            return
+        body = bodies.build(outcome.fact)
+        if body is None:
+            return  # no fair body carries it alone: the packed verdict stands
+        again = await self.send(body, fresh_key(), self.session.credentials.api_key())
+        if _ok(again):
+            outcome.state, outcome.exchange, outcome.detail = PROVEN, again, ""
+        else:
+            outcome.exchange, outcome.detail = again, f"refused on its own: {again.summary(120)}"
+            outcome.retried = True
+
+    @staticmethod
+    def unblame(outcomes: list[FactOutcome], refused: set[str], why: str) -> None:
+        """The cap ran out mid-way.  A refused packed create is explained once one of its facts
+        was refused on its own, or (a heuristic) carries an asset source refused on its own at the
+        same kind of place elsewhere: those stay failed, the others not yet re-tried are unrun,
+        not blamed.  With no culprit in sight, the packed refusal stands (some fact is guilty)."""
+        suspects = [o for o in outcomes if o.retried or (o.state == FAILED and source_place(o.fact.key) in refused)]
+        if not suspects:
+            return
+        for outcome in outcomes:
+            if outcome.state == FAILED and outcome not in suspects:
+                outcome.state = UNRUN
+                outcome.detail = (f"refused packed with \"{suspects[0].fact.text}\", which is refused on its own; "
+                                  f"not re-tried alone: {why}")
 
     def group_choices(self) -> list[tuple[str | None, str]]:
         """Groups a retry may join, best first: the fixture's (as the plan joins it), then those

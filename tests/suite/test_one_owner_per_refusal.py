@@ -81,12 +81,14 @@ def _target(app: Independent, **options: Any) -> Target:
                   profile="quick", seed=5, assets=load_assets(ASSETS), **options)  # the default --max-creates
 
 
+ROOMY = 40  # creates enough for every retry a refused packed create needs
+
+
 @pytest.mark.parametrize(("server", "guilty", "innocent"), CASES)
 def test_only_the_guilty_facts_of_a_refused_packed_create_fail(
         server: type[Independent], guilty: Callable[[str], bool], innocent: tuple[str, ...]) -> None:
     app = server((KEY_1, KEY_2))
-    target = _target(app)
-    assert target.max_creates == DEFAULT_MAX_CREATES
+    target = _target(app, max_creates=ROOMY)
     state = RunState(target)
     pool = asyncio.run(state.pool())
     assert not pool.halted, pool.halted
@@ -116,13 +118,38 @@ def test_only_the_guilty_facts_of_a_refused_packed_create_fail(
 
 
 @pytest.mark.parametrize("cap", [1, 3, 16, 17, DEFAULT_MAX_CREATES])
-@pytest.mark.parametrize("server", [RefusesAssetIdReferences, RefusesPhotoUrlFiles])
-def test_the_retries_stay_within_the_create_cap(server: type[Independent], cap: int) -> None:
+@pytest.mark.parametrize(("server", "guilty", "innocent"), CASES)
+def test_the_retries_stay_within_the_create_cap_and_never_blame_the_innocent(
+        server: type[Independent], guilty: Callable[[str], bool], innocent: tuple[str, ...], cap: int) -> None:
     app = server((KEY_1, KEY_2))
     state = RunState(_target(app, max_creates=cap))
-    asyncio.run(state.pool())
+    pool = asyncio.run(state.pool())
     assert state.ledger.state().made <= max(cap, 1)
     assert app.created <= max(cap, 1)
+    # Where the cap ran out before every packed fact was re-tried alone, the ones not re-tried
+    # are unrun once a culprit was found, never failed: only a fact refused on its own fails.
+    for key, outcome in pool.outcomes.items():
+        if outcome.state == FAILED and outcome.detail.startswith("refused on its own: "):
+            assert guilty(key), (key, outcome.detail)
+        if key in innocent:
+            assert outcome.state != FAILED or not any(o.retried for o in pool.outcomes.values()
+                                                      if o.exchange is outcome.exchange), (key, outcome.detail)
+
+
+@pytest.mark.parametrize(("server", "guilty", "innocent"), CASES)
+def test_at_the_default_cap_no_innocent_fact_fails(
+        server: type[Independent], guilty: Callable[[str], bool], innocent: tuple[str, ...]) -> None:
+    app = server((KEY_1, KEY_2))
+    target = _target(app)
+    assert target.max_creates == DEFAULT_MAX_CREATES
+    state = RunState(target)
+    pool = asyncio.run(state.pool())
+    failed = {k for k, o in pool.outcomes.items() if o.state == FAILED}
+    assert failed and all(guilty(k) for k in failed), failed
+    results = {r.name: r for r in run_suite(target, ["request.variants", "request.rejects_invalid"], state=state)}
+    assert results["request.variants"].verdict is Verdict.FAIL
+    assert results["request.rejects_invalid"].verdict is not Verdict.FAIL, \
+        [f.message[:100] for f in results["request.rejects_invalid"].failures]
 
 
 # -- the retry bodies themselves (in-process factory: every source is available) -------------
