@@ -33,13 +33,13 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def served_emulator(rate: str, faults: Sequence[str] = (), keys: Sequence[str] = (KEY_1, KEY_2)) -> Iterator[str]:
-    """``avatar-contract emulator`` under uvicorn on a free loopback port (a real socket); yields its URL."""
+def served_emulator(*args: str, keys: Sequence[str] = (KEY_1, KEY_2)) -> Iterator[str]:
+    """``avatar-contract emulator ARGS`` under uvicorn on a free loopback port (a real socket)
+    with ``keys``; yields its URL, and stops it on exit."""
     port = free_port()
     server = subprocess.Popen(
         [str(Path(sys.executable).with_name("avatar-contract")), "emulator", "--port", str(port),
-         *[arg for key in keys for arg in ("--api-key", key)], "--rate-limit", rate,
-         "--no-access-log", "--log-level", "error", *[arg for fault in faults for arg in ("--fault", fault)]],
+         *[arg for key in keys for arg in ("--api-key", key)], "--no-access-log", "--log-level", "error", *args],
         cwd=Path(__file__).resolve().parents[2], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     base = f"http://127.0.0.1:{port}"
     try:

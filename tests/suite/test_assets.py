@@ -158,6 +158,15 @@ def test_verify_turns_a_bad_fixture_into_exit_2(tmp_path: Path, capsys: pytest.C
 # -- sources come from the spec ------------------------------------------------------------
 
 
+def _active(doc: dict[str, Any], path: Path) -> Iterator[Path]:
+    """Write ``doc`` to ``path`` and make it the active spec until the test ends."""
+    path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+    before = spec_path()
+    use_spec(path)
+    yield path
+    use_spec(before)
+
+
 @pytest.fixture()
 def fourth_source(tmp_path: Path) -> Iterator[Path]:
     """A newer spec whose asset unions gain a fourth source, ``gcs`` (one field, ``uri``)."""
@@ -172,12 +181,7 @@ def fourth_source(tmp_path: Path) -> Iterator[Path]:
     for union in [*unions, prompt["reference_images"]["anyOf"][0]["items"]]:
         union["oneOf"].append({"$ref": "#/components/schemas/AssetGcs"})
         union["discriminator"]["mapping"]["gcs"] = {"$ref": "#/components/schemas/AssetGcs"}
-    path = tmp_path / "newer.yaml"
-    path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
-    before = spec_path()
-    use_spec(path)
-    yield path
-    use_spec(before)
+    yield from _active(doc, tmp_path / "newer.yaml")
 
 
 def test_a_new_source_in_the_spec_is_a_new_fixture_key(fourth_source: Path, tmp_path: Path) -> None:
@@ -368,12 +372,7 @@ def no_file_source(tmp_path: Path) -> Iterator[Path]:
     for union in [*unions, prompt["reference_images"]["anyOf"][0]["items"]]:
         union["oneOf"] = [r for r in union["oneOf"] if not r["$ref"].endswith("AssetBase64")]
         union["discriminator"]["mapping"].pop("base64")
-    path = tmp_path / "no-base64.yaml"
-    path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
-    before = spec_path()
-    use_spec(path)
-    yield path
-    use_spec(before)
+    yield from _active(doc, tmp_path / "no-base64.yaml")
 
 
 def test_with_no_usable_source_a_clause_is_incomplete_and_names_the_fix(no_file_source: Path) -> None:

@@ -30,7 +30,7 @@ PROVOKABLE, ORDINARY = "20/3600", "1000/1"
 def faulty(request: pytest.FixtureRequest) -> Iterator[tuple[str, str]]:
     fault = str(request.param)
     rate = PROVOKABLE if FAULTS[fault].clause == "rate_limit.retry_after" else ORDINARY
-    with served_emulator(rate, [fault]) as base:
+    with served_emulator("--rate-limit", rate, "--fault", fault) as base:
         yield fault, base
 
 

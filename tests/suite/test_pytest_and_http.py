@@ -76,7 +76,8 @@ PROVOKABLE = "20/3600"
 @pytest.fixture
 def served_emulator(request: pytest.FixtureRequest) -> Iterator[str]:
     rate, *fault_names = getattr(request, "param", (ORDINARY,))
-    with serve(rate, fault_names, keys=("http-k1", "http-k2")) as base:
+    faults = [arg for fault in fault_names for arg in ("--fault", fault)]
+    with serve("--rate-limit", rate, *faults, keys=("http-k1", "http-k2")) as base:
         yield base
 
 

@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
-import socket
 import subprocess
-import sys
-import time
-import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -22,42 +17,17 @@ from avatar_contract.contract_tests.repro import render_script
 from avatar_contract.contract_tests.runner import run_clause
 from avatar_contract.contract_tests.target import Target
 
+from ._support import served_emulator
+
 ROOT = Path(__file__).resolve().parents[2]
 KEYS = ("repro-key-tenant-1", "repro-key-tenant-2")
 pytestmark = pytest.mark.skipif(shutil.which("curl") is None or shutil.which("bash") is None,
                                 reason="needs curl and bash")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextmanager
-def served(*args: str) -> Iterator[str]:
-    """``avatar-contract emulator`` on 127.0.0.1 with two keys; stopped (by its pid) on exit."""
-    port = _free_port()
-    server = subprocess.Popen(
-        [str(Path(sys.executable).with_name("avatar-contract")), "emulator", "--port", str(port),
-         "--api-key", KEYS[0], "--api-key", KEYS[1], "--no-access-log", "--log-level", "error", *args],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(base + "/openapi.json", timeout=1).read()
-                break
-            except OSError as exc:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"emulator did not start: {server.stderr.read() if server.stderr else ''}") \
-                        from exc
-                time.sleep(0.05)
-        yield base
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
+def served(*args: str) -> contextlib.AbstractContextManager[str]:
+    """``avatar-contract emulator`` on 127.0.0.1 with the two keys the scripts are run with."""
+    return served_emulator(*args, keys=KEYS)
 
 
 def _target(base: str) -> Target:
