@@ -15,6 +15,7 @@ from typing import Any
 
 from ._contract import Contract, HeaderContract
 from ._finding import CLEAN, Finding, Report
+from ._payload import SURROGATE, safe_text
 from ._schema_errors import show
 
 _HTTP_DATE = re.compile(r"^[A-Za-z]{3}, \d{2} [A-Za-z]{3} \d{4} \d{2}:\d{2}:\d{2} GMT$")
@@ -92,14 +93,6 @@ def header_fields(headers: Any) -> tuple[dict[str, str], list[Finding]]:
     return fields, problems
 
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def _safe_text(value: str) -> str:
-    """``value`` with each lone surrogate replaced by U+FFFD, so a UTF-8 validator can take it."""
-    return _SURROGATE.sub("\ufffd", value)
-
-
 def _has_surrogate(value: str) -> bool:
     try:
         value.encode("utf-8")
@@ -122,11 +115,11 @@ def check_idempotency_key(contract: Contract, value: Any) -> Report:
     if _has_surrogate(value):
         # No HTTP client can send this (it has no bytes); check the rest on a copy
         # with U+FFFD in place of each surrogate, which keeps the length in code points.
-        position = _SURROGATE.search(value).start()  # type: ignore[union-attr]
+        position = SURROGATE.search(value).start()  # type: ignore[union-attr]
         out.append(Finding("error", "", "idempotency_key.encoding",
                            f"{name} has a lone surrogate at position {position}; it cannot be sent",
                            hint="generate keys as ASCII, e.g. a UUID"))
-        value = _safe_text(value)
+        value = safe_text(value)
     if header.validator.is_valid(value):
         return Report(out) if out else CLEAN
     for error in header.validator.iter_errors(value):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import orjson
@@ -101,3 +102,28 @@ def parse(raw: Raw) -> Any:
                 f"invalid JSON at line {line}, column {column}: {reason}",
             )
         ) from None
+
+
+SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def safe_text(value: str) -> str:
+    """``value`` with each lone surrogate replaced by U+FFFD, so a UTF-8 validator can take it
+    (the length in code points is kept, so maxLength judges it the same)."""
+    return SURROGATE.sub("\ufffd", value)
+
+
+def without_surrogates(value: Any) -> Any:
+    """A copy of a parsed JSON value with :func:`safe_text` applied to every key and string.
+
+    JSON's escapes allow lone surrogates (``"\\ud800"``), which Python keeps but the
+    Rust validator cannot take; explaining a body on this copy keeps every finding's path
+    and rule, with U+FFFD shown where the surrogate was.
+    """
+    if isinstance(value, str):
+        return safe_text(value)
+    if isinstance(value, dict):
+        return {safe_text(k) if isinstance(k, str) else k: without_surrogates(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [without_surrogates(v) for v in value]
+    return value

@@ -33,7 +33,7 @@ from ._diagnoser import GeneratedDiagnoser, generated_diagnoser
 from ._evaluated import converter
 from ._finding import CLEAN, Finding, Report
 from ._hints import LEGACY_FIELDS, value_hint
-from ._payload import NotJSON, parse
+from ._payload import NotJSON, parse, without_surrogates
 from ._schema_errors import findings as schema_findings
 from ._schema_errors import json_type, show
 from ._structs import FastDecoder, fast_decoder
@@ -320,7 +320,7 @@ class RequestPlan:
         advise_root = self.advise_root
         diagnose = self.diagnose
 
-        def lint(payload: Any) -> Report:
+        def lint(payload: Any, cleaned: bool = False) -> Report:
             kind = type(payload)
             if kind is bytes or kind is str or isinstance(payload, _RAW):
                 try:
@@ -351,6 +351,10 @@ class RequestPlan:
                 errors = diagnose(value)
                 advise_root(value, "", errors)
                 return Report(errors)
+            except UnicodeEncodeError as exc:
+                # A lone surrogate from a JSON escape, which the Rust validator cannot take: judged
+                # and explained on a copy with U+FFFD in its place (same code points otherwise).
+                return _unsupported(exc) if cleaned else lint(without_surrogates(value), True)
             except (ValueError, TypeError, OverflowError, RecursionError) as exc:
                 return _unsupported(exc)
         return lint

@@ -182,6 +182,10 @@ EDGES: list[tuple[str, bytes]] = [
     ("lone high surrogate", (BASE + ', "name": "A\\ud800"}').encode()),
     ("lone low surrogate in unknown field", (BASE + ', "x": "\\udc00"}').encode()),
     ("escaped surrogate pair", (BASE + ', "name": "\\ud83d\\ude00"}').encode()),
+    ("lone surrogate in a key", (BASE + ', "\\ud800": 1}').encode()),
+    ("lone surrogate in a key, invalid body", b'{"\\udc00x": 1, "type": "photo"}'),
+    ("lone surrogate in a nested key", (BASE + ', "file": {"type": "url", "url": "https://x", "\\ud800": 1}}')
+     .encode()),
     ("BOM", b"\xef\xbb\xbf" + json.dumps(_minimal("photo")).encode()),
     ("BOM, invalid body", b"\xef\xbb\xbf" + json.dumps({**_minimal("photo"), "name": 3}).encode()),
     ("not UTF-8", (BASE + ', "name": "').encode() + b"\xff\"}"),
@@ -219,6 +223,15 @@ def test_edge_cases(label: str, raw: bytes) -> None:
         assert not lint_request(raw).valid
         return
     assert lint_request(raw).valid is REFERENCE.is_valid(value), label
+
+
+def test_a_lone_surrogate_key_is_explained_like_any_other_key() -> None:
+    """JSON escapes allow lone surrogates; the Rust validator cannot take them as keys, so the body is
+    explained on a copy with U+FFFD in their place: the same findings, not "not a JSON value"."""
+    raw = lint_request(b'{"\\ud800": 1, "type": "photo"}')
+    replaced = lint_request('{"\ufffd": 1, "type": "photo"}'.encode())
+    assert [(f.path, f.rule) for f in raw.findings] == [(f.path, f.rule) for f in replaced.findings]
+    assert "json.unsupported" not in {f.rule for f in raw.findings} and not raw.valid
 
 
 def test_duplicate_keys_are_judged_on_the_last_value() -> None:
