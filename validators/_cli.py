@@ -80,7 +80,7 @@ def build_parser(chosen: str | None = None) -> argparse.ArgumentParser:
         prog="avatar-contract",
         description="Check implementations of POST /v3/avatars against its OpenAPI spec.",
     )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    parser.add_argument("-V", "--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name in sorted(_commands()):
         if chosen is not None and name != chosen:
@@ -105,7 +105,7 @@ def build_parser(chosen: str | None = None) -> argparse.ArgumentParser:
 
 
 def _chosen_command(args: Sequence[str]) -> str | None:
-    # The subcommand is the first argument (the top level only has -h and --version).
+    # The subcommand is the first argument (the top level only has -h and -V/--version).
     if args and not args[0].startswith("-") and args[0] in _commands():
         return args[0]
     return None

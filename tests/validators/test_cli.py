@@ -169,3 +169,13 @@ def test_spec_with_a_dangling_ref_is_one_line_exit_two(tmp_path: Path, capsys: p
 def test_status_without_response_kind_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     body = write(tmp_path, "ok.json", photo())
     assert run(["lint", "--status", "200", str(body)], capsys)[0] == 2
+
+
+@pytest.mark.parametrize("flag", ["-V", "--version"])
+def test_the_version_at_the_top_level(flag: str, capsys: pytest.CaptureFixture[str]) -> None:
+    from importlib import metadata
+
+    with pytest.raises(SystemExit) as done:
+        main([flag])
+    assert done.value.code == 0
+    assert capsys.readouterr().out.strip().endswith(metadata.version("avatar-contract"))
