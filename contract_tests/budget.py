@@ -132,8 +132,8 @@ class Ledger:
             if self.limit is not None:
                 ceiling = self.limit - 1 if planned else self.limit
                 if made + count > ceiling:
-                    raise BudgetExhausted(f"no create left under --max-creates {max(0, self.limit - 1)} "
-                                          f"({made} 2xx answer(s) so far)" if planned else
+                    raise BudgetExhausted(f"no create left under --max-creates {self.limit} ({made} 2xx "
+                                          "answer(s) so far; one slot stays free for refusal probes)" if planned else
                                           f"every slot under --max-creates is spent ({made} 2xx answer(s))")
                 if made + flying + count > self.limit or (planned and made + flying_planned + count > ceiling):
                     return False

@@ -116,13 +116,16 @@ class CreatePlan:
         lines = [f"full coverage needs {self.needed} creates ({self.full_cost} 2xx answers for "
                  f"{scope}, plus 1 slot kept for refusal probes)"]
         cap = "unlimited (in-process)" if self.cap is None else str(self.cap)
-        lines.append(f"--max-creates {cap}: {len(self.creates)} planned create(s), {self.cost} 2xx answer(s), "
+        budget = "creation not allowed (no --allow-create)" if self.cap == 0 else f"--max-creates {cap}"
+        lines.append(f"{budget}: {len(self.creates)} planned create(s), {self.cost} 2xx answer(s), "
                      f"{runnable - len(self.uncovered)} of {len(self.facts)} facts covered")
         for c in self.creates:
             lines.append(f"  #{c.index + 1} ({c.cost}) {c.describe()}")
             lines.append("      proves: " + "; ".join(f.text for f in c.facts))
         if self.uncovered:
-            lines.append(f"not covered ({len(self.uncovered)}; raise --max-creates to {self.needed}):")
+            fix = f"pass --allow-create --max-creates {self.needed}" if self.cap == 0 else \
+                f"raise --max-creates to {self.needed}"
+            lines.append(f"not covered ({len(self.uncovered)}; {fix}):")
             lines += [f"  - {f.text} [{f.clause}]" for f in self.uncovered]
         if self.unrunnable:
             entries = sorted({u.entry for u in self.unrunnable})

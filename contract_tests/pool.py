@@ -62,6 +62,12 @@ def _ok(exchange: Exchange) -> bool:
     return 200 <= exchange.status < 300
 
 
+def _sent_with(c: PlannedCreate) -> list[Fact]:
+    """The facts the create's own answer shows: all but the follow-ups still to send (the race's
+    answers are the create's own)."""
+    return [x for x in c.facts if not x.key.startswith("follow:") or x.key == "follow:in_flight"]
+
+
 def planned_body(f: BodyFactory, c: PlannedCreate, groups: dict[int, str]) -> dict[str, Any] | None:
     """The body of planned create ``c``; ``None`` if it joins a group that was never made."""
     group = None
@@ -144,7 +150,7 @@ class _Pool:
             self.settle(follow_facts, UNRUN, exchange, RESCUE +
                         f"the create they ride on was answered {exchange.summary(100)} (see request.variants)")
             return
-        self.settle(c.facts, PROVEN, exchange)
+        self.settle(_sent_with(c), PROVEN, exchange)
         group = exchange.group_id()
         if group:
             self.groups[c.index] = group
@@ -188,7 +194,7 @@ class _Pool:
         if not _ok(exchange):
             self.settle(c.facts, UNRUN, exchange, f"a body accepted before was refused: {exchange.summary(100)}")
             return
-        self.settle(c.facts, PROVEN, exchange)
+        self.settle(_sent_with(c), PROVEN, exchange)
         await self.follow_ups(c, body, key, credential, exchange)
 
     async def split(self, c: PlannedCreate, body: dict[str, Any], refused: Exchange,
@@ -233,6 +239,8 @@ class _Pool:
             else:  # tenant_scope: the same key and body under the second tenant
                 again = await self.send(body, key, self.session.credentials.api_key(2))
             self.result.follow.setdefault(name, []).append([original, again])
+            # Proven only once its pair exists: a follow-up the cap stopped stays unrun, with the reason.
+            self.settle([x for x in c.facts if x.key == f"follow:{name}"], PROVEN, again)
 
     async def run(self) -> PoolResult:
         for missing in self.plan.unrunnable:

@@ -114,10 +114,24 @@ class RunState:
         return out
 
     def needs_creates(self, clause: str) -> int:
-        """How many more 2xx answers the full plan spends on facts of ``clause`` than this run's."""
+        """How many more 2xx answers would cover the facts of ``clause`` this run's plan leaves out.
+
+        Per create of the full plan that holds one: the create itself unless this run sent it
+        (its body facts are covered), plus what each of this clause's missing follow-ups draws
+        (a race: every request but the first).  Other clauses' riders are not this clause's cost.
+        """
         have = self.plan.covered()
         missing = {f.key for f in self.full_plan.facts_of(clause)} - have
-        return sum(c.cost for c in self.full_plan.creates if any(f.key in missing for f in c.facts))
+        total = 0
+        for c in self.full_plan.creates:
+            mine = [f for f in c.facts if f.key in missing]
+            if not mine:
+                continue
+            sent = any(f.key in have for f in c.facts if not f.key.startswith("follow:"))
+            riders = [f for f in mine if f.key.startswith("follow:")]
+            total += (0 if sent else 1) + sum(self.full_plan.race - 1 if f.key == "follow:in_flight" else 1
+                                              for f in riders)
+        return total
 
 
 def _is_valid(body: object) -> bool:

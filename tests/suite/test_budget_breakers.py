@@ -114,3 +114,19 @@ def test_verify_with_its_preflight_stays_within_the_cap(options: list[str], tmp_
     out = capsys.readouterr().out
     assert server.created == 1, out
     assert code != 0 and "CIRCUIT BREAKER" in out
+
+
+def test_repeated_ids_fail_idempotency_replay_only() -> None:
+    """One defect, one owner: a target that gives every create the same avatar id fails
+    idempotency.replay; tenant_scope, whose two answers differ (another group), is not a replay."""
+    from avatar_contract.contract_tests.assets import load_assets
+
+    from ._support import ASSETS
+
+    app = BREAKERS["repeats ids"]()
+    results, state = _run(_target(app, allow_create=True, assets=load_assets(ASSETS)))
+    assert app.created <= state.ledger.state().made <= DEFAULT_MAX_CREATES
+    failing = {r.name for r in results if r.verdict is Verdict.FAIL}
+    assert failing == {"idempotency.replay"}, {r.name: r.reason for r in results if r.name in failing}
+    scope = next(r for r in results if r.name == "idempotency.tenant_scope")
+    assert scope.verdict is Verdict.PASS and any("see idempotency.replay" in n for n in scope.notes)

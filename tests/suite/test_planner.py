@@ -128,3 +128,23 @@ def test_verify_plan_prints_the_plan_and_sends_nothing(capsys: pytest.CaptureFix
     assert "not runnable on this target (10; add [image] asset_id, [image] url, [video] asset_id, " \
            "[video] url to the asset fixture, --asset)" in bare
     assert f"full coverage needs {VENDORED_NEEDED_ONE_KEY - 1} creates" in bare
+
+
+def test_needs_more_creates_counts_only_what_the_clause_is_missing() -> None:
+    """At --max-creates 10, "needs N more create(s)" is what would cover that clause's facts:
+    one per key edge left out (each on a create of its own), not the riders other clauses own."""
+    from dataclasses import replace
+
+    from avatar_contract.contract_tests.runner import RunState
+    from avatar_contract.contract_tests.target import Target
+
+    target = Target(base_url="http://sut.test", api_key="k" * 20, second_api_key="j" * 20, allow_create=True,
+                    max_creates=10)
+    state = RunState(target)
+    missing_keys = {x.key for x in state.full_plan.facts_of("idempotency.key_format")} - state.plan.covered()
+    assert missing_keys and state.needs_creates("idempotency.key_format") == len(missing_keys)
+    assert state.needs_creates("auth.bearer") == 0  # covered within the cap
+    full = RunState(replace(target, max_creates=VENDORED_NEEDED))
+    assert all(full.needs_creates(name) == 0 for name in CLAUSE_NAMES)
+    # Never more than the whole difference between the full plan and this run's.
+    assert all(state.needs_creates(n) <= state.full_plan.cost - state.plan.cost for n in CLAUSE_NAMES)
