@@ -239,7 +239,7 @@ def run(args: argparse.Namespace) -> int:
     state = RunState(target, args.clause)  # the run's ledger: the preflight's request counts too
     try:
         preflight(target if deadline is None else replace(target, timeout=min(target.timeout, args.deadline)),
-                  state.ledger)
+                  state=state)
     except TargetUnusable as exc:
         _err(str(exc))
         return EXIT_USAGE

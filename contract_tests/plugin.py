@@ -249,7 +249,7 @@ def _preflight_or_usage_error(target: Target, shared: Path) -> None:
     from .runner import RunState, TargetUnusable, choose_seed, preflight
 
     try:
-        preflight(target, RunState(choose_seed(target), shared_dir=shared).ledger)
+        preflight(target, state=RunState(choose_seed(target), shared_dir=shared))
     except TargetUnusable as exc:
         raise pytest.UsageError(f"avatar-contract: {exc}") from None
 

@@ -346,7 +346,7 @@ async def run_pool(plan: CreatePlan, f: BodyFactory, session: Session, embedded:
     return await _Pool(plan, f, session, embedded).run()
 
 
-def _portable(exchange: Exchange) -> Exchange:
+def portable(exchange: Exchange) -> Exchange:
     """The exchange without the secret value of its credential (what goes to disk)."""
     sent = exchange.request
     if sent.credential is None:
@@ -362,7 +362,7 @@ def _portable_result(result: PoolResult) -> PoolResult:
         if e is None:
             return None
         if id(e) not in memo:
-            memo[id(e)] = _portable(e)
+            memo[id(e)] = portable(e)
         return memo[id(e)]
 
     return PoolResult(

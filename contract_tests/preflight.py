@@ -49,11 +49,33 @@ class TargetUnusable(Exception):
     """The target cannot be tested at all (unreachable, wrong URL, key refused): exit 2."""
 
 
+@dataclass(frozen=True)
+class Probe:
+    """One preflight request, and the clause that owns its answer: what a correct server says."""
+
+    owner: str
+    expected: int
+    label: str
+
+
+# In the order sent; each pairs with the (body, raw, credential) built in _probe.
+PROBES = (
+    Probe("request.rejects_invalid", 400, "the preflight's empty JSON object {} (with the key)"),
+    Probe("auth.missing", 401, "the preflight's {} without credentials"),
+    Probe("auth.invalid", 401, "the preflight's {} with a wrong x-api-key"),
+    Probe("request.rejects_invalid", 400, "the preflight's body that is not JSON (with the key)"),
+)
+
+
 @dataclass
 class PreflightResult:
     """What the probes saw, for callers that want more than pass/raise."""
 
     exchanges: list[Exchange] = field(default_factory=list)
+
+    def refusals(self) -> list[tuple[Probe, Exchange]]:
+        """The probes a correct server refuses that were answered 2xx: evidence for their owners."""
+        return [(probe, e) for probe, e in zip(PROBES, self.exchanges, strict=False) if 200 <= e.status < 300]
 
     @property
     def statuses(self) -> list[int]:
@@ -144,7 +166,7 @@ async def _probe(target: Target, client: httpx.AsyncClient, credentials: Credent
         ({}, None, Credentials.literal("x-api-key", WRONG_KEY)),
         (None, b"avatar-contract preflight: not JSON", session.credentials.api_key()),
     ]
-    assert len(probes) == PROBE_COUNT
+    assert len(probes) == len(PROBES) == PROBE_COUNT
     for body, raw, credential in probes:
         try:
             exchange = await session.post(body, raw=raw, credential=credential, retry_429=False)

@@ -8,6 +8,7 @@ can spread them over workers and reach the same verdicts.
 from __future__ import annotations
 
 import asyncio
+import pickle
 import random
 import time
 from collections.abc import AsyncIterator, Callable, Iterable
@@ -26,8 +27,8 @@ from .curl import as_curl
 from .exchange import Exchange
 from .finding import ClauseFailure, ClauseResult, Incomplete, NotObserved, Skipped, Verdict
 from .planner import CreatePlan, plan_creates
-from .pool import RESCUE, PoolResult, run_pool, shared_pool
-from .preflight import PreflightResult, check_target, probe
+from .pool import RESCUE, PoolResult, portable, run_pool, shared_pool
+from .preflight import Probe, PreflightResult, check_target, probe
 from .preflight import TargetUnusable as TargetUnusable  # re-exported: verify and pytest catch it here
 from .redact import Scrubber
 from .session import EVIDENCE_BYTES, Credentials, RateLimited, Session
@@ -36,6 +37,7 @@ from .target import Target
 
 _REGISTERED = (clauses_auth, clauses_idempotency, clauses_request, clauses_responses)
 EMBEDDED_BASE = "http://emulator.invalid"
+PREFLIGHT_FILE = "preflight.pickle"
 OnStart = Callable[[str], None]
 OnExchange = Callable[[Exchange, bool], None]
 
@@ -83,6 +85,7 @@ class RunState:
         self.full_plan = plan_for(replace(target, max_creates=10**6, allow_create=True),
                                   list(names) if names is not None else None)
         self._pool: PoolResult | None = None
+        self._refusals: list[tuple[Probe, Exchange]] | None = None
         self.stopped_at: Exchange | None = None
         self.on_exchange: OnExchange | None = None
 
@@ -99,6 +102,20 @@ class RunState:
             if session.stopped_at is not None and self.stopped_at is None:
                 self.stopped_at = session.stopped_at
             return result
+
+    def keep_preflight(self, result: PreflightResult) -> None:
+        """Probes a correct server refuses that were answered 2xx: the owning clause fails on them
+        (the breaker they tripped keeps every clause from sending such a request again)."""
+        self._refusals = [(probe_, portable(e)) for probe_, e in result.refusals()]
+        if self.shared_dir is not None:  # for every xdist worker (the controller ran the preflight)
+            (self.shared_dir / PREFLIGHT_FILE).write_bytes(pickle.dumps(self._refusals))
+
+    def preflight_refusals(self, clause: str) -> list[tuple[Probe, Exchange]]:
+        if self._refusals is None:
+            kept = self.shared_dir / PREFLIGHT_FILE if self.shared_dir is not None else None
+            # Our own file, written by keep_preflight in this run's directory.
+            self._refusals = pickle.loads(kept.read_bytes()) if kept is not None and kept.exists() else []
+        return [(p, e) for p, e in self._refusals if p.owner == clause]
 
     def summary(self) -> dict[str, object]:
         """The run-level facts for the report: creates made against the cap, breaker, stops."""
@@ -251,6 +268,8 @@ async def _run(clause: Clause, target: Target, state: RunState,
                 raise Skipped("needs creates, which are billable: pass --allow-create (capped by --max-creates)")
             # The run's --deadline (time.monotonic()) bounds the clause too.
             loop = asyncio.get_running_loop()
+            for probe_, exchange in state.preflight_refusals(clause.name):
+                ctx.expect_error(exchange, probe_.expected, probe_.label)
             async with asyncio.timeout_at(None if deadline is None else
                                           loop.time() + deadline - time.monotonic()):
                 await clause.run(ctx)
@@ -354,16 +373,20 @@ def run_suite(
     return results
 
 
-def preflight(target: Target, ledger: Ledger | None = None) -> PreflightResult:
+def preflight(target: Target, ledger: Ledger | None = None, state: RunState | None = None) -> PreflightResult:
     """Raise :class:`TargetUnusable` unless this is the right target, reachable, with usable keys.
 
     Nothing it sends can create on a correct server (see :mod:`.preflight`); on a
-    broken one each probe is counted by ``ledger`` (the run's), like any request.
+    broken one each probe is counted by ``ledger`` (the run's), like any request, and
+    with ``state`` a probe answered 2xx is kept as evidence for the clause that owns it.
     """
 
     async def go() -> PreflightResult:
         check_target(target)  # before opening anything: a wrong URL sends nothing
         async with open_client(target) as client:
-            return await probe(target, client, ledger)
+            return await probe(target, client, state.ledger if state is not None else ledger)
 
-    return asyncio.run(go())
+    result = asyncio.run(go())
+    if state is not None:
+        state.keep_preflight(result)
+    return result

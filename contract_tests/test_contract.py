@@ -41,7 +41,7 @@ def usable_target(contract_target: Target, run_state: RunState, pytestconfig: py
     if suite_ready(pytestconfig):
         return contract_target
     try:
-        preflight(contract_target, run_state.ledger)
+        preflight(contract_target, state=run_state)
     except TargetUnusable as exc:
         pytest.fail(f"avatar-contract: {exc}", pytrace=False)
     return contract_target

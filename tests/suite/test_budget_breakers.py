@@ -114,6 +114,10 @@ def test_verify_with_its_preflight_stays_within_the_cap(options: list[str], tmp_
     out = capsys.readouterr().out
     assert server.created == 1, out
     assert code != 0 and "CIRCUIT BREAKER" in out
+    # The probe that tripped it is evidence, not just a stop: its owner fails on it (exit 1, not 3).
+    assert code == 1, out
+    assert "FAIL request.rejects_invalid: the preflight's empty JSON object {} (with the key): expected 400, " \
+           "got 200" in out, out
 
 
 def test_repeated_ids_fail_idempotency_replay_only() -> None:

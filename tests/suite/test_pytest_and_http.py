@@ -59,6 +59,9 @@ def test_under_xdist_the_cap_holds_for_the_run_not_per_worker(answer_all: bool) 
     assert 0 < server.created <= 6, (server.created, done.stdout[-2000:])
     if answer_all:
         assert done.returncode == 1 and "circuit breaker" in done.stdout
+        # The preflight (on the controller) tripped it: a worker's clause owning that probe fails on it.
+        verdict, *_ = _row(done.stdout, "request.rejects_invalid")
+        assert verdict == "fail", done.stdout[-2000:]
     else:
         # Capped below full coverage: incomplete clauses fail their test, never a silent pass.
         assert done.returncode == 1 and "incomplete" in done.stdout, done.stdout[-2000:]
