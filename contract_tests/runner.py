@@ -28,7 +28,7 @@ from .exchange import Exchange
 from .finding import ClauseFailure, ClauseResult, Incomplete, NotObserved, Skipped, Verdict
 from .planner import CreatePlan, plan_creates
 from .pool import RESCUE, PoolResult, portable, run_pool, shared_pool
-from .preflight import Probe, PreflightResult, check_target, probe
+from .preflight import PreflightResult, Probe, check_target, probe
 from .preflight import TargetUnusable as TargetUnusable  # re-exported: verify and pytest catch it here
 from .redact import Scrubber
 from .session import EVIDENCE_BYTES, Credentials, RateLimited, Session
