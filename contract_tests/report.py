@@ -20,11 +20,13 @@ from .curl import as_curl
 from .exchange import Exchange
 from .finding import ClauseFailure, ClauseResult, Verdict
 from .mutation import MutationScore
+from .progress import clip
 from .redact import Scrubber
 from .repro import SCRIPT_DIR, describe, script_names, write_scripts
 from .run_info import RunInfo
 from .target import Target
 
+DETAIL_WIDTH = 100  # the detail column of the terminal table
 
 @dataclass
 class SuiteReport:
@@ -138,7 +140,7 @@ def render_table(report: SuiteReport) -> str:
     lines = []
     for row in rows:
         cells = [row[0].ljust(widths[0]), row[1].ljust(widths[1]),
-                 row[2].rjust(widths[2]), row[3].rjust(widths[3]), row[4][:100]]
+                 row[2].rjust(widths[2]), row[3].rjust(widths[3]), clip(row[4], DETAIL_WIDTH)]
         lines.append("  ".join(cells).rstrip())
     lines.append("")
     lines.append(summary_line(report))

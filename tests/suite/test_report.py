@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import shutil
@@ -108,3 +109,23 @@ def test_reports_are_written_and_scrubbed(tmp_path: Path) -> None:
     assert "seed 42" in text and "reproduce: curl" in text and SECRET not in text
     assert to_json(report)["target"]["seed"] == 42  # type: ignore[arg-type]
     assert to_markdown(report) and to_junit(report)  # type: ignore[arg-type]
+
+def test_the_table_cuts_details_at_a_word_with_an_ellipsis() -> None:
+    from avatar_contract.contract_tests.progress import Progress, clip
+    from avatar_contract.contract_tests.report import render_table
+
+    reason = "add " + ", ".join(f"[video] asset_id{i}, [video] url{i}, [image] reference_images{i}" for i in range(5))
+    result = ClauseResult("request.variants", Verdict.FAIL, reason=reason, requests=3)
+    row = next(line for line in render_table(from_results(Target(seed=1), [result])).splitlines()
+               if line.startswith("request.variants"))
+    detail = row.split("  3  ", 1)[1].strip().split("  ", 1)[1]
+    assert detail.endswith("…") and len(detail) <= 100
+    assert reason.startswith(detail[:-1]) and reason[len(detail) - 1] in " ,", detail  # ends at a word
+    assert clip("short", 100) == "short" and clip("x" * 150, 100) == "x" * 99 + "…"  # no word: cut, marked
+    stream = io.StringIO()
+    progress = Progress(stream, 1, live=False, colour=False)
+    progress.start("request.variants")
+    progress.finished(result)
+    line = stream.getvalue().splitlines()[-1]
+    assert line.endswith("…") and len(line) < len(reason)
+
