@@ -22,7 +22,7 @@ from .finding import ClauseFailure, ClauseResult, Verdict
 from .mutation import MutationScore
 from .progress import clip
 from .redact import Scrubber
-from .repro import SCRIPT_DIR, describe, script_names, write_scripts
+from .repro import BATCH, SCRIPT_DIR, KeyVariables, describe, script_names, write_scripts
 from .run_info import RunInfo
 from .target import Target
 
@@ -103,8 +103,10 @@ class SuiteReport:
         """Text the target sent (bodies, headers): every form of a key, anywhere."""
         return Scrubber(self.secrets).content(text)
 
-    def curl(self, exchange: Exchange) -> str:
-        return self.scrub(as_curl(exchange, self.target.display_url, self.target.headers))
+    def curl(self, exchange: Exchange, keys: KeyVariables | None = None) -> str:
+        """The exchange as one curl line; with ``keys``, its Idempotency-Key is one of their variables."""
+        word = keys.word(exchange.request.header("idempotency-key")) if keys is not None else None
+        return self.scrub(as_curl(exchange, self.target.display_url, self.target.headers, key_word=word))
 
     def counts(self) -> Counter[str]:
         return Counter(r.verdict.value for r in self.results)
@@ -194,15 +196,28 @@ def render_failures(report: SuiteReport, per_clause: int | None = None) -> str:
 
 
 def _sequence_lines(report: SuiteReport, failure: ClauseFailure) -> list[str]:
-    """Without a report directory (pytest): every step's curl, in order (verify writes a script)."""
-    out = [f"  reproduce, in order ({describe(failure)}):"]
+    """Without a report directory (pytest): every step's curl, in order (verify writes a script).
+
+    The lines run as pasted into bash: the Idempotency-Keys are variables assigned
+    first (fresh tails, and one variable wherever the run reused a key, else a
+    replay or a tenant-scope failure no longer reproduces), concurrent requests
+    go with ``&`` and ``wait``.
+    """
+    keys = KeyVariables(inline=True)
+    sends: list[str] = []
     for step in failure.sequence:
-        distinct = list(dict.fromkeys(report.curl(e) for e in step.exchanges))
-        times = f"{step.repeat}× until {step.until}, " if step.repeat > 1 else ""
-        at_once = f"{len(step.exchanges)}× at once, " if step.concurrent and step.repeat == 1 else ""
-        for line in distinct:
-            out.append(f"    [{times}{at_once}]{line}".replace("[]", "").replace(", ]", "] "))
-    return out
+        lines = [report.curl(e, keys) for e in step.exchanges]
+        if step.repeat > 1:
+            sends += [f"# up to {step.repeat}× (at most {BATCH} at a time), until the first {step.until or 429}:",
+                      lines[0]]
+        elif step.concurrent:
+            counted = Counter(lines)  # in first-seen order
+            parts = [f"for _ in $(seq {n}); do {line} & done;" if n > 1 else f"{line} &"
+                     for line, n in counted.items()]
+            sends.append(f"{' '.join(parts)} wait  # {len(lines)} at once")
+        else:
+            sends += lines
+    return [f"  reproduce, in order ({describe(failure)}):", *(f"    {line}" for line in [*keys.lines, *sends])]
 
 
 def render_text(report: SuiteReport) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import shlex
 import shutil
 import subprocess
 import xml.etree.ElementTree as ET
@@ -128,4 +129,45 @@ def test_the_table_cuts_details_at_a_word_with_an_ellipsis() -> None:
     progress.finished(result)
     line = stream.getvalue().splitlines()[-1]
     assert line.endswith("…") and len(line) < len(reason)
+
+
+def _step_lines(text: str) -> list[str]:
+    """The runnable lines under "reproduce, in order" (pytest's output, no report directory)."""
+    block = text.split("reproduce, in order", 1)[1].split("\n", 1)[1]
+    return [line[4:] for line in block.splitlines() if line.startswith("    ")]
+
+
+def test_step_lines_keep_the_body_and_one_variable_per_key_the_run_shared() -> None:
+    from avatar_contract.contract_tests.finding import steps
+    from avatar_contract.contract_tests.report import render_failures
+
+    creds = Credentials(SECRET, None)
+    body = b'{"type":"photo","reference_images":[],"tags":["a"]}'
+    shared = (("Idempotency-Key", b"key-0123456789abcdef"),)
+    first = exchange(creds.api_key(), shared, body)
+    again = exchange(creds.api_key(), shared, body)
+    other = exchange(creds.api_key(), (("Idempotency-Key", b"key-fedcba9876543210"),), body)
+    failure = ClauseFailure("idempotency.replay", "a retry made a new avatar", first,
+                            sequence=steps(first, again, [other, other]))
+    result = ClauseResult("idempotency.replay", Verdict.FAIL, reason="1 failure(s)", failures=[failure])
+    lines = _step_lines(render_failures(from_results(Target(base_url="http://h", seed=1), [result], [SECRET])))
+    assignments = [line for line in lines if line.startswith("KEY_")]
+    assert [a.split("=", 1)[0] for a in assignments] == ["KEY_1", "KEY_2"]  # one per distinct key, first
+    sends = [line for line in lines if "curl " in line]
+    assert len(sends) == 3 and all(SECRET not in line for line in lines)
+    assert '"Idempotency-Key: ${KEY_1}"' in sends[0] and '"Idempotency-Key: ${KEY_1}"' in sends[1]
+    assert sends[2].startswith("for _ in $(seq 2); do curl ") and sends[2].endswith("& done; wait  # 2 at once")
+    assert '"Idempotency-Key: ${KEY_2}"' in sends[2]
+    for line in sends:  # the body exactly as sent: "[]" is JSON, not a label to drop
+        words = shlex.split(line.split(" & done")[0])
+        assert words[words.index("--data-raw") + 1] == body.decode()
+    if shutil.which("bash"):
+        script = "\n".join([*assignments, 'printf "%s %s\\n" "$KEY_1" "$KEY_2"'])
+        runs = {subprocess.run(["bash", "-c", script], capture_output=True, text=True, check=True).stdout
+                for _ in range(3)}
+        assert len(runs) > 1  # fresh tails on every run
+        for run in runs:
+            one, two = run.split()
+            assert re.fullmatch(r"key-[0-9a-f]{16}", one) and re.fullmatch(r"key-[0-9a-f]{16}", two), run
+            assert one[:8] == "key-0123" and two[:8] == "key-fedc"  # the kept prefix (12-character tail)
 
