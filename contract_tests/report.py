@@ -26,6 +26,9 @@ from .repro import BATCH, SCRIPT_DIR, KeyVariables, describe, script_names, writ
 from .run_info import RunInfo
 from .target import Target
 
+# Characters of a curl line shown on stdout when the full one is in the report files
+# (a 1000-emoji prompt or a base64 image would make one failure line several KB).
+STDOUT_CURL = 600
 DETAIL_WIDTH = 100  # the detail column of the terminal table
 
 @dataclass
@@ -177,7 +180,11 @@ def _times(count: int) -> str:
 
 
 def render_failures(report: SuiteReport, per_clause: int | None = None) -> str:
-    """Each failure with its curl line; ``per_clause`` caps them (the files have all)."""
+    """Each failure with its curl line; ``per_clause`` caps them (the files have all).
+
+    With a report directory (``repro_dir``), a very long curl line is shortened:
+    the full one is in report.md and the failure's script.
+    """
     out = []
     for r in report.results:
         shown = r.failures if per_clause is None else r.failures[:per_clause]
@@ -185,7 +192,8 @@ def render_failures(report: SuiteReport, per_clause: int | None = None) -> str:
         for failure in shown:
             out.append(f"FAIL {r.name}: {failure.message}{_times(failure.count)}")
             if failure.exchange is not None and not failure.sequence:
-                out.append(f"  reproduce: {report.curl(failure.exchange)}")
+                curl = _shown_curl(report, report.curl(failure.exchange), scripts.get(id(failure)))
+                out.append(f"  reproduce: {curl}")
             if report.repro_dir is not None and id(failure) in scripts:
                 out.append(f"  script: {report.repro_dir / scripts[id(failure)]} ({describe(failure)})")
             elif failure.sequence:
@@ -193,6 +201,14 @@ def render_failures(report: SuiteReport, per_clause: int | None = None) -> str:
         if len(r.failures) > len(shown):
             out.append(f"  … {len(r.failures) - len(shown)} more {r.name} failure(s) in report.md")
     return report.scrub("\n".join(out))
+
+
+def _shown_curl(report: SuiteReport, curl: str, script: str | None) -> str:
+    """The curl line for stdout: in full unless it is long and the report files hold it."""
+    if report.repro_dir is None or len(curl) <= STDOUT_CURL:
+        return curl  # pytest: no report files, so this line is the only copy
+    where = "report.md" + (f" / {report.repro_dir / script}" if script else "")
+    return f"{clip(curl, STDOUT_CURL)} (shortened; full command in {where})"
 
 
 def _sequence_lines(report: SuiteReport, failure: ClauseFailure) -> list[str]:

@@ -171,3 +171,21 @@ def test_step_lines_keep_the_body_and_one_variable_per_key_the_run_shared() -> N
             assert re.fullmatch(r"key-[0-9a-f]{16}", one) and re.fullmatch(r"key-[0-9a-f]{16}", two), run
             assert one[:8] == "key-0123" and two[:8] == "key-fedc"  # the kept prefix (12-character tail)
 
+
+def test_stdout_shortens_a_huge_curl_and_the_files_keep_it_whole(tmp_path: Path) -> None:
+    prompt = "\U0001F600" * 1000
+    body = json.dumps({"type": "prompt", "prompt": prompt}, ensure_ascii=False).encode()
+    failure = ClauseFailure("errors.envelope", "a 500 for a long prompt", exchange(None, (), body))
+    result = ClauseResult("errors.envelope", Verdict.FAIL, reason="1 failure(s)", failures=[failure])
+    report = from_results(Target(base_url="https://api.example.com", seed=1), [result])
+    report.repro_dir = Path("repro")
+    write(report, tmp_path)
+    line = next(line for line in render_text(report).splitlines() if "reproduce: " in line)
+    assert len(line) < 800, len(line)
+    assert line.endswith("(shortened; full command in report.md / repro/errors.envelope-1.sh)")
+    assert prompt in (tmp_path / "report.md").read_text(encoding="utf-8")
+    assert prompt in (tmp_path / "repro" / "errors.envelope-1.sh").read_text(encoding="utf-8")
+    assert prompt in json.loads((tmp_path / "report.json").read_text())["clauses"][0]["failures"][0]["curl"]
+    report.repro_dir = None  # pytest: no report files, so the line on stdout stays the only, whole, copy
+    assert prompt in render_text(report)
+
