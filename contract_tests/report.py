@@ -111,6 +111,13 @@ class SuiteReport:
         word = keys.word(exchange.request.header("idempotency-key")) if keys is not None else None
         return self.scrub(as_curl(exchange, self.target.display_url, self.target.headers, key_word=word))
 
+    def pool_counts(self) -> tuple[int, int] | None:
+        """(requests, creates) of the run's create pool, when the run recorded them."""
+        if "pool" not in self.run:
+            return None  # not recorded (pytest's table reads only the shared ledger)
+        pool = self.run["pool"]  # None: no clause of the run needed the pool
+        return (int(pool["requests"]), int(pool["made"])) if pool else (0, 0)
+
     def counts(self) -> Counter[str]:
         return Counter(r.verdict.value for r in self.results)
 
@@ -136,6 +143,21 @@ def _target_line(report: SuiteReport) -> str:
             f"creates: {report.creates} made, {creates}{extra}{needed}")
 
 
+def counts_legend(report: SuiteReport) -> str:
+    """What the per-clause requests/creates columns count: without it every clause reads
+    "creates 0" beside a total of 14, the pool's creates being shared, not any one clause's."""
+    pool = report.pool_counts()
+    if pool == (0, 0):
+        return "requests/creates: each clause's own (no create pool in this run)"
+    if pool is not None:
+        return (f"requests/creates: each clause's own; the create pool's {pool[0]} request(s) and "
+                f"{pool[1]} create(s) are shared by the clauses that judge them (counted in the totals)")
+    if "requests" in report.run or "made" in report.run:
+        return ("requests/creates: each clause's own; the create pool's, shared by the clauses that "
+                "judge them, are counted in the totals only")
+    return "requests/creates: each clause's own"  # no run ledger: the totals are their sums
+
+
 def render_table(report: SuiteReport) -> str:
     rows = [("clause", "verdict", "requests", "creates", "detail")]
     for r in report.results:
@@ -147,6 +169,7 @@ def render_table(report: SuiteReport) -> str:
         cells = [row[0].ljust(widths[0]), row[1].ljust(widths[1]),
                  row[2].rjust(widths[2]), row[3].rjust(widths[3]), clip(row[4], DETAIL_WIDTH)]
         lines.append("  ".join(cells).rstrip())
+    lines.append(counts_legend(report))
     lines.append("")
     lines.append(summary_line(report))
     lines += report.run_lines()
@@ -311,6 +334,7 @@ def to_markdown(report: SuiteReport) -> str:
     for r in report.results:
         detail = r.reason or "; ".join(r.notes)
         lines.append(f"| `{r.name}` | {r.verdict.value} | {r.requests} | {r.creates} | {_md_cell(detail)} |")
+    lines += ["", _md_text(counts_legend(report))]
     failing = [r for r in report.results if r.failures]
     if failing:
         lines += ["", "## Failures"]

@@ -16,7 +16,7 @@ from typing import Any
 
 from .exchange import ABSENT, Exchange, parse_json
 from .finding import ClauseFailure, ClauseResult, Verdict
-from .report import SuiteReport, creates_line, summary_line, unexpected_creates
+from .report import SuiteReport, counts_legend, creates_line, summary_line, unexpected_creates
 from .target import header_variable, secret_header
 
 # Background per verdict: green pass, red fail, amber for "we could not tell".
@@ -94,7 +94,8 @@ def _clause_table(report: SuiteReport) -> str:
             f'<td class="detail">{_e(report.scrub(detail))}</td></tr>')
     head = ("<tr><th>clause</th><th>verdict</th><th>requests</th><th>creates</th><th>seconds</th>"
             "<th>statuses seen</th><th>detail</th></tr>")
-    return f"<table>{head}{''.join(rows)}</table>"
+    legend = f'<p class="muted">{_e(report.scrub(counts_legend(report)))}</p>'
+    return f"<table>{head}{''.join(rows)}</table>{legend}"
 
 
 def _body(scrub: Callable[[str], str], content: bytes | None, truncated: bool = False) -> str:

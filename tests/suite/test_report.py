@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 import shlex
 import shutil
@@ -189,3 +190,34 @@ def test_stdout_shortens_a_huge_curl_and_the_files_keep_it_whole(tmp_path: Path)
     report.repro_dir = None  # pytest: no report files, so the line on stdout stays the only, whole, copy
     assert prompt in render_text(report)
 
+
+def test_a_legend_says_the_create_pool_is_shared_and_counts_it() -> None:
+    from avatar_contract.contract_tests.report_html import to_html
+
+    results = [ClauseResult("auth.bearer", Verdict.PASS, requests=2), ClauseResult("request.variants", Verdict.PASS)]
+    run = {"made": 14, "requests": 30, "pool": {"requests": 16, "made": 14}}
+    report = from_results(Target(seed=1), results, run=run)
+    legend = ("requests/creates: each clause's own; the create pool's 16 request(s) and 14 create(s) "
+              "are shared by the clauses that judge them")
+    assert legend in render_text(report)
+    assert legend in to_markdown(report)
+    assert legend.replace("'", "&#x27;") in to_html(report)
+    assert "no create pool" in render_text(from_results(Target(seed=1), results, run={**run, "pool": None}))
+
+
+def test_verify_records_the_create_pool_s_own_counts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    from avatar_contract.validators._cli import main
+
+    for name in [n for n in os.environ if n.startswith("AVATAR_")]:
+        monkeypatch.delenv(name)
+    code = main(["verify", "--profile", "quick", "--seed", "4", "--no-mutation", "--clause", "request.variants",
+                 "--clause", "auth.bearer", "--report-dir", str(tmp_path)])
+    assert code == 0, capsys.readouterr()
+    data = json.loads((tmp_path / "latest" / "report.json").read_text())
+    pool = data["ledger"]["pool"]
+    assert pool["made"] > 0 and pool["requests"] >= pool["made"]
+    # The totals are the pool's plus each clause's own: the legend's numbers add up.
+    assert data["creates"] == pool["made"] + sum(c["creates"] for c in data["clauses"])
+    assert (f"the create pool's {pool['requests']} request(s) and {pool['made']} create(s) are shared"
+            in capsys.readouterr().out)
