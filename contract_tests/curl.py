@@ -59,13 +59,15 @@ def _printf_format(data: bytes) -> str:
     return shlex.quote("".join(out))
 
 
-def as_curl(exchange: Exchange, base_url: str, extra_headers: Sequence[tuple[str, str]] = ()) -> str:
+def as_curl(exchange: Exchange, base_url: str, extra_headers: Sequence[tuple[str, str]] = (),
+            key_word: str | None = None) -> str:
     """One line.  ``extra_headers``: the run's --header entries (a secret one as a shell variable).
 
-    A well-formed Idempotency-Key gets a fresh tail each time the line runs.
+    A well-formed Idempotency-Key gets a fresh tail each time the line runs, unless
+    ``key_word`` gives the header's shell word (a variable that lines sharing the key share).
     """
     raw = exchange.request.header("idempotency-key")
-    fresh = fresh_key_word(raw) if raw is not None else None
+    fresh = key_word or (fresh_key_word(raw) if raw is not None else None)
     prefix, words = curl_parts(exchange, base_url, header_words={"idempotency-key": fresh} if fresh else None,
                                extra_headers=extra_headers)
     return prefix + " ".join(words)
@@ -82,8 +84,14 @@ def fresh_key_word(raw: bytes) -> str | None:
     kept, tail = split
     # Escaped for double quotes, in case a spec's key alphabet allows $, `, " or \.
     kept = "".join("\\" + c if c in '\\"$`' else c for c in kept)
+    return f'"Idempotency-Key: {kept}{fresh_tail(tail)}"'
+
+
+def fresh_tail(length: int) -> str:
+    """A shell expression for ``length`` (at most 12) fresh hex digits, with bash builtins only:
+    a line pasted into a shell has no helper functions to call (the repro scripts do)."""
     hex_run = "$(printf '%04x%04x%04x' $RANDOM $RANDOM $RANDOM)"
-    return f'"Idempotency-Key: {kept}$(printf \'%.{tail}s\' "{hex_run}")"'
+    return f"$(printf '%.{length}s' \"{hex_run}\")"
 
 
 def curl_parts(exchange: Exchange, base_url: str, options: Sequence[str] = ("-sS", "-i"),

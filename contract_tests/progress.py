@@ -32,6 +32,18 @@ def use_colour(stream: TextIO) -> bool:
     return bool(isatty and isatty())
 
 
+def clip(text: str, width: int) -> str:
+    """``text`` in at most ``width`` characters: cut at a word boundary when one is near
+    the end, and always marked with "…", so a reader knows there is more (in the reports)."""
+    if len(text) <= width:
+        return text
+    cut = text[: width - 1]
+    space = cut.rfind(" ")
+    if space >= width * 0.6:  # a nearer boundary would drop too much of a long word-free text
+        cut = cut[:space]
+    return cut.rstrip(" ,;:") + "…"
+
+
 def paint(verdict: Verdict, text: str, colour: bool) -> str:
     return f"\033[{_COLOURS[verdict]}m{text}\033[0m" if colour else text
 
@@ -85,7 +97,7 @@ class Progress:
         verdict = paint(result.verdict, result.verdict.value, self.colour)
         detail = f" — {result.reason}" if result.reason and result.verdict is not Verdict.PASS else ""
         self._line(f"{self._counter()} {result.name}: {verdict} · {result.requests} requests · "
-                   f"{result.creates} creates · {result.seconds:.1f}s{detail[:160]}")
+                   f"{result.creates} creates · {result.seconds:.1f}s{clip(detail, 160)}")
 
     # -- after a stop --------------------------------------------------------------
     def unfinished(self, why: str) -> ClauseResult | None:

@@ -20,11 +20,16 @@ from .curl import as_curl
 from .exchange import Exchange
 from .finding import ClauseFailure, ClauseResult, Verdict
 from .mutation import MutationScore
+from .progress import clip
 from .redact import Scrubber
-from .repro import SCRIPT_DIR, describe, script_names, write_scripts
+from .repro import BATCH, SCRIPT_DIR, KeyVariables, describe, script_names, write_scripts
 from .run_info import RunInfo
 from .target import Target
 
+# Characters of a curl line shown on stdout when the full one is in the report files
+# (a 1000-emoji prompt or a base64 image would make one failure line several KB).
+STDOUT_CURL = 600
+DETAIL_WIDTH = 100  # the detail column of the terminal table
 
 @dataclass
 class SuiteReport:
@@ -101,8 +106,17 @@ class SuiteReport:
         """Text the target sent (bodies, headers): every form of a key, anywhere."""
         return Scrubber(self.secrets).content(text)
 
-    def curl(self, exchange: Exchange) -> str:
-        return self.scrub(as_curl(exchange, self.target.display_url, self.target.headers))
+    def curl(self, exchange: Exchange, keys: KeyVariables | None = None) -> str:
+        """The exchange as one curl line; with ``keys``, its Idempotency-Key is one of their variables."""
+        word = keys.word(exchange.request.header("idempotency-key")) if keys is not None else None
+        return self.scrub(as_curl(exchange, self.target.display_url, self.target.headers, key_word=word))
+
+    def pool_counts(self) -> tuple[int, int] | None:
+        """(requests, creates) of the run's create pool, when the run recorded them."""
+        if "pool" not in self.run:
+            return None  # not recorded (pytest's table reads only the shared ledger)
+        pool = self.run["pool"]  # None: no clause of the run needed the pool
+        return (int(pool["requests"]), int(pool["made"])) if pool else (0, 0)
 
     def counts(self) -> Counter[str]:
         return Counter(r.verdict.value for r in self.results)
@@ -129,6 +143,21 @@ def _target_line(report: SuiteReport) -> str:
             f"creates: {report.creates} made, {creates}{extra}{needed}")
 
 
+def counts_legend(report: SuiteReport) -> str:
+    """What the per-clause requests/creates columns count: without it every clause reads
+    "creates 0" beside a total of 14, the pool's creates being shared, not any one clause's."""
+    pool = report.pool_counts()
+    if pool == (0, 0):
+        return "requests/creates: each clause's own (no create pool in this run)"
+    if pool is not None:
+        return (f"requests/creates: each clause's own; the create pool's {pool[0]} request(s) and "
+                f"{pool[1]} create(s) are shared by the clauses that judge them (counted in the totals)")
+    if "requests" in report.run or "made" in report.run:
+        return ("requests/creates: each clause's own; the create pool's, shared by the clauses that "
+                "judge them, are counted in the totals only")
+    return "requests/creates: each clause's own"  # no run ledger: the totals are their sums
+
+
 def render_table(report: SuiteReport) -> str:
     rows = [("clause", "verdict", "requests", "creates", "detail")]
     for r in report.results:
@@ -138,8 +167,9 @@ def render_table(report: SuiteReport) -> str:
     lines = []
     for row in rows:
         cells = [row[0].ljust(widths[0]), row[1].ljust(widths[1]),
-                 row[2].rjust(widths[2]), row[3].rjust(widths[3]), row[4][:100]]
+                 row[2].rjust(widths[2]), row[3].rjust(widths[3]), clip(row[4], DETAIL_WIDTH)]
         lines.append("  ".join(cells).rstrip())
+    lines.append(counts_legend(report))
     lines.append("")
     lines.append(summary_line(report))
     lines += report.run_lines()
@@ -173,7 +203,11 @@ def _times(count: int) -> str:
 
 
 def render_failures(report: SuiteReport, per_clause: int | None = None) -> str:
-    """Each failure with its curl line; ``per_clause`` caps them (the files have all)."""
+    """Each failure with its curl line; ``per_clause`` caps them (the files have all).
+
+    With a report directory (``repro_dir``), a very long curl line is shortened:
+    the full one is in report.md and the failure's script.
+    """
     out = []
     for r in report.results:
         shown = r.failures if per_clause is None else r.failures[:per_clause]
@@ -181,7 +215,8 @@ def render_failures(report: SuiteReport, per_clause: int | None = None) -> str:
         for failure in shown:
             out.append(f"FAIL {r.name}: {failure.message}{_times(failure.count)}")
             if failure.exchange is not None and not failure.sequence:
-                out.append(f"  reproduce: {report.curl(failure.exchange)}")
+                curl = _shown_curl(report, report.curl(failure.exchange), scripts.get(id(failure)))
+                out.append(f"  reproduce: {curl}")
             if report.repro_dir is not None and id(failure) in scripts:
                 out.append(f"  script: {report.repro_dir / scripts[id(failure)]} ({describe(failure)})")
             elif failure.sequence:
@@ -191,16 +226,37 @@ def render_failures(report: SuiteReport, per_clause: int | None = None) -> str:
     return report.scrub("\n".join(out))
 
 
+def _shown_curl(report: SuiteReport, curl: str, script: str | None) -> str:
+    """The curl line for stdout: in full unless it is long and the report files hold it."""
+    if report.repro_dir is None or len(curl) <= STDOUT_CURL:
+        return curl  # pytest: no report files, so this line is the only copy
+    where = "report.md" + (f" / {report.repro_dir / script}" if script else "")
+    return f"{clip(curl, STDOUT_CURL)} (shortened; full command in {where})"
+
+
 def _sequence_lines(report: SuiteReport, failure: ClauseFailure) -> list[str]:
-    """Without a report directory (pytest): every step's curl, in order (verify writes a script)."""
-    out = [f"  reproduce, in order ({describe(failure)}):"]
+    """Without a report directory (pytest): every step's curl, in order (verify writes a script).
+
+    The lines run as pasted into bash: the Idempotency-Keys are variables assigned
+    first (fresh tails, and one variable wherever the run reused a key, else a
+    replay or a tenant-scope failure no longer reproduces), concurrent requests
+    go with ``&`` and ``wait``.
+    """
+    keys = KeyVariables(inline=True)
+    sends: list[str] = []
     for step in failure.sequence:
-        distinct = list(dict.fromkeys(report.curl(e) for e in step.exchanges))
-        times = f"{step.repeat}× until {step.until}, " if step.repeat > 1 else ""
-        at_once = f"{len(step.exchanges)}× at once, " if step.concurrent and step.repeat == 1 else ""
-        for line in distinct:
-            out.append(f"    [{times}{at_once}]{line}".replace("[]", "").replace(", ]", "] "))
-    return out
+        lines = [report.curl(e, keys) for e in step.exchanges]
+        if step.repeat > 1:
+            sends += [f"# up to {step.repeat}× (at most {BATCH} at a time), until the first {step.until or 429}:",
+                      lines[0]]
+        elif step.concurrent:
+            counted = Counter(lines)  # in first-seen order
+            parts = [f"for _ in $(seq {n}); do {line} & done;" if n > 1 else f"{line} &"
+                     for line, n in counted.items()]
+            sends.append(f"{' '.join(parts)} wait  # {len(lines)} at once")
+        else:
+            sends += lines
+    return [f"  reproduce, in order ({describe(failure)}):", *(f"    {line}" for line in [*keys.lines, *sends])]
 
 
 def render_text(report: SuiteReport) -> str:
@@ -278,6 +334,7 @@ def to_markdown(report: SuiteReport) -> str:
     for r in report.results:
         detail = r.reason or "; ".join(r.notes)
         lines.append(f"| `{r.name}` | {r.verdict.value} | {r.requests} | {r.creates} | {_md_cell(detail)} |")
+    lines += ["", _md_text(counts_legend(report))]
     failing = [r for r in report.results if r.failures]
     if failing:
         lines += ["", "## Failures"]

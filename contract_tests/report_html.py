@@ -16,7 +16,7 @@ from typing import Any
 
 from .exchange import ABSENT, Exchange, parse_json
 from .finding import ClauseFailure, ClauseResult, Verdict
-from .report import SuiteReport, creates_line, summary_line, unexpected_creates
+from .report import SuiteReport, counts_legend, creates_line, summary_line, unexpected_creates
 from .target import header_variable, secret_header
 
 # Background per verdict: green pass, red fail, amber for "we could not tell".
@@ -75,9 +75,10 @@ def _meta(report: SuiteReport) -> str:
 
 
 def _statuses(counts: Mapping[int, int] | None) -> str:
+    """The cell's HTML (escaped here, not by the caller: the dash is our own markup)."""
     if not counts:
         return '<span class="muted">—</span>'
-    return ", ".join(f"{'no answer' if s == 0 else s}×{n}" for s, n in sorted(counts.items()))
+    return _e(", ".join(f"{'no answer' if s == 0 else s}×{n}" for s, n in sorted(counts.items())))
 
 
 def _clause_table(report: SuiteReport) -> str:
@@ -89,11 +90,12 @@ def _clause_table(report: SuiteReport) -> str:
             f'<tr style="background:{_VERDICT_STYLE[r.verdict]}"><td><code>{_e(r.name)}</code></td>'
             f"<td><strong>{_e(r.verdict.value)}</strong>{anchor}</td>"
             f'<td class="num">{r.requests}</td><td class="num">{r.creates}</td>'
-            f'<td class="num">{r.seconds:.1f}</td><td>{_e(_statuses(report.statuses.get(r.name)))}</td>'
+            f'<td class="num">{r.seconds:.1f}</td><td>{_statuses(report.statuses.get(r.name))}</td>'
             f'<td class="detail">{_e(report.scrub(detail))}</td></tr>')
     head = ("<tr><th>clause</th><th>verdict</th><th>requests</th><th>creates</th><th>seconds</th>"
             "<th>statuses seen</th><th>detail</th></tr>")
-    return f"<table>{head}{''.join(rows)}</table>"
+    legend = f'<p class="muted">{_e(report.scrub(counts_legend(report)))}</p>'
+    return f"<table>{head}{''.join(rows)}</table>{legend}"
 
 
 def _body(scrub: Callable[[str], str], content: bytes | None, truncated: bool = False) -> str:

@@ -20,7 +20,7 @@ import shlex
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
-from .curl import curl_parts
+from .curl import curl_parts, fresh_tail
 from .exchange import SentRequest
 from .finding import ClauseFailure, ClauseResult, Step, steps
 from .keys import regenerable
@@ -95,12 +95,25 @@ def _echo(text: str) -> str:
     return f"echo {shlex.quote(text)}"
 
 
-class _Keys:
-    """Idempotency-Keys as script variables: fresh each run, equal where the run's were equal."""
+def _script_tail(length: int) -> str:
+    return f'"$(fresh {length})"'  # the prelude's helper
 
-    def __init__(self) -> None:
+
+def _inline_tail(length: int) -> str:
+    return f'"{fresh_tail(length)}"'  # no prelude: bash builtins only
+
+
+class KeyVariables:
+    """Idempotency-Keys as shell variables: fresh each run, equal where the run's were equal.
+
+    ``inline``: the variables are assigned by lines pasted into a shell (no prelude
+    defines ``fresh``), as for the step-by-step curl lines printed without a script.
+    """
+
+    def __init__(self, inline: bool = False) -> None:
         self.names: dict[bytes, str] = {}
         self.lines: list[str] = []
+        self._tail: Callable[[int], str] = _inline_tail if inline else _script_tail
 
     def word(self, raw: bytes | None) -> str | None:
         split = _split(raw)
@@ -110,7 +123,7 @@ class _Keys:
             kept, tail = split
             name = self.names[raw] = f"KEY_{len(self.names) + 1}"
             prefix = shlex.quote(kept) if kept else ""
-            self.lines.append(f'{name}={prefix}"$(fresh {tail})"  # {len(raw)} characters, as in the run')
+            self.lines.append(f"{name}={prefix}{self._tail(tail)}  # {len(raw)} characters, as in the run")
         return f'"Idempotency-Key: ${{{self.names[raw]}}}"'
 
 
@@ -139,7 +152,7 @@ def render_script(failure: ClauseFailure, base_url: str,
     plan = evidence(failure)
     if not plan:
         return None
-    keys = _Keys()
+    keys = KeyVariables()
     functions: dict[tuple[object, ...], int] = {}
     bodies: list[str] = []
     for step in plan:

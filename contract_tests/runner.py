@@ -125,6 +125,7 @@ class RunState:
             "cap": None if self.target.embedded else (self.target.max_creates if self.target.allow_create else 0),
             "needed": self.full_plan.needed, "planned": self.plan.cost,
             "tripped": state.tripped, "stopped": state.stopped, "throttled": state.throttled,
+            "pool": {"requests": len(p.exchanges), "made": len(p.creates)} if (p := self._pool) else None,
         }
         if self.stopped_at is not None:
             out["stopped_request"] = as_curl(self.stopped_at, self.target.display_url)

@@ -173,3 +173,15 @@ def test_where_symlinks_fail_a_latest_file_names_the_run(tmp_path: Path, monkeyp
     run_dir, _, marker = write_run(_hostile_report(), tmp_path, datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC))
     assert marker == tmp_path / LATEST_FILE
     assert marker.read_text().strip() == run_dir.name == "20260102T030405Z"
+
+
+def test_no_markup_of_our_own_is_shown_escaped() -> None:
+    """A clause that saw no status gets the muted dash as markup, not as the text "<span …>"."""
+    report = _hostile_report()
+    report.statuses = {"auth.missing": {401: 3}}  # the others saw none
+    report.results = [r for r in report.results if r.name != "errors.envelope"]  # nothing hostile left
+    page = to_html(report)
+    _check(page)
+    assert "&lt;" not in page and "&gt;" not in page, re.findall(r".{40}&lt;.{40}", page)
+    cells = re.findall(r'<td class="num">[\d.]+</td><td>(.*?)</td><td class="detail">', page)
+    assert cells == ["401×3", '<span class="muted">—</span>', '<span class="muted">—</span>'], cells

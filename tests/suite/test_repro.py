@@ -12,7 +12,14 @@ from pathlib import Path
 import pytest
 
 from avatar_contract.contract_tests.finding import ClauseResult, Verdict
-from avatar_contract.contract_tests.report import from_results, render_text, to_json, to_markdown, write
+from avatar_contract.contract_tests.report import (
+    from_results,
+    render_failures,
+    render_text,
+    to_json,
+    to_markdown,
+    write,
+)
 from avatar_contract.contract_tests.repro import render_script
 from avatar_contract.contract_tests.runner import run_clause
 from avatar_contract.contract_tests.target import Target
@@ -162,3 +169,42 @@ def test_regenerated_keys_keep_length_validity_and_every_character_class() -> No
             if name.startswith("'") and chars in key:
                 assert chars in fresh, (label, name)  # the ':' of "a key with ':'" survives
     assert regenerable("a b") is None and regenerable("") is None  # malformed: kept as the evidence
+
+
+def _step_script(result: ClauseResult, base: str) -> str:
+    """The step-by-step lines pytest prints for a sequence (no report directory), as one script."""
+    assert result.verdict is Verdict.FAIL, (result.reason, result.notes)
+    text = render_failures(from_results(_target(base), [result], list(KEYS)))
+    block = text.split("reproduce, in order", 1)[1].split("\n", 1)[1]
+    lines = [line[4:] for line in block.splitlines() if line.startswith("    ")]
+    assert lines and not any(key in text for key in KEYS)
+    return "set -u\n" + "\n".join(lines) + "\n"
+
+
+def _curl_answers(output: str) -> list[tuple[str, str]]:
+    """(status, avatar id) of each ``curl -i`` answer, in order."""
+    out = []
+    for answer in re.split(r"(?=HTTP/1\.1 \d{3} )", output)[1:]:  # a body need not end in a newline
+        found = re.search(r'"avatar_item"[^}]*"id": *"([^"]*)"', answer)
+        out.append((answer.split()[1], found.group(1) if found else "-"))
+    return out
+
+
+def test_the_printed_steps_reproduce_a_tenant_scope_failure(tmp_path: Path) -> None:
+    # The two tenants' requests must share one Idempotency-Key, as in the run, or nothing is shown.
+    with served("--fault", "not_tenant_scoped") as base:
+        text = _step_script(run_clause("idempotency.tenant_scope", _target(base)), base)
+        assert text.count("KEY_1=") == 1 and text.count('"Idempotency-Key: ${KEY_1}"') == 2, text
+        answers = _curl_answers(_run_script(text, tmp_path))
+    assert len(answers) == 2 and answers[0][0] == "200", answers
+    assert answers[0][1] == answers[1][1] != "-", answers  # tenant 2 was handed tenant 1's avatar
+
+
+def test_the_printed_steps_of_a_replay_send_one_key_twice(tmp_path: Path) -> None:
+    with served("--fault", "idempotency_ignored") as faulty:
+        text = _step_script(run_clause("idempotency.replay", _target(faulty)), faulty)
+        broken = _curl_answers(_run_script(text, tmp_path))
+    assert len(broken) == 2 and {s for s, _ in broken} == {"200"} and broken[0][1] != broken[1][1], broken
+    with served() as clean:  # a correct server replays: the lines send the same key twice, not two keys
+        replayed = _curl_answers(_run_script(text.replace(faulty, clean), tmp_path))
+    assert len(replayed) == 2 and replayed[0][1] == replayed[1][1] != "-", replayed
