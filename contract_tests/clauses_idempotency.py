@@ -16,7 +16,7 @@ from .clause import ClauseContext, clause
 from .exchange import Exchange
 from .finding import steps
 from .keys import invalid_keys
-from .pool import RESCUE, PoolResult
+from .pool import PoolResult, unrun_reason
 
 # What a reader of a reproducer compares (repro/<clause>-<n>.sh prints it).
 REPLAY = "the retry must repeat the original's status and body: the same data.avatar_item.id, no new avatar"
@@ -55,7 +55,7 @@ async def _pairs(ctx: ClauseContext, name: str) -> list[list[Exchange]]:
     pool = await ctx.pool()
     pairs = pool.follow.get(name, [])
     if not pairs:
-        reason = ctx.unrun[0].detail.removeprefix(RESCUE) if ctx.unrun else "nothing planned for it"
+        reason = unrun_reason(ctx.unrun[0].detail) if ctx.unrun else "nothing planned for it"
         ctx.incomplete(f"not run: {reason}")
     return pairs
 

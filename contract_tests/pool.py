@@ -30,6 +30,8 @@ from .session import RateLimited, Session
 
 PROVEN, FAILED, UNRUN = "proven", "failed", "unrun"
 RESCUE = "[retry elsewhere] "  # an unrun fact whose create was refused for another fact's reason
+PACKED = "[retry alone] "  # another clause's fact in a refused create: judged only when re-tried alone
+VARIANTS = "request.variants"  # the owner of a refused valid body
 NEEDS_INPUT = "[needs input] "  # an unrun fact this target cannot be given the inputs for (--asset)
 BODY_FACTS = ("variant", "source", "group", "limit")  # the kinds of fact a body carries (not its headers)
 
@@ -56,6 +58,13 @@ class PoolResult:
 
     def of(self, clause: str) -> list[FactOutcome]:
         return [o for o in self.outcomes.values() if o.fact.clause == clause]
+
+
+def unrun_reason(detail: str) -> str:
+    """An unrun fact's reason as a reader sees it (without the pool's own markers)."""
+    for marker in (RESCUE, PACKED, NEEDS_INPUT):
+        detail = detail.removeprefix(marker)
+    return detail
 
 
 def _ok(exchange: Exchange) -> bool:
@@ -220,12 +229,55 @@ class _Pool:
                                                   "a short value was accepted")
                 self.settle([x for x in body_facts if x not in limits], PROVEN, plain)
                 return plain
-            last = plain
+            last, body = plain, relaxed  # the limit alone does not explain it: go on without it
+        accepted: Exchange | None = None
+        for fact in [x for x in body_facts if x.key.endswith(":maxItems")]:
+            accepted = await self.isolate_count(c, body, fact, body_facts) or accepted
         # "A 200 judged" is not the body's to fail: left to any other 2xx of the pool.
         judged = [x for x in body_facts if x.key.startswith("response:")]
         self.settle(judged, UNRUN, last, "the create was refused (see request.variants)")
-        self.settle([x for x in body_facts if x not in judged], FAILED, last, f"refused: {last.summary(120)}")
-        return None
+        # A refused body is request.variants' finding.  Another clause's fact packed in it (a value
+        # at a limit, which the split above did not single out) is not blamed for it: unjudged
+        # until it is re-tried alone (exonerate), so one defect never fails a second clause.
+        theirs = [x for x in body_facts if x not in judged and x.clause != VARIANTS]
+        self.settle(theirs, UNRUN, last, PACKED + "packed in a create refused for another reason "
+                                                  "(see request.variants)")
+        self.settle([x for x in body_facts if x not in judged and x not in theirs], FAILED, last,
+                    f"refused: {last.summary(120)}")
+        return accepted
+
+    async def isolate_count(self, c: PlannedCreate, body: dict[str, Any], fact: Fact,
+                            body_facts: list[Fact]) -> Exchange | None:
+        """Is the list's length (maxItems) what was refused?  Its first item alone, then that item
+        maxItems times: refused only at full length, the count is guilty; both accepted, the count
+        is proven and another item's source is left to :meth:`exonerate`.  The first accepted
+        resend, if any (a body of the variant the target accepts, which later retries build on)."""
+        field_ = fact.key.split(":")[2]
+        items = body.get(field_)
+        if not isinstance(items, list) or len(items) < 2:
+            return None
+        one = {**body, field_: items[:1]}
+        alone = await self.send(one, fresh_key(), self.session.credentials.api_key())
+        if not _ok(alone):
+            return None
+        self.good.append((c, one, alone))
+        first = f"source:{c.variant}:{field_}[0]:"
+        shown = [x for x in body_facts if x.key.startswith(("variant:", "group:", first))
+                 or (x.key.startswith("source:") and f":{field_}[" not in x.key)]
+        self.settle(shown, PROVEN, alone)
+        copies = {**body, field_: [self.f.copy(items[0]) for _ in items]}
+        full = await self.send(copies, fresh_key(), self.session.credentials.api_key())
+        if _ok(full):
+            self.good.append((c, copies, full))
+            self.settle([fact], PROVEN, full)
+            return alone  # the count is fine: another item's source is left to exonerate
+        self.settle([fact], FAILED, full, f"refused with {len(items)} copies of an item accepted alone: "
+                                          f"{full.summary(120)}")
+        # A list that long is refused, so a source at a later position cannot be shown on it.
+        later = [x for x in body_facts if x.key.startswith(f"source:{c.variant}:{field_}[") and x not in shown]
+        self.settle(later, UNRUN, full, f"a list of {len(items)} {field_} is refused (see request.rejects_invalid), "
+                                        "so a source at this position cannot be shown")
+        return alone
 
     async def follow_ups(self, c: PlannedCreate, body: dict[str, Any], key: str, credential: Credential,
                          original: Exchange) -> None:
@@ -257,8 +309,9 @@ class _Pool:
         except (BudgetExhausted, TargetStopped, RateLimited) as exc:
             self.result.halted = str(exc)
         self.judged_by_any()
-        for c in self.plan.creates:
-            self.settle(c.facts, UNRUN, None, f"not sent: {self.result.halted or 'the pool stopped'}")
+        for c in self.plan.creates:  # only what no step got to: an unrun fact keeps its own reason
+            missing = [x for x in c.facts if x.key not in self.result.outcomes]
+            self.settle(missing, UNRUN, None, f"not sent: {self.result.halted or 'the pool stopped'}")
         self.result.exchanges = list(self.session.exchanges)
         return self.result
 
@@ -271,8 +324,8 @@ class _Pool:
         """
         packed: dict[int, list[FactOutcome]] = {}
         for outcome in self.result.outcomes.values():
-            if outcome.state == FAILED and outcome.exchange is not None \
-                    and outcome.fact.key.split(":", 1)[0] in BODY_FACTS:
+            blamed = outcome.state == FAILED or (outcome.state == UNRUN and outcome.detail.startswith(PACKED))
+            if blamed and outcome.exchange is not None and outcome.fact.key.split(":", 1)[0] in BODY_FACTS:
                 packed.setdefault(id(outcome.exchange), []).append(outcome)
         bodies = RetryBodies(self.f, [body for _, body, _ in self.good], self.group_choices())
         groups = [outcomes for outcomes in packed.values() if len(outcomes) >= 2]  # alone: its own verdict
@@ -285,6 +338,11 @@ class _Pool:
             refused = {source_place(o.fact.key) for g in groups for o in g if o.retried} - {None}
             for outcomes in groups:
                 self.unblame(outcomes, refused, str(exc))
+        for outcomes in groups:  # what is still blamed as a pack says so: the reader knows it is not isolated
+            for outcome in outcomes:
+                if outcome.state == FAILED and not outcome.retried:
+                    outcome.detail += (f" (one create packed it with {len(outcomes) - 1} other fact(s); "
+                                       "it could not be re-tried alone)")
 
     async def retry_alone(self, outcome: FactOutcome, bodies: RetryBodies) -> None:
         kind, variant = outcome.fact.key.split(":")[:2]
@@ -302,7 +360,8 @@ class _Pool:
         if _ok(again):
             outcome.state, outcome.exchange, outcome.detail = PROVEN, again, ""
         else:
-            outcome.exchange, outcome.detail = again, f"refused on its own: {again.summary(120)}"
+            outcome.state, outcome.exchange = FAILED, again
+            outcome.detail = f"refused on its own: {again.summary(120)}"
             outcome.retried = True
 
     @staticmethod

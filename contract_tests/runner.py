@@ -27,7 +27,7 @@ from .curl import as_curl
 from .exchange import Exchange
 from .finding import ClauseFailure, ClauseResult, Incomplete, NotObserved, Skipped, Verdict
 from .planner import CreatePlan, plan_creates
-from .pool import RESCUE, PoolResult, portable, run_pool, shared_pool
+from .pool import PoolResult, portable, run_pool, shared_pool, unrun_reason
 from .preflight import PreflightResult, Probe, check_target, probe
 from .preflight import TargetUnusable as TargetUnusable  # re-exported: verify and pytest catch it here
 from .redact import Scrubber
@@ -217,7 +217,7 @@ def _verdict(ctx: ClauseContext, state: RunState, verdict: Verdict, reason: str)
     if ctx.unrun:
         needs = state.needs_creates(ctx.name)
         more = f"; needs {needs} more create(s) (--max-creates {state.full_plan.needed} covers everything)" \
-            if needs else f": {ctx.unrun[0].detail.removeprefix(RESCUE)}"
+            if needs else f": {unrun_reason(ctx.unrun[0].detail)}"
         return Verdict.INCOMPLETE, f"ran {ctx.ran} of {ctx.planned} planned creation case(s){more}"
     responses = [e for s in (ctx.session, *ctx.extra_sessions) for e in s.exchanges if e.status != 0]
     if not responses and ctx.cases == 0:

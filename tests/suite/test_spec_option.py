@@ -47,8 +47,10 @@ def test_a_server_still_on_the_old_limit_fails_the_newer_spec(five_images: Path)
     use_spec(five_images)
     result = run_clause("request.rejects_invalid", _remote(emulator()))
     assert result.verdict is Verdict.FAIL
-    # The boundary case is the newer limit: exactly five images must be accepted.
-    assert any("exactly 5 reference_images" in f.message and "refused: 400" in f.message for f in result.failures), \
+    # The boundary case is the newer limit: exactly five images must be accepted.  The pool tells the
+    # count from the items: one item alone is accepted, five copies of it are refused.
+    assert any("exactly 5 reference_images" in f.message and "refused with 5 copies of an item accepted alone: 400"
+               in f.message for f in result.failures), \
         [f.message for f in result.failures[:3]]
 
 
