@@ -7,17 +7,14 @@ relaxed (did the limit?).  Whatever is left is the body's fault.  A split costs
 a create only if the resend succeeds, and is counted like any other.
 
 Under pytest-xdist the first worker to need the pool runs it and leaves the
-exchanges (credentials removed) in the run's shared directory for the others.
+exchanges (credentials removed) in the run's shared directory for the others
+(:mod:`.pool_result`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import fcntl
-import pickle
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field, replace
-from pathlib import Path
+from dataclasses import replace
 from typing import Any
 
 from .bodies import BodyFactory
@@ -25,47 +22,27 @@ from .budget import BudgetExhausted, TargetStopped
 from .exchange import Credential, Exchange
 from .keys import fresh_key, valid_keys
 from .planner import CreatePlan, Fact, PlannedCreate, source_place
+from .pool_result import (
+    FAILED,
+    NEEDS_INPUT,
+    PACKED,
+    PROVEN,
+    RESCUE,
+    UNRUN,
+    FactOutcome,
+    PoolResult,
+    portable,
+    shared_pool,
+    unrun_reason,
+)
 from .retry_bodies import RetryBodies, at_limit
 from .session import RateLimited, Session
 
-PROVEN, FAILED, UNRUN = "proven", "failed", "unrun"
-RESCUE = "[retry elsewhere] "  # an unrun fact whose create was refused for another fact's reason
-PACKED = "[retry alone] "  # another clause's fact in a refused create: judged only when re-tried alone
 VARIANTS = "request.variants"  # the owner of a refused valid body
-NEEDS_INPUT = "[needs input] "  # an unrun fact this target cannot be given the inputs for (--asset)
 BODY_FACTS = ("variant", "source", "group", "limit")  # the kinds of fact a body carries (not its headers)
-
-
-@dataclass
-class FactOutcome:
-    fact: Fact
-    state: str  # proven, failed or unrun
-    exchange: Exchange | None = None
-    detail: str = ""
-    entry: str = ""  # NEEDS_INPUT: the fixture entry that would make it runnable, e.g. "[video] url"
-    retried: bool = False  # refused again when sent alone (pool.exonerate): its own verdict
-
-
-@dataclass
-class PoolResult:
-    plan: CreatePlan
-    outcomes: dict[str, FactOutcome] = field(default_factory=dict)
-    exchanges: list[Exchange] = field(default_factory=list)
-    # in_flight: one list of answers per race; the others: [original, retry]
-    follow: dict[str, list[list[Exchange]]] = field(default_factory=dict)
-    creates: list[tuple[dict[str, Any], Exchange]] = field(default_factory=list)  # (body, answer)
-    halted: str = ""
-
-    def of(self, clause: str) -> list[FactOutcome]:
-        return [o for o in self.outcomes.values() if o.fact.clause == clause]
-
-
-def unrun_reason(detail: str) -> str:
-    """An unrun fact's reason as a reader sees it (without the pool's own markers)."""
-    for marker in (RESCUE, PACKED, NEEDS_INPUT):
-        detail = detail.removeprefix(marker)
-    return detail
-
+# Re-exported: the clauses and the runner read a pool's result through this module.
+__all__ = ["FAILED", "NEEDS_INPUT", "PACKED", "PROVEN", "RESCUE", "UNRUN", "FactOutcome", "PoolResult",
+           "planned_body", "portable", "run_pool", "shared_pool", "unrun_reason"]
 
 def _ok(exchange: Exchange) -> bool:
     return 200 <= exchange.status < 300
@@ -309,9 +286,10 @@ class _Pool:
         except (BudgetExhausted, TargetStopped, RateLimited) as exc:
             self.result.halted = str(exc)
         self.judged_by_any()
+        self.mark_packed()
         for c in self.plan.creates:  # only what no step got to: an unrun fact keeps its own reason
-            missing = [x for x in c.facts if x.key not in self.result.outcomes]
-            self.settle(missing, UNRUN, None, f"not sent: {self.result.halted or 'the pool stopped'}")
+            unsent = [x for x in c.facts if x.key not in self.result.outcomes]
+            self.settle(unsent, UNRUN, None, f"not sent: {self.result.halted or 'the pool stopped'}")
         self.result.exchanges = list(self.session.exchanges)
         return self.result
 
@@ -335,14 +313,9 @@ class _Pool:
                     await self.retry_alone(outcome, bodies)
         except BudgetExhausted as exc:
             self.result.halted = str(exc)
-            refused = {source_place(o.fact.key) for g in groups for o in g if o.retried} - {None}
+            refused = {p for g in groups for o in g if o.retried and (p := source_place(o.fact.key)) is not None}
             for outcomes in groups:
                 self.unblame(outcomes, refused, str(exc))
-        for outcomes in groups:  # what is still blamed as a pack says so: the reader knows it is not isolated
-            for outcome in outcomes:
-                if outcome.state == FAILED and not outcome.retried:
-                    outcome.detail += (f" (one create packed it with {len(outcomes) - 1} other fact(s); "
-                                       "it could not be re-tried alone)")
 
     async def retry_alone(self, outcome: FactOutcome, bodies: RetryBodies) -> None:
         kind, variant = outcome.fact.key.split(":")[:2]
@@ -379,6 +352,21 @@ class _Pool:
                 outcome.detail = (f"refused packed with \"{suspects[0].fact.text}\", which is refused on its own; "
                                   f"not re-tried alone: {why}")
 
+    def mark_packed(self) -> None:
+        """What is still blamed as a pack says so, so a reader knows it is not isolated (the cap,
+        or no accepted body of the variant to re-try it on, kept it from being sent alone)."""
+        packed: dict[int, list[FactOutcome]] = {}
+        for outcome in self.result.outcomes.values():
+            if outcome.state == FAILED and not outcome.retried and outcome.exchange is not None \
+                    and outcome.fact.key.split(":", 1)[0] in BODY_FACTS:
+                packed.setdefault(id(outcome.exchange), []).append(outcome)
+        for outcomes in packed.values():
+            if len(outcomes) < 2:
+                continue
+            for outcome in outcomes:
+                outcome.detail += (f" (one create packed it with {len(outcomes) - 1} other fact(s); "
+                                   "it could not be re-tried alone)")
+
     def group_choices(self) -> list[tuple[str | None, str]]:
         """Groups a retry may join, best first: the fixture's (as the plan joins it), then those
         the target issued, each with the variant of the create it was issued to."""
@@ -403,50 +391,3 @@ class _Pool:
 
 async def run_pool(plan: CreatePlan, f: BodyFactory, session: Session, embedded: bool) -> PoolResult:
     return await _Pool(plan, f, session, embedded).run()
-
-
-def portable(exchange: Exchange) -> Exchange:
-    """The exchange without the secret value of its credential (what goes to disk)."""
-    sent = exchange.request
-    if sent.credential is None:
-        return exchange
-    return replace(exchange, request=replace(sent, credential=replace(sent.credential, value="")),
-                   _parsed=[])
-
-
-def _portable_result(result: PoolResult) -> PoolResult:
-    memo: dict[int, Exchange] = {}
-
-    def p(e: Exchange | None) -> Exchange | None:
-        if e is None:
-            return None
-        if id(e) not in memo:
-            memo[id(e)] = portable(e)
-        return memo[id(e)]
-
-    return PoolResult(
-        result.plan,
-        {k: replace(o, exchange=p(o.exchange)) for k, o in result.outcomes.items()},
-        [p(e) for e in result.exchanges],  # type: ignore[misc]
-        {k: [[p(e) for e in run] for run in v] for k, v in result.follow.items()},  # type: ignore[misc]
-        [(b, p(e)) for b, e in result.creates],  # type: ignore[misc]
-        result.halted,
-    )
-
-
-async def shared_pool(directory: Path | None, run: Callable[[], Awaitable[PoolResult]]) -> PoolResult:
-    """Run the pool once for every process sharing ``directory`` (pytest-xdist workers)."""
-    if directory is None:
-        return await run()
-    done = directory / "pool.pickle"
-    with open(directory / "pool.lock", "a+b") as lock:
-        # Blocking here is right: the other worker is spending the creates we would spend.
-        await asyncio.to_thread(fcntl.flock, lock, fcntl.LOCK_EX)
-        try:
-            if done.exists():
-                return pickle.loads(done.read_bytes())  # type: ignore[no-any-return]  # our own file
-            result = await run()
-            done.write_bytes(pickle.dumps(_portable_result(result)))
-            return result
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)

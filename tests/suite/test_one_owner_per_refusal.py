@@ -47,6 +47,18 @@ class RefusesAssetIdReferences(Independent):
         return await super().process(raw)
 
 
+class RefusesBase64References(Independent):
+    """Right about everything except refusing `base64` items in `reference_images` (after the first
+    item, so the list's first item alone is accepted: the count must be told apart from the items)."""
+
+    async def process(self, raw: bytes) -> tuple[int, bytes]:
+        body = _json(raw)
+        refs = body.get("reference_images") if isinstance(body, dict) else None
+        if isinstance(refs, list) and any(isinstance(r, dict) and r.get("type") == "base64" for r in refs):
+            return 400, self.error("invalid_parameter", "could not decode base64 data", "/reference_images")
+        return await super().process(raw)
+
+
 class RefusesPhotoUrlFiles(Independent):
     """Right about everything except refusing a photo whose `file` comes from a `url`."""
 
@@ -72,6 +84,10 @@ CASES = [
     pytest.param(RefusesAssetIdReferences, _asset_id_reference,
                  ("group:prompt:set", "limit:prompt:reference_images:maxItems", "limit:prompt:prompt:maxLength",
                   "variant:prompt"), id="asset_id-references"),
+    pytest.param(RefusesBase64References, lambda key: key.startswith("source:prompt:reference_images[")
+                 and key.endswith(":base64"),
+                 ("group:prompt:set", "limit:prompt:reference_images:maxItems", "variant:prompt"),
+                 id="base64-references"),
     pytest.param(RefusesPhotoUrlFiles, _photo_url, ("group:photo:set",), id="photo-url-file"),
 ]
 
@@ -137,15 +153,19 @@ def test_the_retries_stay_within_the_create_cap_and_never_blame_the_innocent(
 
 
 @pytest.mark.parametrize(("server", "guilty", "innocent"), CASES)
-def test_at_the_default_cap_no_innocent_fact_fails(
+def test_at_the_default_cap_only_the_owning_clause_fails(
         server: type[Independent], guilty: Callable[[str], bool], innocent: tuple[str, ...]) -> None:
     app = server((KEY_1, KEY_2))
     target = _target(app)
     assert target.max_creates == DEFAULT_MAX_CREATES
     state = RunState(target)
     pool = asyncio.run(state.pool())
-    failed = {k for k, o in pool.outcomes.items() if o.state == FAILED}
-    assert failed and all(guilty(k) for k in failed), failed
+    failed = {k: o for k, o in pool.outcomes.items() if o.state == FAILED}
+    # A fact is blamed alone only when it is guilty; where the cap left a pack unsplit (three refused
+    # creates need more retries than the default cap leaves), its facts say they were not isolated.
+    assert failed and any(guilty(k) for k in failed), failed
+    assert all(guilty(k) or "could not be re-tried alone" in o.detail for k, o in failed.items()), \
+        {k: o.detail[:100] for k, o in failed.items() if not guilty(k)}
     results = {r.name: r for r in run_suite(target, ["request.variants", "request.rejects_invalid"], state=state)}
     assert results["request.variants"].verdict is Verdict.FAIL
     assert results["request.rejects_invalid"].verdict is not Verdict.FAIL, \
