@@ -102,3 +102,29 @@ class Throttler:
                 await send({"type": "http.response.body", "body": body})
                 return
         await self.app(scope, receive, send)
+
+
+def vendored_doc() -> dict[str, Any]:
+    """A fresh, editable copy of the vendored spec document."""
+    import yaml
+
+    from avatar_contract.spec import vendored_spec_path
+
+    doc: dict[str, Any] = yaml.safe_load(vendored_spec_path().read_text(encoding="utf-8"))
+    return doc
+
+
+def with_gcs_source(doc: dict[str, Any]) -> dict[str, Any]:
+    """``doc`` whose asset unions (photo and twin ``file``, prompt references) gain a fourth
+    source, ``gcs`` with one field ``uri``: what a newer vendor spec might add."""
+    schemas = doc["components"]["schemas"]
+    schemas["AssetGcs"] = {
+        "type": "object", "additionalProperties": False, "required": ["type", "uri"],
+        "properties": {"type": {"type": "string", "const": "gcs"}, "uri": {"type": "string"}},
+    }
+    prompt = schemas["CreatePromptAvatarRequest"]["properties"]
+    unions = [schemas[name]["properties"]["file"] for name in ("CreatePhotoAvatarRequest", "CreateDigitalTwinRequest")]
+    for union in [*unions, prompt["reference_images"]["anyOf"][0]["items"]]:
+        union["oneOf"].append({"$ref": "#/components/schemas/AssetGcs"})
+        union["discriminator"]["mapping"]["gcs"] = {"$ref": "#/components/schemas/AssetGcs"}
+    return doc

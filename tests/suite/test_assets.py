@@ -24,7 +24,7 @@ from avatar_contract.spec import vendored_spec_path
 from avatar_contract.validators import Linter
 
 from ._independent import Independent
-from ._support import ASSETS, KEY_1, KEY_2, REMOTE, emulator
+from ._support import ASSETS, KEY_1, KEY_2, REMOTE, emulator, vendored_doc, with_gcs_source
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -170,17 +170,7 @@ def _active(doc: dict[str, Any], path: Path) -> Iterator[Path]:
 @pytest.fixture()
 def fourth_source(tmp_path: Path) -> Iterator[Path]:
     """A newer spec whose asset unions gain a fourth source, ``gcs`` (one field, ``uri``)."""
-    doc: dict[str, Any] = yaml.safe_load(vendored_spec_path().read_text(encoding="utf-8"))
-    schemas = doc["components"]["schemas"]
-    schemas["AssetGcs"] = {
-        "type": "object", "additionalProperties": False, "required": ["type", "uri"],
-        "properties": {"type": {"type": "string", "const": "gcs"}, "uri": {"type": "string"}},
-    }
-    prompt = schemas["CreatePromptAvatarRequest"]["properties"]
-    unions = [schemas[n]["properties"]["file"] for n in ("CreatePhotoAvatarRequest", "CreateDigitalTwinRequest")]
-    for union in [*unions, prompt["reference_images"]["anyOf"][0]["items"]]:
-        union["oneOf"].append({"$ref": "#/components/schemas/AssetGcs"})
-        union["discriminator"]["mapping"]["gcs"] = {"$ref": "#/components/schemas/AssetGcs"}
+    doc = with_gcs_source(vendored_doc())
     yield from _active(doc, tmp_path / "newer.yaml")
 
 

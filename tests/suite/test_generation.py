@@ -13,8 +13,9 @@ from avatar_contract.contract_tests import keys
 from avatar_contract.contract_tests.bodies import BodyFactory, factory, valid_bodies
 from avatar_contract.contract_tests.generation import schemathesis_requests
 from avatar_contract.contract_tests.mutations import boundary_cases, invalid_cases
-from avatar_contract.spec import vendored_spec_path
 from avatar_contract.validators import Linter, contract_for
+
+from ._support import vendored_doc, with_gcs_source
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
@@ -62,20 +63,10 @@ def test_schemathesis_cases_depend_only_on_the_seed() -> None:
 
 @pytest.fixture(scope="module")
 def newer_spec(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    doc: dict[str, Any] = yaml.safe_load(vendored_spec_path().read_text(encoding="utf-8"))
-    schemas = doc["components"]["schemas"]
-    prompt = schemas["CreatePromptAvatarRequest"]["properties"]
+    doc = with_gcs_source(vendored_doc())
+    prompt = doc["components"]["schemas"]["CreatePromptAvatarRequest"]["properties"]
     prompt["reference_images"]["anyOf"][0]["maxItems"] = 5
     prompt["prompt"]["maxLength"] = 200
-    schemas["AssetGcs"] = {
-        "type": "object", "additionalProperties": False, "required": ["type", "uri"],
-        "properties": {"type": {"type": "string", "const": "gcs"}, "uri": {"type": "string"}},
-    }
-    unions = [schemas[name]["properties"]["file"] for name in ("CreatePhotoAvatarRequest", "CreateDigitalTwinRequest")]
-    unions.append(prompt["reference_images"]["anyOf"][0]["items"])
-    for union in unions:
-        union["oneOf"].append({"$ref": "#/components/schemas/AssetGcs"})
-        union["discriminator"]["mapping"]["gcs"] = {"$ref": "#/components/schemas/AssetGcs"}
     path = tmp_path_factory.mktemp("spec") / "newer.yaml"
     path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
     return path

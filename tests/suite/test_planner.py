@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
@@ -13,11 +12,10 @@ from avatar_contract.contract_tests.clause import CLAUSE_NAMES
 from avatar_contract.contract_tests.planner import CreatePlan, plan_creates
 from avatar_contract.contract_tests.pool import planned_body
 from avatar_contract.contract_tests.target import DEFAULT_MAX_CREATES
-from avatar_contract.spec import vendored_spec_path
 from avatar_contract.validators import contract_for
 from avatar_contract.validators._cli import main
 
-from ._support import ASSETS
+from ._support import ASSETS, vendored_doc, with_gcs_source
 
 # The vendored spec: 11 creates prove 48 facts; 16 2xx answers (the race's and the
 # replays' answers count), plus one slot kept for refusal probes.
@@ -81,19 +79,9 @@ def test_a_plan_for_some_clauses_holds_only_their_facts() -> None:
 
 @pytest.fixture(scope="module")
 def fourth_source_spec(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    doc: dict[str, Any] = yaml.safe_load(vendored_spec_path().read_text(encoding="utf-8"))
-    schemas = doc["components"]["schemas"]
-    prompt = schemas["CreatePromptAvatarRequest"]["properties"]
+    doc = with_gcs_source(vendored_doc())
+    prompt = doc["components"]["schemas"]["CreatePromptAvatarRequest"]["properties"]
     prompt["reference_images"]["anyOf"][0]["maxItems"] = 5
-    schemas["AssetGcs"] = {
-        "type": "object", "additionalProperties": False, "required": ["type", "uri"],
-        "properties": {"type": {"type": "string", "const": "gcs"}, "uri": {"type": "string"}},
-    }
-    unions = [schemas[name]["properties"]["file"] for name in ("CreatePhotoAvatarRequest", "CreateDigitalTwinRequest")]
-    unions.append(prompt["reference_images"]["anyOf"][0]["items"])
-    for union in unions:
-        union["oneOf"].append({"$ref": "#/components/schemas/AssetGcs"})
-        union["discriminator"]["mapping"]["gcs"] = {"$ref": "#/components/schemas/AssetGcs"}
     path = tmp_path_factory.mktemp("spec") / "fourth-source.yaml"
     path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
     return path
