@@ -104,3 +104,49 @@ def test_the_bugs_a_small_budget_used_to_miss_are_caught_at_the_default_cap_and_
     others = {n: r.verdict for n, r in results.items() if n != clause and r.verdict is Verdict.FAIL}
     assert not others, others  # one owner per defect
     assert app.created <= cap
+
+
+class ChecksTheBodyFirst(Independent):
+    """Correct, but validates the body before the credentials (the spec does not fix the order)."""
+
+    def __init__(self, keys: tuple[str, ...], *, bearer_refused: bool = False) -> None:
+        super().__init__(keys)
+        self.bearer_refused = bearer_refused
+
+    async def create(self, headers: dict[str, str], raw: bytes) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
+        body = _json(raw)
+        if not (isinstance(body, dict) and self.validator.is_valid(body)):
+            return (*await self.process(raw), [])  # the body's 400, whoever asks
+        if self.bearer_refused and headers.get("authorization", "").startswith("Bearer "):
+            return 401, self.error("authentication_failed", "Bearer is not supported"), []
+        return await super().create(headers, raw)
+
+
+AUTH = ["auth.missing", "auth.invalid", "auth.bearer"]
+
+
+def test_a_server_that_checks_the_body_first_passes_auth_with_creates() -> None:
+    target = Target(base_url=REMOTE, api_key=KEY_1, second_api_key=KEY_2, asgi_app=ChecksTheBodyFirst((KEY_1, KEY_2)),
+                    allow_create=True, profile="quick", seed=5, assets=load_assets(ASSETS))
+    results = {r.name: r for r in run_suite(target, AUTH)}
+    assert {n: r.verdict for n, r in results.items()} == dict.fromkeys(AUTH, Verdict.PASS), \
+        {n: r.reason for n, r in results.items()}
+
+
+def test_without_creates_the_body_first_order_leaves_auth_unjudged_not_passed_or_failed() -> None:
+    target = Target(base_url=REMOTE, api_key=KEY_1, second_api_key=KEY_2, asgi_app=ChecksTheBodyFirst((KEY_1, KEY_2)),
+                    profile="quick", seed=5)
+    results = {r.name: r for r in run_suite(target, AUTH)}
+    assert {n: r.verdict for n, r in results.items()} == dict.fromkeys(AUTH, Verdict.INCOMPLETE), \
+        {n: r.reason for n, r in results.items()}
+    assert "--allow-create" in results["auth.bearer"].reason
+
+
+@pytest.mark.parametrize("allow_create", [False, True])
+def test_bearer_refused_is_caught_where_the_order_allows_it(allow_create: bool) -> None:
+    app = ChecksTheBodyFirst((KEY_1, KEY_2), bearer_refused=True)
+    target = Target(base_url=REMOTE, api_key=KEY_1, second_api_key=KEY_2, asgi_app=app, allow_create=allow_create,
+                    profile="quick", seed=5, assets=load_assets(ASSETS))
+    [result] = run_suite(target, ["auth.bearer"])
+    # Without creates an invalid body cannot show it (never a pass); with them, the Bearer create fails.
+    assert result.verdict is (Verdict.FAIL if allow_create else Verdict.INCOMPLETE), result.reason
