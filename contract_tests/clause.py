@@ -148,7 +148,8 @@ class ClauseContext:
         if outcomes:
             ran = sum(1 for o in outcomes if o.state != "unrun")
             self.note(f"{ran} of {len(outcomes)} planned creation case(s) judged from the run's create pool")
-        for outcome in outcomes:
+        # Isolated verdicts first, so each failure kind's first example is the clearest evidence.
+        for outcome in sorted(outcomes, key=lambda o: not o.retried):
             self.planned += 1
             if outcome.state == "unrun" and outcome.detail.startswith(NEEDS_INPUT):
                 self.cannot_run(outcome.fact.text, outcome.detail.removeprefix(NEEDS_INPUT), outcome.entry)

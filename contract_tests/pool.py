@@ -48,6 +48,14 @@ def _ok(exchange: Exchange) -> bool:
     return 200 <= exchange.status < 300
 
 
+def _position(key: str, field_: str) -> int | None:
+    """The list position of a ``source:<variant>:<field>[i]:<source>`` fact, else None."""
+    parts = key.split(":")
+    if len(parts) != 4 or parts[0] != "source" or not parts[2].startswith(f"{field_}["):
+        return None
+    return int(parts[2][len(field_) + 1:-1])
+
+
 def _sent_with(c: PlannedCreate) -> list[Fact]:
     """The facts the create's own answer shows: all but the follow-ups still to send (the race's
     answers are the create's own)."""
@@ -81,6 +89,8 @@ class _Pool:
         self.keys = dict(valid_keys())
         # Planned creates the target accepted, with the answer that accepted them.
         self.good: list[tuple[PlannedCreate, dict[str, Any], Exchange]] = []
+        # (variant, list field) -> the length refused when only the count differed (maxItems guilty).
+        self.refused_length: dict[tuple[str, str], int] = {}
 
     def settle(self, facts: tuple[Fact, ...] | list[Fact], state: str, exchange: Exchange | None,
                detail: str = "") -> None:
@@ -197,6 +207,11 @@ class _Pool:
                 return plain
             self.settle(header_facts, UNRUN, refused, RESCUE + "the body itself was refused (see request.variants)")
             last = plain
+        for (variant, field_), limit in self.refused_length.items():
+            items = body.get(field_)
+            if variant == c.variant and isinstance(items, list) and len(items) >= limit:
+                self.explained_by_length(c, field_, body_facts, last)  # its length, already shown refused
+                return None
         limits = [x for x in body_facts if x.key.endswith(":maxLength")]
         if limits:
             relaxed = {**body, **{name: "A friendly presenter" for name in c.at_limit}}
@@ -204,6 +219,8 @@ class _Pool:
             if _ok(plain):
                 self.settle(limits, FAILED, last, f"refused at the limit ({last.status}); the same body with "
                                                   "a short value was accepted")
+                for fact in limits:  # isolated: their own verdict
+                    self.result.outcomes[fact.key].retried = True
                 self.settle([x for x in body_facts if x not in limits], PROVEN, plain)
                 return plain
             last, body = plain, relaxed  # the limit alone does not explain it: go on without it
@@ -211,6 +228,8 @@ class _Pool:
         for fact in [x for x in body_facts if x.key.endswith(":maxItems")]:
             accepted = await self.isolate_count(c, body, fact, body_facts) or accepted
         # "A 200 judged" is not the body's to fail: left to any other 2xx of the pool.
+        # Only facts the steps above left without a verdict (settle would overwrite an unrun one).
+        body_facts = [x for x in body_facts if x.key not in self.result.outcomes]
         judged = [x for x in body_facts if x.key.startswith("response:")]
         self.settle(judged, UNRUN, last, "the create was refused (see request.variants)")
         # A refused body is request.variants' finding.  Another clause's fact packed in it (a value
@@ -250,11 +269,27 @@ class _Pool:
             return alone  # the count is fine: another item's source is left to exonerate
         self.settle([fact], FAILED, full, f"refused with {len(items)} copies of an item accepted alone: "
                                           f"{full.summary(120)}")
-        # A list that long is refused, so a source at a later position cannot be shown on it.
-        later = [x for x in body_facts if x.key.startswith(f"source:{c.variant}:{field_}[") and x not in shown]
-        self.settle(later, UNRUN, full, f"a list of {len(items)} {field_} is refused (see request.rejects_invalid), "
-                                        "so a source at this position cannot be shown")
+        self.result.outcomes[fact.key].retried = True  # isolated: its own verdict, never re-tried
+        self.refused_length[(c.variant, field_)] = len(items)
+        self.explained_by_length(c, field_, [x for x in body_facts if x not in shown], full)
         return alone
+
+    def explained_by_length(self, c: PlannedCreate, field_: str, facts: list[Fact], exchange: Exchange) -> None:
+        """A list of this length is refused (request.rejects_invalid's finding), which explains the
+        create's refusal: its sources at a position a shorter list can carry are re-tried alone,
+        the others cannot be shown; nothing of it is blamed."""
+        limit = self.refused_length[(c.variant, field_)]
+        for fact in facts:
+            position = _position(fact.key, field_)
+            if position is not None and position + 1 >= limit:
+                self.settle([fact], UNRUN, exchange, f"a list of {limit} {field_} is refused (see "
+                                                     "request.rejects_invalid), so a source at this position "
+                                                     "cannot be shown")
+            elif fact.key.startswith("response:"):
+                self.settle([fact], UNRUN, exchange, "the create was refused (see request.variants)")
+            else:
+                self.settle([fact], UNRUN, exchange, PACKED + f"packed in a create whose {limit} {field_} are "
+                                                              "refused (see request.rejects_invalid)")
 
     async def follow_ups(self, c: PlannedCreate, body: dict[str, Any], key: str, credential: Credential,
                          original: Exchange) -> None:
@@ -310,7 +345,8 @@ class _Pool:
         try:
             for outcomes in groups:
                 for outcome in outcomes:
-                    await self.retry_alone(outcome, bodies)
+                    if not outcome.retried:  # (isolated already: its own verdict)
+                        await self.retry_alone(outcome, bodies)
         except BudgetExhausted as exc:
             self.result.halted = str(exc)
             refused = {p for g in groups for o in g if o.retried and (p := source_place(o.fact.key)) is not None}
@@ -326,6 +362,10 @@ class _Pool:
             if shown is not None:
                 outcome.state, outcome.exchange, outcome.detail = PROVEN, shown, ""
             return
+        for (refused_variant, field_), limit in self.refused_length.items():
+            position = _position(outcome.fact.key, field_)
+            if refused_variant == variant and position is not None and position + 1 >= limit:
+                return  # only a list the target refuses could carry it (see explained_by_length)
         body = bodies.build(outcome.fact)
         if body is None:
             return  # no fair body carries it alone: the packed verdict stands
@@ -360,12 +400,20 @@ class _Pool:
             if outcome.state == FAILED and not outcome.retried and outcome.exchange is not None \
                     and outcome.fact.key.split(":", 1)[0] in BODY_FACTS:
                 packed.setdefault(id(outcome.exchange), []).append(outcome)
+        # A heuristic, as in unblame: a source refused on its own anywhere explains a pack holding it.
+        refused = {p for o in self.result.outcomes.values() if o.retried and (p := source_place(o.fact.key))}
         for outcomes in packed.values():
             if len(outcomes) < 2:
                 continue
+            suspects = [o for o in outcomes if source_place(o.fact.key) in refused]
             for outcome in outcomes:
-                outcome.detail += (f" (one create packed it with {len(outcomes) - 1} other fact(s); "
-                                   "it could not be re-tried alone)")
+                if suspects and outcome not in suspects:
+                    outcome.state = UNRUN
+                    outcome.detail = (f"refused packed with \"{suspects[0].fact.text}\", whose source is refused "
+                                      "on its own elsewhere; not re-tried alone")
+                else:
+                    outcome.detail += (f" (one create packed it with {len(outcomes) - 1} other fact(s); "
+                                       "it could not be re-tried alone)")
 
     def group_choices(self) -> list[tuple[str | None, str]]:
         """Groups a retry may join, best first: the fixture's (as the plan joins it), then those

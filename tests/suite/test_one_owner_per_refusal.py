@@ -260,3 +260,29 @@ def test_a_group_is_taken_from_the_same_variant_before_another() -> None:
     bodies = RetryBodies(f, [f.body("photo")], [("digital_twin", "grp-twin"), ("photo", "grp-photo")])
     built = bodies.build(set_)
     assert built is not None and built["avatar_group_id"] == "grp-photo"
+
+
+class RefusesAFullList(Independent):
+    """Right about everything except refusing `reference_images` at maxItems (3): the count's defect."""
+
+    async def process(self, raw: bytes) -> tuple[int, bytes]:
+        body = _json(raw)
+        refs = body.get("reference_images") if isinstance(body, dict) else None
+        if isinstance(refs, list) and len(refs) >= 3:
+            return 400, self.error("invalid_parameter", "too many reference_images", "/reference_images")
+        return await super().process(raw)
+
+
+@pytest.mark.parametrize("cap", [DEFAULT_MAX_CREATES, 10])
+def test_a_refused_length_fails_request_rejects_invalid_only(cap: int) -> None:
+    """The count is told apart from the items (one item alone, then that item three times), so
+    request.rejects_invalid owns it; no source is blamed for what the list's length caused."""
+    app = RefusesAFullList((KEY_1, KEY_2))
+    target = _target(app, max_creates=cap)
+    results = {r.name: r for r in run_suite(target, ["request.variants", "request.rejects_invalid"])}
+    limits = results["request.rejects_invalid"]
+    assert limits.verdict is Verdict.FAIL
+    assert any("refused with 3 copies of an item accepted alone" in f.message for f in limits.failures)
+    assert results["request.variants"].verdict is not Verdict.FAIL, \
+        [f.message[:120] for f in results["request.variants"].failures]
+    assert app.created <= cap
