@@ -21,6 +21,7 @@ from .bodies import BodyFactory
 from .budget import BudgetExhausted, TargetStopped
 from .exchange import Credential, Exchange
 from .keys import fresh_key, valid_keys
+from .packed_refusals import BODY_FACTS, mark_packed, unblame
 from .planner import CreatePlan, Fact, PlannedCreate, source_place
 from .pool_result import (
     FAILED,
@@ -39,7 +40,6 @@ from .retry_bodies import RetryBodies, at_limit
 from .session import RateLimited, Session
 
 VARIANTS = "request.variants"  # the owner of a refused valid body
-BODY_FACTS = ("variant", "source", "group", "limit")  # the kinds of fact a body carries (not its headers)
 # Re-exported: the clauses and the runner read a pool's result through this module.
 __all__ = ["FAILED", "NEEDS_INPUT", "PACKED", "PROVEN", "RESCUE", "UNRUN", "FactOutcome", "PoolResult",
            "planned_body", "portable", "run_pool", "shared_pool", "unrun_reason"]
@@ -321,7 +321,7 @@ class _Pool:
         except (BudgetExhausted, TargetStopped, RateLimited) as exc:
             self.result.halted = str(exc)
         self.judged_by_any()
-        self.mark_packed()
+        mark_packed(self.result.outcomes)
         for c in self.plan.creates:  # only what no step got to: an unrun fact keeps its own reason
             unsent = [x for x in c.facts if x.key not in self.result.outcomes]
             self.settle(unsent, UNRUN, None, f"not sent: {self.result.halted or 'the pool stopped'}")
@@ -351,7 +351,7 @@ class _Pool:
             self.result.halted = str(exc)
             refused = {p for g in groups for o in g if o.retried and (p := source_place(o.fact.key)) is not None}
             for outcomes in groups:
-                self.unblame(outcomes, refused, str(exc))
+                unblame(outcomes, refused, str(exc))
 
     async def retry_alone(self, outcome: FactOutcome, bodies: RetryBodies) -> None:
         kind, variant = outcome.fact.key.split(":")[:2]
@@ -376,44 +376,6 @@ class _Pool:
             outcome.state, outcome.exchange = FAILED, again
             outcome.detail = f"refused on its own: {again.summary(120)}"
             outcome.retried = True
-
-    @staticmethod
-    def unblame(outcomes: list[FactOutcome], refused: set[str], why: str) -> None:
-        """The cap ran out mid-way.  A refused packed create is explained once one of its facts
-        was refused on its own, or (a heuristic) carries an asset source refused on its own at the
-        same kind of place elsewhere: those stay failed, the others not yet re-tried are unrun,
-        not blamed.  With no culprit in sight, the packed refusal stands (some fact is guilty)."""
-        suspects = [o for o in outcomes if o.retried or (o.state == FAILED and source_place(o.fact.key) in refused)]
-        if not suspects:
-            return
-        for outcome in outcomes:
-            if outcome.state == FAILED and outcome not in suspects:
-                outcome.state = UNRUN
-                outcome.detail = (f"refused packed with \"{suspects[0].fact.text}\", which is refused on its own; "
-                                  f"not re-tried alone: {why}")
-
-    def mark_packed(self) -> None:
-        """What is still blamed as a pack says so, so a reader knows it is not isolated (the cap,
-        or no accepted body of the variant to re-try it on, kept it from being sent alone)."""
-        packed: dict[int, list[FactOutcome]] = {}
-        for outcome in self.result.outcomes.values():
-            if outcome.state == FAILED and not outcome.retried and outcome.exchange is not None \
-                    and outcome.fact.key.split(":", 1)[0] in BODY_FACTS:
-                packed.setdefault(id(outcome.exchange), []).append(outcome)
-        # A heuristic, as in unblame: a source refused on its own anywhere explains a pack holding it.
-        refused = {p for o in self.result.outcomes.values() if o.retried and (p := source_place(o.fact.key))}
-        for outcomes in packed.values():
-            if len(outcomes) < 2:
-                continue
-            suspects = [o for o in outcomes if source_place(o.fact.key) in refused]
-            for outcome in outcomes:
-                if suspects and outcome not in suspects:
-                    outcome.state = UNRUN
-                    outcome.detail = (f"refused packed with \"{suspects[0].fact.text}\", whose source is refused "
-                                      "on its own elsewhere; not re-tried alone")
-                else:
-                    outcome.detail += (f" (one create packed it with {len(outcomes) - 1} other fact(s); "
-                                       "it could not be re-tried alone)")
 
     def group_choices(self) -> list[tuple[str | None, str]]:
         """Groups a retry may join, best first: the fixture's (as the plan joins it), then those
