@@ -48,6 +48,7 @@ CLAUSE_NAMES: tuple[str, ...] = (
 )
 
 MAX_KINDS = 50  # failure kinds kept per clause (each with its first example); the rest are counted
+MAX_OTHERS = 50  # further messages of one kind kept for the report files (the count stays exact)
 
 
 class ClauseContext:
@@ -101,6 +102,8 @@ class ClauseContext:
         for earlier in self.failures:
             if earlier.kind == kind:
                 earlier.count += 1
+                if len(earlier.others) < MAX_OTHERS and message != earlier.message:
+                    earlier.others.append(message)  # what the count hides, for the report files
                 return
         if len(self.failures) < MAX_KINDS:
             failure = ClauseFailure(self.name, message, exchange, sequence=sequence, compare=compare)

@@ -66,6 +66,7 @@ class ClauseFailure(AssertionError):
         self.compare = compare
         self.count = 1  # failures of the same kind are folded into the first one
         self.kind = message  # what groups them: a rule or a status, never a case label
+        self.others: list[str] = []  # the first messages of the rest of the kind (the count is exact)
 
 
 class Incomplete(Exception):
@@ -112,6 +113,7 @@ class ClauseResult:
                     "kind": f.kind,
                     "message": f.message,
                     "count": f.count,
+                    "others": list(f.others),
                     "status": f.exchange.status if f.exchange else None,
                     "response": f.exchange.summary() if f.exchange else None,
                     "curl": curl(f.exchange) if (curl and f.exchange) else None,

@@ -343,6 +343,10 @@ def to_markdown(report: SuiteReport) -> str:
             scripts = script_names(r)
             for failure in r.failures:
                 lines += ["", f"- {_md_cell(failure.message)}{_times(failure.count)}"]
+                if failure.others:
+                    more = failure.count - 1 - len(failure.others)
+                    lines += ["", "  Also of this kind:", *[f"  - {_md_cell(m)}" for m in failure.others]]
+                    lines += [f"  - … and {more} more"] if more > 0 else []
                 if id(failure) in scripts:
                     lines += ["", f"  Reproducer: [`{SCRIPT_DIR}/{scripts[id(failure)]}`]"
                                   f"({SCRIPT_DIR}/{scripts[id(failure)]}) ({describe(failure)})"]

@@ -147,6 +147,9 @@ def _reproducers(failure: ClauseFailure) -> list[str]:
 def _failure(report: SuiteReport, failure: ClauseFailure) -> str:
     times = f" <span class=\"muted\">(×{failure.count})</span>" if failure.count > 1 else ""
     parts = [f'<div class="failure"><p>{_e(report.scrub(failure.message))}{times}</p>']
+    if failure.others:  # what the count folds: the reader can find each case
+        items = "".join(f"<li>{_e(report.scrub(m))}</li>" for m in failure.others)
+        parts.append(f"<h4>also of this kind</h4><ul>{items}</ul>")
     if failure.exchange is not None:
         parts.append(f"<h4>reproduce</h4><pre>{_e(report.curl(failure.exchange))}</pre>")
     for script in _reproducers(failure):

@@ -335,6 +335,7 @@ def _scrubbed(failure: ClauseFailure, scrub: Scrubber) -> ClauseFailure:
                           sequence=sequence, compare=scrub.text(failure.compare))
     clean.count = failure.count
     clean.kind = scrub.text(failure.kind)
+    clean.others = [scrub.text(m) for m in failure.others]
     return clean
 
 

@@ -90,3 +90,21 @@ def test_a_clause_that_judged_its_answers_passes() -> None:
 
     result = _run_stand_in(judges)
     assert result.verdict is V.PASS and result.cases == 1
+
+
+def test_a_folded_kind_keeps_its_cases_for_the_report_files() -> None:
+    from avatar_contract.contract_tests.report import to_json, to_markdown
+    from avatar_contract.contract_tests.report_html import to_html
+
+    ctx = _ctx()
+    for i in range(5):
+        ctx.fail(f"case #{i}: refused 400", kind="refused 400")
+    ctx.fail("case #0: refused 400", kind="refused 400")  # the same message again: counted, not repeated
+    [failure] = ctx.failures
+    assert failure.count == 6 and failure.others == [f"case #{i}: refused 400" for i in range(1, 5)]
+    result = ClauseResult("request.rejects_invalid", V.FAIL, failures=ctx.failures)
+    report = from_results(Target(), [result])
+    assert to_json(report)["clauses"][0]["failures"][0]["others"] == failure.others
+    markdown = to_markdown(report)
+    assert "Also of this kind:" in markdown and "case #4: refused 400" in markdown and "… and 1 more" in markdown
+    assert "<li>case #3: refused 400</li>" in to_html(report)
