@@ -30,7 +30,10 @@ PROVOKABLE, ORDINARY = "20/3600", "1000/1"
 def faulty(request: pytest.FixtureRequest) -> Iterator[tuple[str, str]]:
     fault = str(request.param)
     rate = PROVOKABLE if FAULTS[fault].clause == "rate_limit.retry_after" else ORDINARY
-    with served_emulator("--rate-limit", rate, "--fault", fault) as base:
+    # A race shows a missing in-flight guard only if its requests overlap: each create then takes
+    # a second, far longer than a loaded machine needs to send the race's few requests.
+    slow = ["--processing-delay", "1"] if FAULTS[fault].clause == "idempotency.in_flight" else []
+    with served_emulator("--rate-limit", rate, "--fault", fault, *slow) as base:
         yield fault, base
 
 
