@@ -207,9 +207,6 @@ def exit_code(report: SuiteReport) -> int:
     return EXIT_INCOMPLETE if report.incomplete or not passed else EXIT_OK
 
 
-_exit_code = exit_code
-
-
 def run(args: argparse.Namespace) -> int:
     began, started_at = time.monotonic(), datetime.now(UTC)
     deadline = None if args.deadline is None else began + args.deadline
@@ -306,7 +303,7 @@ def run(args: argparse.Namespace) -> int:
     scripts = sorted((run_dir / SCRIPT_DIR).glob("*.sh"))
     print(f"reports: {run_dir}/ ({', '.join(p.name for p in written)}); latest: {latest}"
           + (f"; reproducers: {len(scripts)} in {run_dir / SCRIPT_DIR}/" if scripts else ""))
-    return _exit_code(report)
+    return exit_code(report)
 
 
 def _stop(progress: Progress, results: list[ClauseResult], names: list[str], why: str) -> None:

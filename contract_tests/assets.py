@@ -236,9 +236,9 @@ def load_assets(path: str | Path) -> AssetFixture:
     return fixture
 
 
-def asset_factory(fixture: AssetFixture | None, *, embedded: bool) -> BodyFactory:
-    """The body factory for a target: invented assets in-process, real ones elsewhere."""
-    return factory(fixture, invented=embedded)
+def bodies_for(target: Target) -> BodyFactory:
+    """Bodies for ``target``: invented assets in-process, only real ones (``--asset``, samples) elsewhere."""
+    return factory(target.assets, invented=target.embedded)
 
 
 Place = tuple[str, tuple[str, ...]]  # (variant, location): ("photo", ("file",)), ("prompt", ("reference_images", "*"))
@@ -250,12 +250,12 @@ def available_sources(target: Target) -> dict[Place, tuple[str, ...]]:
     For the create planner and the verdicts: a fact that needs a source not
     listed for its place cannot be shown on this target (see :func:`missing_sources`).
     """
-    f = asset_factory(target.assets, embedded=target.embedded)
+    f = bodies_for(target)
     return {(variant, site.loc): f.available(variant, site) for variant in f.variants for site in f.sites(variant)}
 
 
 def missing_sources(target: Target) -> list[tuple[Place, str, str]]:
     """(place, source, what to add to the fixture) for every source ``target`` cannot be given."""
-    f = asset_factory(target.assets, embedded=target.embedded)
+    f = bodies_for(target)
     return [((variant, site.loc), source, hint) for variant in f.variants
             for site, source, hint in f.unavailable(variant)]

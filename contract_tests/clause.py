@@ -19,14 +19,14 @@ from .budget import Ledger
 from .checks import linter
 from .exchange import Exchange
 from .finding import ClauseFailure, Incomplete, NotObserved, Skipped, Step
-from .pool import NEEDS_INPUT
+from .pool_result import NEEDS_INPUT
 from .profiles import examples_for
 from .session import Credentials, Session
 from .target import Target
 from .transport import ERROR_HEADER
 
 if TYPE_CHECKING:
-    from .pool import FactOutcome, PoolResult
+    from .pool_result import FactOutcome, PoolResult
 
 # The clause names, in report order.  Everything (tests, report, README) uses these.
 CLAUSE_NAMES: tuple[str, ...] = (

@@ -19,7 +19,8 @@ from pathlib import Path
 import httpx
 
 from . import clauses_auth, clauses_idempotency, clauses_request, clauses_responses
-from .bodies import AssetsMissing, BodyFactory, factory
+from .assets import bodies_for
+from .bodies import AssetsMissing
 from .budget import BudgetExhausted, CircuitOpen, Ledger, TargetStopped, ValidBodyRefused
 from .checks import check_exchange, linter
 from .clause import CLAUSE_NAMES, REGISTRY, Clause, ClauseContext
@@ -53,11 +54,6 @@ def credentials(target: Target) -> Credentials:
 def _timeout(target: Target) -> httpx.Timeout:
     # httpx bounds each read; Session bounds the whole request with target.timeout.
     return httpx.Timeout(target.timeout, connect=min(10.0, target.timeout))
-
-
-def bodies_for(target: Target) -> BodyFactory:
-    """Bodies for ``target``: invented assets in-process, only real ones (``--asset``, samples) elsewhere."""
-    return factory(target.assets, invented=target.embedded)
 
 
 def plan_for(target: Target, names: Iterable[str] | None = None) -> CreatePlan:

@@ -128,3 +128,11 @@ class Independent:
         item_group = {"id": group, "name": body["name"], "created_at": int(time.time()), "looks_count": 1,
                       "status": "processing", "region": "eu"}
         return 200, json.dumps({"data": {"avatar_item": look, "avatar_group": item_group}, "meta": {}}).encode()
+
+
+def json_or_none(raw: bytes) -> Any:
+    """The parsed body, or None where it is not JSON (servers built on Independent decide on it)."""
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return None

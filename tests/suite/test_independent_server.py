@@ -13,7 +13,7 @@ from avatar_contract.contract_tests.finding import Verdict
 from avatar_contract.contract_tests.runner import run_clause, run_suite
 from avatar_contract.contract_tests.target import DEFAULT_MAX_CREATES, Profile, Target
 
-from ._independent import Independent
+from ._independent import Independent, json_or_none
 from ._support import ASSETS, KEY_1, KEY_2, REMOTE
 
 
@@ -63,18 +63,11 @@ def test_a_bug_outside_the_fault_catalogue_is_caught() -> None:
     assert any("exactly 1000 astral code points" in f.message for f in result.failures)
 
 
-def _json(raw: bytes) -> object:
-    try:
-        return json.loads(raw)
-    except ValueError:
-        return None
-
-
 class RefusesBase64Files(Independent):
     """Right about everything except refusing a valid base64 `file` with 400 (seen in the wild)."""
 
     async def process(self, raw: bytes) -> tuple[int, bytes]:
-        body = _json(raw)
+        body = json_or_none(raw)
         file = body.get("file") if isinstance(body, dict) else None
         if isinstance(file, dict) and file.get("type") == "base64" and self.validator.is_valid(body):
             return 400, self.error("invalid_parameter", "unsupported file", "/file")
@@ -85,7 +78,7 @@ class IgnoresGroupId(Independent):
     """Right about everything except making a new group when a valid avatar_group_id is sent."""
 
     async def process(self, raw: bytes) -> tuple[int, bytes]:
-        body = _json(raw)
+        body = json_or_none(raw)
         if isinstance(body, dict) and isinstance(body.get("avatar_group_id"), str) and self.validator.is_valid(body):
             raw = json.dumps({**body, "avatar_group_id": None}).encode()
         return await super().process(raw)
@@ -114,7 +107,7 @@ class ChecksTheBodyFirst(Independent):
         self.bearer_refused = bearer_refused
 
     async def create(self, headers: dict[str, str], raw: bytes) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
-        body = _json(raw)
+        body = json_or_none(raw)
         if not (isinstance(body, dict) and self.validator.is_valid(body)):
             return (*await self.process(raw), [])  # the body's 400, whoever asks
         if self.bearer_refused and headers.get("authorization", "").startswith("Bearer "):

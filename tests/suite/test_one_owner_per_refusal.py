@@ -10,7 +10,6 @@ proven and only the guilty ones fail.
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Callable
 from typing import Any
 
@@ -25,45 +24,40 @@ from avatar_contract.contract_tests.retry_bodies import RetryBodies, at_limit
 from avatar_contract.contract_tests.runner import RunState, run_suite
 from avatar_contract.contract_tests.target import DEFAULT_MAX_CREATES, Target
 
-from ._independent import Independent
+from ._independent import Independent, json_or_none
 from ._support import ASSETS, KEY_1, KEY_2, REMOTE
 
 
-def _json(raw: bytes) -> Any:
-    try:
-        return json.loads(raw)
-    except ValueError:
-        return None
+class RefusesReferences(Independent):
+    """Right about everything except refusing ``reference_images`` items from one source (``SOURCE``)."""
 
-
-class RefusesAssetIdReferences(Independent):
-    """Right about everything except refusing `asset_id` items in `reference_images`."""
+    SOURCE = ""
 
     async def process(self, raw: bytes) -> tuple[int, bytes]:
-        body = _json(raw)
+        body = json_or_none(raw)
         refs = body.get("reference_images") if isinstance(body, dict) else None
-        if isinstance(refs, list) and any(isinstance(r, dict) and r.get("type") == "asset_id" for r in refs):
-            return 400, self.error("invalid_parameter", "asset references are not supported", "/reference_images")
+        if isinstance(refs, list) and any(isinstance(r, dict) and r.get("type") == self.SOURCE for r in refs):
+            return 400, self.error("invalid_parameter", f"{self.SOURCE} references are not supported",
+                                   "/reference_images")
         return await super().process(raw)
 
 
-class RefusesBase64References(Independent):
-    """Right about everything except refusing `base64` items in `reference_images` (after the first
-    item, so the list's first item alone is accepted: the count must be told apart from the items)."""
+class RefusesAssetIdReferences(RefusesReferences):
+    SOURCE = "asset_id"
 
-    async def process(self, raw: bytes) -> tuple[int, bytes]:
-        body = _json(raw)
-        refs = body.get("reference_images") if isinstance(body, dict) else None
-        if isinstance(refs, list) and any(isinstance(r, dict) and r.get("type") == "base64" for r in refs):
-            return 400, self.error("invalid_parameter", "could not decode base64 data", "/reference_images")
-        return await super().process(raw)
+
+class RefusesBase64References(RefusesReferences):
+    """The plan's lists start with another source, so a list's first item alone is accepted: the
+    count must be told apart from the items."""
+
+    SOURCE = "base64"
 
 
 class RefusesPhotoUrlFiles(Independent):
     """Right about everything except refusing a photo whose `file` comes from a `url`."""
 
     async def process(self, raw: bytes) -> tuple[int, bytes]:
-        body = _json(raw)
+        body = json_or_none(raw)
         file = body.get("file") if isinstance(body, dict) else None
         if body is not None and isinstance(body, dict) and body.get("type") == "photo" \
                 and isinstance(file, dict) and file.get("type") == "url":
@@ -266,7 +260,7 @@ class RefusesAFullList(Independent):
     """Right about everything except refusing `reference_images` at maxItems (3): the count's defect."""
 
     async def process(self, raw: bytes) -> tuple[int, bytes]:
-        body = _json(raw)
+        body = json_or_none(raw)
         refs = body.get("reference_images") if isinstance(body, dict) else None
         if isinstance(refs, list) and len(refs) >= 3:
             return 400, self.error("invalid_parameter", "too many reference_images", "/reference_images")
