@@ -1,6 +1,7 @@
 """The Create Avatar OpenAPI document: vendored as published, normalised at load time."""
 
 from ._defect import Severity, SpecDefect, SpecError
+from ._elements import SpecElement, element_kinds, spec_elements, split_sentences
 from ._loader import SPEC_URI, Spec, load_spec, vendored_spec_path
 from ._normalise import normalise
 from ._pointer import from_pointer, to_pointer
@@ -10,10 +11,14 @@ __all__ = [
     "Severity",
     "Spec",
     "SpecDefect",
+    "SpecElement",
     "SpecError",
+    "element_kinds",
     "from_pointer",
     "load_spec",
     "normalise",
+    "spec_elements",
+    "split_sentences",
     "to_pointer",
     "vendored_spec_path",
 ]

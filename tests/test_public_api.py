@@ -14,8 +14,9 @@ _LINTER = {
 }
 EXPECTED = {
     "avatar_contract.spec": {
-        "SPEC_URI", "Severity", "Spec", "SpecDefect", "SpecError", "from_pointer",
-        "load_spec", "normalise", "to_pointer", "vendored_spec_path",
+        "SPEC_URI", "Severity", "Spec", "SpecDefect", "SpecElement", "SpecError", "element_kinds",
+        "from_pointer", "load_spec", "normalise", "spec_elements", "split_sentences", "to_pointer",
+        "vendored_spec_path",
     },
     "avatar_contract.emulator": {
         "DEFAULT_API_KEY", "DEFAULT_RATE_LIMIT", "FAULTS", "Clock", "Emulator", "EmulatorConfig",
