@@ -2,7 +2,8 @@
 
 Every POST to the create route could create an avatar on some broken server
 (one that ignores auth, the body or the key), so every one holds a *slot*
-while it is in flight, and a 2xx keeps it for good.  Never more than
+while it is in flight, and a 2xx status line keeps it for good, whether or
+not the body that follows ever arrives.  Never more than
 ``max(cap, 1)`` slots exist, so no server, however broken, gets more 2xx
 answers than that from one run.  Planned creates may use all slots but one;
 the last is kept for refusal probes, which a correct server answers 4xx (the
@@ -25,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 _COLUMNS = ("made", "unplanned", "in_flight", "in_flight_planned", "requests", "valid_probes",
-            "auth_checked", "tripped", "stopped", "throttled", "waited")
+            "auth_checked", "tripped", "stopped", "throttled", "waited", "unread")
 PROBE_WAIT = 120.0  # seconds a probe waits for a slot held by other in-flight requests
 RUN_WAIT = 120.0  # seconds one run spends waiting out 429s, in total
 
@@ -55,6 +56,7 @@ class LedgerState:
     stopped: str
     throttled: str
     waited: float
+    unread: int = 0  # of ``made``: 2xx status lines whose body never arrived (a stall, a reset)
 
 
 class Ledger:
@@ -71,14 +73,14 @@ class Ledger:
         self._memory: dict[str, object] | None = None
         self._db: sqlite3.Connection | None = None
         if path is None:
-            self._memory = dict(zip(_COLUMNS, (0, 0, 0, 0, 0, 0, 0, "", "", "", 0.0), strict=True))
+            self._memory = dict(zip(_COLUMNS, (0, 0, 0, 0, 0, 0, 0, "", "", "", 0.0, 0), strict=True))
             return
         self._db = sqlite3.connect(path, timeout=60, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("CREATE TABLE IF NOT EXISTS ledger (id INTEGER PRIMARY KEY, made INT, unplanned INT, "
                          "in_flight INT, in_flight_planned INT, requests INT, valid_probes INT, auth_checked INT, "
-                         "tripped TEXT, stopped TEXT, throttled TEXT, waited REAL)")
-        self._db.execute("INSERT OR IGNORE INTO ledger VALUES (1, 0, 0, 0, 0, 0, 0, 0, '', '', '', 0.0)")
+                         "tripped TEXT, stopped TEXT, throttled TEXT, waited REAL, unread INT)")
+        self._db.execute("INSERT OR IGNORE INTO ledger VALUES (1, 0, 0, 0, 0, 0, 0, 0, '', '', '', 0.0, 0)")
 
     # -- the row ----------------------------------------------------------------
     def _execute(self, sql: str) -> None:
@@ -112,7 +114,7 @@ class Ledger:
         row = self._row()
         return LedgerState(int(row["made"]), int(row["unplanned"]), int(row["requests"]),
                            str(row["tripped"]), str(row["stopped"]), str(row["throttled"]),
-                           float(row["waited"]))
+                           float(row["waited"]), int(row["unread"]))
 
     @property
     def planned_limit(self) -> int | None:
@@ -167,6 +169,14 @@ class Ledger:
                 if must_refuse and self.breaker and not row["tripped"]:
                     changes["tripped"] = f"{evidence} was answered {status} where a correct server refuses"
             self._update(**changes)
+        finally:
+            self._execute("COMMIT")
+
+    def body_not_received(self) -> None:
+        """A 2xx (already counted when its status line arrived) whose body never came."""
+        self._execute("BEGIN IMMEDIATE")
+        try:
+            self._update(unread=int(self._row()["unread"]) + 1)
         finally:
             self._execute("COMMIT")
 

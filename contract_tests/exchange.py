@@ -76,6 +76,9 @@ class Exchange:
     request_number: int = 0  # the run's request counter when it was sent ("after request #K")
     _parsed: list[Any] = field(default_factory=list, repr=False, compare=False)
     truncated: bool = False  # the body was longer than the session keeps (session.MAX_BODY)
+    # Why the body never completed after the status line arrived ("" when it did): the status
+    # counts (a 2xx is a create), the body cannot be judged ("2xx, body not received").
+    body_lost: str = ""
     # Removes secrets from the body where it is shown (summary()); judging uses the raw bytes.
     scrub: Callable[[bytes], bytes] | None = field(default=None, repr=False, compare=False)
 
@@ -85,6 +88,11 @@ class Exchange:
         if not self._parsed:
             self._parsed.append(parse_json(self.content))
         return self._parsed[0]
+
+    @property
+    def judgeable(self) -> bool:
+        """Whether the body is all there: not cut at the session's cap, not lost after the status line."""
+        return not (self.truncated or self.body_lost)
 
     @property
     def content_type(self) -> str | None:
@@ -113,6 +121,8 @@ class Exchange:
         """``status`` plus the start of the body, for failure messages."""
         if self.status == 0:
             return f"no response: {self.headers.get('x-contract-error', 'the transport failed')}"
+        if self.body_lost:
+            return f"{self.status}, body not received ({self.body_lost})"
         shown = self.scrub(self.content) if self.scrub is not None else self.content
         text = shown[:limit].decode("utf-8", "replace")
         more = "…" if len(shown) > limit else ""

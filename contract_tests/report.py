@@ -132,12 +132,18 @@ def unexpected_creates(report: SuiteReport) -> str:
             f"the target answered 2xx where a correct server refuses, in {clauses}")
 
 
+def _unread(report: SuiteReport) -> str:
+    """Creates counted at their 2xx status line whose body never arrived (stalled, reset, timed out)."""
+    unread = int(report.run.get("unread", 0))
+    return f", {unread} of them 2xx, body not received" if unread else ""
+
+
 def _target_line(report: SuiteReport) -> str:
     t = report.target
     creates = "unlimited (in-process)" if t.embedded else (
         f"cap {t.max_creates}" if t.allow_create else "not allowed (no --allow-create)")
     unplanned = int(report.run.get("unplanned", 0))
-    extra = f", {unplanned} unplanned" if unplanned else ""
+    extra = (f", {unplanned} unplanned" if unplanned else "") + _unread(report)
     needed = f"; full coverage needs {report.run['needed']}" if report.run.get("needed") and not t.embedded else ""
     return (f"target: {t.description} · profile {t.profile} · seed {t.seed} · "
             f"creates: {report.creates} made, {creates}{extra}{needed}")
@@ -189,11 +195,11 @@ def summary_line(report: SuiteReport) -> str:
 def creates_line(report: SuiteReport) -> str:
     t = report.target
     if t.embedded:
-        return f"{report.creates} made (in-process emulator: no cap)"
+        return f"{report.creates} made (in-process emulator: no cap){_unread(report)}"
     if not t.allow_create:
-        return f"{report.creates} made; not allowed (no --allow-create)"
+        return f"{report.creates} made; not allowed (no --allow-create){_unread(report)}"
     unplanned = int(report.run.get("unplanned", 0))
-    extra = f", {unplanned} unplanned" if unplanned else ""
+    extra = (f", {unplanned} unplanned" if unplanned else "") + _unread(report)
     needed = f"; full coverage needs {report.run['needed']}" if report.run.get("needed") else ""
     return f"{report.creates} made of a cap of {t.max_creates} (--max-creates){extra}{needed}"
 

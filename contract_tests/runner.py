@@ -117,7 +117,7 @@ class RunState:
         """The run-level facts for the report: creates made against the cap, breaker, stops."""
         state = self.ledger.state()
         out: dict[str, object] = {
-            "made": state.made, "unplanned": state.unplanned, "requests": state.requests,
+            "made": state.made, "unplanned": state.unplanned, "unread": state.unread, "requests": state.requests,
             "cap": None if self.target.embedded else (self.target.max_creates if self.target.allow_create else 0),
             "needed": self.full_plan.needed, "planned": self.plan.cost,
             "tripped": state.tripped, "stopped": state.stopped, "throttled": state.throttled,

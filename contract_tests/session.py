@@ -14,7 +14,10 @@ that keep a live run safe and honest live in one place:
   ``Retry-After`` beyond that, or a run that has waited enough, is ``RateLimited``;
 * a request is bounded as a whole (``timeout``: connect, headers and a
   trickled body together) and at most ``MAX_BODY`` bytes of a body are kept,
-  so neither a slow nor a huge answer can stall the run or exhaust memory.
+  so neither a slow nor a huge answer can stall the run or exhaust memory;
+* the create slot is settled when the status line arrives, before the body is
+  read: a 2xx whose body then stalls or breaks is still a create ("2xx, body
+  not received"), as the server's own count has it.
 """
 
 from __future__ import annotations
@@ -295,28 +298,38 @@ class Session:
             await self.ledger.reserve(1, planned=planned)
         elif self.ledger.state().stopped:
             raise TargetStopped(self.ledger.state().stopped.split(":", 1)[0])
+        settled: list[int] = []  # the status the slot was settled with, once
+
+        def commit(status: int, number: int) -> None:
+            # Called as soon as the status line arrives: a 2xx is a create the server committed
+            # to, whether or not its body ever completes (a stall, a timeout, a reset after it).
+            if not creating or settled:
+                return
+            settled.append(status)
+            self.ledger.settle(status, planned=planned, must_refuse=not planned,
+                               evidence=f"request #{number} (a refusal probe)")
+            self.creates += 200 <= status < 300
+
         try:
-            exchange = await self._exchange(request)
+            exchange = await self._exchange(request, commit)
         except BaseException:
-            if creating:
+            if creating and not settled:
                 self.ledger.settle(None, planned=planned, must_refuse=False)
             raise
-        created = False
         if creating:
-            number = exchange.request_number
-            self.ledger.settle(exchange.status, planned=planned, must_refuse=not planned,
-                               evidence=f"request #{number} (a refusal probe)")
-            created = 200 <= exchange.status < 300
-            self.creates += created
+            commit(exchange.status, exchange.request_number)  # status 0: no status line, the slot comes back
             if self._proves_auth(request, exchange.status):
                 self.ledger.auth_checked()
         if self.on_exchange is not None:
-            self.on_exchange(exchange, created)
+            self.on_exchange(exchange, creating and 200 <= exchange.status < 300)
         if _stopping:
             raise RunStopped(_stopping[0])
         return exchange
 
-    async def _exchange(self, request: SentRequest) -> Exchange:
+    async def _exchange(self, request: SentRequest,
+                        on_status: Callable[[int, int], None] | None = None) -> Exchange:
+        """One request, bounded as a whole by ``timeout``; ``on_status(status, number)`` is called
+        as soon as the status line arrives, before the body is read."""
         if _stopping:
             # Even a task whose cancellation was swallowed (somewhere in a
             # connect) sends nothing more once the run is stopping.
@@ -330,14 +343,20 @@ class Session:
         # Summaries quote the body in failure messages: they show it scrubbed,
         # of the real keys and of the near-miss key this very request carried.
         scrub = self._scrubber.with_sent(*sent_secrets(request.credential)).data
+        head: list[httpx.Response] = []  # the response, once its status line and headers arrived
+        body = _Body()
         try:
             async with asyncio.timeout(self.timeout):
                 async with self.client.stream(
                     request.method, request.path,
                     headers=[(k.encode("latin-1"), v) for k, v in headers], content=request.content,
                 ) as response:
-                    content, truncated = await _read_capped(response, MAX_BODY)
-            if truncated:  # not judgeable: keep only what a report shows
+                    head.append(response)
+                    if on_status is not None:
+                        on_status(response.status_code, number)
+                    await body.read(response, MAX_BODY)
+            content = body.content()
+            if body.truncated:  # not judgeable: keep only what a report shows
                 content = content[:EVIDENCE_BYTES]
         except httpx.LocalProtocolError:
             # h11's message quotes the offending value, which may be a key: keep only the names.
@@ -346,17 +365,15 @@ class Session:
                                     f"not allowed in HTTP (headers: {names}; values not shown)") from None
         except TimeoutError:
             cause = f"no complete answer within {self.timeout:g}s (--timeout bounds the whole request, body included)"
-            exchange = Exchange(request, 0, {ERROR_HEADER: cause},
-                                b"", time.perf_counter() - started, request_number=number, scrub=scrub)
+            exchange = self._unanswered(request, head, body, cause, started, number, scrub)
             self._timeouts += 1
             if self._timeouts >= TIMEOUTS_IN_A_ROW:
                 self._stop(exchange, number, cause)
         except httpx.TransportError as exc:
-            # No answer at all: kept as evidence, naming the cause; a refused or reset connection
+            # No (whole) answer: kept as evidence, naming the cause; a refused or reset connection
             # (or a run of timeouts) means the target stopped: said once, then nothing more is sent.
             cause = transport_cause(exc, self.client.timeout)
-            exchange = Exchange(request, 0, {ERROR_HEADER: cause}, b"",
-                                time.perf_counter() - started, request_number=number, scrub=scrub)
+            exchange = self._unanswered(request, head, body, cause, started, number, scrub)
             self._timeouts = self._timeouts + 1 if isinstance(exc, httpx.TimeoutException) else 0
             if isinstance(exc, STOPPING_ERRORS) or self._timeouts >= TIMEOUTS_IN_A_ROW:
                 self._stop(exchange, number, cause)
@@ -369,11 +386,25 @@ class Session:
                 content,
                 time.perf_counter() - started,
                 request_number=number,
-                truncated=truncated,
+                truncated=body.truncated,
                 scrub=scrub,
             )
         self.exchanges.append(exchange)
         return exchange
+
+    def _unanswered(self, request: SentRequest, head: list[httpx.Response], body: _Body, cause: str,
+                    started: float, number: int, scrub: Callable[[bytes], bytes]) -> Exchange:
+        """The exchange of a request whose answer never completed: status 0 with the cause, or,
+        when the status line had arrived, that status with what came of the body ("body not received")."""
+        elapsed = time.perf_counter() - started
+        if not head:
+            return Exchange(request, 0, {ERROR_HEADER: cause}, b"", elapsed, request_number=number, scrub=scrub)
+        response = head[0]
+        if request.method == "POST" and request.path == self.path and 200 <= response.status_code < 300:
+            self.ledger.body_not_received()  # counted already (at the status line); shown apart
+        return Exchange(request, response.status_code, {k.lower(): v for k, v in response.headers.items()},
+                        body.content()[:EVIDENCE_BYTES], elapsed, request_number=number, truncated=True,
+                        body_lost=cause, scrub=scrub)
 
     def _stop(self, exchange: Exchange, number: int, cause: str) -> None:
         """The target stopped answering: said once (the ledger keeps the first), then nothing more is sent."""
@@ -384,14 +415,24 @@ class Session:
         raise TargetStopped(self.ledger.state().stopped.split(":", 1)[0]) from None
 
 
-async def _read_capped(response: httpx.Response, limit: int) -> tuple[bytes, bool]:
-    """At most ``limit`` bytes of the (decoded) body, and whether there was more."""
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in response.aiter_bytes():
-        if size + len(chunk) > limit:
-            chunks.append(chunk[: limit - size])
-            return b"".join(chunks), True  # the rest is never read (the connection is dropped)
-        chunks.append(chunk)
-        size += len(chunk)
-    return b"".join(chunks), False
+class _Body:
+    """The body as it is read: what arrived survives a timeout or a reset part-way."""
+
+    def __init__(self) -> None:
+        self.chunks: list[bytes] = []
+        self.size = 0
+        self.truncated = False
+
+    async def read(self, response: httpx.Response, limit: int) -> None:
+        """At most ``limit`` bytes of the (decoded) body; ``truncated`` if there was more."""
+        async for chunk in response.aiter_bytes():
+            if self.size + len(chunk) > limit:
+                self.chunks.append(chunk[: limit - self.size])
+                self.size = limit
+                self.truncated = True
+                return  # the rest is never read (the connection is dropped)
+            self.chunks.append(chunk)
+            self.size += len(chunk)
+
+    def content(self) -> bytes:
+        return b"".join(self.chunks)
