@@ -9,6 +9,7 @@ is ``validators`` (strict profile); nothing here restates a schema fact.
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -46,7 +47,8 @@ def linter() -> Linter:
 
 @functools.cache
 def _linter_for(spec: Spec) -> Linter:
-    return Linter(spec, strict=True)
+    # The run's clock: the time-based sentence rules (created_at in Unix seconds) compare with it.
+    return Linter(spec, strict=True, clock=time.time)
 
 
 def _fail(clause: str, findings: Iterable[Finding]) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 from avatar_contract.spec import Spec, SpecError, load_spec, to_pointer
 
 from ._compiled import Branch, Union, lookup, ref_validator, split
+from ._sentence_rules import Site, sites
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,7 @@ class ResponseContract:
     error_code: str | None
     headers: Mapping[str, HeaderContract] = field(default_factory=dict)
     examples: tuple[tuple[str, Any], ...] = ()
+    sentence_sites: tuple[Site, ...] = ()  # where a response sentence rule is active (strict)
 
 
 @dataclass(frozen=True)
@@ -133,6 +135,7 @@ def _response(spec: Spec, status: str, pointer: str) -> ResponseContract:
     schema_pointer: str | None = None
     examples: list[tuple[str, Any]] = []
     schema: Any = None
+    media_schema: Any = None
     if media_types:
         mt_pointer = f"{pointer}/content/{to_pointer([media_types[0]])[1:]}"
         media = content[media_types[0]]
@@ -140,6 +143,7 @@ def _response(spec: Spec, status: str, pointer: str) -> ResponseContract:
         if isinstance(media.get("schema"), dict):
             schema_pointer = f"{mt_pointer}/schema"
             schema = spec.resolve(media["schema"])
+            media_schema = media["schema"]
     headers = {}
     for name in node.get("headers") or {}:
         h_node, h_pointer = _follow(spec, f"{pointer}/headers/{to_pointer([name])[1:]}")
@@ -153,6 +157,7 @@ def _response(spec: Spec, status: str, pointer: str) -> ResponseContract:
         error_code=_error_code(schema, examples, spec) if not status.startswith("2") else None,
         headers=headers,
         examples=tuple(examples),
+        sentence_sites=tuple(sites(spec, status, media_schema, schema_pointer)) if schema_pointer else (),
     )
 
 

@@ -36,13 +36,18 @@ class Linter:
 
     ``strict`` turns on the profile the contract suite uses: 200s must carry the
     ``data`` wrapper with a non-null item, errors the ``error`` envelope, and
-    error codes must be the documented ones.
+    error codes must be the documented ones, and the response sentence rules
+    (:mod:`._sentence_rules`) apply.  ``clock`` (seconds, e.g. ``time.time``) is
+    the run's clock the time-based sentence rules compare with; without one they
+    stay quiet.
     """
 
-    def __init__(self, spec: SpecSource = None, *, strict: bool = False) -> None:
+    def __init__(self, spec: SpecSource = None, *, strict: bool = False,
+                 clock: Callable[[], float] | None = None) -> None:
         source = os.fspath(spec) if isinstance(spec, os.PathLike) else spec
         self.contract: Contract = contract_for(source)
         self.strict = strict
+        self.clock = clock
 
     @property
     def spec(self) -> Spec:
@@ -81,6 +86,7 @@ class Linter:
             return lint_response_body(
                 self.contract, status, body, headers=headers, request=request,
                 strict=self.strict if strict is None else strict,
+                now=self.clock() if self.clock is not None else None,
             )
         except Exception as exc:
             return _internal_error(exc)

@@ -12,6 +12,7 @@ from ._hints import LEGACY_RESPONSE_VALUES
 from ._payload import NotJSON, Raw, parse
 from ._schema_errors import findings as schema_findings
 from ._schema_errors import show
+from ._sentence_rules import sentence_findings
 
 # What each request variant must come back as.  The spec does not say what a
 # prompt avatar's look type is, so no expectation is asserted for it.
@@ -120,6 +121,7 @@ def lint_response_body(
     headers: Mapping[str, str] | None,
     request: Any,
     strict: bool,
+    now: float | None = None,
 ) -> Report:
     code = status_code(status)
     if code is None:
@@ -154,6 +156,7 @@ def lint_response_body(
         return Report([*out, Finding("error", "", "json.unsupported", f"body is not a JSON value: {exc}")])
     if strict:
         out.extend(_strict_findings(rc, status, body))
+        out.extend(sentence_findings(rc.sentence_sites, body, now))
     out.extend(_code_findings(rc, body, strict))
     if request is not None and status // 100 == 2:
         out.extend(_consistency(body, request))
