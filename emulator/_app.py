@@ -14,11 +14,14 @@ from starlette.routing import Route
 
 from ._config import EmulatorConfig
 from ._emulator import CREATE_ROUTE, Emulator
+from ._records import StoreUnavailable
 
 log = logging.getLogger("avatar_contract.emulator")
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 _CODES = {404: "not_found", 405: "method_not_allowed"}
+SERVICE_UNAVAILABLE = "service_unavailable"
+STORE_RETRY_AFTER = 1  # seconds; a replica reconnects as soon as the database is back
 
 
 def create_app(config: EmulatorConfig | None = None) -> Starlette:
@@ -43,6 +46,13 @@ def create_app(config: EmulatorConfig | None = None) -> Starlette:
         async def call(request: Request) -> Response:
             try:
                 return await endpoint(request)
+            except StoreUnavailable as exc:
+                # The database went away: a retryable refusal, one log line, no traceback.
+                log.warning("store unavailable on %s %s: %s", request.method, request.url.path, exc)
+                return emulator.responder.error(
+                    503, SERVICE_UNAVAILABLE, "The service is temporarily unavailable. Retry after "
+                    "the duration specified in the Retry-After header.",
+                    headers={"Retry-After": str(STORE_RETRY_AFTER)})
             except Exception:
                 log.exception("unhandled error on %s %s", request.method, request.url.path)
                 return emulator.responder.error(500, "internal_error", "Internal server error")

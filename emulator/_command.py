@@ -16,8 +16,10 @@ from ._config import (
     DEFAULT_RATE_LIMIT,
     EmulatorConfig,
     parse_rate_limit,
+    store_label,
 )
 from ._faults import FAULTS
+from ._records import StoreError
 
 # Kept here rather than imported from ._protocol, which imports uvicorn (slow to load).
 DEFAULT_HEADER_TIMEOUT = 10.0
@@ -66,8 +68,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fault", action="append", metavar="NAME", dest="faults", default=[],
                         help="switch a fault on (repeatable; see --list-faults)")
     parser.add_argument("--list-faults", action="store_true", help="print the fault catalogue and exit")
-    parser.add_argument("--store", default="memory", metavar="memory|sqlite:PATH",
-                        help="where avatars and idempotency records live (default memory)")
+    parser.add_argument("--store", default="memory", metavar="memory|sqlite:PATH|postgresql://...",
+                        help="where avatars and idempotency records live (default memory); "
+                             "postgresql:// is shared by every replica pointed at it")
     parser.add_argument("--rate-limit", type=_rate, default=DEFAULT_RATE_LIMIT, metavar="N/SECONDS",
                         help=f"token bucket per API key, or 'off' (default "
                              f"{DEFAULT_RATE_LIMIT[0]}/{DEFAULT_RATE_LIMIT[1]:g})")
@@ -152,14 +155,15 @@ def run(args: argparse.Namespace) -> int:
     try:
         config = build_config(args)
         if args.workers > 1 and config.store == "memory":
-            raise _Usage("--workers above 1 needs --store sqlite:PATH (workers share nothing in memory)")
+            raise _Usage("--workers above 1 needs --store sqlite:PATH or postgresql://... "
+                         "(workers share nothing in memory)")
         from ._app import create_app
 
         create_app(config).state.emulator.close()  # fail here, not in a worker: bad spec, bad DB path
     except _Usage as exc:
         print(f"avatar-contract emulator: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except (OSError, sqlite3.Error) as exc:
+    except (OSError, sqlite3.Error, StoreError) as exc:
         print(f"avatar-contract emulator: cannot open the store: {exc}", file=sys.stderr)
         return EXIT_USAGE
     problem = _bind_problem(args.host, args.port)
@@ -203,5 +207,5 @@ def _banner(args: argparse.Namespace, config: EmulatorConfig) -> None:
     rate = (f"{config.rate_limit[0]}/{config.rate_limit[1]:g}s per key" if config.rate_limit
             else "off")
     print(f"avatar-contract emulator: http://{args.host}:{args.port}/v3/avatars  "
-          f"keys={len(config.api_key_digests)} store={config.store} rate-limit={rate} "
+          f"keys={len(config.api_key_digests)} store={store_label(config.store)} rate-limit={rate} "
           f"faults={','.join(sorted(config.faults)) or 'none'}", file=out)

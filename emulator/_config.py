@@ -9,6 +9,7 @@ import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from ._clock import Clock
 from ._faults import check_fault_names
@@ -63,12 +64,30 @@ def _check_rate(rate: Any) -> tuple[int, float]:
     return capacity, float(per)
 
 
+def store_label(store: str) -> str:
+    """The store as it may be shown (banners, reprs, errors): no password, no query string."""
+    if "://" not in store:
+        return store
+    try:
+        parts = urlsplit(store)
+        host = parts.hostname or ""
+        port = parts.port
+    except ValueError:
+        return store.split("://", 1)[0] + "://..."
+    user = f"{parts.username}@" if parts.username else ""
+    where = f"[{host}]" if ":" in host else host
+    return f"{parts.scheme}://{user}{where}{f':{port}' if port else ''}{parts.path}"
+
+
 def _check_store(store: Any) -> str:
     if isinstance(store, str) and (
         store == "memory" or (store.startswith("sqlite:") and store[len("sqlite:"):].strip())
+        or (store.startswith(("postgresql://", "postgres://")) and "\n" not in store)
     ):
         return store
-    raise ValueError(f"store must be 'memory' or 'sqlite:PATH', not {store!r}")
+    # Never echo a postgresql:// value: it may carry a password.
+    shown = store_label(store) if isinstance(store, str) else store
+    raise ValueError(f"store must be 'memory', 'sqlite:PATH' or 'postgresql://...', not {shown!r}")
 
 
 def _non_negative(name: str, value: Any, *, upper: float = math.inf) -> float:
@@ -157,7 +176,7 @@ class EmulatorConfig:
         # Keys stay out of reprs, tracebacks and pytest's assertion messages.
         return (
             f"EmulatorConfig(api_keys=<{len(self.api_key_digests)} key(s)>, faults={sorted(self.faults)!r}, "
-            f"store={self.store!r}, rate_limit={self.rate_limit!r}, "
+            f"store={store_label(self.store)!r}, rate_limit={self.rate_limit!r}, "
             f"training_seconds={self.training_seconds!r}, failure_rate={self.failure_rate!r}, "
             f"consent_required={self.consent_required!r})"
         )

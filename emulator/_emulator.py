@@ -34,8 +34,8 @@ from ._errors import (
 )
 from ._json import dumps
 from ._memory_store import MemoryStore
-from ._rate_limit import RateLimiter
-from ._records import Completion, Fresh, Group, InFlight, Look, Replay, Store, StoredResponse
+from ._rate_limit import BucketStore, RateLimiter, SharedRateLimiter
+from ._records import Completion, Fresh, Group, InFlight, Look, Replay, Store, StoredResponse, StoreError
 from ._references import GROUP_FIELD, References
 from ._sqlite_store import SqliteStore
 from ._training import FAILED, PROCESSING, render_group, render_look, status_at
@@ -47,9 +47,19 @@ CREATE_ROUTE = "/v3/avatars"
 CONTENT_TYPE = "Content-Type"
 
 
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+
+
 def open_store(spec: str, max_records: int | None = None) -> Store:
     if spec.startswith("sqlite:"):
         return SqliteStore(spec[len("sqlite:"):], max_records)
+    if spec.startswith(POSTGRES_SCHEMES):
+        try:
+            from ._postgres_store import PostgresStore
+        except ImportError:
+            raise StoreError("a postgresql:// store needs psycopg: "
+                             "pip install 'avatar-contract[postgres]'") from None
+        return PostgresStore(spec, max_records)
     return MemoryStore(max_records)
 
 
@@ -69,11 +79,14 @@ class Emulator:
         self.linter = Linter(self.spec, strict=True)
         self.responder = Responder(config.faults)
         self.auth = Authenticator(config)
-        self.limiter = (RateLimiter(*config.rate_limit, clock=config.clock)
-                        if config.rate_limit else None)
+        self.store: Store = open_store(config.store, config.idempotency_max_records)
+        self.limiter: RateLimiter | SharedRateLimiter | None = None
+        if config.rate_limit and isinstance(self.store, BucketStore):
+            self.limiter = SharedRateLimiter(*config.rate_limit, clock=config.clock, store=self.store)
+        elif config.rate_limit:
+            self.limiter = RateLimiter(*config.rate_limit, clock=config.clock)
         self.checker = BodyChecker(self.linter, config.faults)
         self.references = References(self.spec)
-        self.store: Store = open_store(config.store, config.idempotency_max_records)
         self.openapi_body = dumps(self.spec.document)
         self.media_types = frozenset(m.split(";", 1)[0].strip().lower()
                                      for m in self.linter.contract.request.media_types)
@@ -100,13 +113,14 @@ class Emulator:
                 None, functools.partial(fn, *args))
         return fn(*args)
 
-    def _gate(self, request: Request) -> str | Response:
+    async def _gate(self, request: Request) -> str | Response:
         """Authenticate and rate-limit: the tenant, or the refusal to send."""
         tenant = self.auth.tenant(request.headers)
         if tenant is None:
             return self.responder.unauthorized()
         if self.limiter is not None:
-            wait = self.limiter.acquire(tenant)
+            wait = (await self._call(self.limiter.acquire, tenant) if self.limiter.blocking
+                    else self.limiter.acquire(tenant))
             if wait:
                 return self._too_many(wait)
         return tenant
@@ -163,7 +177,7 @@ class Emulator:
 
     # -- POST /v3/avatars -----------------------------------------------------
     async def create(self, request: Request) -> Response:
-        tenant = self._gate(request)
+        tenant = await self._gate(request)
         if isinstance(tenant, Response):
             return tenant
         key = request.headers.get(idem.KEY_HEADER)
@@ -308,7 +322,7 @@ class Emulator:
 
     # -- GET /v3/avatars/{group_id}, GET /v3/avatars/looks/{look_id} -----------
     async def get_group(self, request: Request) -> Response:
-        tenant = self._gate(request)
+        tenant = await self._gate(request)
         if isinstance(tenant, Response):
             return tenant
         group_id = request.path_params["group_id"]
@@ -321,7 +335,7 @@ class Emulator:
         return self.responder.json(200, {"data": render_group(group, count, status)})
 
     async def get_look(self, request: Request) -> Response:
-        tenant = self._gate(request)
+        tenant = await self._gate(request)
         if isinstance(tenant, Response):
             return tenant
         look_id = request.path_params["look_id"]

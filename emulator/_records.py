@@ -85,6 +85,14 @@ class InFlight:
 Claim = Fresh | Replay | InFlight
 
 
+class StoreError(Exception):
+    """The store cannot be used (a database it cannot open, a schema newer than this code)."""
+
+
+class StoreUnavailable(StoreError):
+    """The store's database cannot be reached just now; the request may be retried."""
+
+
 class Store(Protocol):
     """Persistence for the emulator.  Methods are synchronous and atomic.
 

@@ -59,7 +59,7 @@ def test_faults_accept_any_collection_of_names() -> None:
 @pytest.mark.parametrize(("options", "needle"), [
     ({"api_keys": ()}, "at least one key"),
     ({"api_keys": ("has space",)}, "visible ASCII"),
-    ({"store": "postgres://x"}, "sqlite:PATH"),
+    ({"store": "redis://x"}, "postgresql://"),
     ({"store": "sqlite:"}, "sqlite:PATH"),
     ({"rate_limit": (0, 10.0)}, "capacity"),
     ({"rate_limit": (10, 0)}, "period"),

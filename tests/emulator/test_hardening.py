@@ -16,6 +16,7 @@ from avatar_contract.emulator import DEFAULT_API_KEY, EmulatorConfig, ManualCloc
 from avatar_contract.emulator._records import StoredResponse
 from avatar_contract.emulator._serve import CONFIG_ENV
 
+from ._postgres import STORES, store_spec
 from ._served import served
 from ._support import error_of, harness, photo
 
@@ -59,16 +60,16 @@ def test_replay_records_hold_exactly_their_bytes() -> None:
     assert sys.getsizeof(record.body) - len(record.body) < 64  # no over-allocated buffer kept
 
 
-@pytest.mark.parametrize("store", ["memory", "sqlite"])
+@pytest.mark.parametrize("store", STORES)
 async def test_the_record_cap_evicts_the_oldest_completed_records(store: str, tmp_path: Path) -> None:
-    where = "memory" if store == "memory" else f"sqlite:{tmp_path / 'cap.db'}"
-    cap = 64 if store == "sqlite" else 5  # SQLite checks its cap every 64 claims
+    where = store_spec(store, tmp_path)
+    cap = 5 if store == "memory" else 64  # SQLite and PostgreSQL check their cap every 64 claims
     h = harness(EmulatorConfig(store=where, idempotency_max_records=cap, rate_limit=None,
                                processing_delay=0.0, clock=ManualClock()))
     first = await h.create(idem="key-0")
     for i in range(1, cap * 2 + 1):
         assert (await h.create(idem=f"key-{i}")).status_code == 200
-    slack = 64 if store == "sqlite" else 1  # one claim past the cap; SQLite, up to 64
+    slack = 1 if store == "memory" else 64  # one claim past the cap; the databases, up to 64
     assert h.emulator.store.idempotency_records() <= cap + slack
     newest = await h.create(idem=f"key-{cap * 2}")
     assert newest.headers.get("idempotent-replayed") == "true"  # recent keys still replay
@@ -151,10 +152,10 @@ def test_worker_processes_never_hold_a_key_in_their_environment(tmp_path: Path) 
 
 
 # -- §3 a request whose lease was taken over creates nothing ----------------------------
-@pytest.mark.parametrize("store", ["memory", "sqlite"])
+@pytest.mark.parametrize("store", STORES)
 async def test_a_request_whose_lease_was_taken_over_rolls_back(store: str, tmp_path: Path) -> None:
     clock = ManualClock()
-    where = "memory" if store == "memory" else f"sqlite:{tmp_path / 'lease.db'}"
+    where = store_spec(store, tmp_path)
     h = harness(EmulatorConfig(store=where, clock=clock, in_flight_lease=1.0, processing_delay=0.3,
                                rate_limit=None))
     original = asyncio.create_task(h.create(idem="slow-key"))

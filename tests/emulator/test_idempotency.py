@@ -10,6 +10,7 @@ import pytest
 from avatar_contract.emulator import DEFAULT_API_KEY, ManualClock
 from avatar_contract.emulator._idempotency import scope
 
+from ._postgres import STORES, store_spec
 from ._support import INVALID, KEY_B, error_of, harness, photo, twin
 
 pytestmark = pytest.mark.anyio
@@ -141,10 +142,10 @@ async def test_a_retry_during_the_original_gets_409() -> None:
     assert h.emulator.created_count() == 1
 
 
-@pytest.mark.parametrize("store", ["memory", "sqlite"])
+@pytest.mark.parametrize("store", STORES)
 async def test_200_concurrent_same_key_requests_create_exactly_one_avatar(
         store: str, tmp_path: object) -> None:
-    spec = "memory" if store == "memory" else f"sqlite:{tmp_path}/race.db"
+    spec = store_spec(store, tmp_path)
     h = harness(store=spec, rate_limit=None, processing_delay=0.05)
     responses = await asyncio.gather(*(h.create(twin(), idem="race") for _ in range(200)))
     statuses = [r.status_code for r in responses]

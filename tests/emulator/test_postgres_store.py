@@ -1,0 +1,195 @@
+"""``store="postgresql://..."``: one state for every replica, kept by the database.
+
+Two emulators on one schema stand in for two replicas (each has its own pool).
+The database going away is a TCP forwarder cut between an emulator and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+import pytest
+
+from avatar_contract.emulator import EmulatorConfig, ManualClock
+from avatar_contract.emulator._postgres_schema import MIGRATIONS, VERSION, migrate
+from avatar_contract.emulator._postgres_store import PostgresStore
+from avatar_contract.emulator._records import Fresh, InFlight, Replay, StoredResponse, StoreError
+from avatar_contract.validators._cli import main as cli_main
+
+from ._postgres import fresh_schema, postgres_dsn
+from ._support import error_of, harness, photo, prompt, twin
+from ._tcp_proxy import TcpProxy
+
+pytestmark = pytest.mark.anyio
+
+
+def _via(dsn: str, port: int) -> str:
+    parts = urlsplit(dsn)
+    user = f"{parts.username}@" if parts.username else ""
+    return urlunsplit(parts._replace(netloc=f"{user}127.0.0.1:{port}"))
+
+
+async def test_two_replicas_share_avatars_keys_and_training_state() -> None:
+    dsn = fresh_schema()
+    clock = ManualClock()
+    a, b = (harness(EmulatorConfig(store=dsn, clock=clock, rate_limit=None, processing_delay=0.1))
+            for _ in range(2))
+    responses = await asyncio.gather(*((a, b)[i % 2].create(twin(), idem="shared") for i in range(40)))
+    statuses = [r.status_code for r in responses]
+    assert set(statuses) <= {200, 409} and 409 in statuses
+    assert len({r.content for r in responses if r.status_code == 200}) == 1
+    assert a.emulator.created_count() == b.emulator.created_count() == 1
+    data = next(r for r in responses if r.status_code == 200).json()["data"]
+    look_path = f"/v3/avatars/looks/{data['avatar_item']['id']}"
+    assert (await b.get(look_path)).json()["data"]["status"] == "processing"
+    clock.advance(10)  # training advances from the stored creation time, on either replica
+    assert (await b.get(look_path)).json()["data"]["status"] == "completed"
+    assert (await a.get(look_path)).json()["data"]["status"] == "completed"
+    joined = await b.create(prompt(avatar_group_id=data["avatar_group"]["id"]))
+    assert joined.json()["data"]["avatar_group"]["looks_count"] == 2
+    for h in (a, b):
+        h.emulator.close()
+
+
+async def test_a_restart_keeps_avatars_and_replays_keys() -> None:
+    dsn = fresh_schema()
+    clock = ManualClock()
+    raw = b'{"type":"digital_twin","name":"Zo\\ud800e\\u0000","file":{"type":"asset_id","asset_id":"a"}}'
+    first = harness(EmulatorConfig(store=dsn, clock=clock))
+    created = await first.create(content=raw, idem="survives")
+    assert created.status_code == 200
+    first.emulator.close()
+    second = harness(EmulatorConfig(store=dsn, clock=clock))
+    replay = await second.create(twin(), idem="survives")
+    assert replay.content == created.content and replay.headers["idempotent-replayed"] == "true"
+    look = second.emulator.avatars[0]
+    assert look.name == "Zo\ud800e\x00" and second.emulator.created_count() == 1
+    second.emulator.close()
+
+
+def test_claims_are_atomic_across_pools_and_leases_are_stored() -> None:
+    dsn = fresh_schema()
+    a, b = PostgresStore(dsn), PostgresStore(dsn)
+    try:
+        first = a.claim("scope", "fp", 100.0, 86_400.0, 60.0)
+        assert isinstance(first, Fresh)
+        assert isinstance(b.claim("scope", "fp", 101.0, 86_400.0, 60.0), InFlight)
+        b.release("scope", "not-the-token")  # only the owner releases
+        assert isinstance(b.claim("scope", "fp", 101.0, 86_400.0, 60.0), InFlight)
+        # a's replica dies without releasing: after the lease, b takes the key over.
+        taken = b.claim("scope", "fp", 160.0, 86_400.0, 60.0)
+        assert isinstance(taken, Fresh) and taken.token != first.token
+        a.complete("scope", first.token, "fp", StoredResponse(200, b"late", "application/json"), 161.0, 1.0)
+        assert isinstance(b.claim("scope", "fp", 162.0, 86_400.0, 60.0), InFlight)  # the late one lost
+    finally:
+        a.close()
+        b.close()
+
+
+def test_a_replay_takes_no_row_lock() -> None:
+    dsn = fresh_schema()
+    store = PostgresStore(dsn)
+    store.complete("done", None, "fp", StoredResponse(200, b"{}", "application/json"), 0.0, 1e9)
+    seen: list[object] = []
+    with psycopg.connect(dsn) as holder:  # a transaction holding the record's row lock
+        holder.execute("SELECT * FROM idempotency WHERE scope = 'done' FOR UPDATE")
+        worker = threading.Thread(target=lambda: seen.append(store.claim("done", "fp", 1.0, 1e9, 60.0)))
+        worker.start()
+        worker.join(timeout=30)  # a claim that wrote would wait for the lock until the rollback
+        blocked = worker.is_alive()
+        holder.rollback()
+    worker.join()
+    store.close()
+    assert not blocked and isinstance(seen[0], Replay)
+
+
+def test_expired_records_are_purged_in_bounded_batches() -> None:
+    store = PostgresStore(fresh_schema())
+    response = StoredResponse(200, b"{}", "application/json")
+    for i in range(25):
+        store.complete(f"old-{i}", None, "fp", response, 0.0, 10.0)
+    store.complete("live", None, "fp", response, 0.0, 1e9)
+    assert store.purge(100.0, batch=10) == 10
+    assert store.purge(100.0, batch=10) == 10
+    assert store.purge(100.0, batch=10) == 5
+    assert store.idempotency_records() == 1
+    store.close()
+
+
+def test_an_older_schema_is_migrated_and_keeps_its_data() -> None:
+    dsn = fresh_schema()
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        assert migrate(conn, upto=1) == 0
+        conn.execute("INSERT INTO idempotency (scope, fingerprint, expires_at, status, body, content_type) "
+                     "VALUES ('old', 'fp', 1e12, 200, 'x', 'application/json')")
+    store = PostgresStore(dsn)
+    try:
+        assert isinstance(store.claim("old", "fp", 0.0, 60.0, 60.0), Replay)
+        assert store.take_token("tenant", "requests", 2, 1.0, 0.0) == 0  # a table from version 2
+        with psycopg.connect(dsn) as conn:
+            row = conn.execute("SELECT version FROM emulator_schema_version").fetchone()
+            assert row is not None and row[0] == VERSION == len(MIGRATIONS)
+            conn.execute("UPDATE emulator_schema_version SET version = version + 1")
+            conn.commit()
+        with pytest.raises(StoreError, match="newer than this emulator"):
+            PostgresStore(dsn)
+    finally:
+        store.close()
+
+
+async def test_the_rate_limit_is_one_bucket_across_replicas() -> None:
+    dsn = fresh_schema()
+    clock = ManualClock()
+    replicas = [harness(EmulatorConfig(store=dsn, clock=clock, rate_limit=(5, 100.0))) for _ in range(3)]
+    answers = [await replicas[i % 3].get("/v3/avatars/none") for i in range(12)]
+    assert sum(r.status_code != 429 for r in answers) == 5
+    refused = next(r for r in answers if r.status_code == 429)
+    assert refused.headers["retry-after"] == "20" and error_of(refused)["code"] == "rate_limit_exceeded"
+    clock.advance(20)  # one token back, for whichever replica asks first
+    assert (await replicas[2].get("/v3/avatars/none")).status_code == 404
+    assert (await replicas[0].get("/v3/avatars/none")).status_code == 429
+    for h in replicas:
+        h.emulator.close()
+
+
+async def test_a_lost_database_is_a_503_then_serving_resumes(caplog: pytest.LogCaptureFixture) -> None:
+    dsn = fresh_schema()
+    proxy = TcpProxy([(urlsplit(dsn).hostname or "127.0.0.1", urlsplit(dsn).port or 5432)])
+    h = harness(EmulatorConfig(store=_via(dsn, proxy.port), rate_limit=None))
+    try:
+        assert (await h.create(photo(), idem="before")).status_code == 200
+        proxy.cut()
+        with caplog.at_level(logging.WARNING, logger="avatar_contract.emulator"):
+            down = await h.create(photo(), idem="during")
+        assert down.status_code == 503 and down.headers["retry-after"] == "1"
+        assert error_of(down)["code"] == "service_unavailable"
+        assert not any(r.exc_info for r in caplog.records)  # one line, no traceback
+        proxy.restore()
+        for _ in range(100):  # bounded: the pool replaces its broken connections
+            again = await h.create(photo(), idem="during")
+            if again.status_code != 503:
+                break
+            await asyncio.sleep(0.2)
+        assert again.status_code == 200
+        assert (await h.create(photo(), idem="during")).headers["idempotent-replayed"] == "true"
+        assert h.emulator.created_count() == 2  # "before" and "during", once each
+    finally:
+        h.emulator.close()
+        proxy.close()
+
+
+def test_an_unreachable_database_at_start_is_one_line_and_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    postgres_dsn()  # the skip/fail rule applies to this test too
+    proxy = TcpProxy([("127.0.0.1", 9)])
+    proxy.cut()  # every connection refused at once
+    try:
+        code = cli_main(["emulator", "--store", f"postgresql://u:hunter2@127.0.0.1:{proxy.port}/db"])
+    finally:
+        proxy.close()
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert "cannot reach PostgreSQL" in err and "hunter2" not in err and "Traceback" not in err
