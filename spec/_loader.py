@@ -10,11 +10,11 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
 from referencing import Registry
 from referencing.exceptions import Unresolvable
 from referencing.jsonschema import DRAFT202012
 
+from . import _cache
 from ._defect import SpecDefect, SpecError
 from ._normalise import normalise
 
@@ -25,7 +25,6 @@ OPERATION_ID = "createAvatar"
 # Every document gets the same base URI, so a "$ref" reads the same whichever file it came from.
 SPEC_URI = "urn:avatar-contract:spec"
 _MAX_BYTES = 32 * 1024 * 1024
-_YAML_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def vendored_spec_path() -> Path:
@@ -89,23 +88,34 @@ def _stringify_keys(node: Any) -> Any:
     return node
 
 
-def _read(path: Path) -> dict[str, Any]:
+def _bytes(path: Path) -> bytes:
     try:
         size = path.stat().st_size
         if size > _MAX_BYTES:
             raise SpecError(f"{path}: {size} bytes is larger than the {_MAX_BYTES}-byte limit")
-        text = path.read_text(encoding="utf-8")
+        return path.read_bytes()
     except SpecError:
         raise
     except FileNotFoundError as exc:
         raise SpecError(f"{path}: no such file") from exc
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
+        raise SpecError(f"{path}: cannot read ({exc})") from exc
+
+
+def _parse(path: Path, content: bytes) -> dict[str, Any]:
+    # PyYAML is imported here, not at the top: a cached load never needs it (spec/_cache.py).
+    import yaml
+
+    try:
+        text = content.decode("utf-8")
+    except UnicodeDecodeError as exc:
         raise SpecError(f"{path}: cannot read ({exc})") from exc
     try:
         # libyaml when PyYAML has it: the pure-Python reader is most of the
         # linter's start-up.  Same safe schema; libyaml caps nesting at 1,000.
         try:
-            data = yaml.load(text, Loader=_YAML_LOADER)  # a SafeLoader: no arbitrary objects
+            loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+            data = yaml.load(text, Loader=loader)  # a SafeLoader: no arbitrary objects
         except yaml.YAMLError:
             # Read again with the pure-Python reader: its error marks are the ones
             # users know (libyaml puts an unclosed bracket at EOF on the next line).
@@ -163,16 +173,23 @@ def load_spec(path: str | os.PathLike[str] | None = None) -> Spec:
 
 @functools.lru_cache(maxsize=16)
 def _load_cached(source: str, _mtime: int, _size: int) -> Spec:
-    raw = _read(Path(source))
-    where = _locate(raw, source)
-    document, defects = normalise(raw)
+    content = _bytes(Path(source))
+    entry_key = _cache.key(content)
+    loaded = _cache.read(entry_key)
+    if loaded is None:
+        raw = _parse(Path(source), content)
+        where = _locate(raw, source)
+        document, defects = normalise(raw)
+        loaded = {"raw": raw, "document": document, "defects": defects, "path": where[0], "method": where[1]}
+        _cache.write(entry_key, loaded)
+    document = loaded["document"]
     registry: Registry[Any] = Registry().with_resource(SPEC_URI, DRAFT202012.create_resource(document))
     return Spec(
         source=source,
-        raw=raw,
+        raw=loaded["raw"],
         document=document,
-        defects=defects,
-        path=where[0],
-        method=where[1],
+        defects=loaded["defects"],
+        path=loaded["path"],
+        method=loaded["method"],
         _registry=registry,
     )

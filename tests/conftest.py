@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib.util
+import os
+import tempfile
 from pathlib import Path
 from types import ModuleType
 
@@ -13,6 +15,10 @@ from hypothesis import settings
 # (200 ms by default) is a timing assertion, and a loaded 2-core CI machine misses it.
 settings.register_profile("avatar-contract-tests", deadline=None)
 settings.load_profile("avatar-contract-tests")
+
+# The spec cache (spec/_cache.py) of this test process and every CLI it starts lives in a
+# throwaway folder: tests write hundreds of edited specs, which belong in no user's ~/.cache.
+os.environ.setdefault("AVATAR_CONTRACT_CACHE_DIR", tempfile.mkdtemp(prefix="avatar-contract-cache-"))
 
 
 def _june_module() -> ModuleType:

@@ -57,6 +57,8 @@ def _commands() -> dict[str, ModuleType | None]:
 
 
 def _load(name: str) -> ModuleType:
+    if name in _BUILT_IN:
+        return importlib.import_module(_BUILT_IN[name], __package__)
     for ep in _entry_points():
         if ep.name == name:
             module: ModuleType = ep.load()
@@ -70,6 +72,19 @@ def _missing_extra(name: str, exc: ModuleNotFoundError) -> str:
             f"install it with: pip install 'avatar-contract[{extra}]'")
 
 
+class _Version(argparse.Action):
+    """``-V``: the installed version, looked up only when asked (the lookup costs start-up time)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS, **kwargs: object) -> None:
+        super().__init__(option_strings, dest=dest, nargs=0, default=argparse.SUPPRESS,
+                         help="show the version and exit")
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: object, option_string: str | None = None) -> None:
+        print(f"{parser.prog} {_version()}")
+        parser.exit()
+
+
 def build_parser(chosen: str | None = None) -> argparse.ArgumentParser:
     """The parser; with ``chosen``, only that subcommand's module is imported.
 
@@ -80,9 +95,11 @@ def build_parser(chosen: str | None = None) -> argparse.ArgumentParser:
         prog="avatar-contract",
         description="Check implementations of POST /v3/avatars against its OpenAPI spec.",
     )
-    parser.add_argument("-V", "--version", action="version", version=f"%(prog)s {_version()}")
+    parser.add_argument("-V", "--version", action=_Version)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for name in sorted(_commands()):
+    # A built-in command needs no scan of the installed distributions' entry points.
+    names = [chosen] if chosen in _BUILT_IN else sorted(_commands())
+    for name in names:
         if chosen is not None and name != chosen:
             sub.add_parser(name, add_help=False)  # listed, never loaded
             continue
@@ -106,7 +123,7 @@ def build_parser(chosen: str | None = None) -> argparse.ArgumentParser:
 
 def _chosen_command(args: Sequence[str]) -> str | None:
     # The subcommand is the first argument (the top level only has -h and -V/--version).
-    if args and not args[0].startswith("-") and args[0] in _commands():
+    if args and not args[0].startswith("-") and (args[0] in _BUILT_IN or args[0] in _commands()):
         return args[0]
     return None
 

@@ -88,7 +88,7 @@ def _audit(args: argparse.Namespace) -> int:
         audited.append(Result(shown, report, 1, shown, positions))
     # The advice rule listing describes the first audited spec (usually the only one).
     activity = rule_activity(contract_for((args.files or [args.spec])[0]))
-    render_audit(audited, activity, args.format, sys.stdout, _version())
+    render_audit(audited, activity, args.format, sys.stdout, _version() if args.format == "sarif" else "")
     return EXIT_OK if all(r.report.valid for r in audited) else EXIT_FINDINGS
 
 
@@ -127,7 +127,8 @@ def run(args: argparse.Namespace) -> int:
         if not seen:
             raise UsageError(f"avatar-contract lint: nothing to check, the input is empty; "
                              f"give at least one JSON payload{' line' if args.ndjson else ''}: {file}")
-    render(results, args.format, sys.stdout, _version())
+    # Only SARIF names the tool version; looking it up costs start-up time.
+    render(results, args.format, sys.stdout, _version() if args.format == "sarif" else "")
     if unreadable:
         return EXIT_USAGE
     return EXIT_OK if all(r.report.valid for r in results) else EXIT_FINDINGS
