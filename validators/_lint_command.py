@@ -7,13 +7,17 @@ import os
 import re
 import sys
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
+
+import msgspec
 
 from avatar_contract.spec import load_spec
 
 from ._advice_audit import render_audit, rule_activity
 from ._cli import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, UsageError, _version
 from ._contract import contract_for
+from ._finding import Finding, Report
 from ._linter import Linter
 from ._output import Result, render
 from ._positions import Position, locate, locate_yaml
@@ -33,7 +37,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", choices=("text", "json", "sarif"), default="text")
     parser.add_argument("--spec", metavar="PATH", help="use this spec instead of the vendored one")
     parser.add_argument("--ndjson", action="store_true", help="each input line is one payload")
-    parser.add_argument("--strict", action="store_true", help="strict response profile")
+    parser.add_argument("--strict", action="store_true",
+                        help="strict response profile, and warnings fail the run (implies --fail-on warning)")
+    parser.add_argument("--fail-on", choices=("error", "warning"), default=None,
+                        help="the least severe finding that makes the exit status 1 (default: error)")
     parser.add_argument("--spec-audit", action="store_true",
                         help="report the spec's own defects: each FILE is a spec (default: the vendored one)")
 
@@ -79,13 +86,15 @@ def _audit(args: argparse.Namespace) -> int:
     audited = []
     for spec in args.files or [args.spec]:
         report = audit_spec(spec)
-        shown = spec or "spec/create-avatar.openapi.yaml"
+        source = Path(spec) if spec else Path(load_spec(None).source)
+        shown = spec or f"spec/{source.name}"
         positions = {}
         if report.findings:
-            source = Path(spec) if spec else Path(load_spec(None).source)
             text = _read(str(source)).decode("utf-8", errors="replace")
             positions = locate_yaml(text, (f.path for f in report.findings))
-        audited.append(Result(shown, report, 1, shown, positions))
+        # The vendored spec lives in the installed package, not in the user's checkout.
+        base = None if spec else ("AVATAR_CONTRACT_SPEC", source.parent.as_uri() + "/")
+        audited.append(Result(shown, report, 1, shown, positions, base))
     # The advice rule listing describes the first audited spec (usually the only one).
     activity = rule_activity(contract_for((args.files or [args.spec])[0]))
     render_audit(audited, activity, args.format, sys.stdout, _version() if args.format == "sarif" else "")
@@ -115,15 +124,20 @@ def run(args: argparse.Namespace) -> int:
             )
             bad = [f for f in report.findings if f.rule in UNREADABLE]
             if bad:
-                unreadable = True
-                print(f"avatar-contract lint: {source}: {bad[0].message}", file=sys.stderr)
+                # A whole file that is not JSON is unusable input (exit 2); one bad line of
+                # an NDJSON file is a finding about that line, like any other (exit 1).
+                report = Report(_on_file_line(f, line) for f in report.findings)
+                bad = [f for f in report.findings if f.rule in UNREADABLE]
+                if not args.ndjson:
+                    unreadable = True
+                    print(f"avatar-contract lint: {source}: {bad[0].message}", file=sys.stderr)
             # Positions cost a second pass over the text: only for documents with findings.
             positions = locate(body, (f.path for f in report.findings)) if report.findings else {}
             for finding in bad:  # not JSON: point at where the reader gave up, not at 1:1
                 at = _READER_POSITION.search(finding.message)
                 if at:
-                    positions[finding.path] = Position(int(at[1]), int(at[2]))
-            results.append(Result(source, report, line, file, positions))
+                    positions[finding.path] = Position(int(at[1]) - line + 1, int(at[2]))
+            results.append(_by_position(Result(source, report, line, file, positions)))
         if not seen:
             raise UsageError(f"avatar-contract lint: nothing to check, the input is empty; "
                              f"give at least one JSON payload{' line' if args.ndjson else ''}: {file}")
@@ -131,4 +145,25 @@ def run(args: argparse.Namespace) -> int:
     render(results, args.format, sys.stdout, _version() if args.format == "sarif" else "")
     if unreadable:
         return EXIT_USAGE
-    return EXIT_OK if all(r.report.valid for r in results) else EXIT_FINDINGS
+    fail_on = args.fail_on or ("warning" if args.strict else "error")
+    failing = {"error"} if fail_on == "error" else {"error", "warning"}
+    found = any(f.severity in failing for r in results for f in r.report.findings)
+    return EXIT_FINDINGS if found else EXIT_OK
+
+
+def _on_file_line(finding: Finding, line: int) -> Finding:
+    """The reader's "at line L" counted in the file, so the message agrees with the location."""
+    at = _READER_POSITION.search(finding.message)
+    if at is None or line == 1:
+        return finding
+    message = (f"{finding.message[:at.start()]}at line {int(at[1]) + line - 1}, column {at[2]}"
+               f"{finding.message[at.end():]}")
+    return msgspec.structs.replace(finding, message=message)
+
+
+def _by_position(result: Result) -> Result:
+    """Findings in the order of their values in the file, as an editor lists them (stable)."""
+    ordered = sorted(result.report.findings, key=lambda f: (result.where(f).line, result.where(f).column))
+    if ordered == list(result.report.findings):
+        return result
+    return replace(result, report=Report(ordered))

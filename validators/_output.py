@@ -6,13 +6,14 @@ import json
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TextIO
 
 from ._finding import Finding, Report
 from ._positions import Position
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
-INFO_URI = "https://github.com/avatar-contract/avatar-contract"
+SRCROOT = "%SRCROOT%"
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,8 @@ class Result:
     ``file`` is what a location names (``source`` without an NDJSON line
     suffix), ``line`` the line the document starts on, and ``positions`` the
     position of each finding's value within the document (``_positions.locate``).
+    ``base`` is a SARIF base id and the folder URI it stands for, when ``file`` is
+    relative to a folder other than the working directory (the vendored spec's).
     """
 
     source: str
@@ -29,6 +32,7 @@ class Result:
     line: int = 1
     file: str | None = None
     positions: Mapping[str, Position] = field(default_factory=dict)
+    base: tuple[str, str] | None = None
 
     def where(self, finding: Finding) -> Position:
         """Line and column of the finding's value in ``file`` (the document's start if unknown)."""
@@ -79,39 +83,65 @@ def to_json(results: Sequence[Result]) -> dict[str, Any]:
     }
 
 
+def _artifact(result: Result) -> dict[str, Any]:
+    """Where a result's file is, as SARIF wants it: a relative path against a base id.
+
+    A relative path is relative to the checkout the linter ran in (``%SRCROOT%``, the
+    base code-scanning services resolve); an absolute one becomes a ``file:`` URI; a
+    file with a known base folder (the vendored spec) names it in ``originalUriBaseIds``.
+    """
+    if result.base is not None:
+        return {"uri": Path(result.location).name, "uriBaseId": result.base[0]}
+    path = Path(result.location)
+    if result.location.startswith("<") or not result.location:
+        return {"uri": result.location}
+    if path.is_absolute():
+        return {"uri": path.as_uri()}
+    return {"uri": path.as_posix(), "uriBaseId": SRCROOT}
+
+
 def to_sarif(results: Sequence[Result], version: str) -> dict[str, Any]:
-    rules: dict[str, dict[str, Any]] = {}
-    sarif_results = []
+    # A rule's shortDescription is a sentence a reader can act on: the first message seen for it.
+    described: dict[str, str] = {}
     for r in results:
         for f in r.report.findings:
-            rules.setdefault(f.rule, {"id": f.rule, "shortDescription": {"text": f.rule}})
+            described.setdefault(f.rule, f.message)
+    rule_ids = sorted(described)
+    index = {rule: n for n, rule in enumerate(rule_ids)}
+    sarif_results = []
+    bases: dict[str, dict[str, str]] = {}
+    for r in results:
+        artifact = _artifact(r)
+        if r.base is not None:
+            bases[r.base[0]] = {"uri": r.base[1]}
+        for f in r.report.findings:
             message = f.message + (f" (hint: {f.hint})" if f.hint else "")
             sarif_results.append({
                 "ruleId": f.rule,
+                "ruleIndex": index[f.rule],
                 "level": "error" if f.severity == "error" else "warning",
                 "message": {"text": f"{f.path or '(root)'}: {message}"},
                 "locations": [{
                     "physicalLocation": {
-                        "artifactLocation": {"uri": r.location},
+                        "artifactLocation": artifact,
                         "region": {"startLine": r.where(f).line, "startColumn": r.where(f).column},
                     },
                     "logicalLocations": [{"fullyQualifiedName": f.path or "/", "kind": "member"}],
                 }],
             })
-    return {
-        "$schema": SARIF_SCHEMA,
-        "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {
-                "name": "avatar-contract",
-                "version": version,
-                "informationUri": INFO_URI,
-                "rules": sorted(rules.values(), key=lambda rule: str(rule["id"])),
-            }},
-            "columnKind": "unicodeCodePoints",
-            "results": sarif_results,
-        }],
+    run: dict[str, Any] = {
+        # No informationUri: the project publishes no home page that SARIF viewers could link.
+        "tool": {"driver": {
+            "name": "avatar-contract",
+            "version": version,
+            "rules": [{"id": rule, "shortDescription": {"text": described[rule]}} for rule in rule_ids],
+        }},
+        "columnKind": "unicodeCodePoints",
+        "results": sarif_results,
     }
+    if bases:
+        run["originalUriBaseIds"] = bases
+    return {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}
 
 
 def render(results: Sequence[Result], fmt: str, stream: TextIO, version: str) -> None:

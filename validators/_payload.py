@@ -11,6 +11,7 @@ import orjson
 from ._finding import Finding
 
 Raw = bytes | bytearray | memoryview | str
+_BOM = b"\xef\xbb\xbf"
 
 
 class NotJSON(ValueError):
@@ -66,6 +67,12 @@ def parse(raw: Raw) -> Any:
         return orjson.loads(raw)
     except orjson.JSONDecodeError as fast_error:
         fast = fast_error
+    # RFC 8259 lets a parser ignore a leading UTF-8 byte order mark, and editors on
+    # Windows write one: the body after it is what gets judged.
+    if isinstance(raw, bytes | bytearray | memoryview) and bytes(raw[:3]) == _BOM:
+        return parse(bytes(raw[3:]))
+    if isinstance(raw, str) and raw.startswith("\ufeff"):
+        return parse(raw[1:])
     if not isinstance(raw, str | bytes | bytearray | memoryview):
         # Only reached after orjson refused it, so the fast path pays nothing for this.
         raise NotJSON(Finding("error", "", "json.unsupported",

@@ -130,6 +130,8 @@ def locate(raw: Raw, pointers: Iterable[str]) -> dict[str, Position]:
         text = raw if isinstance(raw, str) else bytes(raw).decode("utf-8")
     except UnicodeDecodeError:
         return {}
+    # A byte order mark is not a column an editor shows: positions count from after it.
+    text = text.removeprefix("\ufeff")
     asked = set(pointers)
     wanted = {prefix for pointer in asked for prefix in _prefixes(pointer)}
     starts = _starts(text, wanted)

@@ -45,19 +45,33 @@ def _header_findings(rc: ResponseContract, contract: Contract, status: int, head
     return out
 
 
-def _strict_findings(rc: ResponseContract, status: int, body: Any) -> list[Finding]:
+def _data_items(contract: Contract, rc: ResponseContract) -> tuple[str, ...]:
+    """The properties the spec declares for ``data`` (``avatar_item``, ``avatar_group``)."""
+    if rc.pointer is None:
+        return ()
+    spec = contract.spec
+    schema = spec.resolve(contract.lookup(rc.pointer))
+    data = spec.resolve(((schema or {}).get("properties") or {}).get("data") or {}) if isinstance(schema, dict) else {}
+    properties = data.get("properties") if isinstance(data, dict) else None
+    return tuple(properties) if isinstance(properties, dict) else ()
+
+
+def _strict_findings(contract: Contract, rc: ResponseContract, status: int, body: Any) -> list[Finding]:
     out: list[Finding] = []
     if not isinstance(body, dict):
         return out
     if status // 100 == 2:
         data = body.get("data")
+        # Only the items the spec declares count: {"data": {"id": "x"}} carries no avatar.
+        items = _data_items(contract, rc)
         if "data" not in body:
             out.append(Finding("error", "/data", "response.data_missing",
                                "successful responses wrap the result in 'data'",
                                hint="the schema alone would accept {} or an unwrapped body"))
-        elif isinstance(data, dict) and not any(v is not None for v in data.values()):
+        elif isinstance(data, dict) and not any(data.get(name) is not None for name in (items or data)):
+            named = " or ".join(f"'{name}'" for name in items) or "item"
             out.append(Finding("error", "/data", "response.data_empty",
-                               "'data' has no non-null item; a create returns the avatar it made"))
+                               f"'data' has no non-null {named}; a create returns the avatar it made"))
     elif (rc.error_code is not None or status >= 400) and not isinstance(body.get("error"), dict):
         out.append(Finding("error", "/error", "errors.envelope",
                            "error responses are {\"error\": {\"code\", \"message\", ...}}"))
@@ -155,7 +169,7 @@ def lint_response_body(
     except (ValueError, TypeError, OverflowError, RecursionError) as exc:
         return Report([*out, Finding("error", "", "json.unsupported", f"body is not a JSON value: {exc}")])
     if strict:
-        out.extend(_strict_findings(rc, status, body))
+        out.extend(_strict_findings(contract, rc, status, body))
         out.extend(sentence_findings(rc.sentence_sites, body, now))
     out.extend(_code_findings(rc, body, strict))
     if request is not None and status // 100 == 2:

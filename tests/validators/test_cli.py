@@ -85,7 +85,7 @@ def test_sarif_output(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     assert [r["id"] for r in run_["tool"]["driver"]["rules"]] == ["schema.required"]
     (result,) = run_["results"]
     assert result["level"] == "error" and result["ruleId"] == "schema.required"
-    assert result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == str(path)
+    assert result["locations"][0]["physicalLocation"]["artifactLocation"] == {"uri": path.as_uri()}
 
 
 def test_ndjson_reports_each_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
