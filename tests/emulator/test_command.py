@@ -91,6 +91,7 @@ def served(*args: str) -> Iterator[tuple[str, subprocess.Popen[str]]]:
                 proc.wait()
 
 
+@pytest.mark.http
 def test_serves_over_http_with_the_printed_development_key() -> None:
     with served("--max-body-bytes", "4096") as (base, proc):
         headers = {"x-api-key": DEFAULT_API_KEY, "idempotency-key": "http-1"}
@@ -112,6 +113,7 @@ def test_serves_over_http_with_the_printed_development_key() -> None:
     assert "Traceback" not in output
 
 
+@pytest.mark.http
 def test_a_given_key_is_never_printed() -> None:
     secret = "sk-printed-nowhere-42"
     with served("--api-key", secret, "--api-key", "second") as (base, proc):
@@ -121,6 +123,7 @@ def test_a_given_key_is_never_printed() -> None:
     assert secret not in output and "keys=2" in output
 
 
+@pytest.mark.http
 def test_several_workers_share_one_sqlite_store(tmp_path: Path) -> None:
     db = tmp_path / "workers.db"
     with served("--workers", "2", "--store", f"sqlite:{db}", "--rate-limit", "off",

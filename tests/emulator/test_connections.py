@@ -21,6 +21,8 @@ from avatar_contract.emulator import DEFAULT_API_KEY
 from ._served import served
 from ._support import photo
 
+pytestmark = pytest.mark.http  # raw sockets against the emulator under uvicorn
+
 HEAD = b"POST /v3/avatars HTTP/1.1\r\nHost: emulator\r\nx-api-key: " + DEFAULT_API_KEY.encode() + b"\r\n"
 TIMEOUTS = ("--header-timeout", "2", "--timeout-keep-alive", "1", "--body-timeout", "2", "--rate-limit", "off")
 WANTED_SLOW = 300

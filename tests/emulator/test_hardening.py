@@ -135,6 +135,7 @@ def _children(pid: int) -> list[int]:
     return found
 
 
+@pytest.mark.http
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_worker_processes_never_hold_a_key_in_their_environment(tmp_path: Path) -> None:
     secret = "sk-worker-env-secret-9"

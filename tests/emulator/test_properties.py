@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -161,6 +162,7 @@ from avatar_contract.validators import Linter  # noqa: E402  (after the strategi
 LINTER = Linter(strict=True)
 
 
+@pytest.mark.slow
 @settings(max_examples=100, deadline=None, derandomize=False,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(options=config, steps=st.lists(step, min_size=1, max_size=16))

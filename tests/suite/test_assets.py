@@ -311,6 +311,7 @@ def test_a_fixture_on_the_emulator_over_asgi_is_used_where_it_can_be() -> None:
     assert result.verdict is Verdict.PASS, result.reason
 
 
+@pytest.mark.slow
 def test_pytest_takes_the_fixture_as_contract_asset(tmp_path: Path) -> None:
     import os
     import sys

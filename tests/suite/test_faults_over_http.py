@@ -21,6 +21,8 @@ from avatar_contract.emulator import FAULTS
 
 from ._support import ASSETS, KEY_1, KEY_2, served_emulator
 
+pytestmark = pytest.mark.http  # every fault against the emulator under uvicorn
+
 FULL_COVERAGE = 17  # --max-creates for the whole plan on the vendored spec (tests/suite/test_planner.py)
 # The burst's clause needs a bucket the burst can empty at any client speed; the others none to speak of.
 PROVOKABLE, ORDINARY = "20/3600", "1000/1"

@@ -64,6 +64,7 @@ def test_a_malformed_base_url_is_a_one_line_usage_error(url: str, tmp_path: Path
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
 
 
+@pytest.mark.slow
 def test_pytest_rejects_a_malformed_base_url_as_a_usage_error() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AVATAR_")}
     done = subprocess.run([sys.executable, "-m", "pytest", "contract_tests", "-p", "no:cacheprovider", "-q",
@@ -96,6 +97,7 @@ def test_an_unsendable_key_is_a_usage_error_that_never_shows_it(
     assert len(err.strip().splitlines()) == 1, err
 
 
+@pytest.mark.slow
 def test_pytest_rejects_an_unsendable_key_without_showing_it(listening_port: int) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AVATAR_")}
     env["AVATAR_API_KEY"] = SECRET + " "

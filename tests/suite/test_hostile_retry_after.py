@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from avatar_contract.contract_tests.finding import Verdict
 from avatar_contract.contract_tests.report import from_results, render_text, write
 from avatar_contract.contract_tests.runner import run_suite
@@ -15,6 +17,7 @@ from ._support import KEY_1, REMOTE, Throttler, emulator
 HUGE_ZERO = "0" * 4_401  # delay-seconds 0, written with 4,401 digits: valid, and past int()'s limit
 
 
+@pytest.mark.slow
 def test_a_4401_digit_retry_after_is_judged_not_raised(tmp_path: Path) -> None:
     app = Throttler(emulator(), every=2, retry_after=HUGE_ZERO)
     target = Target(base_url=REMOTE, api_key=KEY_1, asgi_app=app, profile="quick", seed=5)

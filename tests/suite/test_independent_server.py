@@ -17,7 +17,7 @@ from ._independent import Independent, json_or_none
 from ._support import ASSETS, KEY_1, KEY_2, REMOTE
 
 
-@pytest.mark.parametrize(("profile", "seed"), [("quick", 5), ("default", 1)])
+@pytest.mark.parametrize(("profile", "seed"), [("quick", 5), pytest.param("default", 1, marks=pytest.mark.slow)])
 def test_an_independent_correct_implementation_passes_every_clause(profile: Profile, seed: int) -> None:
     app = Independent((KEY_1, KEY_2))
     target = Target(base_url=REMOTE, api_key=KEY_1, second_api_key=KEY_2, asgi_app=app,
@@ -35,6 +35,7 @@ def test_an_independent_correct_implementation_passes_every_clause(profile: Prof
     assert app.created > 0
 
 
+@pytest.mark.slow
 def test_without_real_assets_the_cases_that_need_them_are_incomplete_not_passed() -> None:
     app = Independent((KEY_1, KEY_2))
     target = Target(base_url=REMOTE, api_key=KEY_1, second_api_key=KEY_2, asgi_app=app,
@@ -84,6 +85,7 @@ class IgnoresGroupId(Independent):
         return await super().process(raw)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("cap", [DEFAULT_MAX_CREATES, 10])
 @pytest.mark.parametrize(("server", "clause"), [(RefusesBase64Files, "request.variants"),
                                                 (IgnoresGroupId, "response.schema")])

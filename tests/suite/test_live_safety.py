@@ -64,6 +64,7 @@ def test_undocumented_methods_are_only_probed_in_process() -> None:
     assert set(recorder.methods) == {"POST"}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["auth.missing", "request.rejects_invalid", "idempotency.replay",
                                   "idempotency.in_flight", "errors.envelope", "response.schema"])
 def test_a_429_on_an_ordinary_request_is_retried_not_failed(name: str) -> None:

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # pytest in child processes, one project per test
+
 PLUGIN = "avatar_contract.contract_tests.plugin"
 
 STANDIN_BASE_URL = '''

@@ -19,6 +19,8 @@ from ._breaking import dying_server
 from ._support import KEY_1, KEY_2
 from ._support import served_emulator as serve
 
+pytestmark = pytest.mark.http  # pytest in child processes, against served emulators
+
 ROOT = Path(__file__).resolve().parents[2]
 
 

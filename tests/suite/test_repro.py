@@ -68,6 +68,7 @@ def _failure_script(result: ClauseResult, base: str) -> str:
     return text
 
 
+@pytest.mark.http
 def test_an_in_flight_race_is_reproduced_with_concurrent_curls(tmp_path: Path) -> None:
     # Each create stays in flight for 2 s, so the script's concurrent curls overlap as the suite's did.
     with served("--fault", "no_in_flight_guard", "--processing-delay", "2") as base:
@@ -82,6 +83,7 @@ def test_an_in_flight_race_is_reproduced_with_concurrent_curls(tmp_path: Path) -
     assert not ({i for _, i in _answers(first)} & {i for _, i in _answers(second)})
 
 
+@pytest.mark.http
 def test_a_tenant_scope_failure_is_reproduced_with_both_keys(tmp_path: Path) -> None:
     with served("--fault", "not_tenant_scoped") as base:
         text = _failure_script(run_clause("idempotency.tenant_scope", _target(base)), base)
@@ -92,6 +94,7 @@ def test_a_tenant_scope_failure_is_reproduced_with_both_keys(tmp_path: Path) -> 
     assert answers[0][1] == answers[1][1] != "-", output  # tenant 2 was handed tenant 1's avatar
 
 
+@pytest.mark.http
 def test_a_replay_failure_is_reproduced_and_rerunning_does_not_replay(tmp_path: Path) -> None:
     with served("--fault", "idempotency_ignored") as base:
         result = run_clause("idempotency.replay", _target(base))
@@ -105,6 +108,7 @@ def test_a_replay_failure_is_reproduced_and_rerunning_does_not_replay(tmp_path: 
     assert not ({i for _, i in _answers(first)} & {i for _, i in _answers(second)})
 
 
+@pytest.mark.http
 def test_a_correct_server_shows_the_replay_the_contract_requires(tmp_path: Path) -> None:
     """The same script against the clean emulator: both answers name one avatar (no false reproduction)."""
     with served("--fault", "idempotency_ignored") as faulty:
@@ -115,6 +119,7 @@ def test_a_correct_server_shows_the_replay_the_contract_requires(tmp_path: Path)
     assert len(answers) == 2 and answers[0][1] == answers[1][1] != "-", output
 
 
+@pytest.mark.http
 def test_a_rate_limit_failure_repeats_the_burst_until_the_first_429(tmp_path: Path) -> None:
     with served("--fault", "retry_after_missing", "--rate-limit", "5/60") as base:
         result = run_clause("rate_limit.retry_after", _target(base))
@@ -127,6 +132,7 @@ def test_a_rate_limit_failure_repeats_the_burst_until_the_first_429(tmp_path: Pa
     assert not re.search(r"^    retry-after:", output.split("Compare:")[0], re.IGNORECASE | re.MULTILINE), output
 
 
+@pytest.mark.http
 def test_reports_point_to_the_scripts_and_a_single_request_keeps_its_curl(tmp_path: Path) -> None:
     with served("--fault", "idempotency_ignored", "--fault", "wrong_key_accepted") as base:
         results = [run_clause(name, _target(base)) for name in ("idempotency.replay", "auth.invalid")]
@@ -148,6 +154,7 @@ def test_reports_point_to_the_scripts_and_a_single_request_keeps_its_curl(tmp_pa
         assert not any(key in content for key in KEYS), path.name
 
 
+@pytest.mark.http
 def test_a_target_that_is_gone_is_named_in_the_script_output(tmp_path: Path) -> None:
     with served("--fault", "idempotency_ignored") as base:
         text = _failure_script(run_clause("idempotency.replay", _target(base)), base)
@@ -190,6 +197,7 @@ def _curl_answers(output: str) -> list[tuple[str, str]]:
     return out
 
 
+@pytest.mark.http
 def test_the_printed_steps_reproduce_a_tenant_scope_failure(tmp_path: Path) -> None:
     # The two tenants' requests must share one Idempotency-Key, as in the run, or nothing is shown.
     with served("--fault", "not_tenant_scoped") as base:
@@ -200,6 +208,7 @@ def test_the_printed_steps_reproduce_a_tenant_scope_failure(tmp_path: Path) -> N
     assert answers[0][1] == answers[1][1] != "-", answers  # tenant 2 was handed tenant 1's avatar
 
 
+@pytest.mark.http
 def test_the_printed_steps_of_a_replay_send_one_key_twice(tmp_path: Path) -> None:
     with served("--fault", "idempotency_ignored") as faulty:
         text = _step_script(run_clause("idempotency.replay", _target(faulty)), faulty)

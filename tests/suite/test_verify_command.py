@@ -29,6 +29,7 @@ def test_a_failing_clause_exits_1_with_a_curl(tmp_path: Path, capsys: pytest.Cap
     assert "FAIL auth.missing" in out and "reproduce: curl" in out
 
 
+@pytest.mark.slow
 def test_full_run_prints_the_mutation_score(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code = main(["verify", "--profile", "quick", "--report-dir", str(tmp_path)])
     out = capsys.readouterr().out

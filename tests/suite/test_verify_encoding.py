@@ -7,7 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 
+
+@pytest.mark.slow
 def test_verify_under_an_ascii_terminal_escapes_its_table(tmp_path: Path) -> None:
     # The clause table uses "×" and "·"; the whole console script shares the tolerant streams.
     done = subprocess.run([sys.executable, "-m", "avatar_contract", "verify", "--clause", "response.status",

@@ -141,6 +141,7 @@ def _run_in_pty(args: list[str], env: dict[str, str]) -> tuple[int, str]:
     return code, b"".join(chunks).decode("utf-8", "replace")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("no_color", [False, True])
 def test_colour_on_a_terminal_and_never_under_no_color(no_color: bool, tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AVATAR_") and k != "NO_COLOR"}
@@ -153,6 +154,7 @@ def test_colour_on_a_terminal_and_never_under_no_color(no_color: bool, tmp_path:
     assert "auth.missing" in out
 
 
+@pytest.mark.http
 def test_the_deadline_keeps_what_finished_and_marks_the_rest_incomplete(
         server: _Server, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     server.mode = "hang"
@@ -170,6 +172,7 @@ def test_the_deadline_keeps_what_finished_and_marks_the_rest_incomplete(
     assert "deadline" in data["stopped"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("sig", "why"), [(signal.SIGTERM, "stopped by SIGTERM"),
                                           (signal.SIGINT, "interrupted (Ctrl-C)")])
 def test_sigterm_and_ctrl_c_write_the_reports_for_what_finished(
@@ -202,6 +205,7 @@ def test_sigterm_and_ctrl_c_write_the_reports_for_what_finished(
     assert (tmp_path / "latest" / "report.html").exists()
 
 
+@pytest.mark.http
 def test_timeout_bounds_a_trickled_body(server: _Server, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     server.mode = "trickle"
     started = time.monotonic()
@@ -329,6 +333,7 @@ def test_an_unusable_spec_in_the_environment_is_one_line(tmp_path: Path, monkeyp
     assert len(err.strip().splitlines()) == 1 and "AVATAR_CONTRACT_SPEC" in err, err
 
 
+@pytest.mark.slow
 def test_pytest_honours_the_environment_spec_and_seed(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AVATAR_")}
     for name, value in (("AVATAR_CONTRACT_SPEC", str(tmp_path / "absent.yaml")), ("AVATAR_CONTRACT_SEED", "x1")):

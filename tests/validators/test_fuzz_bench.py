@@ -13,6 +13,7 @@ BENCH = Path(__file__).resolve().parents[2] / "bench" / "fuzz.py"
 CASES = 20_000 if os.environ.get("AVATAR_CONTRACT_SLOW") == "1" else 300
 
 
+@pytest.mark.slow
 def test_a_draw_of_the_fuzz_bench_raises_nothing(capsys: pytest.CaptureFixture[str]) -> None:
     spec = importlib.util.spec_from_file_location("fuzz_bench", BENCH)
     assert spec is not None and spec.loader is not None

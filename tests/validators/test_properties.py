@@ -113,6 +113,7 @@ def test_generated_valid_bodies_agree_with_jsonschema(body: dict[str, Any]) -> N
     assert report.valid, report
 
 
+@pytest.mark.slow
 @settings(max_examples=500, suppress_health_check=[HealthCheck.too_slow])
 @given(valid_bodies, st.data())
 def test_mutated_bodies_agree_with_jsonschema(body: dict[str, Any], data: st.DataObject) -> None:
@@ -146,6 +147,7 @@ def test_hostile_nesting_as_value_and_as_bytes() -> None:
     assert not lint_request({"type": "photo", "name": "A", "file": deep_file}).valid
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("field", "valid"), [("name", True), ("prompt", False)])
 def test_hostile_fifty_megabyte_strings(field: str, valid: bool) -> None:
     huge = "x" * 50_000_000

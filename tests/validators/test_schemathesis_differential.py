@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
@@ -23,6 +24,7 @@ def _check(body: Any) -> None:
     assert report.valid is REFERENCE.is_valid(body), (body, report)
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
 @given(_operation.as_strategy(generation_mode=GenerationMode.POSITIVE))
 def test_positive_cases(case: Any) -> None:
@@ -30,6 +32,7 @@ def test_positive_cases(case: Any) -> None:
     assert lint_request(case.body).valid
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
 @given(_operation.as_strategy(generation_mode=GenerationMode.NEGATIVE))
 def test_negative_cases(case: Any) -> None:
