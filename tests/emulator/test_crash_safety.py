@@ -116,19 +116,20 @@ def test_kill_9_under_keyed_load_leaves_exactly_one_avatar_per_key(tmp_path: Pat
             keys = [f"crash-{round_}-{i}" for i in range(KEYS_PER_ROUND)]
             before = len(sent)
 
-            async def load_then_kill(keys: list[str], earlier: list[str]) -> dict[str, int]:
+            async def load_then_kill(keys: list[str], earlier: list[str], wanted: int) -> dict[str, int]:
                 # Earlier rounds' keys are retried alongside: a kill may land on a takeover too.
                 load = asyncio.create_task(load_until_gone(server.base, keys, earlier, sent))
                 # The server's own record says when creates are being committed: kill once
                 # a quarter of this round's keys have made their avatar.  The load is still
                 # running then (it stops only when the server is gone).
-                while len(names_in(db)) < before + KEYS_PER_ROUND // 4:
+                while len(names_in(db)) < wanted:
                     await asyncio.sleep(0.02)
                     assert not load.done(), load.exception()
                 server.kill()
                 return await load
 
-            outcomes = asyncio.run(load_then_kill(keys, rng.sample(sent, min(40, len(sent)))))
+            earlier = rng.sample(sent, min(40, len(sent)))
+            outcomes = asyncio.run(load_then_kill(keys, earlier, before + KEYS_PER_ROUND // 4))
             assert 0 in outcomes.values()  # true by construction: the load ran until the kill
         server.start()
         looks = asyncio.run(settle(server.base, sent))
