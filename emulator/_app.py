@@ -14,6 +14,7 @@ from starlette.routing import Route
 
 from ._config import EmulatorConfig
 from ._emulator import CREATE_ROUTE, Emulator
+from ._namespaces import name_problem
 from ._records import StoreUnavailable
 
 log = logging.getLogger("avatar_contract.emulator")
@@ -22,6 +23,16 @@ Endpoint = Callable[[Request], Awaitable[Response]]
 _CODES = {404: "not_found", 405: "method_not_allowed"}
 SERVICE_UNAVAILABLE = "service_unavailable"
 STORE_RETRY_AFTER = 1  # seconds; a replica reconnects as soon as the database is back
+
+
+NAMESPACE_PREFIX = "/ns/{ns}"
+
+
+def namespace_of(path: str) -> str | None:
+    """The namespace segment of a ``/ns/...`` path (possibly empty), else None."""
+    if not path.startswith("/ns/"):
+        return None
+    return path[len("/ns/"):].split("/", 1)[0]
 
 
 def create_app(config: EmulatorConfig | None = None) -> Starlette:
@@ -35,6 +46,9 @@ def create_app(config: EmulatorConfig | None = None) -> Starlette:
         message = (f"{request.method} is not allowed on {request.url.path}"
                    if exc.status_code == 405 else f"no route {request.url.path}"
                    if exc.status_code == 404 else str(exc.detail))
+        space = namespace_of(request.url.path)
+        if space is not None and (problem := name_problem(space)):
+            return emulator.bad_namespace(problem)  # a bad name is the answer, whatever follows it
         headers = dict(exc.headers or {})
         if "Allow" in headers:  # starlette keeps methods in a set; give clients a stable order
             headers["Allow"] = ", ".join(sorted(m.strip() for m in headers["Allow"].split(",")))
@@ -71,6 +85,12 @@ def create_app(config: EmulatorConfig | None = None) -> Starlette:
             Route("/v3/avatars/looks/{look_id}", guarded(emulator.get_look), methods=["GET"]),
             Route("/v3/avatars/{group_id}", guarded(emulator.get_group), methods=["GET"]),
             Route("/openapi.json", emulator.openapi, methods=["GET"]),
+            # The same API in namespace {ns}: its own avatars, keys and rate-limit buckets.
+            Route(NAMESPACE_PREFIX + CREATE_ROUTE, guarded(emulator.create), methods=["POST"]),
+            Route(NAMESPACE_PREFIX + "/v3/avatars/looks/{look_id}", guarded(emulator.get_look), methods=["GET"]),
+            Route(NAMESPACE_PREFIX + "/v3/avatars/{group_id}", guarded(emulator.get_group), methods=["GET"]),
+            Route(NAMESPACE_PREFIX + "/openapi.json", emulator.openapi, methods=["GET"]),
+            Route(NAMESPACE_PREFIX, guarded(emulator.drop_namespace), methods=["DELETE"]),
         ],
         exception_handlers={HTTPException: http_error},
         lifespan=lifespan,

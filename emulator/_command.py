@@ -13,6 +13,7 @@ from ._config import (
     DEFAULT_API_KEY,
     DEFAULT_BODY_TIMEOUT,
     DEFAULT_MAX_RECORDS,
+    DEFAULT_NAMESPACE_IDLE,
     DEFAULT_RATE_LIMIT,
     EmulatorConfig,
     parse_rate_limit,
@@ -94,6 +95,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         default=DEFAULT_MAX_RECORDS, metavar="N",
                         help=f"live Idempotency-Key records kept; past it the oldest completed ones are "
                              f"evicted (default {DEFAULT_MAX_RECORDS:,})")
+    parser.add_argument("--namespace-idle", type=_positive, default=DEFAULT_NAMESPACE_IDLE, metavar="S",
+                        help=f"a namespace (/ns/NAME/v3/avatars) unused for S seconds expires with its "
+                             f"state (default {DEFAULT_NAMESPACE_IDLE:g})")
     parser.add_argument("--timeout-keep-alive", type=_positive, default=DEFAULT_KEEP_ALIVE, metavar="S",
                         help=f"close idle keep-alive connections after S seconds (default {DEFAULT_KEEP_ALIVE:g})")
     parser.add_argument("--header-timeout", type=_positive, default=DEFAULT_HEADER_TIMEOUT, metavar="S",
@@ -143,6 +147,7 @@ def build_config(args: argparse.Namespace) -> EmulatorConfig:
             in_flight_lease=args.in_flight_lease,
             idempotency_max_records=args.idempotency_max_records,
             body_timeout=args.body_timeout,
+            namespace_idle_seconds=args.namespace_idle,
         )
     except ValueError as exc:
         raise _Usage(str(exc)) from None

@@ -33,6 +33,8 @@ DEFAULT_OFFLOAD_BYTES = 256 * 1024
 """Bodies at least this large are validated on a worker thread, off the event loop."""
 DEFAULT_BODY_TIMEOUT = 30.0
 """Seconds a client has, once its headers are in, to send the whole body."""
+DEFAULT_NAMESPACE_IDLE = 86_400.0
+"""Seconds a namespace (``/ns/{name}/...``) may go unused before it and its state expire."""
 
 
 def key_digest(key: str) -> str:
@@ -112,6 +114,7 @@ class EmulatorConfig:
     validated on a worker thread.  ``body_timeout``: seconds to receive a body.
     ``api_key_digests`` accepts keys by SHA-256 alone (how worker processes get
     them, so no key is ever in their environment); it adds to ``api_keys``.
+    ``namespace_idle_seconds``: a namespace unused this long expires with its state.
     """
 
     api_keys: tuple[str, ...] = (DEFAULT_API_KEY,)
@@ -131,6 +134,7 @@ class EmulatorConfig:
     offload_bytes: int = DEFAULT_OFFLOAD_BYTES
     body_timeout: float = DEFAULT_BODY_TIMEOUT
     api_key_digests: tuple[str, ...] = ()
+    namespace_idle_seconds: float = DEFAULT_NAMESPACE_IDLE
 
     def __post_init__(self) -> None:
         keys = (self.api_keys,) if isinstance(self.api_keys, str) else tuple(self.api_keys)
@@ -154,6 +158,9 @@ class EmulatorConfig:
             set_(self, name, _non_negative(name, getattr(self, name)))
         set_(self, "failure_rate", _non_negative("failure_rate", self.failure_rate, upper=1.0))
         set_(self, "body_timeout", _non_negative("body_timeout", self.body_timeout))
+        set_(self, "namespace_idle_seconds", _non_negative("namespace_idle_seconds", self.namespace_idle_seconds))
+        if self.namespace_idle_seconds <= 0:
+            raise ValueError("namespace_idle_seconds must be a number of seconds > 0")
         if self.body_timeout <= 0:
             raise ValueError("body_timeout must be a number of seconds > 0")
         cap = self.idempotency_max_records
@@ -203,6 +210,7 @@ class EmulatorConfig:
             "idempotency_max_records": self.idempotency_max_records,
             "offload_bytes": self.offload_bytes,
             "body_timeout": self.body_timeout,
+            "namespace_idle_seconds": self.namespace_idle_seconds,
         }
 
     @classmethod
@@ -225,4 +233,5 @@ class EmulatorConfig:
             idempotency_max_records=data.get("idempotency_max_records", DEFAULT_MAX_RECORDS),
             offload_bytes=data.get("offload_bytes", DEFAULT_OFFLOAD_BYTES),
             body_timeout=data.get("body_timeout", DEFAULT_BODY_TIMEOUT),
+            namespace_idle_seconds=data.get("namespace_idle_seconds", DEFAULT_NAMESPACE_IDLE),
         )

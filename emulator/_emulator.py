@@ -34,6 +34,7 @@ from ._errors import (
 )
 from ._json import dumps
 from ._memory_store import MemoryStore
+from ._namespaces import Namespaces, name_problem, namespaced, shared_owner
 from ._rate_limit import BucketStore, RateLimiter, SharedRateLimiter
 from ._records import Completion, Fresh, Group, InFlight, Look, Replay, Store, StoredResponse, StoreError
 from ._references import GROUP_FIELD, References
@@ -85,6 +86,7 @@ class Emulator:
             self.limiter = SharedRateLimiter(*config.rate_limit, clock=config.clock, store=self.store)
         elif config.rate_limit:
             self.limiter = RateLimiter(*config.rate_limit, clock=config.clock)
+        self.namespaces = Namespaces(self.store, config.namespace_idle_seconds, config.clock, self.limiter)
         self.checker = BodyChecker(self.linter, config.faults)
         self.references = References(self.spec)
         self.openapi_body = dumps(self.spec.document)
@@ -113,11 +115,25 @@ class Emulator:
                 None, functools.partial(fn, *args))
         return fn(*args)
 
-    async def _gate(self, request: Request) -> str | Response:
-        """Authenticate and rate-limit: the tenant, or the refusal to send."""
+    async def _gate(self, request: Request, *, admin: bool = False) -> str | Response:
+        """Check the namespace, authenticate and rate-limit: the tenant, or the refusal to send.
+
+        In a namespace the tenant is ``name:tenant``, which keys everything it owns.  An
+        ``admin`` request (dropping a namespace) neither counts as its use nor is rate-limited."""
+        space = request.path_params.get("ns")
+        if space is not None and (problem := name_problem(space)):
+            return self.bad_namespace(problem)
         tenant = self.auth.tenant(request.headers)
         if tenant is None:
             return self.responder.unauthorized()
+        if (now := self.namespaces.sweep_due()) is not None:
+            await self._call(self.namespaces.sweep, now)
+        if space is not None and not admin:
+            if (now := self.namespaces.touch_due(space)) is not None:
+                await self._call(self.store.touch_namespace, space, now)
+            tenant = namespaced(space, tenant)
+        if admin:
+            return tenant
         if self.limiter is not None:
             wait = (await self._call(self.limiter.acquire, tenant) if self.limiter.blocking
                     else self.limiter.acquire(tenant))
@@ -210,7 +226,7 @@ class Emulator:
 
     async def _idempotent(self, tenant: str, key: str, body: bytes) -> Response:
         config = self.config
-        owner = None if config.has("not_tenant_scoped") else tenant
+        owner = shared_owner(tenant) if config.has("not_tenant_scoped") else tenant
         where = idem.scope(key, owner, "POST", CREATE_ROUTE, {})
         digest = idem.fingerprint(body)
         if config.has("no_in_flight_guard"):
@@ -345,6 +361,19 @@ class Emulator:
         status = status_at(look.created_at, look.fails, look.needs_consent, self.config.clock(),
                            self.config.training_seconds)
         return self.responder.json(200, {"data": render_look(look, status)})
+
+    # -- DELETE /ns/{ns} --------------------------------------------------------
+    def bad_namespace(self, problem: str) -> Response:
+        return self.responder.error(400, INVALID_PARAMETER, problem, "namespace")
+
+    async def drop_namespace(self, request: Request) -> Response:
+        tenant = await self._gate(request, admin=True)
+        if isinstance(tenant, Response):
+            return tenant
+        space = request.path_params["ns"]
+        if not await self._call(self.namespaces.drop, space):
+            return self.responder.error(404, "not_found", f"no namespace {space!r}", "namespace")
+        return Response(status_code=204)
 
     async def openapi(self, request: Request) -> Response:
         return Response(self.openapi_body, media_type="application/json")

@@ -7,6 +7,7 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 
+from ._namespaces import SEPARATOR
 from ._records import Claim, Completion, Fresh, Group, InFlight, Look, Render, Replay, StoredResponse
 
 _PURGE_EVERY = 4096
@@ -36,6 +37,7 @@ class MemoryStore:
         self._groups: dict[tuple[str, str], Group] = {}
         self._group_sizes: dict[tuple[str, str], int] = {}
         self._looks: dict[tuple[str, str], Look] = {}
+        self._namespaces: dict[str, float] = {}  # name -> last used
         self._claims = 0
 
     # -- idempotency --------------------------------------------------------
@@ -149,6 +151,28 @@ class MemoryStore:
     def created_count(self) -> int:
         with self._lock:
             return len(self._looks)
+
+    # -- namespaces -----------------------------------------------------------
+    def touch_namespace(self, name: str, now: float) -> None:
+        with self._lock:
+            self._namespaces[name] = now
+
+    def idle_namespaces(self, before: float) -> list[str]:
+        with self._lock:
+            return [name for name, used in self._namespaces.items() if used < before]
+
+    def drop_namespace(self, name: str) -> bool:
+        prefix = f"{name}{SEPARATOR}"
+        with self._lock:
+            existed = self._namespaces.pop(name, None) is not None
+            for scope in [s for s in self._records if s.startswith(prefix)]:
+                self._forget(scope)
+                existed = True
+            for table in (self._groups, self._group_sizes, self._looks):
+                for key in [k for k in table if k[0].startswith(prefix)]:
+                    del table[key]
+                    existed = True
+            return existed
 
     def close(self) -> None:
         pass

@@ -31,6 +31,7 @@ import psycopg
 from psycopg_pool import ConnectionPool
 
 from ._config import store_label
+from ._namespaces import SEPARATOR
 from ._postgres_schema import migrate
 from ._records import (
     Claim,
@@ -266,8 +267,31 @@ class PostgresStore:
         count: int = self._rows("SELECT count(*) FROM avatar_looks")[0][0]
         return count
 
+    # -- namespaces -----------------------------------------------------------
+    def touch_namespace(self, name: str, now: float) -> None:
+        with self._conn() as conn:
+            conn.execute("INSERT INTO namespaces AS n (name, last_used) VALUES (%s, %s) ON CONFLICT (name) "
+                         "DO UPDATE SET last_used = GREATEST(n.last_used, EXCLUDED.last_used)", (name, now))
+
+    def idle_namespaces(self, before: float) -> list[str]:
+        return [row[0] for row in self._rows("SELECT name FROM namespaces WHERE last_used < %s", (before,))]
+
+    def drop_namespace(self, name: str) -> bool:
+        prefix = f"{name}{SEPARATOR}"
+        with self._conn() as conn, conn.transaction():
+            dropped = conn.execute("DELETE FROM namespaces WHERE name = %s", (name,)).rowcount
+            for table, column in _NAMESPACED:
+                dropped += conn.execute(f"DELETE FROM {table} WHERE starts_with({column}, %s)",
+                                        (prefix,)).rowcount
+        return dropped > 0
+
     def close(self) -> None:
         self._pool.close()
+
+
+# Where a namespace's rows are: each table, and the column its prefix is on.
+_NAMESPACED = (("idempotency", "scope"), ("avatar_groups", "tenant"), ("avatar_looks", "tenant"),
+               ("rate_buckets", "tenant"))
 
 
 def _first_line(exc: BaseException) -> str:

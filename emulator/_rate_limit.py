@@ -39,6 +39,12 @@ class RateLimiter:
         self._buckets: dict[str, tuple[float, float]] = {}  # tenant -> (tokens, stamp)
         self._lock = threading.Lock()
 
+    def forget(self, prefix: str) -> None:
+        """Drop the buckets of tenants starting with ``prefix`` (a dropped namespace)."""
+        with self._lock:
+            for tenant in [t for t in self._buckets if t.startswith(prefix)]:
+                del self._buckets[tenant]
+
     def acquire(self, tenant: str) -> int:
         """Take one token: 0 if granted, else whole seconds until one is available (>= 1)."""
         now = self._clock()
@@ -67,6 +73,9 @@ class SharedRateLimiter:
         self.rate = capacity / per_seconds
         self._clock = clock
         self._store = store
+
+    def forget(self, prefix: str) -> None:
+        pass  # the store drops a namespace's buckets with the rest of its rows
 
     def acquire(self, tenant: str) -> int:
         return self._store.take_token(tenant, self.BUCKET, self.capacity, self.rate, self._clock())

@@ -137,4 +137,16 @@ class Store(Protocol):
 
     def created_count(self) -> int: ...
 
+    def touch_namespace(self, name: str, now: float) -> None:
+        """Record that namespace ``name`` was used at ``now``."""
+        ...
+
+    def idle_namespaces(self, before: float) -> list[str]:
+        """Namespaces last used before ``before``."""
+        ...
+
+    def drop_namespace(self, name: str) -> bool:
+        """Delete every row of namespace ``name``; whether it held anything."""
+        ...
+
     def close(self) -> None: ...

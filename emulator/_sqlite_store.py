@@ -24,6 +24,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from ._namespaces import SEPARATOR
 from ._records import Claim, Completion, Fresh, Group, InFlight, Look, Render, Replay, StoredResponse
 
 _SCHEMA = """
@@ -60,6 +61,10 @@ CREATE TABLE IF NOT EXISTS avatar_looks (
     fails         INTEGER NOT NULL,
     needs_consent INTEGER NOT NULL,
     PRIMARY KEY (tenant, id)
+);
+CREATE TABLE IF NOT EXISTS namespaces (
+    name      TEXT PRIMARY KEY,
+    last_used REAL NOT NULL
 );
 """
 
@@ -234,9 +239,30 @@ class SqliteStore:
         count: int = self._read("SELECT COUNT(*) FROM avatar_looks", ())[0][0]
         return count
 
+    # -- namespaces -----------------------------------------------------------
+    def touch_namespace(self, name: str, now: float) -> None:
+        with self._transaction() as db:
+            db.execute("INSERT OR REPLACE INTO namespaces (name, last_used) VALUES (?, ?)", (name, now))
+
+    def idle_namespaces(self, before: float) -> list[str]:
+        return [row[0] for row in self._read("SELECT name FROM namespaces WHERE last_used < ?", (before,))]
+
+    def drop_namespace(self, name: str) -> bool:
+        prefix = f"{name}{SEPARATOR}"
+        with self._transaction() as db:
+            dropped = db.execute("DELETE FROM namespaces WHERE name = ?", (name,)).rowcount
+            for table, column in _NAMESPACED:
+                dropped += db.execute(f"DELETE FROM {table} WHERE substr({column}, 1, ?) = ?",
+                                      (len(prefix), prefix)).rowcount
+        return dropped > 0
+
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+
+# Where a namespace's rows are: each table, and the column its prefix is on.
+_NAMESPACED = (("idempotency", "scope"), ("avatar_groups", "tenant"), ("avatar_looks", "tenant"))
 
 
 _GROUP_SELECT = ("SELECT tenant, id, name, created_at, variant, fails, needs_consent, looks_count "
