@@ -82,6 +82,7 @@ class BodyCase:
     label: str
     body: Any
     raw: bytes | None = None
+    covers: tuple[str, ...] = ()  # element ids of the spec it probes (schema_walk)
 
 
 def _array_schema(node: Any, spec_resolve: Any) -> dict[str, Any] | None:

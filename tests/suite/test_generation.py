@@ -77,9 +77,10 @@ def test_a_newer_spec_changes_the_cases_without_code_changes(newer_spec: Path) -
     linter = Linter(str(newer_spec))
     labels = [c.label for c in invalid_cases(f)]
     assert "prompt: reference_images with 6 items (maxItems 5)" in labels
-    assert "prompt: prompt of 201 ASCII characters" in labels
-    assert "photo: file (gcs) without 'uri'" in labels
-    assert "prompt: reference_images[0] (gcs) with an unknown field 'unexpected_field'" in labels
+    assert "prompt: prompt of 201 ASCII characters (maxLength 200)" in labels
+    assert "prompt: prompt of 201 astral code points (UTF-16/bytes counted) (maxLength 200)" in labels
+    assert "photo: file (gcs) without required 'uri'" in labels
+    assert "prompt: reference_images[0] (gcs) with an unknown property 'unexpected_field'" in labels
     for case in boundary_cases(f, {"prompt": "ag_1"}):
         assert linter.lint_request(case.body).valid, case.label
 

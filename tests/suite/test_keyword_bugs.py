@@ -1,0 +1,119 @@
+"""A server wrong at one schema keyword fails the clause that owns that keyword, and no other.
+
+Each server is the independent implementation (correct, and different from the
+emulator in every choice the spec leaves open) with one departure from the
+spec, of the kind a careless implementation makes; none is in the emulator's
+fault catalogue.
+"""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+from typing import Any
+
+import pytest
+
+from avatar_contract.contract_tests.assets import load_assets
+from avatar_contract.contract_tests.finding import Verdict
+from avatar_contract.contract_tests.runner import run_suite
+from avatar_contract.contract_tests.target import Target
+
+from ._independent import Independent, json_or_none
+from ._support import ASSETS, KEY_1, KEY_2, REMOTE
+
+
+class _Rewrites(Independent):
+    """Validates a rewritten body: what the server "forgives" before checking."""
+
+    def rewrite(self, body: Any) -> Any:
+        return body
+
+    async def process(self, raw: bytes) -> tuple[int, bytes]:
+        body = json_or_none(raw)
+        if isinstance(body, dict):
+            raw = json.dumps(self.rewrite(body)).encode()
+        return await super().process(raw)
+
+
+def _assets(body: dict[str, Any]) -> list[dict[str, Any]]:
+    refs = body.get("reference_images")
+    found = [body.get("file"), *(refs if isinstance(refs, list) else [])]
+    return [a for a in found if isinstance(a, dict)]
+
+
+class ConstCaseInsensitive(_Rewrites):
+    """Matches discriminator values case-insensitively ("URL" is taken as "url")."""
+
+    def rewrite(self, body: Any) -> Any:
+        if isinstance(body.get("type"), str):
+            body["type"] = body["type"].lower()
+        for asset in _assets(body):
+            if isinstance(asset.get("type"), str):
+                asset["type"] = asset["type"].lower()
+        return body
+
+
+class ExtraAssetPropertyAccepted(_Rewrites):
+    """Drops unknown properties of a nested asset instead of refusing them."""
+
+    def rewrite(self, body: Any) -> Any:
+        for asset in _assets(body):
+            for name in [k for k in asset if k not in ("type", "url", "asset_id", "data", "media_type")]:
+                del asset[name]
+        return body
+
+
+class TrimsBeforeCounting(_Rewrites):
+    """Strips surrounding whitespace from strings before checking their length."""
+
+    def rewrite(self, body: Any) -> Any:
+        return {k: v.strip() if isinstance(v, str) and k != "type" else v for k, v in body.items()}
+
+
+class CountsAfterNFC(_Rewrites):
+    """Normalises strings to NFC before checking their length (a base letter and a combining mark count once)."""
+
+    def rewrite(self, body: Any) -> Any:
+        return {k: unicodedata.normalize("NFC", v) if isinstance(v, str) else v for k, v in body.items()}
+
+
+class ReadsTrailingBytes(Independent):
+    """Reads the first JSON value of the body and ignores whatever follows it."""
+
+    async def process(self, raw: bytes) -> tuple[int, bytes]:
+        try:
+            value, _ = json.JSONDecoder().raw_decode(raw.decode("utf-8"))
+        except ValueError:
+            return await super().process(raw)
+        return await super().process(json.dumps(value).encode())
+
+
+CASES = [
+    pytest.param(ConstCaseInsensitive, "request.rejects_invalid", id="const-case-insensitive"),
+    pytest.param(ExtraAssetPropertyAccepted, "request.rejects_invalid", id="extra-asset-property"),
+    pytest.param(TrimsBeforeCounting, "request.rejects_invalid", id="trims-before-counting"),
+    pytest.param(CountsAfterNFC, "request.rejects_invalid", id="nfc-before-counting"),
+    pytest.param(ReadsTrailingBytes, "request.rejects_invalid", id="trailing-bytes"),
+]
+
+
+def _run(server: type[Independent]) -> tuple[dict[str, Any], Independent]:
+    app = server((KEY_1, KEY_2))
+    target = Target(base_url=REMOTE, api_key=KEY_1, second_api_key=KEY_2, asgi_app=app, allow_create=True,
+                    profile="quick", seed=5, assets=load_assets(ASSETS))
+    names = [n for n in ("auth.missing", "auth.invalid", "auth.bearer", "request.variants",
+                         "request.rejects_invalid", "response.schema", "errors.envelope",
+                         "idempotency.key_format", "idempotency.replay")]
+    return {r.name: r for r in run_suite(target, names)}, app
+
+
+@pytest.mark.parametrize(("server", "owner"), CASES)
+def test_a_bug_at_one_keyword_fails_its_owner_only(server: type[Independent], owner: str) -> None:
+    results, _ = _run(server)
+    assert results[owner].verdict is Verdict.FAIL, (results[owner].verdict, results[owner].reason)
+    # The breaker stops a live run at the first unexpected create: later clauses may be left
+    # incomplete, never failed.
+    others = {n: [f.message for f in r.failures[:2]] for n, r in results.items()
+              if n != owner and r.verdict is Verdict.FAIL}
+    assert not others, others

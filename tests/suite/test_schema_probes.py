@@ -1,0 +1,128 @@
+"""Probes derived from the request schema's keywords: the oracle agrees with each, and none is missed."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from jsonschema import Draft202012Validator
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+
+from avatar_contract.contract_tests.bodies import BodyFactory
+from avatar_contract.contract_tests.exchange import encode_json
+from avatar_contract.contract_tests.schema_probes import derived_refusals, keyword_cases, keyword_class
+from avatar_contract.spec import Spec, load_spec
+from avatar_contract.validators import contract_for
+
+SPECS = ["vendored", "june"]
+
+
+def _spec(which: str, june_spec: Path) -> Spec:
+    return load_spec(str(june_spec)) if which == "june" else load_spec()
+
+
+def _factory(which: str, june_spec: Path) -> BodyFactory:
+    return BodyFactory(contract_for(_spec(which, june_spec)))
+
+
+def _second_opinion(spec: Spec) -> Draft202012Validator:
+    """python-jsonschema over the published body schema: not the linter's jsonschema-rs."""
+    registry: Registry[Any] = Registry().with_resource(
+        "urn:probe", Resource.from_contents(spec.document, default_specification=DRAFT202012))
+    schema = spec.operation["requestBody"]["content"]["application/json"]["schema"]
+    return Draft202012Validator({"$ref": "urn:probe" + schema["$ref"]}, registry=registry)
+
+
+def _strict_json(raw: bytes) -> Any:
+    """RFC 8259 strictly: UTF-8, no BOM, one value, no NaN; None when not JSON."""
+    def no_constant(name: str) -> Any:
+        raise ValueError(name)
+    try:
+        return json.loads(raw.decode("utf-8"), parse_constant=no_constant)
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return None
+
+
+@pytest.mark.parametrize("which", SPECS)
+def test_every_keyword_case_breaks_the_body_before_the_oracle_filters_anything(which: str, june_spec: Path) -> None:
+    """The walk mutates exactly what it says: no case it derives is one the spec allows."""
+    f = _factory(which, june_spec)
+    cases = keyword_cases(f)
+    assert cases
+    allowed = [c.label for c in cases if f.linter.lint_request(c.body).valid]
+    assert not allowed, allowed
+    assert all(c.covers for c in derived_refusals(f))
+
+
+@pytest.mark.parametrize("which", SPECS)
+@settings(max_examples=60)
+@given(data=st.data())
+def test_every_derived_refusal_is_refused_by_both_validators(which: str, june_spec: Path, data: st.DataObject) -> None:
+    f = _factory(which, june_spec)
+    cases = derived_refusals(f)
+    case = data.draw(st.sampled_from(cases))
+    content = case.raw if case.raw is not None else encode_json(case.body)
+    assert not f.linter.lint_request(content).valid, case.label
+    parsed = _strict_json(content)
+    if parsed is not None and case.raw is None:
+        assert not _second_opinion(f.contract.spec).is_valid(parsed), case.label
+
+
+def _schema_keywords(spec: Spec, keyword: str) -> set[str]:
+    """Element ids of ``keyword`` in every schema the request body reaches (following $ref)."""
+    found: set[str] = set()
+    todo = [spec.operation["requestBody"]["content"]["application/json"]["schema"]["$ref"][1:]]
+    seen: set[str] = set()
+    while todo:
+        pointer = todo.pop()
+        if pointer in seen:
+            continue
+        seen.add(pointer)
+        node: Any = spec.document
+        for token in pointer.strip("/").split("/"):
+            node = node[token.replace("~1", "/").replace("~0", "~")]
+
+        def visit(value: Any, at: str) -> None:
+            if isinstance(value, dict):
+                for key, sub in value.items():
+                    here = f"{at}/{key.replace('~', '~0').replace('/', '~1')}"
+                    if key == keyword and not at.endswith("/properties"):
+                        found.add(here)
+                    if key == "$ref" and isinstance(sub, str):
+                        todo.append(sub[1:])
+                    elif key not in ("const", "default", "examples", "example", "enum", "description"):
+                        visit(sub, here)
+            elif isinstance(value, list):
+                for i, sub in enumerate(value):
+                    visit(sub, f"{at}/{i}")
+
+        visit(node, pointer)
+    return found
+
+
+@pytest.mark.parametrize("which", SPECS)
+@pytest.mark.parametrize("keyword", ["maxLength", "maxItems", "additionalProperties", "const", "required"])
+def test_every_constraint_of_the_request_schema_has_a_refusal_probe(which: str, keyword: str, june_spec: Path) -> None:
+    f = _factory(which, june_spec)
+    covered = {element for case in derived_refusals(f) for element in case.covers}
+    written = _schema_keywords(f.contract.spec, keyword)
+    if keyword == "required":  # a probe per entry: ".../required/0"
+        missing = {w for w in written if not any(c.startswith(w + "/") for c in covered)}
+    else:
+        missing = written - covered
+    assert not missing, missing
+
+
+def test_the_cases_name_the_keyword_they_break() -> None:
+    f = BodyFactory(contract_for(None))
+    classes = {keyword_class(c) for c in derived_refusals(f)}
+    assert {"maxLength", "maxItems", "additionalProperties", "const", "required", "type", "raw body"} <= classes
+    labels = [c.label for c in derived_refusals(f)]
+    # A limit counted any other way than in code points lets one of these through.
+    for how in ("astral code points", "combining marks", "trailing space", "leading space"):
+        assert any("prompt" in label and how in label for label in labels), how
