@@ -4,7 +4,7 @@ from ._defect import Severity, SpecDefect, SpecError
 from ._elements import SpecElement, element_kinds, spec_elements, split_sentences
 from ._loader import SPEC_URI, Spec, load_spec, vendored_spec_path
 from ._normalise import normalise
-from ._pointer import from_pointer, to_pointer
+from ._pointer import defined_at, from_pointer, node_at, to_pointer
 
 __all__ = [
     "SPEC_URI",
@@ -13,9 +13,11 @@ __all__ = [
     "SpecDefect",
     "SpecElement",
     "SpecError",
+    "defined_at",
     "element_kinds",
     "from_pointer",
     "load_spec",
+    "node_at",
     "normalise",
     "spec_elements",
     "split_sentences",

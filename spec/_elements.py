@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ._loader import Spec
-from ._pointer import from_pointer, to_pointer
+from ._pointer import defined_at, to_pointer
 
 ABBREVIATIONS = ("e.g.", "i.e.", "etc.", "vs.", "cf.", "approx.", "incl.")
 
@@ -125,24 +125,11 @@ class _Walker:
         if use not in self.uses[pointer]:
             self.uses[pointer].append(use)
 
-    def node(self, pointer: str) -> Any:
-        node: Any = self.spec.document
-        for token in from_pointer(pointer):
-            node = node[int(token)] if isinstance(node, list) else node.get(token)
-            if node is None:
-                return None
-        return node
-
     def follow(self, node: Any, pointer: str) -> tuple[Any, str]:
         """The node after local ``$ref`` hops, and the pointer it is defined at."""
-        for _ in range(32):
-            if not (isinstance(node, dict) and isinstance(node.get("$ref"), str)):
-                break
-            ref = node["$ref"]
-            if not ref.startswith("#"):
-                break
-            pointer = ref[1:]
-            node = self.node(pointer)
+        ref = node.get("$ref") if isinstance(node, dict) else None
+        if isinstance(ref, str) and ref.startswith("#"):
+            return defined_at(self.spec.document, ref[1:])
         return node, pointer
 
     def describe(self, node: Any, pointer: str, use: str) -> None:

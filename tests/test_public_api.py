@@ -14,8 +14,8 @@ _LINTER = {
 }
 EXPECTED = {
     "avatar_contract.spec": {
-        "SPEC_URI", "Severity", "Spec", "SpecDefect", "SpecElement", "SpecError", "element_kinds",
-        "from_pointer", "load_spec", "normalise", "spec_elements", "split_sentences", "to_pointer",
+        "SPEC_URI", "Severity", "Spec", "SpecDefect", "SpecElement", "SpecError", "defined_at", "element_kinds",
+        "from_pointer", "load_spec", "node_at", "normalise", "spec_elements", "split_sentences", "to_pointer",
         "vendored_spec_path",
     },
     "avatar_contract.emulator": {
