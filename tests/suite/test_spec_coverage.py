@@ -76,7 +76,7 @@ def test_what_covers_an_element_is_what_really_probes_it() -> None:
     max_length = report[f"{PROMPT}/prompt/maxLength"].covered_by
     assert any("prompt of 1001" in name for name in max_length)  # refused one over
     assert any(name.startswith("create #") for name in max_length)  # accepted exactly at it
-    assert any("without 'url'" in n for n in report["/components/schemas/AssetUrl/required/1"].covered_by)
+    assert any("without" in n and "'url'" in n for n in report["/components/schemas/AssetUrl/required/1"].covered_by)
     created_at = "/components/schemas/AvatarGroupItem/properties/created_at/description#0"
     assert report[created_at].covered_by == ("rule sentence.unix_seconds (clause response.schema)",)
     ttl = report["/components/parameters/IdempotencyKey/description#1"]
@@ -96,11 +96,11 @@ def test_a_new_sentence_or_keyword_nothing_checks_shows_up_unprobed(tmp_path: Pa
     def edit(schemas: dict[str, Any]) -> None:
         name = schemas["CreatePhotoAvatarRequest"]["properties"]["name"]
         name["description"] += " Names are unique per account."
-        name["minLength"] = 3
+        schemas["CreatePhotoAvatarRequest"]["dependentRequired"] = {"avatar_group_id": ["name"]}
     path = _edited(tmp_path, edit)
     unprobed = {e.element.id for e in cov.coverage_report(path).of_state(cov.UNPROBED)}
-    where = "/components/schemas/CreatePhotoAvatarRequest/properties/name"
-    assert {f"{where}/description#1", f"{where}/minLength"} <= unprobed
+    where = "/components/schemas/CreatePhotoAvatarRequest"
+    assert {f"{where}/properties/name/description#1", f"{where}/dependentRequired"} <= unprobed
 
 
 def test_a_registered_source_covers_what_it_names() -> None:
