@@ -30,10 +30,13 @@ whole body by the Structs or by jsonschema-rs.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from typing import Any
 
+from . import _error_sites as sites
+from ._error_sites import Decline as _Decline
+from ._error_sites import escape as _escape
+from ._error_sites import plain_json_type as _json_type
 from ._finding import Finding
 from ._schema_errors import SchemaLookup, parent_properties, show
 
@@ -51,8 +54,6 @@ _KEYWORDS = frozenset({
     "minLength", "maxLength", "const", "enum", "anyOf",
 })
 _TYPES = {"object": dict, "array": list, "string": str, "boolean": bool, "null": type(None)}
-_JSON_NAMES = {dict: "object", list: "array", str: "string", bool: "boolean", int: "integer",
-               float: "number", type(None): "null"}
 
 
 # Plain JSON values needing no further look (floats do: NaN and infinities
@@ -60,24 +61,8 @@ _JSON_NAMES = {dict: "object", list: "array", str: "string", bool: "boolean", in
 _PLAIN = frozenset({dict, list, str, bool, int, type(None)})
 
 
-class _Decline(Exception):
-    """Raised by generated code (or the generator) for what it does not describe exactly."""
-
-
-def _json_type(value: Any) -> str:
-    """The JSON type jsonschema-rs names for a plain value; declines anything else."""
-    name = _JSON_NAMES.get(type(value))
-    if name is None or (name == "number" and not math.isfinite(value)):
-        raise _Decline
-    return name
-
-
 def _check_plain(value: Any) -> None:
     _json_type(value)
-
-
-def _escape(token: str) -> str:
-    return token.replace("~", "~0").replace("/", "~1") if "~" in token or "/" in token else token
 
 
 class _Source:
@@ -103,11 +88,11 @@ class _Source:
     def add(self, depth: int, line: str) -> None:
         self.lines.append("    " * depth + line)
 
-    def finding(self, depth: int, out: str, at: str, keyword: str, message: str, pointer: str,
-                hint: str | None = None) -> None:
-        """``out.append(Finding(...))``; ``message`` is an expression, the rest constants."""
-        self.add(depth, f"{out}.append(F('error', {at}, {self.const('schema.' + keyword)}, {message}, "
-                        f"{self.const(hint)}, {self.const(keyword)}, {self.const(pointer)}))")
+    def finding(self, depth: int, out: str, site: sites.ErrorSite, at: str, value: str,
+                extra: str = "") -> None:
+        """``out.append(site.make(at, value[, extra]))``: the site writes the message."""
+        tail = f", {extra}" if extra else ""
+        self.add(depth, f"{out}.append({self.const(site)}.make({at}, {value}{tail}))")
 
     # -- one schema node ------------------------------------------------------
 
@@ -146,8 +131,7 @@ class _Source:
             self.add(depth, f"if type({value}) is not {self.const(_TYPES[str(kind)])}:")
             if flag is not None:
                 self.add(depth + 1, f"{flag} = True")
-            self.finding(depth + 1, out, at, "type", f"{self.const(f'must be {kind}, not ')} + jt({value})",
-                         pointer + "/type")
+            self.finding(depth + 1, out, sites.type_site(str(kind), pointer + "/type"), at, value)
         self._strings(schema, keys, value, at, pointer, out, depth)
         self._arrays(schema, keys, value, at, pointer, out, depth)
         self._objects(schema, keys, value, at, pointer, out, depth)
@@ -159,18 +143,13 @@ class _Source:
             if type(expected) is not str:
                 raise _Decline  # JSON equality of numbers/bools is not Python's
             self.add(depth, f"if {value} != {self.const(expected)} or type({value}) is not str:")
-            self.finding(depth + 1, out, at, "const",
-                         f"{self.const(f'must be {show(expected)}, not ')} + show({value})",
-                         pointer + "/const")
+            self.finding(depth + 1, out, sites.const_site(expected, pointer + "/const"), at, value)
         if "enum" in keys:
             options = schema["enum"]
             if not isinstance(options, list) or not all(type(o) is str for o in options):
                 raise _Decline
-            text = ", ".join(show(o) for o in options)
             self.add(depth, f"if type({value}) is not str or {value} not in {self.const(frozenset(options))}:")
-            self.finding(depth + 1, out, at, "enum",
-                         f"{self.const(f'must be one of {text}; got ')} + show({value})",
-                         pointer + "/enum")
+            self.finding(depth + 1, out, sites.enum_site(options, pointer + "/enum"), at, value)
 
     def _any_of(self, branches: Any, value: str, at: str, pointer: str, out: str, depth: int) -> None:
         if not isinstance(branches, list) or not branches:
@@ -204,12 +183,7 @@ class _Source:
         self.add(depth + 1, f"if len({open_}) == 1:")
         self.add(depth + 2, f"{out}.extend({open_}[0])")
         self.add(depth + 1, "else:")
-        wanted = self.var("wanted")
-        named = ", ".join(f"({self.const(k)}, {t})" for k, t in zip(types, flags, strict=True))
-        self.add(depth + 2, f"{wanted} = ' or '.join(dict.fromkeys(k for k, t in ({named},) if t))")
-        message = (f"('must be ' + {wanted} + ', not ' + jt({value})) if {wanted} "
-                   f"else show({value}) + ' matches none of the allowed forms'")
-        self.finding(depth + 2, out, at, "anyOf", f"({message})", pointer)
+        self.finding(depth + 2, out, sites.any_of_site(types, pointer), at, value, f"({', '.join(flags)},)")
 
     def _strings(self, schema: dict[str, Any], keys: set[str], value: str, at: str, pointer: str,
                  out: str, depth: int) -> None:
@@ -221,11 +195,8 @@ class _Source:
             if type(limit) is not int:
                 raise _Decline
             bad = f"len({value}) > {limit}" if keyword == "maxLength" else f"len({value}) < {limit}"
-            bound = "at most" if keyword == "maxLength" else "at least"
             self.add(depth + 1, f"if {bad}:")
-            self.finding(depth + 2, out, at, keyword,
-                         f"'is ' + str(len({value})) + {self.const(f' characters long; {bound} {limit} allowed')}",
-                         f"{pointer}/{keyword}")
+            self.finding(depth + 2, out, sites.length_site(keyword, limit, f"{pointer}/{keyword}"), at, value)
 
     def _arrays(self, schema: dict[str, Any], keys: set[str], value: str, at: str, pointer: str,
                 out: str, depth: int) -> None:
@@ -238,11 +209,8 @@ class _Source:
             if type(limit) is not int:
                 raise _Decline
             bad = f"len({value}) > {limit}" if keyword == "maxItems" else f"len({value}) < {limit}"
-            bound = "at most" if keyword == "maxItems" else "at least"
             self.add(depth + 1, f"if {bad}:")
-            self.finding(depth + 2, out, at, keyword,
-                         f"'has ' + str(len({value})) + {self.const(f' items; {bound} {limit} allowed')}",
-                         f"{pointer}/{keyword}")
+            self.finding(depth + 2, out, sites.items_site(keyword, limit, f"{pointer}/{keyword}"), at, value)
         if "items" in keys and items != {} and items is not True:
             index, item = self.var("i"), self.var("item")
             self.add(depth + 1, f"for {index}, {item} in enumerate({value}):")
@@ -263,8 +231,7 @@ class _Source:
             if not isinstance(name, str):
                 raise _Decline
             self.add(depth + 1, f"if {self.const(name)} not in {value}:")
-            self.finding(depth + 2, out, f"({at} + {self.const('/' + _escape(name))})", "required",
-                         self.const(f"{name!r} is required"), f"{pointer}/required")
+            self.finding(depth + 2, out, sites.required_site(name, f"{pointer}/required"), at, value)
         for name, sub in props.items():
             mark = len(self.lines)
             item = self.var("v")
@@ -281,8 +248,7 @@ class _Source:
             extra = self.var("extra")
             self.add(depth + 1, f"for {extra} in {value}:")
             self.add(depth + 2, f"if {extra} not in {self.const(frozenset(props))}:")
-            self.finding(depth + 3, out, f"({at} + '/' + {self.const(_escape)}({extra}))",
-                         "additionalProperties", f"'unexpected field ' + repr({extra})", where, hint)
+            self.finding(depth + 3, out, sites.unexpected_site(where, hint), at, extra)
 
 
 def generated_diagnoser(schema: Any, pointer: str, lookup: SchemaLookup) -> GeneratedDiagnoser | None:

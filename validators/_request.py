@@ -30,12 +30,12 @@ from ._advice import AdvicePlan, Advisor, token, walker
 from ._compiled import Branch, Union, is_union
 from ._contract import Contract
 from ._diagnoser import GeneratedDiagnoser, generated_diagnoser
+from ._error_sites import BAD_VALUE, MISSING, NOT_OBJECT, UnionSite
 from ._evaluated import converter
 from ._finding import CLEAN, Finding, Report
-from ._hints import LEGACY_FIELDS, value_hint
+from ._hints import LEGACY_FIELDS
 from ._payload import NotJSON, parse, without_surrogates
 from ._schema_errors import findings as schema_findings
-from ._schema_errors import json_type, show
 from ._structs import FastDecoder, fast_decoder
 
 # A diagnoser appends the errors for one value found at JSON Pointer ``at``
@@ -64,6 +64,7 @@ class _Diagnosis:
     def __init__(self, contract: Contract, generated: bool = True) -> None:
         self.lookup = contract.lookup
         self._branches: dict[str, Diagnoser] = {}
+        self._unions: dict[str, UnionSite] = {}
         # False: jsonschema-rs describes every error (the reference the
         # generated diagnosers are tested against).
         self.generated = generated
@@ -127,58 +128,32 @@ class _Diagnosis:
 
     def union(self, union: Union) -> Diagnoser:
         prop = union.property
-        values = union.values
-        allowed = ", ".join(repr(v) for v in values)
         table = {value: self.branch(b) for value, b in union.branches.items()}
         pick = table.get
-        step = "/" + token(prop)
-        disc_pointer = f"{union.pointer}/discriminator"
-        not_object = f"must be an object with {prop!r} one of {allowed}, not "
-        missing = f"{prop!r} is required and must be one of {allowed}"
+        site = self.union_site(union)
+        make = site.make
 
         def diagnose(instance: Any, at: str, out: list[Finding]) -> None:
             if not isinstance(instance, dict):
-                out.append(Finding("error", at, "schema.type", not_object + json_type(instance),
-                                   None, "type", union.pointer))
+                out.append(make(at, instance, NOT_OBJECT))
                 return
             if prop not in instance:
-                out.append(Finding("error", at + step, "discriminator.missing", missing,
-                                   None, "discriminator", disc_pointer))
+                out.append(make(at, None, MISSING))
                 return
             value = instance[prop]
             found = pick(value) if isinstance(value, str) else None
             if found is not None:
                 found(instance, at, out)
                 return
-            if isinstance(value, str):
-                rule = "discriminator.unknown"
-                message = f"unknown {prop} {show(value)}; must be one of {allowed}"
-            else:
-                rule = "discriminator.invalid"
-                message = (f"{prop} must be a string, one of {allowed}; "
-                           f"got {json_type(value)} {show(value)}")
-            out.append(Finding("error", at + step, rule, message, hint(value), "discriminator",
-                               disc_pointer))
-
-        # The did-you-mean search is the slow part of an unknown value, and
-        # clients that send a wrong value send the same one again and again.
-        cache: dict[str, str | None] = {}
-
-        def hint(value: Any) -> str | None:
-            if type(value) is not str or len(value) > _HINT_KEY_MAX:
-                return value_hint(values, value)
-            try:
-                return cache[value]
-            except KeyError:
-                if len(cache) >= _HINT_CACHE_SIZE:
-                    cache.clear()  # bounded: a flood of distinct values cannot grow it
-                found = cache[value] = value_hint(values, value)
-                return found
+            out.append(make(at, value, BAD_VALUE))
         return diagnose
 
-
-_HINT_CACHE_SIZE = 1024
-_HINT_KEY_MAX = 64
+    def union_site(self, union: Union) -> UnionSite:
+        """One site per union (its did-you-mean cache is shared by both diagnosers)."""
+        found = self._unions.get(union.pointer)
+        if found is None:
+            found = self._unions[union.pointer] = UnionSite(union.property, union.values, union.pointer)
+        return found
 
 
 def _always(instance: Any) -> bool:
