@@ -9,7 +9,7 @@ import pytest
 _LINTER = {
     "Contract", "ContractViolation", "Finding", "Linter", "NotJSON", "Report", "Severity",
     "audit_spec", "check_idempotency_key", "check_retry_after", "contract_for",
-    "default_linter", "lint_request", "lint_response", "parse_json", "validate_idempotency_key",
+    "default_linter", "lint_backend", "lint_request", "lint_response", "parse_json", "validate_idempotency_key",
     "validate_request", "validate_response",
 }
 EXPECTED = {

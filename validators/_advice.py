@@ -106,6 +106,36 @@ def decodes(data: str) -> bool:
 # -- compiling the tree -------------------------------------------------------------
 
 
+def item_limit(branch: Branch, name: str, resolve: Callable[[Any], Any] | None = None) -> int | None:
+    """The ``maxItems`` a list in field ``name`` of ``branch`` must keep to, if the schema fixes one.
+
+    Only where a longer list surely fails: ``maxItems`` on the field's schema
+    itself, or on the one ``anyOf``/``oneOf`` branch that can be an array
+    (every other branch names a single non-array ``type``).
+    """
+    props = branch.schema.get("properties")
+    node = props.get(name) if isinstance(props, dict) else None
+    if resolve is not None and isinstance(node, dict) and "$ref" in node:
+        node = resolve(node)
+    if not isinstance(node, dict):
+        return None
+    if type(node.get("maxItems")) is int:
+        return int(node["maxItems"])
+    found: list[int] = []
+    for key in ("anyOf", "oneOf"):
+        subs = node.get(key)
+        if not isinstance(subs, list):
+            continue
+        for sub in subs:
+            kind = sub.get("type") if isinstance(sub, dict) else None
+            if isinstance(kind, str) and kind != "array":
+                continue
+            if kind != "array" or type(sub.get("maxItems")) is not int:
+                return None  # a branch that may take the list without a bound
+            found.append(int(sub["maxItems"]))
+    return found[0] if len(found) == 1 else None
+
+
 def walker(loc: Location, leaf: Advisor) -> Advisor:
     """Apply ``leaf`` to every value at the location template ``loc`` ("*" = each item)."""
     if not loc:
@@ -272,8 +302,13 @@ class AdvicePlan:
             elif len(loc) == 2 and loc[0] != "*" and loc[1] == "*":
                 items, index, sub = src.var("items"), src.var("index"), src.var("sub")
                 step = src.const("/" + token(loc[0]) + "/")
+                limit = item_limit(branch, loc[0], self._resolve)
+                # A list longer than its maxItems already fails the body: its
+                # items get no advice (a 10,000-item list would cost more in
+                # warnings than the error that matters).
+                bound = f" and len({items}) <= {limit}" if limit is not None else ""
                 src.add(depth, f"{items} = {obj}.get({src.const(loc[0])})")
-                src.add(depth, f"if isinstance({items}, list):")
+                src.add(depth, f"if isinstance({items}, list){bound}:")
                 src.add(depth + 1, f"for {index}, {sub} in enumerate({items}):")
                 src.add(depth + 2, f"if isinstance({sub}, dict):")
                 self._emit_union(src, union, variant, inner, sub, f"{at} + {step} + str({index})",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Literal
 
 import msgspec
@@ -98,6 +98,38 @@ class Report:
 
 
 _set_findings = Report.__dict__["findings"].__set__
+_get_findings = Report.__dict__["findings"].__get__
+
+
+class LazyReport(Report):
+    """A report of an invalid payload whose findings are made on first read.
+
+    The native core hands back compact records; turning them into findings
+    (and messages) costs more than finding them, so it waits until someone
+    looks.  ``valid`` needs no findings: a lazy report always has an error.
+    """
+
+    __slots__ = ("_make",)
+    _make: Callable[[], tuple[Finding, ...]]
+
+    def __init__(self, make: Callable[[], tuple[Finding, ...]]) -> None:
+        _set_make(self, make)
+
+    @property
+    def findings(self) -> tuple[Finding, ...]:  # type: ignore[override]  # a property over Report's slot
+        try:
+            found: tuple[Finding, ...] = _get_findings(self, LazyReport)
+        except AttributeError:
+            found = self._make()
+            _set_findings(self, found)
+        return found
+
+    @property
+    def valid(self) -> bool:
+        return False
+
+
+_set_make = LazyReport.__dict__["_make"].__set__
 
 
 class ContractViolation(ValueError):

@@ -149,6 +149,17 @@ def _default_request_plan() -> Callable[[Any], Report]:
     return _default_lint
 
 
+def lint_backend() -> str:
+    """Which core lints request bodies: ``"native"`` (the C extension) or ``"python"``.
+
+    ``"python"`` when the extension was not built (no compiler at install
+    time), when ``AVATAR_CONTRACT_PURE_PYTHON=1`` was set before the first
+    lint, or when the spec has a union the core cannot dispatch exactly.
+    Either gives the same findings.
+    """
+    return plan_for(default_linter().contract).backend
+
+
 def lint_response(
     status: int,
     body: Any,

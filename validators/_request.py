@@ -34,6 +34,7 @@ from ._error_sites import BAD_VALUE, MISSING, NOT_OBJECT, UnionSite
 from ._evaluated import converter
 from ._finding import CLEAN, Finding, Report
 from ._hints import LEGACY_FIELDS
+from ._native_plan import NativeCore, native_core
 from ._payload import NotJSON, parse, without_surrogates
 from ._schema_errors import findings as schema_findings
 from ._structs import FastDecoder, fast_decoder
@@ -199,13 +200,15 @@ _CREDIT_CEILING = 64
 class RequestPlan:
     """Everything :func:`lint_body` needs for one contract, resolved ahead of time."""
 
-    def __init__(self, contract: Contract, fast: bool = True) -> None:
+    def __init__(self, contract: Contract, fast: bool = True, native: bool = True) -> None:
         """``fast=False`` builds the exact path alone: no Structs, no generated
-        diagnosers (the reference the fast path is tested against)."""
+        diagnosers (the reference the fast path is tested against).
+        ``native=False`` keeps the Python path even where the native core
+        could run (the reference it is tested against)."""
         request = contract.request
         self.contract = contract
         self.is_valid: Callable[[Any], bool] = request.verdict.is_valid
-        advice = AdvicePlan(request.root, contract.spec)
+        advice = self.advice = AdvicePlan(request.root, contract.spec)
         self.advise_root: Advisor = advice.root
         variants = request.variants
         # The valid path skips the dispatch through the root union: it goes
@@ -215,11 +218,16 @@ class RequestPlan:
             {value: advice.branch(b, b.value) for value, b in variants.branches.items()}
             if variants is not None else {}
         )
-        self.diagnose_root: Diagnoser = _Diagnosis(contract, generated=fast).root(request.root)
+        diagnosis = _Diagnosis(contract, generated=fast)
+        self.diagnose_root: Diagnoser = diagnosis.root(request.root)
         # None when the schema has something msgspec cannot check exactly.
         self.fast: FastDecoder | None = fast_decoder(contract.spec, request.pointer) if fast else None
         self.exact: Callable[[Any], Report] = self._exact_path()
-        self.lint: Callable[[Any], Report] = self._hot_path(governed=True)
+        self.native: NativeCore | None = native_core(self, diagnosis.union_site) if fast and native else None
+        # Which core `lint` runs on: see avatar_contract.lint_backend().
+        self.backend = "python" if self.native is None else "native"
+        self.lint: Callable[[Any], Report] = (self._hot_path(governed=True) if self.native is None
+                                              else self.native.lint)
         # Structs first on every body, whatever the traffic: what the tests
         # and the benchmark use to exercise that path on its own.
         self.structs_first: Callable[[Any], Report] = self._hot_path(governed=False)
@@ -348,16 +356,21 @@ class RequestPlan:
             self.advise_root(value, "", out)
         return Report(out) if out else CLEAN
 
-    def diagnose(self, value: Any) -> list[Finding]:
-        """Errors for a body the verdict validator rejected, each at its own path."""
-        found: list[Finding] = []
-        self.diagnose_root(value, "", found)
+    @staticmethod
+    def finish(found: list[Finding]) -> list[Finding]:
+        """The diagnosers' findings as reported: duplicates dropped, legacy renames hinted."""
         if len(found) > 1:
             found = _dedupe(found)
         for f in found:
             if f.rule == "schema.additionalProperties":
-                found = _legacy_hints(found)
-                break
+                return _legacy_hints(found)
+        return found
+
+    def diagnose(self, value: Any) -> list[Finding]:
+        """Errors for a body the verdict validator rejected, each at its own path."""
+        found: list[Finding] = []
+        self.diagnose_root(value, "", found)
+        found = self.finish(found)
         if not found:
             # The split tree is a diagnostic aid; if it ever disagrees with the
             # verdict, fall back to the verdict validator's own errors.

@@ -1,0 +1,425 @@
+"""The optional native core: a program compiled from the contract, run by the C extension.
+
+The C extension (``_native.c``, built by ``pip install`` when a compiler is
+present) knows nothing about the spec.  When a request plan is built, this
+module compiles the contract's discriminator-split tree, the one the Python
+diagnoser walks, into flat tuples: schema nodes (type, string const/enum,
+lengths in code points, array bounds, items, properties, required,
+additionalProperties, anyOf), branches (their node, their nested unions'
+locations, the advice checks active on them) and unions (dispatch on the
+discriminator).  ``Program.run`` executes it on one orjson parse.
+
+Exactness, not speed, decides what it may answer:
+
+* a branch's errors are described natively only where the generated Python
+  diagnoser describes them too, and only when there is one (several come in
+  jsonschema-rs's order, which only jsonschema-rs knows): otherwise the whole
+  body takes the Python path;
+* a node it cannot check (``pattern``, ``format``, numbers, ``$ref`` ...) is
+  checked by jsonschema-rs for that node alone; if it fails, the body takes
+  the Python path;
+* a union is dispatched natively only where that is the same test as the
+  spec's ``oneOf``/``anyOf`` (every branch an object requiring the property
+  and pinning it with a ``const``); otherwise the contract gets no program;
+* findings are made from the core's records by the same sites
+  (:mod:`._error_sites`) the Python diagnoser uses, only when read;
+* the core says only whether advice *may* fire; if so, the Python advisor
+  writes the warnings.
+
+``AVATAR_CONTRACT_PURE_PYTHON=1`` (read when a plan is built) turns it off.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+
+from ._advice import AdvicePlan, item_limit, token
+from ._advice_rules import AdviceRule
+from ._compiled import Branch, Union, _target_pointer, is_union, lookup, make_validator
+from ._contract import Contract
+from ._diagnoser import generated_diagnoser
+from ._error_sites import (
+    Decline,
+    ErrorSite,
+    UnionSite,
+    any_of_site,
+    const_site,
+    enum_site,
+    escape,
+    items_site,
+    length_site,
+    required_site,
+    type_site,
+    unexpected_site,
+)
+from ._finding import CLEAN, Finding, LazyReport, Report
+from ._schema_errors import parent_properties
+
+try:
+    from . import _native
+except ImportError:  # built without a compiler: the Python path alone
+    _native = None  # type: ignore[assignment]
+
+_ANNOTATIONS = frozenset({
+    "title", "description", "$comment", "examples", "example", "default", "deprecated",
+    "readOnly", "writeOnly", "externalDocs", "xml",
+})
+_KEYWORDS = frozenset({
+    "type", "properties", "required", "additionalProperties", "items", "minItems", "maxItems",
+    "minLength", "maxLength", "const", "enum", "anyOf",
+})
+_TYPES = {"object": 1, "array": 2, "string": 3, "boolean": 4, "null": 5}
+_CHECKS = {"blank": 1, "https": 2, "base64": 3, "needs": 4}
+_RAW = (bytes, bytearray, memoryview, str)
+
+
+def available() -> bool:
+    """Whether the C extension is importable (it is optional)."""
+    return _native is not None
+
+
+def forced_off() -> bool:
+    return os.environ.get("AVATAR_CONTRACT_PURE_PYTHON", "") not in ("", "0")
+
+
+def _keys(schema: dict[str, Any]) -> set[str]:
+    return {k for k in schema if k not in _ANNOTATIONS and not (isinstance(k, str) and k.startswith("x-"))}
+
+
+def _count(value: Any) -> int:
+    if type(value) is not int or value < 0:
+        raise Decline
+    return value
+
+
+class _Compiler:
+    """Builds the tuples ``_native.Program`` takes, for one contract."""
+
+    def __init__(self, contract: Contract, advice: AdvicePlan, union_site: Callable[[Union], UnionSite]):
+        self.contract = contract
+        self.advice = advice
+        self.union_site = union_site
+        self.nodes: list[tuple[Any, ...]] = []
+        self.branches: list[tuple[Any, ...]] = []
+        self.unions: list[tuple[Any, ...]] = []
+        self._branch_ids: dict[tuple[str, AdviceRule | None], int] = {}
+        self._union_ids: dict[tuple[str, AdviceRule | None], int] = {}
+
+    # -- schema nodes ---------------------------------------------------------------------
+
+    def node(self, schema: Any, pointer: str, strict: bool, depth: int = 0) -> int:
+        """The index of the node checking ``schema`` (-1: accepts anything).
+
+        ``strict``: decline exactly what the generated diagnoser declines;
+        otherwise a node that cannot be checked natively is checked by jsonschema-rs.
+        """
+        if depth > _native.MAX_DEPTH // 2:
+            raise Decline
+        if schema is True or schema == {}:
+            return -1
+        try:
+            if not isinstance(schema, dict):
+                raise Decline  # the `false` schema
+            keys = _keys(schema)
+            if not keys:
+                return -1
+            return self._native_node(schema, keys, pointer, strict, depth)
+        except Decline:
+            if strict:
+                raise
+            return self._add(_python_node(make_validator(self.contract.spec, schema).is_valid))
+
+    def _add(self, node: tuple[Any, ...]) -> int:
+        self.nodes.append(node)
+        return len(self.nodes) - 1
+
+    def _native_node(self, schema: dict[str, Any], keys: set[str], pointer: str, strict: bool,
+                     depth: int) -> int:
+        if not keys <= _KEYWORDS:
+            raise Decline
+        kind = schema.get("type")
+        if "type" in keys and (not isinstance(kind, str) or kind not in _TYPES):
+            raise Decline
+        const = enum = None
+        if "const" in keys:
+            const = schema["const"]
+            if type(const) is not str:
+                raise Decline
+        if "enum" in keys:
+            options = schema["enum"]
+            if not isinstance(options, list) or not all(type(o) is str for o in options):
+                raise Decline
+            enum = frozenset(options)
+        bounds: dict[str, tuple[int, ErrorSite | None]] = {}
+        for keyword in ("minLength", "maxLength", "minItems", "maxItems"):
+            if keyword in keys:
+                limit = _count(schema[keyword])
+                make = length_site if keyword.endswith("Length") else items_site
+                bounds[keyword] = (limit, make(keyword, limit, f"{pointer}/{keyword}"))
+        any_of: tuple[int, ...] = ()
+        any_site = None
+        if "anyOf" in keys:
+            subs = schema["anyOf"]
+            if not isinstance(subs, list) or not subs or len(subs) > _native.MAX_ANY:
+                raise Decline
+            where = pointer + "/anyOf"
+            any_of = tuple(self.node(sub, f"{where}/{i}", strict, depth + 1) for i, sub in enumerate(subs))
+            kinds = [sub.get("type") if isinstance(sub, dict) else None for sub in subs]
+            any_site = any_of_site([k if isinstance(k, str) else None for k in kinds], where)
+        items = -1
+        if "items" in keys:
+            items = self.node(schema["items"], f"{pointer}/items", strict, depth + 1)
+        props = schema.get("properties", {})
+        required = schema.get("required", [])
+        closed = schema.get("additionalProperties", True)
+        if not isinstance(props, dict) or not isinstance(required, list) or closed not in (True, False):
+            raise Decline
+        if not all(isinstance(name, str) for name in [*props, *required]):
+            raise Decline
+        entries = []
+        for name, sub in props.items():
+            index = self.node(sub, f"{pointer}/properties/{escape(name)}", strict, depth + 1)
+            if index >= 0:
+                entries.append((name, "/" + escape(name), index))
+        ap_site = None
+        if closed is False:
+            where = f"{pointer}/additionalProperties"
+            allowed = parent_properties(self.contract.lookup, where)
+            ap_site = unexpected_site(where, f"allowed fields: {', '.join(allowed)}" if allowed else None)
+
+        def bound(keyword: str) -> tuple[int, ErrorSite | None]:
+            return bounds.get(keyword, (-1, None))
+
+        return self._add((
+            _TYPES.get(str(kind), 0) if "type" in keys else 0,
+            type_site(str(kind), pointer + "/type") if "type" in keys else None,
+            const, const_site(const, pointer + "/const") if const is not None else None,
+            enum, enum_site(schema["enum"], pointer + "/enum") if enum is not None else None,
+            *bound("minLength"), *bound("maxLength"), *bound("minItems"), *bound("maxItems"),
+            items, tuple(entries),
+            tuple((name, required_site(name, f"{pointer}/required")) for name in required),
+            closed is False, ap_site, frozenset(props) if closed is False else None,
+            any_of, any_site, None,
+        ))
+
+    # -- the tree -------------------------------------------------------------------------
+
+    def branch(self, branch: Branch, media: AdviceRule | None, depth: int) -> int:
+        key = (branch.pointer, media)
+        found = self._branch_ids.get(key)
+        if found is not None:
+            return found
+        if depth > 8:
+            raise Decline  # unions nested deeper than any spec we know: not worth a bound here
+        lookup_ = self.contract.lookup
+        diag = generated_diagnoser(branch.compiled, branch.pointer, lookup_) is not None
+        try:
+            node = self.node(branch.compiled, branch.pointer, strict=diag)
+        except Decline:
+            diag = False
+            node = self.node(branch.compiled, branch.pointer, strict=False)
+        sites, unknown, checks = self._advice(branch)
+        props = branch.properties
+        prefix = (media.media if media is not None and media.media
+                  and ("url" in props or "data" in props or "media_type" in props) else None)
+        # The Python diagnoser visits plain-field unions first, then the others.
+        ordered = ([u for u in branch.unions if len(u[0]) == 1 and u[0][0] != "*"]
+                   + [u for u in branch.unions if not (len(u[0]) == 1 and u[0][0] != "*")])
+        locs = []
+        for loc, union in ordered:
+            inner = sites.get(loc[0], media) if loc and loc[0] != "*" else media
+            limit = (item_limit(branch, loc[0], self.contract.spec.resolve)
+                     if len(loc) == 2 and loc[0] != "*" and loc[1] == "*" else None)
+            locs.append((
+                tuple(None if step == "*" else step for step in loc),
+                tuple(None if step == "*" else "/" + token(step) for step in loc),
+                -1 if limit is None else limit,
+                self.union(union, inner, depth + 1),
+            ))
+        self.branches.append((node, diag, tuple(locs), unknown, tuple(checks), prefix))
+        index = self._branch_ids[key] = len(self.branches) - 1
+        return index
+
+    def _advice(self, branch: Branch) -> tuple[dict[str, AdviceRule], frozenset[str] | None,
+                                               list[tuple[str, int, str | None]]]:
+        """What the Python advisor checks on ``branch`` (see AdvicePlan._emit)."""
+        sites: dict[str, AdviceRule] = {}
+        unknown = None
+        checks = []
+        for rule in self.advice.active(branch):
+            if rule.check == "media":
+                sites.setdefault(rule.field, rule)
+            elif rule.check == "unknown_fields":
+                if not branch.closed and branch.properties:
+                    unknown = frozenset(branch.properties)
+            elif rule.check in _CHECKS:
+                checks.append((rule.field, _CHECKS[rule.check], rule.needs))
+            else:
+                raise Decline  # a check the core does not know: Python advises everything
+        return sites, unknown, checks
+
+    def union(self, union: Union, media: AdviceRule | None, depth: int) -> int:
+        key = (union.pointer, media)
+        found = self._union_ids.get(key)
+        if found is not None:
+            return found
+        _check_dispatch(self.contract, union)
+        table = {value: self.branch(b, media, depth) for value, b in union.branches.items()}
+        self.unions.append((union.property, self.union_site(union), table))
+        index = self._union_ids[key] = len(self.unions) - 1
+        return index
+
+
+def _python_node(check: Callable[[Any], bool]) -> tuple[Any, ...]:
+    return (0, None, None, None, None, None, -1, None, -1, None, -1, None, -1, None, -1, (), (),
+            False, None, None, (), None, check)
+
+
+def _check_dispatch(contract: Contract, union: Union) -> None:
+    """Decline unless dispatching on the discriminator is the same test as the spec's union.
+
+    That holds when the union lists exactly its branches by ``$ref``, and each
+    branch is an object that requires the property and pins it with a
+    ``const`` of its own value: a non-object fails every branch, and a value
+    can pass only the branch it names.  Nor may a union hide inside another
+    ``anyOf``/``oneOf``/``allOf`` of its branch, unless in the one member that
+    admits its JSON type.
+    """
+    spec = contract.spec
+    node = spec.resolve(lookup(spec, union.pointer))
+    if not is_union(node) or sum(isinstance(node.get(k), list) for k in ("oneOf", "anyOf")) != 1:
+        raise Decline
+    listed = node.get("oneOf") or node.get("anyOf")
+    targets = set()
+    for sub in listed:
+        if not isinstance(sub, dict) or _keys(sub) != {"$ref"} or not isinstance(sub["$ref"], str):
+            raise Decline
+        targets.add(_target_pointer(sub["$ref"]))
+    if targets != {b.pointer for b in union.branches.values()} or len(targets) != len(listed):
+        raise Decline
+    prop = union.property
+    for value, branch in union.branches.items():
+        schema = branch.schema
+        pinned = (schema.get("properties") or {}).get(prop)
+        if (schema.get("type") != "object" or prop not in (schema.get("required") or [])
+                or not isinstance(pinned, dict) or _keys(pinned) - {"type", "const"}
+                or pinned.get("const") != value or type(pinned.get("const")) is not str
+                or pinned.get("type", "string") != "string"):
+            raise Decline
+        _no_nested_union(spec, schema)
+
+
+def _no_nested_union(spec: Any, schema: Any) -> None:
+    """Decline if a union sits inside an anyOf/oneOf/allOf (the split tree dispatches it anyway)."""
+    seen: set[str] = set()
+
+    def contains(node: Any) -> bool:
+        if is_union(node):
+            return True
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str):
+                target = _target_pointer(ref)
+                if target not in seen:
+                    seen.add(target)
+                    if contains(lookup(spec, target)):
+                        return True
+            return any(contains(v) for k, v in node.items() if k != "$ref")
+        if isinstance(node, list):
+            return any(contains(v) for v in node)
+        return False
+
+    def kind(node: Any) -> Any:
+        node = spec.resolve(node)
+        return node.get("type") if isinstance(node, dict) else None
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key in ("anyOf", "oneOf", "allOf") and isinstance(value, list) and not is_union(node):
+                    for index, sub in enumerate(value):
+                        if not contains(sub):
+                            continue
+                        # Fine only in the one branch that can hold its type
+                        # (reference_images: an array, or null): the union's
+                        # location exists only in values of that type.
+                        own = kind(sub)
+                        others = [kind(v) for i, v in enumerate(value) if i != index]
+                        if key == "allOf" or not isinstance(own, str) or not all(
+                                isinstance(k, str) and k != own for k in others):
+                            raise Decline
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk({k: v for k, v in schema.items() if k not in ("oneOf", "anyOf", "discriminator")})
+
+
+class NativeCore:
+    """The native core of one request plan: ``lint(payload)``, and ``run(value)`` (the program's verdict)."""
+
+    __slots__ = ("lint", "run")
+
+    def __init__(self, lint: Callable[[Any], Report], run: Callable[[Any], Any]) -> None:
+        self.lint = lint
+        self.run = run
+
+
+def native_core(plan: Any, union_site: Callable[[Union], UnionSite]) -> NativeCore | None:
+    """The native core for ``plan`` (a RequestPlan), or None if it cannot run on this contract."""
+    if _native is None or forced_off():
+        return None
+    contract: Contract = plan.contract
+    compiler = _Compiler(contract, plan.advice, union_site)
+    root = contract.request.root
+    try:
+        if (root.schema and is_union(root.schema) and not _keys(
+                {k: v for k, v in root.schema.items() if k not in ("oneOf", "anyOf", "discriminator")})
+                and len(root.unions) == 1 and root.unions[0][0] == ()):
+            root_union, index = True, compiler.union(root.unions[0][1], None, 0)
+        else:
+            root_union, index = False, compiler.branch(root, None, 0)
+        program = _native.Program(tuple(compiler.nodes), tuple(compiler.branches), tuple(compiler.unions),
+                                  root_union, index)
+    except (Decline, RecursionError, KeyError, TypeError, ValueError):
+        return None
+    return NativeCore(_runner(plan, program.run), program.run)
+
+
+def _runner(plan: Any, run: Callable[[Any], Any]) -> Callable[[Any], Report]:
+    exact: Callable[[Any], Report] = plan.exact
+    advise: Callable[[Any], Report] = plan.advise
+    advise_root = plan.advise_root
+    finish = plan.finish
+    loads = orjson.loads
+    not_json = orjson.JSONDecodeError
+
+    def lint(payload: Any) -> Report:
+        kind = type(payload)
+        if not (kind is bytes or kind is str or isinstance(payload, _RAW)):
+            return exact(payload)
+        try:
+            value = loads(payload)
+        except not_json:
+            return exact(payload)  # not JSON, or JSON orjson refuses: the Python path explains
+        verdict = run(value)
+        if verdict is None:
+            return CLEAN
+        if verdict is True:
+            return advise(value)
+        if verdict is False:
+            return exact(value)
+
+        def make() -> tuple[Finding, ...]:
+            records, advice = verdict
+            found = finish([site.make(at, item, extra) for site, at, item, extra in records])
+            if advice:
+                advise_root(value, "", found)
+            return tuple(found)
+        return LazyReport(make)
+    return lint
