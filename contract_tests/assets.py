@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from .bodies import MEDIA_KINDS, MEDIA_TYPE_FIELDS, BodyFactory, Site, factory
+from .schema_values import is_reference
 from .target import Target
 
 ASSET_ENV = "AVATAR_CONTRACT_ASSET"
@@ -56,6 +57,10 @@ class AssetFixture:
     source: str
     assets: tuple[tuple[str, str, Fields], ...] = ()  # (media kind, asset source, fields)
     group_id: str | None = None
+    references: tuple[tuple[str, str], ...] = ()  # (optional id property, an existing resource's id)
+
+    def reference(self, prop: str) -> str | None:
+        return dict(self.references).get(prop)
 
     def fields(self, kind: str, source: str) -> dict[str, str] | None:
         for k, s, fields in self.assets:
@@ -210,13 +215,20 @@ def load_assets(path: str | Path) -> AssetFixture:
     plain = factory()  # the spec's shape, with invented values where the fixture says nothing
     sources = _sources(plain)
     group_props = sorted({p for v in plain.variants if (p := plain.group_property(v))})
-    allowed = [*MEDIA_KINDS, *group_props]
+    # Any other optional id property of the spec that names an existing resource (June 2026: avatar_id).
+    reference_props = sorted({p for v in plain.variants for p in plain.branch(v).properties
+                              if is_reference(plain, v, p)})
+    allowed = [*MEDIA_KINDS, *group_props, *reference_props]
     assets: list[tuple[str, str, Fields]] = []
     group_id: str | None = None
+    references: list[tuple[str, str]] = []
     for key, value in data.items():
         here = f"{where}: {key}"
         if key in group_props:
             group_id = _string(value, here)
+            continue
+        if key in reference_props:
+            references.append((key, _string(value, here)))
             continue
         if key not in MEDIA_KINDS:
             raise _unknown(key, allowed, here, "key")
@@ -229,7 +241,7 @@ def load_assets(path: str | Path) -> AssetFixture:
                                "the spec's asset sources are")
             _, site = sources[source]
             assets.append((key, source, _entry(plain, site, key, source, entry, where.parent, at)))
-    fixture = AssetFixture(str(where), tuple(assets), group_id)
+    fixture = AssetFixture(str(where), tuple(assets), group_id, tuple(references))
     real = BodyFactory(plain.contract, fixture=fixture, invented=False)
     for kind, source, _ in assets:
         _check(real, kind, source, f"{where}: {kind}.{source}")

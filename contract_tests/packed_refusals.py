@@ -16,7 +16,7 @@ from .exchange import Exchange
 from .planner import source_place
 from .pool_result import FAILED, UNRUN, FactOutcome
 
-BODY_FACTS = ("variant", "source", "group", "limit")  # the kinds of fact a body carries (not its headers)
+BODY_FACTS = ("variant", "source", "group", "limit", "value")  # the kinds of fact a body carries (not its headers)
 
 
 def unblame(outcomes: list[FactOutcome], refused: set[str], why: str) -> None:

@@ -27,22 +27,17 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from .bodies import BodyFactory
-from .keys import valid_keys
+from .bodies import BodyFactory, Site
+from .plan_facts import GROUP_MODES, Fact, Unrunnable, body_facts, global_facts, slot, unrunnable_facts
+
+__all__ = ["CreatePlan", "Fact", "PlannedCreate", "Unrunnable", "body_facts", "plan_creates", "source_place"]
+from .schema_values import EMPTY_SITE, REFERENCE, accept_values
 
 # Live, an in-flight race of this many same-key requests: each may be a billed
 # create on a server that ignores the key, so each is counted against the cap.
 LIVE_RACE = 3
 EMBEDDED_RACE = 8
-GROUP_MODES = ("null", "absent", "set")
 FLOATING = -1  # a follow-up's host: whichever chosen create suits it
-
-
-@dataclass(frozen=True)
-class Fact:
-    key: str  # stable id, e.g. "source:prompt:reference_images[1]:base64"
-    clause: str  # the one clause that owns it
-    text: str  # what it shows, for the plan and the report
 
 
 @dataclass(frozen=True)
@@ -57,31 +52,27 @@ class PlannedCreate:
     at_limit: tuple[str, ...]  # string properties sent at exactly maxLength (astral code points)
     bearer: bool = False
     key_label: str | None = None  # a well-formed key edge from keys.valid_keys(); None: a fresh key
+    values: tuple[str, ...] = ()  # schema_values.Accept keys: must-accept values this body carries
     follow_ups: tuple[str, ...] = ()  # "in_flight", "replay", "replay_body_differs", "tenant_scope"
     facts: tuple[Fact, ...] = ()
     cost: int = 1  # 2xx answers it may draw: the create and each follow-up; a race counts every request
 
     def describe(self) -> str:
         parts = [self.variant]
+        valued = {v.split(":", 3)[2] for v in self.values}
         for site, picks in self.sources:
+            if site in valued:
+                continue  # the value below says what the list is
             parts.append(f"{site}=[{', '.join(picks)}]" if len(picks) != 1 else f"{site}={picks[0]}")
         joined = "the --asset group" if self.founder is None else f"group of create #{self.founder + 1}"
         parts.append("avatar_group_id " + {"set": f"set ({joined})",
                                            "null": "null", "absent": "absent"}[self.group])
         parts += [f"{p} at maxLength" for p in self.at_limit]
+        parts += [" ".join(v.split(":", 3)[2:]) for v in self.values]
         parts.append("Authorization: Bearer" if self.bearer else "x-api-key")
         parts.append(f"Idempotency-Key: {self.key_label}" if self.key_label else "fresh Idempotency-Key")
         parts += [f"+ {f.replace('_', ' ')}" for f in self.follow_ups]
         return ", ".join(parts)
-
-
-@dataclass(frozen=True)
-class Unrunnable:
-    """A fact this target cannot be given the inputs for, and what would make it runnable."""
-
-    fact: Fact
-    hint: str  # e.g. 'add url = "…" under [video] in the asset fixture (--asset): …'
-    entry: str  # the fixture entry it needs, e.g. "[video] url"
 
 
 @dataclass(frozen=True)
@@ -135,79 +126,6 @@ class CreatePlan:
         return "\n".join(lines)
 
 
-def _slot(site: str, many: bool, position: int) -> str:
-    return f"{site}[{position}]" if many else site
-
-
-def body_facts(f: BodyFactory, variant: str) -> list[Fact]:
-    out = [Fact(f"variant:{variant}", "request.variants", f"{variant} accepted")]
-    for site in f.sites(variant):
-        positions = range(site.max_items or len(site.union.values)) if site.many else range(1)
-        for position in positions:
-            place = _slot(site.field, site.many, position)
-            for source in site.union.values:
-                out.append(Fact(f"source:{variant}:{place}:{source}", "request.variants",
-                                f"{variant} with {place} from {source}"))
-        if site.many and site.max_items:
-            out.append(Fact(f"limit:{variant}:{site.field}:maxItems", "request.rejects_invalid",
-                            f"{variant} with exactly {site.max_items} {site.field} (maxItems)"))
-    for prop, limit in f.string_limits(variant):
-        out.append(Fact(f"limit:{variant}:{prop}:maxLength", "request.rejects_invalid",
-                        f"{variant} {prop} of exactly {limit} astral code points (maxLength)"))
-    if f.group_property(variant):
-        for mode in GROUP_MODES:
-            out.append(Fact(f"group:{variant}:{mode}", "request.variants",
-                            f"{variant} with avatar_group_id {mode}" + (" (and used as the group)"
-                                                                        if mode == "set" else "")))
-    out.append(Fact(f"response:{variant}", "response.schema", f"a {variant} 200 judged by the schema"))
-    return out
-
-
-def unrunnable_facts(f: BodyFactory) -> dict[str, Unrunnable]:
-    """Body facts whose asset source this target cannot be given (none in-process)."""
-    out: dict[str, Unrunnable] = {}
-    for variant in f.variants:
-        missing = {(site.field, source): hint for site, source, hint in f.unavailable(variant)}
-        creatable = _creatable(f, variant)
-        for fact in body_facts(f, variant):
-            if fact.key.startswith("source:"):
-                place, source = fact.key.split(":", 2)[2].rsplit(":", 1)
-                field_ = place.split("[", 1)[0]
-                hint = missing.get((field_, source))
-                site = next(s for s in f.sites(variant) if s.field == field_)
-                if hint is not None:
-                    out[fact.key] = Unrunnable(fact, hint, f"[{f.media_kind(variant, site)}] {source}")
-                    continue
-            if creatable is not None:  # no valid body of the variant at all: every fact of it
-                out[fact.key] = Unrunnable(fact, creatable[1], creatable[0])
-    return out
-
-
-def _creatable(f: BodyFactory, variant: str) -> tuple[str, str] | None:
-    """None if a valid body of ``variant`` can be sent here; else (fixture entry, hint) for a required site."""
-    required = set(f.branch(variant).required)
-    for site in f.sites(variant):
-        if site.field in required and not site.many and not f.available(variant, site):
-            source = site.union.values[0]
-            return f"[{f.media_kind(variant, site)}] {source}", f.missing_hint(variant, site, source)
-    return None
-
-
-def global_facts(has_second_key: bool) -> list[Fact]:
-    out = [Fact("auth:bearer", "auth.bearer", "a valid create under Authorization: Bearer"),
-           Fact("response:status", "response.status", "a 2xx status judged"),
-           Fact("response:content_type", "response.content_type", "a 2xx Content-Type judged")]
-    out += [Fact(f"key:{label}", "idempotency.key_format", f"{label} accepted") for label, _ in valid_keys()]
-    out += [Fact("follow:in_flight", "idempotency.in_flight", "concurrent same-key requests"),
-            Fact("follow:replay", "idempotency.replay", "a same-key, same-body retry replays"),
-            Fact("follow:replay_body_differs", "idempotency.replay_body_differs",
-                 "a same-key retry with a different body replays")]
-    if has_second_key:
-        out.append(Fact("follow:tenant_scope", "idempotency.tenant_scope",
-                        "the same key under the second tenant is independent"))
-    return out
-
-
 @dataclass
 class _Draft:
     variant: str
@@ -216,10 +134,12 @@ class _Draft:
     founder: int | None
     at_limit: tuple[str, ...]
     facts: list[Fact] = field(default_factory=list)
+    values: tuple[str, ...] = ()
+    after_first: bool = False  # it references a resource an earlier create made
 
 
 def _candidate(f: BodyFactory, variant: str, mode: str, founder: int | None, open_: set[str],
-               used: Counter[str] | None = None) -> _Draft:
+               used: Counter[str] | None = None, first: bool = False) -> _Draft:
     """The best create of ``variant`` with group ``mode``: each dimension picks an uncovered value.
 
     Among uncovered sources, the one earlier creates used least (``used``, by site and
@@ -241,9 +161,12 @@ def _candidate(f: BodyFactory, variant: str, mode: str, founder: int | None, ope
             # table), a create without one keeps the list empty.
             count = (site.max_items or len(site.union.values)) \
                 if values and (mode == "set" or not f.needs_group(variant, site)) else 0
+            if count and not _items_open(f, variant, site, values, open_) and any(
+                    a.key in open_ for a in accept_values(f, variant) if a.prop == site.field):
+                count = 0  # every item fact is shown: this create shows the list's empty modes
             picks = []
             for position in range(count):
-                place = _slot(site.field, True, position)
+                place = slot(site.field, True, position)
                 fresh = [s for s in values if f"source:{variant}:{place}:{s}" in open_]
                 picks.append(pick(fresh, site.field) if fresh else values[position % len(values)])
             sources[site.field] = tuple(picks)
@@ -252,15 +175,41 @@ def _candidate(f: BodyFactory, variant: str, mode: str, founder: int | None, ope
             sources[site.field] = (pick(fresh, site.field) if fresh else values[0],)
     at_limit = tuple(p for p, _ in f.string_limits(variant) if f"limit:{variant}:{p}:maxLength" in open_)
     draft = _Draft(variant, sources, mode if f.group_property(variant) else "null", founder, at_limit)
+    _pick_values(f, draft, open_, first)
     covered = {f"variant:{variant}", f"response:{variant}", f"group:{variant}:{draft.group}"}
     for site in f.sites(variant):
         chosen = sources.get(site.field, ())
-        covered |= {f"source:{variant}:{_slot(site.field, site.many, i)}:{s}" for i, s in enumerate(chosen)}
+        covered |= {f"source:{variant}:{slot(site.field, site.many, i)}:{s}" for i, s in enumerate(chosen)}
         if site.many and site.max_items and len(chosen) == site.max_items:
             covered.add(f"limit:{variant}:{site.field}:maxItems")
-    covered |= {f"limit:{variant}:{p}:maxLength" for p in at_limit}
+    covered |= {f"limit:{variant}:{p}:maxLength" for p in at_limit} | set(draft.values)
     draft.facts = [fact for fact in body_facts(f, variant) if fact.key in covered and fact.key in open_]
     return draft
+
+
+def _items_open(f: BodyFactory, variant: str, site: Site, values: tuple[str, ...], open_: set[str]) -> bool:
+    places = [slot(site.field, True, i) for i in range(site.max_items or len(site.union.values))]
+    return f"limit:{variant}:{site.field}:maxItems" in open_ or \
+        any(f"source:{variant}:{p}:{s}" in open_ for p in places for s in values)
+
+
+def _pick_values(f: BodyFactory, draft: _Draft, open_: set[str], first: bool) -> None:
+    """One uncovered must-accept value per property the draft leaves free: a list's modes only
+    where it carries no item, a reference (an existing resource) never on the run's first
+    create nor beside a group the referenced one may not belong to."""
+    taken = set(draft.at_limit)
+    chosen: list[str] = []
+    for a in accept_values(f, draft.variant):
+        if a.key not in open_ or a.prop in taken:
+            continue
+        if a.needs == EMPTY_SITE and draft.sources.get(a.prop):
+            continue
+        if a.needs == REFERENCE and (first or draft.group == "set"):
+            continue
+        taken.add(a.prop)
+        chosen.append(a.key)
+        draft.after_first = draft.after_first or a.needs == REFERENCE
+    draft.values = tuple(chosen)
 
 
 def _pack_bodies(f: BodyFactory, variants: Sequence[str], unrunnable: set[str]) -> list[_Draft]:
@@ -280,7 +229,7 @@ def _pack_bodies(f: BodyFactory, variants: Sequence[str], unrunnable: set[str]) 
                 if mode == "set" and variant not in founders and not existing:
                     continue
                 founder = founders.get(variant) if mode == "set" and not existing else None
-                draft = _candidate(f, variant, mode, founder, open_, used)
+                draft = _candidate(f, variant, mode, founder, open_, used, first=not drafts)
                 if best is None or len(draft.facts) > len(best.facts):
                     best = draft
         if best is None or not best.facts:
@@ -337,7 +286,8 @@ def plan_creates(
             draft.facts.append(next(x for x in specials if x.key == "auth:bearer"))
         elif index <= len(keyed):
             draft.facts.append(keyed[index - 1])
-        items.append(_Item("create", 1, draft.facts, index, draft.founder))
+        needs = draft.founder if draft.founder is not None else (0 if draft.after_first and index else None)
+        items.append(_Item("create", 1, draft.facts, index, needs))
     for fact in follow:
         name = fact.key.split(":", 1)[1]
         # The race's first request is the create itself; each other one may be a billed avatar.
@@ -350,6 +300,10 @@ def plan_creates(
     creates = _assemble(drafts, items, chosen)
     everything = _select(items, None)
     all_facts = tuple(x for item in items for x in item.facts)
+    packed = {x.key for x in all_facts}
+    # A body fact no create could carry is listed as not covered, never dropped silently.
+    all_facts += tuple(x for v in f.variants for x in body_facts(f, v)
+                       if x.key not in packed and x.key not in unrunnable and (wanted is None or x.clause in wanted))
     covered = {x.key for c in creates for x in c.facts}
     return CreatePlan(tuple(creates), all_facts + tuple(u.fact for u in unrunnable.values()),
                       tuple(x for x in all_facts if x.key not in covered),
@@ -428,7 +382,9 @@ def _assemble(drafts: list[_Draft], items: list[_Item], chosen: list[int]) -> li
     creates = {host: next(it for it in items if it.name == "create" and it.host == host) for host in hosts}
     # Follow-ups ride on plain x-api-key creates where there are some, the race on one, the
     # replays and the second tenant on another, so one refusal does not cost them all.
-    by_plainness = sorted(hosts, key=lambda h: (any(x.key == "auth:bearer" for x in creates[h].facts),
+    # (A create that references a resource of the first tenant never hosts the second tenant's.)
+    by_plainness = sorted(hosts, key=lambda h: (bool(drafts[h].after_first),
+                                                any(x.key == "auth:bearer" for x in creates[h].facts),
                                                 sum(x.key.startswith("key:") for x in creates[h].facts), -h))
     riders: dict[int, list[_Item]] = {host: [] for host in hosts}
     for i in chosen:
@@ -443,7 +399,7 @@ def _assemble(drafts: list[_Draft], items: list[_Item], chosen: list[int]) -> li
             index=renumber[host], variant=draft.variant,
             sources=tuple(sorted(draft.sources.items())), group=draft.group,
             founder=renumber.get(draft.founder) if draft.founder is not None else None,
-            at_limit=draft.at_limit,
+            at_limit=draft.at_limit, values=draft.values,
             bearer=any(x.key == "auth:bearer" for x in create_item.facts),
             key_label=key_label, follow_ups=tuple(item.name for item in riders[host]),
             facts=tuple(create_item.facts) + tuple(x for item in riders[host] for x in item.facts),

@@ -37,6 +37,7 @@ from .pool_result import (
     unrun_reason,
 )
 from .retry_bodies import RetryBodies, at_limit
+from .schema_values import accept_by_key, apply
 from .session import RateLimited, Session
 
 VARIANTS = "request.variants"  # the owner of a refused valid body
@@ -62,8 +63,10 @@ def _sent_with(c: PlannedCreate) -> list[Fact]:
     return [x for x in c.facts if not x.key.startswith("follow:") or x.key == "follow:in_flight"]
 
 
-def planned_body(f: BodyFactory, c: PlannedCreate, groups: dict[int, str]) -> dict[str, Any] | None:
-    """The body of planned create ``c``; ``None`` if it joins a group that was never made."""
+def planned_body(f: BodyFactory, c: PlannedCreate, groups: dict[int, str],
+                 made: list[str] | None = None) -> dict[str, Any] | None:
+    """The body of planned create ``c``; ``None`` if it joins a group that was never made, or
+    references an avatar (``made``: ids of the avatars the run made) that does not exist."""
     group = None
     if c.group == "set":
         # A group an earlier create founded, or (founder None) the --asset fixture's existing one.
@@ -78,6 +81,12 @@ def planned_body(f: BodyFactory, c: PlannedCreate, groups: dict[int, str]) -> di
     limits = dict(f.string_limits(c.variant))
     for name in c.at_limit:
         body[name] = at_limit(limits[name])  # astral: one code point, two UTF-16 units
+    for key in c.values:
+        accept = accept_by_key(f, key)
+        changed = apply(f, body, accept, made or []) if accept is not None else None
+        if changed is None:
+            return None
+        body = changed
     return body
 
 
@@ -86,6 +95,7 @@ class _Pool:
         self.plan, self.f, self.session, self.embedded = plan, f, session, embedded
         self.result = PoolResult(plan)
         self.groups: dict[int, str] = {}
+        self.made: list[str] = []  # ids of the avatars this run's creates made (a reference value names one)
         self.keys = dict(valid_keys())
         # Planned creates the target accepted, with the answer that accepted them.
         self.good: list[tuple[PlannedCreate, dict[str, Any], Exchange]] = []
@@ -99,12 +109,14 @@ class _Pool:
                 self.result.outcomes[fact.key] = FactOutcome(fact, state, exchange, detail)
 
     def body(self, c: PlannedCreate) -> dict[str, Any] | None:
-        return planned_body(self.f, c, self.groups)
+        return planned_body(self.f, c, self.groups, self.made)
 
     async def send(self, body: dict[str, Any], key: str, credential: Credential) -> Exchange:
         exchange = await self.session.post(body, key=key, credential=credential, creates=True)
         if _ok(exchange):
             self.result.creates.append((body, exchange))
+            if exchange.item_id():
+                self.made.append(str(exchange.item_id()))
         return exchange
 
     async def race(self, body: dict[str, Any], key: str, size: int) -> list[Exchange]:
@@ -117,7 +129,8 @@ class _Pool:
     async def run_create(self, c: PlannedCreate) -> None:
         body = self.body(c)
         if body is None:
-            why = f"not sent: create #{(c.founder or 0) + 1}, whose group it joins, did not succeed"
+            why = f"not sent: create #{(c.founder or 0) + 1}, whose group it joins, did not succeed" \
+                if c.group == "set" else "not sent: no earlier create made the avatar it references"
             riders = [x for x in c.facts if x.key == "auth:bearer" or x.key.split(":", 1)[0] in ("key", "follow")]
             self.settle(riders, UNRUN, None, RESCUE + why)
             self.settle([x for x in c.facts if x not in riders], UNRUN, None, why + " (see request.variants)")

@@ -19,6 +19,7 @@ from typing import Any
 
 from .bodies import BodyFactory, Site
 from .planner import Fact
+from .schema_values import REFERENCE, accept_by_key, apply
 
 ASTRAL = "\U0001f600"  # one code point, two UTF-16 units: a limit counted in code units shows
 _PLACE = re.compile(r"(?P<field>[^\[\]]+)(?:\[(?P<index>\d+)\])?")
@@ -58,6 +59,8 @@ class RetryBodies:
             body = self._max_items(variant, rest[0])
         elif kind == "limit" and len(rest) == 2 and rest[1] == "maxLength":
             body = self._max_length(variant, rest[0])
+        elif kind == "value":
+            body = self._value(fact.key)
         # The linter is the oracle of "valid, no warnings": a body it would flag is no fair retry.
         if body is None or self.f.linter.lint_request(body).findings:
             return None
@@ -150,6 +153,14 @@ class RetryBodies:
         first = body[site.field][0]
         body[site.field] = [self.f.copy(first) for _ in range(site.max_items)]
         return body
+
+    def _value(self, key: str) -> Body | None:
+        """A must-accept value on an accepted body (a reference needs the run's avatars: not here)."""
+        accept = accept_by_key(self.f, key)
+        base = self._base(accept.variant) if accept is not None and accept.needs != REFERENCE else None
+        if accept is None or base is None:
+            return None
+        return apply(self.f, base, accept, [])
 
     def _max_length(self, variant: str, prop: str) -> Body | None:
         limit = dict(self.f.string_limits(variant)).get(prop)

@@ -89,7 +89,24 @@ class ReadsTrailingBytes(Independent):
         return await super().process(json.dumps(value).encode())
 
 
+class RefusesNullReferences(Independent):
+    """Refuses ``reference_images: null``, which the spec allows (anyOf [array, null])."""
+
+    async def process(self, raw: bytes) -> tuple[int, bytes]:
+        body = json_or_none(raw)
+        if isinstance(body, dict) and "reference_images" in body and body["reference_images"] is None:
+            return 400, self.error("invalid_parameter", "reference_images must be a list", "/reference_images")
+        return await super().process(raw)
+
+
+class CountsUtf16(Independent):
+    def __init__(self, keys: tuple[str, ...]) -> None:
+        super().__init__(keys, utf16_lengths=True)
+
+
 CASES = [
+    pytest.param(RefusesNullReferences, "request.variants", id="null-refused-where-allowed"),
+    pytest.param(CountsUtf16, "request.rejects_invalid", id="utf16-lengths"),
     pytest.param(ConstCaseInsensitive, "request.rejects_invalid", id="const-case-insensitive"),
     pytest.param(ExtraAssetPropertyAccepted, "request.rejects_invalid", id="extra-asset-property"),
     pytest.param(TrimsBeforeCounting, "request.rejects_invalid", id="trims-before-counting"),
