@@ -11,6 +11,7 @@ import contextlib
 import itertools
 import socket
 import threading
+from collections import Counter
 from collections.abc import Sequence
 
 
@@ -23,6 +24,7 @@ class TcpProxy:
         self._open: set[socket.socket] = set()
         self._up = True
         self._closed = False
+        self.served: Counter[tuple[str, int]] = Counter()  # connections forwarded, per upstream
         threading.Thread(target=self._accept, daemon=True).start()
 
     def _accept(self) -> None:
@@ -45,6 +47,7 @@ class TcpProxy:
             server.settimeout(None)
             with self._lock:
                 self._open.update((client, server))
+                self.served[upstream] += 1
             for source, sink in ((client, server), (server, client)):
                 threading.Thread(target=self._pipe, args=(source, sink), daemon=True).start()
 

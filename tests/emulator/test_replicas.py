@@ -1,0 +1,176 @@
+"""Several ``avatar-contract emulator --store postgresql://...`` processes behave as one.
+
+Each group of replicas is real processes under uvicorn on loopback sharing one
+fresh schema; what they did is checked from the database, not from their answers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+
+from avatar_contract.contract_tests.clause import CLAUSE_NAMES
+
+from ._postgres import fresh_schema
+from ._served import Served
+from ._support import photo, twin
+from ._tcp_proxy import TcpProxy
+
+pytestmark = pytest.mark.http
+KEY, KEY_2 = "replica-key-1", "replica-key-2"
+HEADERS = {"x-api-key": KEY, "content-type": "application/json"}
+ASSETS = Path(__file__).parents[1] / "suite" / "assets.toml"
+
+
+@contextmanager
+def replicas(count: int, *flags: str) -> Iterator[tuple[str, list[Served]]]:
+    dsn = fresh_schema("rep")
+    group = [Served("--store", dsn, "--api-key", KEY, "--api-key", KEY_2, *flags) for _ in range(count)]
+    try:
+        for server in group:
+            server.start()
+        yield dsn, group
+    finally:
+        for server in group:
+            server.stop()
+
+
+def _rows(dsn: str, sql: str, *params: Any) -> list[Any]:
+    with psycopg.connect(dsn) as conn:
+        return conn.execute(sql, params).fetchall()
+
+
+async def _burst(bases: list[str], count: int, key: str, path: str = "/v3/avatars") -> list[int | str]:
+    """``count`` same-key creates spread round-robin over ``bases``, all at once; status or error name."""
+    limits = httpx.Limits(max_connections=count)
+    async with httpx.AsyncClient(timeout=60, limits=limits) as client:
+        async def one(i: int) -> int | str:
+            try:
+                response = await client.post(bases[i % len(bases)] + path, json=twin(),
+                                             headers={**HEADERS, "idempotency-key": key})
+            except httpx.TransportError as exc:
+                return type(exc).__name__  # a replica killed under the request
+            return response.status_code
+        return list(await asyncio.gather(*(one(i) for i in range(count))))
+
+
+@pytest.fixture(scope="module")
+def burst_group() -> Iterator[tuple[str, list[Served]]]:
+    # A create stays in flight 2 s, so the bursts really overlap; a lease of 4 s frees a dead claim.
+    with replicas(3, "--rate-limit", "off", "--processing-delay", "2", "--in-flight-lease", "4") as group:
+        yield group
+
+
+def test_200_same_key_creates_over_3_replicas_make_one_avatar(burst_group: Any) -> None:
+    dsn, group = burst_group
+    statuses = asyncio.run(_burst([s.base for s in group], 200, "linear"))
+    assert set(statuses) <= {200, 409} and statuses.count(409) > 0, statuses
+    assert _rows(dsn, "SELECT count(*) FROM avatar_looks")[0][0] == 1
+    assert _rows(dsn, "SELECT status FROM idempotency")[0][0] == 200
+
+
+def test_a_replica_killed_mid_burst_leaves_one_avatar_and_its_lease_frees_the_key(burst_group: Any) -> None:
+    dsn, group = burst_group
+    victim, survivors = group[2], group[:2]
+
+    async def scenario() -> tuple[list[int | str], int | str]:
+        first = asyncio.create_task(_burst([victim.base], 1, "killed"))
+        for _ in range(1000):  # until the victim holds the key (bounded)
+            if _rows(dsn, "SELECT 1 FROM idempotency WHERE status IS NULL"):
+                break
+            await asyncio.sleep(0.01)
+        burst = asyncio.create_task(_burst([s.base for s in group], 100, "killed"))
+        await asyncio.sleep(0.2)
+        victim.kill()  # SIGKILL while it holds the claim and others wait on it
+        return await burst, (await first)[0]
+
+    statuses, original = asyncio.run(scenario())
+    assert isinstance(original, str), original  # the victim never answered its own request
+    assert all(s == 409 or isinstance(s, str) for s in statuses), statuses  # nobody else created
+    assert _rows(dsn, "SELECT count(*) FROM avatar_looks")[0][0] == 1  # the earlier test's only
+    time.sleep(4.5)  # the dead replica's lease runs out
+    retried = asyncio.run(_burst([s.base for s in survivors], 20, "killed"))
+    assert set(retried) <= {200, 409} and 200 in retried, retried
+    assert _rows(dsn, "SELECT count(*) FROM avatar_looks")[0][0] == 2  # exactly one for "killed"
+
+
+def test_the_rate_limit_holds_across_replicas() -> None:
+    with replicas(2, "--rate-limit", "20/3600") as (_, group):
+        async def spread() -> list[int]:
+            async with httpx.AsyncClient(timeout=60) as client:
+                answers = await asyncio.gather(*(client.get(f"{group[i % 2].base}/v3/avatars/ag_none",
+                                                            headers=HEADERS) for i in range(60)))
+            return [a.status_code for a in answers]
+        statuses = asyncio.run(spread())
+    # 20 tokens, and one more per 180 s: however the requests were spread, 20 got through.
+    assert statuses.count(404) == 20 and statuses.count(429) == 40, statuses
+
+
+def _verify(base: str, reports: Path, clauses: list[str] | None = None) -> subprocess.Popen[str]:
+    selected = [arg for name in clauses or () for arg in ("--clause", name)]
+    return subprocess.Popen(
+        [sys.executable, "-m", "avatar_contract", "verify", "--base-url", base, "--api-key", KEY,
+         "--second-api-key", KEY_2, "--allow-create", "--max-creates", "100", "--asset", str(ASSETS),
+         "--profile", "quick", "--report-dir", str(reports), *selected],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def _finish(run: subprocess.Popen[str]) -> tuple[int, str]:
+    out, _ = run.communicate(timeout=900)
+    return run.returncode, out
+
+
+# 16 in the issue; 8 keep this test near 30 s of CPU on a loaded 2-core CI machine.
+NAMESPACES = 8
+
+
+def test_namespaces_verify_at_once_through_2_replicas_without_touching_each_other(tmp_path: Path) -> None:
+    with replicas(2, "--rate-limit", "off") as (dsn, group):
+        _namespaces_verify(dsn, group, tmp_path)
+
+
+def _namespaces_verify(dsn: str, group: list[Served], tmp_path: Path) -> None:
+    names = [f"job-{i}" for i in range(NAMESPACES)]
+    for i, name in enumerate(names):  # a sentinel in each: it must come out of the runs unchanged
+        made = httpx.post(f"{group[i % 2].base}/ns/{name}/v3/avatars", json=photo(),
+                          headers={**HEADERS, "idempotency-key": "sentinel"}, timeout=60)
+        assert made.status_code == 200, made.text
+    sentinels = "SELECT scope, status, body FROM idempotency WHERE scope LIKE '%%sentinel' ORDER BY scope"
+    before = _rows(dsn, sentinels)
+    # rate_limit.retry_after is left out (the limit is off, so no run waits on a bucket): the shared
+    # limit has its own test above, and the proxy test below runs the clause.
+    clauses = [name for name in CLAUSE_NAMES if name != "rate_limit.retry_after"]
+    runs = [_verify(f"{group[i % 2].base}/ns/{name}", tmp_path / name, clauses) for i, name in enumerate(names)]
+    results = [_finish(run) for run in runs]
+    for name, (code, out) in zip(names, results, strict=True):
+        assert code == 0, f"{name}:\n{out[-3000:]}"
+    assert _rows(dsn, sentinels) == before and len(before) == NAMESPACES
+    looks = dict(_rows(dsn, "SELECT split_part(tenant, ':', 1), count(*) FROM avatar_looks GROUP BY 1"))
+    keys = dict(_rows(dsn, "SELECT split_part(scope, ':', 1), count(*) FROM idempotency GROUP BY 1"))
+    assert set(looks) == set(keys) == set(names)  # nothing outside the namespaces
+    for name, (_, out) in zip(names, results, strict=True):
+        made = int(out.rsplit(" creates", 1)[0].rsplit("· ", 1)[1])  # "... · 13 creates · 20.1s"
+        # Its sentinel and at most the 2xx creates its run saw (a replay is a 2xx and creates nothing).
+        assert 2 <= looks[name] <= made + 1, (name, looks[name], made)
+    assert len(set(looks.values())) == 1, looks  # the same plan everywhere: a leak would unbalance them
+
+
+def test_verify_passes_against_3_replicas_behind_a_round_robin_proxy(tmp_path: Path) -> None:
+    with replicas(3) as (_, group):  # the default rate limit: every clause runs, rate_limit included
+        proxy = TcpProxy([("127.0.0.1", server.port) for server in group])
+        try:
+            code, out = _finish(_verify(f"http://127.0.0.1:{proxy.port}", tmp_path))
+        finally:
+            proxy.close()
+    assert code == 0, out[-3000:]
+    assert len(proxy.served) == 3, proxy.served  # every replica answered some of the run
