@@ -8,10 +8,13 @@ import os
 import re
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from ._clock import Clock
+
+if TYPE_CHECKING:
+    from ._errors import ResponseTransform
 from ._faults import check_fault_names
 
 DEFAULT_API_KEY = "avatar-contract-dev-key"
@@ -115,6 +118,12 @@ class EmulatorConfig:
     ``api_key_digests`` accepts keys by SHA-256 alone (how worker processes get
     them, so no key is ever in their environment); it adds to ``api_keys``.
     ``namespace_idle_seconds``: a namespace unused this long expires with its state.
+    ``validation_spec``: judge request bodies and Idempotency-Keys by this spec
+    instead of ``spec`` (which still shapes everything else); with
+    ``response_transform`` (in-process only, never sent to workers), called on
+    every response as ``(status, headers, parsed body) -> (status, headers,
+    body)``, it is how a test builds an emulator that departs from the spec at
+    one chosen element (the mechanical mutants).
     """
 
     api_keys: tuple[str, ...] = (DEFAULT_API_KEY,)
@@ -135,6 +144,8 @@ class EmulatorConfig:
     body_timeout: float = DEFAULT_BODY_TIMEOUT
     api_key_digests: tuple[str, ...] = ()
     namespace_idle_seconds: float = DEFAULT_NAMESPACE_IDLE
+    validation_spec: str | os.PathLike[str] | None = None
+    response_transform: ResponseTransform | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         keys = (self.api_keys,) if isinstance(self.api_keys, str) else tuple(self.api_keys)
@@ -174,6 +185,8 @@ class EmulatorConfig:
             raise ValueError(f"max_body_bytes must be a positive integer, not {self.max_body_bytes!r}")
         if not callable(self.clock):
             raise ValueError("clock must be a callable returning seconds")
+        if self.response_transform is not None and not callable(self.response_transform):
+            raise ValueError("response_transform must be a callable or None")
         set_(self, "consent_required", bool(self.consent_required))
 
     def has(self, fault: str) -> bool:
@@ -211,6 +224,7 @@ class EmulatorConfig:
             "offload_bytes": self.offload_bytes,
             "body_timeout": self.body_timeout,
             "namespace_idle_seconds": self.namespace_idle_seconds,
+            "validation_spec": os.fspath(self.validation_spec) if self.validation_spec is not None else None,
         }
 
     @classmethod
@@ -234,4 +248,5 @@ class EmulatorConfig:
             offload_bytes=data.get("offload_bytes", DEFAULT_OFFLOAD_BYTES),
             body_timeout=data.get("body_timeout", DEFAULT_BODY_TIMEOUT),
             namespace_idle_seconds=data.get("namespace_idle_seconds", DEFAULT_NAMESPACE_IDLE),
+            validation_spec=data.get("validation_spec"),
         )

@@ -78,7 +78,10 @@ class Emulator:
         self.config = config
         self.spec = load_spec(config.spec)
         self.linter = Linter(self.spec, strict=True)
-        self.responder = Responder(config.faults)
+        # What judges request bodies and keys: the spec, unless a test gives another.
+        self.request_linter = self.linter if config.validation_spec is None else \
+            Linter(load_spec(config.validation_spec), strict=True)
+        self.responder = Responder(config.faults, config.response_transform)
         self.auth = Authenticator(config)
         self.store: Store = open_store(config.store, config.idempotency_max_records)
         self.limiter: RateLimiter | SharedRateLimiter | None = None
@@ -87,7 +90,7 @@ class Emulator:
         elif config.rate_limit:
             self.limiter = RateLimiter(*config.rate_limit, clock=config.clock)
         self.namespaces = Namespaces(self.store, config.namespace_idle_seconds, config.clock, self.limiter)
-        self.checker = BodyChecker(self.linter, config.faults)
+        self.checker = BodyChecker(self.request_linter, config.faults)
         self.references = References(self.spec)
         self.openapi_body = dumps(self.spec.document)
         self.media_types = frozenset(m.split(";", 1)[0].strip().lower()
@@ -198,7 +201,7 @@ class Emulator:
             return tenant
         key = request.headers.get(idem.KEY_HEADER)
         if key is not None:
-            problem = idem.key_problem(self.linter, key,
+            problem = idem.key_problem(self.request_linter, key,
                                        pattern_enforced=not self.config.has("key_pattern_unenforced"))
             if problem:
                 return self.responder.error(400, INVALID_PARAMETER, problem, idem.KEY_HEADER)

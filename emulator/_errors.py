@@ -7,12 +7,15 @@ The codes for documented statuses are the spec's own (``invalid_parameter``,
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from starlette.responses import Response
 
-from ._json import dumps
+from ._json import NotJSON, dumps, loads
+
+# (status, headers with "content-type", parsed JSON body or None) -> the same, changed.
+ResponseTransform = Callable[[int, dict[str, str], Any], tuple[int, dict[str, str], Any]]
 
 JSON = "application/json"
 FAULTY_CONTENT_TYPE = "text/plain; charset=utf-8"
@@ -30,15 +33,31 @@ def envelope(code: str, message: str, param: str | None = None) -> dict[str, Any
 class Responder:
     """Builds the emulator's responses; knows which faults change their shape."""
 
-    def __init__(self, faults: frozenset[str]) -> None:
+    def __init__(self, faults: frozenset[str], transform: ResponseTransform | None = None) -> None:
         self.content_type = FAULTY_CONTENT_TYPE if "wrong_content_type" in faults else JSON
         self._unwrap_401 = "error_envelope_missing" in faults
         self._wrong_400_code = "error_code_wrong" in faults
+        self._transform = transform
 
     def raw(self, status: int, body: bytes, headers: Mapping[str, str] | None = None,
             content_type: str | None = None) -> Response:
-        return Response(body, status_code=status, headers=dict(headers or {}),
-                        media_type=content_type or self.content_type)
+        media = content_type or self.content_type
+        sent = dict(headers or {})
+        if self._transform is not None:
+            status, body, sent, media = self._transformed(self._transform, status, body, sent, media)
+        return Response(body, status_code=status, headers=sent, media_type=media)
+
+    @staticmethod
+    def _transformed(transform: ResponseTransform, status: int, body: bytes, headers: dict[str, str],
+                     media: str) -> tuple[int, bytes, dict[str, str], str]:
+        """The response as the configured transform changes it (mechanical mutants, tests)."""
+        try:
+            value: Any = loads(body) if body else None
+        except NotJSON:
+            value = None
+        status, headers, changed = transform(status, {**headers, "content-type": media}, value)
+        media = headers.pop("content-type", media)
+        return status, (dumps(changed) if value is not None or changed is not None else body), headers, media
 
     def json(self, status: int, value: Any, headers: Mapping[str, str] | None = None) -> Response:
         return self.raw(status, dumps(value), headers)
