@@ -70,6 +70,7 @@ ROWS: tuple[SentenceRow, ...] = (
                        "(the account's groups are listed by another endpoint)"),
     SentenceRow(r"^mime type of the encoded content", ("request.variants",)),
     SentenceRow(r"^prompt for avatar generation", ("request.variants",)),
+    SentenceRow(r"^optional avatar id to use as the visual reference", ("request.variants",)),
     SentenceRow(r"heygen asset id from the asset upload endpoint",
                 waiver="whether an id came from the upload endpoint is known only to the server; the spec "
                        "documents no refusal for an unknown one"),

@@ -108,7 +108,7 @@ def _creates(given: CoverageInput) -> dict[str, list[str]]:
     pointer = given.linter.contract.request.pointer
     touch = _Touch(given)
     for create in plan.creates:
-        body = planned_body(f, create, groups)
+        body = planned_body(f, create, groups, made=["lk_coverage"])  # an avatar the run made
         if body is None:
             continue
         name = f"create #{create.index + 1} ({create.describe()})"

@@ -3,11 +3,12 @@
 The vendored and the June 2026 spec are held to the same rule: an element no
 probe, clause or rule checks and no waiver explains fails here.  ``AWAITING``
 lists, exactly, the elements that today have neither because the probes that
-would check them do not exist yet (an optional nullable list sent as null or
-left out, a create without an Idempotency-Key, the June ``avatar_id`` entering
-a create).  They are not waived: the report must list them as unprobed, and
-this test fails both when a new element joins them and when a probe lands
-(then the entry is removed here).
+would check them do not exist yet (a create without the optional
+Idempotency-Key; under June, an ``avatar_id`` that does not exist or is
+outside the group sent, and the group the new avatar is saved to).  They are
+not waived: the report must list them as unprobed, and this test fails both
+when a new element joins them and when a probe lands (then the entry is
+removed here).
 """
 
 from __future__ import annotations
@@ -27,18 +28,10 @@ from avatar_contract.validators import _spec_command
 from avatar_contract.validators._cli import main
 
 PROMPT = "/components/schemas/CreatePromptAvatarRequest/properties"
-COMMON = {
-    "/components/parameters/IdempotencyKey/required",
-    f"{PROMPT}/reference_images/anyOf/1",
-    f"{PROMPT}/reference_images/default",
-}
+COMMON = {"/components/parameters/IdempotencyKey/required"}
 AWAITING = {
     "vendored": COMMON,
     "june": COMMON | {
-        f"{PROMPT}/avatar_id",
-        f"{PROMPT}/avatar_id/anyOf/0",
-        f"{PROMPT}/avatar_id/anyOf/1",
-        f"{PROMPT}/avatar_id/description#0",
         f"{PROMPT}/avatar_id/description#1",
         f"{PROMPT}/avatar_id/description#2",
         f"{PROMPT}/avatar_group_id/description#2",
@@ -119,7 +112,7 @@ def test_cli_formats_and_exit_codes(capsys: pytest.CaptureFixture[str], june_spe
     assert out.startswith("# Spec coverage") and "| `keyword.maxLength` | 2 | 2 | 0 | 0 |" in out
     assert main(["spec", "coverage", "--spec", str(june_spec)]) == 1
     text = capsys.readouterr().out
-    assert "unprobed:\n" in text and f"{PROMPT}/avatar_id  (property" in text
+    assert "unprobed:\n" in text and f"{PROMPT}/avatar_id/description#2  (sentence" in text
     assert main(["spec", "coverage", "--spec", "/no/such/spec.yaml"]) == 2
     assert capsys.readouterr().err.strip() == "avatar-contract: spec: /no/such/spec.yaml: no such file"
 
