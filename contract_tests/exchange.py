@@ -123,9 +123,12 @@ class Exchange:
             return f"no response: {self.headers.get('x-contract-error', 'the transport failed')}"
         if self.body_lost:
             return f"{self.status}, body not received ({self.body_lost})"
-        shown = self.scrub(self.content) if self.scrub is not None else self.content
+        # Only the start is shown, so only the start is scrubbed (with room for a key
+        # that straddles the cut): a 1 MB body costs no more than a small one.
+        head = self.content[:limit + 4096]
+        shown = self.scrub(head) if self.scrub is not None else head
         text = shown[:limit].decode("utf-8", "replace")
-        more = "…" if len(shown) > limit else ""
+        more = "…" if len(shown) > limit or len(self.content) > len(head) else ""
         cut = " [body truncated]" if self.truncated and not more else ""
         return f"{self.status} {text}{more}{cut}".rstrip()
 

@@ -1,6 +1,7 @@
 """Where a verify run's reports go: a fresh timestamped directory per run, and ``latest``.
 
-Reports are never overwritten: each run writes ``DIR/20261201T193000Z/`` (a
+Reports are owner-only (files 0600, scripts and directories 0700): they hold
+the target's answers.  Reports are never overwritten: each run writes ``DIR/20261201T193000Z/`` (a
 suffix if two runs start in the same second) and points ``DIR/latest`` at it,
 a relative symlink, or where symlinks fail (Windows without the privilege,
 some network shares) a ``LATEST`` text file naming the directory.
@@ -36,7 +37,7 @@ def _fresh_directory(root: Path, started: datetime) -> Path:
     for attempt in range(1, 1000):
         candidate = root / (stamp if attempt == 1 else f"{stamp}-{attempt}")
         try:
-            candidate.mkdir(parents=True)
+            candidate.mkdir(parents=True, mode=0o700)
             return candidate
         except FileExistsError:
             continue
@@ -70,4 +71,14 @@ def write_run(report: SuiteReport, root: Path, started: datetime) -> tuple[Path,
     root.mkdir(parents=True, exist_ok=True)
     run_dir = _fresh_directory(root, started)
     files = write(report, run_dir)
+    _owner_only(run_dir)
     return run_dir, files, _point_latest(root, run_dir)
+
+
+def _owner_only(run_dir: Path) -> None:
+    """Reports hold the target's answers: files 0600, scripts and directories 0700.
+    (The run directory is made 0700 first, so nothing is readable by others meanwhile.)"""
+    run_dir.chmod(0o700)
+    for path in run_dir.rglob("*"):
+        if not path.is_symlink():
+            path.chmod(0o700 if path.is_dir() or path.suffix == ".sh" else 0o600)

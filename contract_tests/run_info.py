@@ -19,6 +19,16 @@ def tool_version() -> str:
         return "unknown"
 
 
+def shown_path(source: str) -> str:
+    """A spec's path as a report shows it: relative to the working directory when
+    inside it, else the file name alone (a report never names the machine's layout)."""
+    path = Path(source)
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except (ValueError, OSError):
+        return path.name
+
+
 @dataclass(frozen=True)
 class RunInfo:
     tool_version: str
@@ -35,7 +45,8 @@ class RunInfo:
         except OSError:
             digest = "unreadable"
         when = (started or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
-        return cls(tool_version(), spec.source, spec.version, digest, when.isoformat().replace("+00:00", "Z"))
+        stamp = when.isoformat().replace("+00:00", "Z")
+        return cls(tool_version(), shown_path(spec.source), spec.version, digest, stamp)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

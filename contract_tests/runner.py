@@ -315,17 +315,20 @@ async def _run(clause: Clause, target: Target, state: RunState,
         )
 
 
-def _evidence(exchange: Exchange) -> Exchange:
+def _evidence(exchange: Exchange, scrub: Scrubber) -> Exchange:
+    """The exchange scrubbed and cut to EVIDENCE_BYTES; only what is kept is scrubbed
+    (with room for a key that straddles the cut), so a huge body costs no more."""
+    if len(exchange.content) > EVIDENCE_BYTES + 4096:
+        exchange = replace(exchange, content=exchange.content[:EVIDENCE_BYTES + 4096], truncated=True, _parsed=[])
+    exchange = scrub.exchange(exchange)
     if len(exchange.content) > EVIDENCE_BYTES:
         return replace(exchange, content=exchange.content[:EVIDENCE_BYTES], truncated=True, _parsed=[])
     return exchange
 
 
 def _scrubbed(failure: ClauseFailure, scrub: Scrubber) -> ClauseFailure:
-    exchange = scrub.exchange(failure.exchange) if failure.exchange is not None else None
-    if exchange is not None and len(exchange.content) > EVIDENCE_BYTES:
-        exchange = replace(exchange, content=exchange.content[:EVIDENCE_BYTES], truncated=True, _parsed=[])
-    sequence = [replace(step, exchanges=tuple(_evidence(scrub.exchange(e)) for e in step.exchanges))
+    exchange = _evidence(failure.exchange, scrub) if failure.exchange is not None else None
+    sequence = [replace(step, exchanges=tuple(_evidence(e, scrub) for e in step.exchanges))
                 for step in failure.sequence]
     clean = ClauseFailure(failure.clause, scrub.text(failure.message), exchange,
                           sequence=sequence, compare=scrub.text(failure.compare))

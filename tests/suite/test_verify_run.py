@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import os
 import pty
@@ -322,7 +323,9 @@ def test_the_environment_seed_and_spec_are_used(tmp_path: Path, monkeypatch: pyt
     assert code == 0, capsys.readouterr()
     assert "seed 1234" in capsys.readouterr().out
     data = _latest(tmp_path / "r")
-    assert data["target"]["seed"] == 1234 and data["run"]["spec_source"] == str(copy.resolve())
+    # Outside the working directory: the file's name, never the machine's absolute path.
+    assert data["target"]["seed"] == 1234 and data["run"]["spec_source"] == "copy.yaml"
+    assert data["run"]["spec_sha256"] == hashlib.sha256(copy.read_bytes()).hexdigest()
 
 
 def test_an_unusable_spec_in_the_environment_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
