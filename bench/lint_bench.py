@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from corpus import DEFAULT_SEED, DEFAULT_SIZE, cases
+from peers import jsonschema_rs_errors, pydantic_errors
 from reference import jsonschema_validator, openapi_request_validator
 
 import avatar_contract.validators as validators
@@ -152,7 +153,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     contract = validators.contract_for()
     plan = plan_for(contract)
-    paths = {"lint_request": _loop(_findings(validators.lint_request))}
+    backend = getattr(plan, "backend", "python")
+    paths = {f"lint_request ({backend})": _loop(_findings(validators.lint_request))}
     try:
         exact_plan = RequestPlan(contract, fast=False)  # type: ignore[call-arg, unused-ignore]
     except TypeError:
@@ -160,8 +162,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         # on PYTHONPATH to measure "before" with this same harness.
         exact_plan = None
     else:
+        if backend == "native":
+            python_plan = RequestPlan(contract, native=False)  # type: ignore[call-arg, unused-ignore]
+            paths["  Python path (native=False)"] = _loop(_findings(python_plan.lint))
         paths["  Structs first, always"] = _loop(_findings(plan.structs_first))
         paths["  exact path (no Structs, no generated code)"] = _loop(_findings(exact_plan.lint))
+    pydantic = pydantic_errors()
+    if pydantic is not None:
+        paths["pydantic validate_json + errors()"] = _loop(pydantic)
+    paths["jsonschema-rs iter_errors (+ orjson)"] = _loop(jsonschema_rs_errors())
     paths["json.loads"] = _loop(json.loads)
     subjects = [Subject(name, corpus, run, bodies[corpus])
                 for name, run in paths.items() for corpus in CORPORA]
@@ -178,8 +187,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     reference = jsonschema_validator()
     agree = sum(validators.lint_request(c.body).valid == reference.is_valid(json.loads(c.body))
                 for c in built)
-    same = (sum(plan.structs_first(c.body) == exact_plan.lint(c.body) for c in built)
+    same = (sum(plan.structs_first(c.body) == exact_plan.lint(c.body) == plan.lint(c.body) for c in built)
             if exact_plan is not None else None)
+    peer = (sum((pydantic(c.body) == ()) == c.valid for c in built) if pydantic is not None else None)
 
     for round_no in range(args.rounds):
         for subject in subjects:
@@ -197,7 +207,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"CPU time, median of {args.rounds} interleaved rounds ({args.slow_rounds} for the slow subjects)")
     print(f"code: {Path(validators.__file__).parent}")
     print(f"verdicts: linter agrees with jsonschema on {agree}/{len(built)} bodies"
-          + (f"; fast-path findings equal the exact path's on {same}/{len(built)}" if same is not None else ""))
+          + (f"; lint_request's and the Structs' findings equal the exact path's on {same}/{len(built)}"
+             if same is not None else "")
+          + (f"; pydantic's verdict agrees on {peer}/{len(built)}" if peer is not None else ""))
     print()
 
     def base(corpus: str) -> float:
@@ -211,12 +223,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     for s in (s for s in subjects if s.slow):
         print(f"{s.name:<42}{f'{s.median:.1f} ({base(s.corpus) / s.median:.3f}×)':>18}")
     print()
-    ours = {s.corpus: s.median for s in subjects if s.name == "lint_request"}
+    ours = {s.corpus: s.median for s in subjects if s.name.startswith("lint_request")}
     for corpus, goal in (("mixed", GOAL_MIXED), ("valid", GOAL_VALID)):
         ratio = base(corpus) / ours[corpus]
         mark = "meets" if ratio >= goal else "misses"
         print(f"lint_request ÷ json.loads, {corpus + '-only' if corpus == 'valid' else corpus:<10} "
               f"{ratio:5.2f}×  goal ≥ {goal:.1f}×: {mark}")
+    if pydantic is not None:
+        theirs = {s.corpus: s.median for s in subjects if s.name.startswith("pydantic")}
+        print("lint_request vs pydantic validate_json + errors(): " + ", ".join(
+            f"{c} {theirs[c] / ours[c]:.2f}× ({'ahead' if ours[c] < theirs[c] else 'behind'})" for c in CORPORA))
     if startup is not None:
         print(f"start-up: `avatar-contract lint` on one small file, {startup[0]:.0f} ms wall, "
               f"{startup[1]:.0f} ms CPU (median of {args.startup_runs} runs)")
