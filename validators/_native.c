@@ -27,6 +27,7 @@
 
 #define MAX_DEPTH 64
 #define MAX_ANY 16
+#define MAX_PROPS 64 /* properties whose presence one pass over the object remembers */
 
 enum { T_NONE = 0, T_OBJECT, T_ARRAY, T_STRING, T_BOOLEAN, T_NULL };
 enum { A_BLANK = 1, A_HTTPS, A_BASE64, A_NEEDS };
@@ -35,7 +36,7 @@ typedef struct Node Node;
 typedef struct Union Union;
 
 typedef struct { PyObject *name, *step; Node *node; } Prop;
-typedef struct { PyObject *name, *site; } Required;
+typedef struct { PyObject *name, *site; Py_ssize_t prop; /* index in props, or -1 */ } Required;
 
 struct Node {
     int type;
@@ -73,6 +74,7 @@ typedef struct {
     Py_ssize_t nlocs;
     Loc *locs;
     PyObject *unknown; /* frozenset of declared names, or NULL */
+    int unknown_by_count; /* the node's properties are exactly those names */
     Py_ssize_t nchecks;
     Check *checks;
     PyObject *media; /* lower-case media prefix, or NULL */
@@ -92,6 +94,8 @@ typedef struct {
     int root_union;
     Py_ssize_t root;
     PyObject *media_type; /* "media_type" */
+    /* What lint() calls around run(): see Program.bind. */
+    PyObject *loads, *decode_error, *clean, *exact, *advise, *invalid;
 } Program;
 
 /* -- building a program from its tuples --------------------------------------------- */
@@ -168,10 +172,11 @@ static int build_node(Program *p, Node *n, PyObject *t) {
     if (!n->required) return PyErr_NoMemory(), -1;
     for (i = 0; i < n->nrequired; i++) {
         PyObject *e = PyTuple_GET_ITEM(req, i);
-        if (tuple_of(e, 2, "required entry") < 0) return -1;
+        if (tuple_of(e, 3, "required entry") < 0) return -1;
         n->required[i].name = PyTuple_GET_ITEM(e, 0);
         n->required[i].site = PyTuple_GET_ITEM(e, 1);
         if (!PyUnicode_CheckExact(n->required[i].name)) return fail("required name");
+        if (get_index(PyTuple_GET_ITEM(e, 2), n->nprops, &n->required[i].prop) < 0) return -1;
     }
     n->closed = PyObject_IsTrue(PyTuple_GET_ITEM(t, 17));
     n->ap_site = PyTuple_GET_ITEM(t, 18);
@@ -195,7 +200,7 @@ static int build_node(Program *p, Node *n, PyObject *t) {
 
 static int build_branch(Program *p, Branch *b, PyObject *t) {
     Py_ssize_t i, j, k;
-    if (tuple_of(t, 6, "branch") < 0) return -1;
+    if (tuple_of(t, 7, "branch") < 0) return -1;
     if (get_index(PyTuple_GET_ITEM(t, 0), p->nnodes, &k) < 0) return -1;
     b->node = k < 0 ? NULL : &p->nodes[k];
     b->diag = PyObject_IsTrue(PyTuple_GET_ITEM(t, 1));
@@ -245,6 +250,7 @@ static int build_branch(Program *p, Branch *b, PyObject *t) {
     }
     b->media = opt(PyTuple_GET_ITEM(t, 5));
     if (b->media && !PyUnicode_CheckExact(b->media)) return fail("media");
+    b->unknown_by_count = PyObject_IsTrue(PyTuple_GET_ITEM(t, 6));
     return 0;
 }
 
@@ -277,6 +283,12 @@ static void program_free(Program *p) {
     p->unions = NULL;
     Py_CLEAR(p->source);
     Py_CLEAR(p->media_type);
+    Py_CLEAR(p->loads);
+    Py_CLEAR(p->decode_error);
+    Py_CLEAR(p->clean);
+    Py_CLEAR(p->exact);
+    Py_CLEAR(p->advise);
+    Py_CLEAR(p->invalid);
 }
 
 static int program_init(Program *p, PyObject *args, PyObject *kwds) {
@@ -336,8 +348,26 @@ error:
 }
 
 static void program_dealloc(Program *p) {
+    PyObject_GC_UnTrack(p);
     program_free(p);
     Py_TYPE(p)->tp_free((PyObject *)p);
+}
+
+/* The bound callables close over the plan that holds this program: a cycle the GC must see. */
+static int program_traverse(Program *p, visitproc visit, void *arg) {
+    Py_VISIT(p->source);
+    Py_VISIT(p->loads);
+    Py_VISIT(p->decode_error);
+    Py_VISIT(p->clean);
+    Py_VISIT(p->exact);
+    Py_VISIT(p->advise);
+    Py_VISIT(p->invalid);
+    return 0;
+}
+
+static int program_clear(Program *p) {
+    program_free(p);
+    return 0;
 }
 
 /* -- running it ------------------------------------------------------------------------ */
@@ -426,7 +456,7 @@ static int type_ok(int type, PyObject *v) {
     }
 }
 
-static void check_node(Ctx *c, Node *n, PyObject *v, Scope *s);
+static void check_node(Ctx *c, Node *n, PyObject *v, Scope *s, Py_ssize_t *found);
 
 static void check_any(Ctx *c, Node *n, PyObject *v, Scope *s) {
     Scope alt[MAX_ANY];
@@ -436,7 +466,7 @@ static void check_any(Ctx *c, Node *n, PyObject *v, Scope *s) {
     for (i = 0; i < k; i++) {
         Node *sub = n->any[i];
         flags[i] = sub && sub->type != T_NONE && !type_ok(sub->type, v);
-        check_node(c, sub, v, &alt[i]);
+        check_node(c, sub, v, &alt[i], NULL);
         if (c->fallback || alt[i].count == 0) {
             k = i + 1; /* a branch passed (or we stop): no anyOf error */
             goto done;
@@ -468,7 +498,8 @@ done:
     for (i = 0; i < k; i++) Py_XDECREF(alt[i].first);
 }
 
-static void check_node(Ctx *c, Node *n, PyObject *v, Scope *s) {
+/* ``found``, when given, receives how many declared properties the object has. */
+static void check_node(Ctx *c, Node *n, PyObject *v, Scope *s, Py_ssize_t *found) {
     Py_ssize_t i;
     if (!n) return;
     if (n->check) {
@@ -507,15 +538,16 @@ static void check_node(Ctx *c, Node *n, PyObject *v, Scope *s) {
         if (n->items)
             for (i = 0; i < PyList_GET_SIZE(v) && !c->fallback && s->count < 2; i++) {
                 if (push_step(c, NULL, i) < 0) return;
-                check_node(c, n->items, PyList_GET_ITEM(v, i), s);
+                check_node(c, n->items, PyList_GET_ITEM(v, i), s, NULL);
                 c->depth--;
             }
     } else if (PyDict_CheckExact(v)) {
-        for (i = 0; i < n->nrequired && s->count < 2; i++) {
-            int has = PyDict_Contains(v, n->required[i].name);
-            if (has < 0) return python_failed(c);
-            if (!has) emit(c, s, n->required[i].site, NULL, NULL);
-        }
+        /* One lookup per declared property: presence answers `required`, and
+           the count of those present answers `additionalProperties: false`
+           unless the object has more keys than that. */
+        unsigned char present[MAX_PROPS];
+        Py_ssize_t have = 0;
+        memset(present, 0, sizeof(present));
         for (i = 0; i < n->nprops && !c->fallback && s->count < 2; i++) {
             Prop *pr = &n->props[i];
             PyObject *item = PyDict_GetItemWithError(v, pr->name);
@@ -523,11 +555,22 @@ static void check_node(Ctx *c, Node *n, PyObject *v, Scope *s) {
                 if (PyErr_Occurred()) return python_failed(c);
                 continue;
             }
+            have++;
+            if (i < MAX_PROPS) present[i] = 1;
+            if (!pr->node) continue;
             if (push_step(c, pr->step, 0) < 0) return;
-            check_node(c, pr->node, item, s);
+            check_node(c, pr->node, item, s, NULL);
             c->depth--;
         }
-        if (n->closed && !c->fallback && s->count < 2) {
+        if (c->fallback || s->count > 1) return;
+        for (i = 0; i < n->nrequired && s->count < 2; i++) {
+            Required *r = &n->required[i];
+            int has;
+            if (r->prop >= 0 && r->prop < MAX_PROPS) has = present[r->prop];
+            else if ((has = PyDict_Contains(v, r->name)) < 0) return python_failed(c);
+            if (!has) emit(c, s, r->site, NULL, NULL);
+        }
+        if (n->closed && s->count < 2 && PyDict_GET_SIZE(v) != have) {
             PyObject *key, *item;
             Py_ssize_t pos = 0;
             while (s->count < 2 && PyDict_Next(v, &pos, &key, &item)) {
@@ -536,6 +579,7 @@ static void check_node(Ctx *c, Node *n, PyObject *v, Scope *s) {
                 if (!in) emit(c, s, n->ap_site, key, NULL);
             }
         }
+        if (found) *found = have;
     }
 }
 
@@ -591,9 +635,14 @@ static int canonical_base64(PyObject *v) {
     }
 }
 
-static void advise(Ctx *c, Branch *b, PyObject *obj) {
+static void advise(Ctx *c, Branch *b, PyObject *obj, Py_ssize_t declared) {
     Py_ssize_t i;
-    if (b->unknown) {
+    if (b->unknown && b->unknown_by_count && declared >= 0) {
+        if (PyDict_GET_SIZE(obj) != declared) {
+            c->advise = 1;
+            return;
+        }
+    } else if (b->unknown) {
         PyObject *key, *item;
         Py_ssize_t pos = 0;
         while (PyDict_Next(obj, &pos, &key, &item)) {
@@ -677,8 +726,8 @@ static void walk_loc(Ctx *c, Loc *loc, Py_ssize_t i, PyObject *v, int advice) {
 
 static void walk_branch(Ctx *c, Branch *b, PyObject *v, int advice) {
     Scope s = {0, NULL};
-    Py_ssize_t i;
-    check_node(c, b->node, v, &s);
+    Py_ssize_t i, declared = -1;
+    check_node(c, b->node, v, &s, &declared);
     if (c->fallback || (s.count && (!b->diag || s.count > 1))) {
         c->fallback = 1;
         Py_XDECREF(s.first);
@@ -690,7 +739,7 @@ static void walk_branch(Ctx *c, Branch *b, PyObject *v, int advice) {
         if (c->fallback) return;
     }
     if (advice && !c->advise && PyDict_CheckExact(v)) {
-        advise(c, b, v);
+        advise(c, b, v, declared);
         if (c->fallback) return;
     }
     for (i = 0; i < b->nlocs && !c->fallback; i++) walk_loc(c, &b->locs[i], 0, v, advice);
@@ -749,7 +798,59 @@ static PyObject *program_run(Program *p, PyObject *value) {
     return out;
 }
 
+static PyObject *program_bind(Program *p, PyObject *args) {
+    PyObject *loads, *decode_error, *clean, *exact, *advise, *invalid;
+    if (!PyArg_ParseTuple(args, "OOOOOO", &loads, &decode_error, &clean, &exact, &advise, &invalid))
+        return NULL;
+    if (!PyCallable_Check(loads) || !PyCallable_Check(exact) || !PyCallable_Check(advise) ||
+        !PyCallable_Check(invalid) || !PyExceptionClass_Check(decode_error)) {
+        PyErr_SetString(PyExc_TypeError, "bind(loads, decode_error, clean, exact, advise, invalid)");
+        return NULL;
+    }
+    Py_XSETREF(p->loads, Py_NewRef(loads));
+    Py_XSETREF(p->decode_error, Py_NewRef(decode_error));
+    Py_XSETREF(p->clean, Py_NewRef(clean));
+    Py_XSETREF(p->exact, Py_NewRef(exact));
+    Py_XSETREF(p->advise, Py_NewRef(advise));
+    Py_XSETREF(p->invalid, Py_NewRef(invalid));
+    Py_RETURN_NONE;
+}
+
+/* The whole hot path in one call: parse, run, and the report (or the Python path). */
+static PyObject *program_lint(Program *p, PyObject *payload) {
+    PyObject *value, *verdict, *out;
+    if (!p->loads) {
+        PyErr_SetString(PyExc_RuntimeError, "Program.lint before Program.bind");
+        return NULL;
+    }
+    if (!PyBytes_CheckExact(payload) && !PyUnicode_CheckExact(payload))
+        return PyObject_CallOneArg(p->exact, payload);
+    value = PyObject_CallOneArg(p->loads, payload);
+    if (!value) {
+        if (!PyErr_ExceptionMatches(p->decode_error)) return NULL;
+        PyErr_Clear(); /* not JSON, or JSON orjson refuses: the Python path explains */
+        return PyObject_CallOneArg(p->exact, payload);
+    }
+    verdict = program_run(p, value);
+    if (!verdict) {
+        Py_DECREF(value);
+        return NULL;
+    }
+    if (verdict == Py_None) out = Py_NewRef(p->clean);
+    else if (verdict == Py_True) out = PyObject_CallOneArg(p->advise, value);
+    else if (verdict == Py_False) out = PyObject_CallOneArg(p->exact, value);
+    else out = PyObject_CallFunctionObjArgs(p->invalid, verdict, value, NULL);
+    Py_DECREF(verdict);
+    Py_DECREF(value);
+    return out;
+}
+
 static PyMethodDef program_methods[] = {
+    {"bind", (PyCFunction)program_bind, METH_VARARGS,
+     "bind(loads, decode_error, clean, exact, advise, invalid): what lint() calls."},
+    {"lint", (PyCFunction)program_lint, METH_O,
+     "lint(payload) -> Report: loads, run, then the clean report, advise(value), exact(value) "
+     "or invalid(verdict, value); raw bytes/str only, anything else goes to exact(payload)."},
     {"run", (PyCFunction)program_run, METH_O,
      "run(value) -> None | True | False | (records, advise): see the module docstring."},
     {NULL, NULL, 0, NULL},
@@ -760,7 +861,9 @@ static PyTypeObject ProgramType = {
     .tp_name = "avatar_contract.validators._native.Program",
     .tp_basicsize = sizeof(Program),
     .tp_dealloc = (destructor)program_dealloc,
-    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .tp_traverse = (traverseproc)program_traverse,
+    .tp_clear = (inquiry)program_clear,
     .tp_doc = "A compiled request program: Program(nodes, branches, unions, root_union, root).",
     .tp_methods = program_methods,
     .tp_init = (initproc)program_init,

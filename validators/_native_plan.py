@@ -74,7 +74,6 @@ _KEYWORDS = frozenset({
 })
 _TYPES = {"object": 1, "array": 2, "string": 3, "boolean": 4, "null": 5}
 _CHECKS = {"blank": 1, "https": 2, "base64": 3, "needs": 4}
-_RAW = (bytes, bytearray, memoryview, str)
 
 
 def available() -> bool:
@@ -180,11 +179,12 @@ class _Compiler:
             raise Decline
         if not all(isinstance(name, str) for name in [*props, *required]):
             raise Decline
-        entries = []
-        for name, sub in props.items():
-            index = self.node(sub, f"{pointer}/properties/{escape(name)}", strict, depth + 1)
-            if index >= 0:
-                entries.append((name, "/" + escape(name), index))
+        # Every declared property, even one that accepts anything: the core
+        # counts those present to tell whether there are others.
+        entries = [(name, "/" + escape(name), self.node(sub, f"{pointer}/properties/{escape(name)}", strict,
+                                                        depth + 1))
+                   for name, sub in props.items()]
+        position = {name: i for i, name in enumerate(props)}
         ap_site = None
         if closed is False:
             where = f"{pointer}/additionalProperties"
@@ -201,7 +201,7 @@ class _Compiler:
             enum, enum_site(schema["enum"], pointer + "/enum") if enum is not None else None,
             *bound("minLength"), *bound("maxLength"), *bound("minItems"), *bound("maxItems"),
             items, tuple(entries),
-            tuple((name, required_site(name, f"{pointer}/required")) for name in required),
+            tuple((name, required_site(name, f"{pointer}/required"), position.get(name, -1)) for name in required),
             closed is False, ap_site, frozenset(props) if closed is False else None,
             any_of, any_site, None,
         ))
@@ -240,7 +240,10 @@ class _Compiler:
                 -1 if limit is None else limit,
                 self.union(union, inner, depth + 1),
             ))
-        self.branches.append((node, diag, tuple(locs), unknown, tuple(checks), prefix))
+        declared = branch.compiled.get("properties") if isinstance(branch.compiled, dict) else None
+        by_count = (node >= 0 and self.nodes[node][-1] is None and isinstance(declared, dict)
+                    and frozenset(declared) == branch.properties)
+        self.branches.append((node, diag, tuple(locs), unknown, tuple(checks), prefix, by_count))
         index = self._branch_ids[key] = len(self.branches) - 1
         return index
 
@@ -388,33 +391,15 @@ def native_core(plan: Any, union_site: Callable[[Union], UnionSite]) -> NativeCo
                                   root_union, index)
     except (Decline, RecursionError, KeyError, TypeError, ValueError):
         return None
-    return NativeCore(_runner(plan, program.run), program.run)
+    return NativeCore(_bind(plan, program), program.run)
 
 
-def _runner(plan: Any, run: Callable[[Any], Any]) -> Callable[[Any], Report]:
-    exact: Callable[[Any], Report] = plan.exact
-    advise: Callable[[Any], Report] = plan.advise
+def _bind(plan: Any, program: Any) -> Callable[[Any], Report]:
+    """``program.lint``, bound to the plan's Python path for what the core leaves to it."""
     advise_root = plan.advise_root
     finish = plan.finish
-    loads = orjson.loads
-    not_json = orjson.JSONDecodeError
 
-    def lint(payload: Any) -> Report:
-        kind = type(payload)
-        if not (kind is bytes or kind is str or isinstance(payload, _RAW)):
-            return exact(payload)
-        try:
-            value = loads(payload)
-        except not_json:
-            return exact(payload)  # not JSON, or JSON orjson refuses: the Python path explains
-        verdict = run(value)
-        if verdict is None:
-            return CLEAN
-        if verdict is True:
-            return advise(value)
-        if verdict is False:
-            return exact(value)
-
+    def invalid(verdict: tuple[list[tuple[Any, str, Any, Any]], bool], value: Any) -> Report:
         def make() -> tuple[Finding, ...]:
             records, advice = verdict
             found = finish([site.make(at, item, extra) for site, at, item, extra in records])
@@ -422,4 +407,7 @@ def _runner(plan: Any, run: Callable[[Any], Any]) -> Callable[[Any], Report]:
                 advise_root(value, "", found)
             return tuple(found)
         return LazyReport(make)
+
+    program.bind(orjson.loads, orjson.JSONDecodeError, CLEAN, plan.exact, plan.advise, invalid)
+    lint: Callable[[Any], Report] = program.lint
     return lint
