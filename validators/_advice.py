@@ -69,6 +69,14 @@ def _builder(rule: AdviceRule, suffix: str, variant: str) -> Callable[[Any, str]
     """A function making ``rule``'s warning for an offending value found under pointer ``at``."""
     media = rule.media or ""
     fixed = {"field": rule.field, "variant": variant, "kind": media.rstrip("/"), "media": media}
+    if "{value" not in rule.message and "{value" not in (rule.hint or ""):
+        # Nothing depends on the value: the texts are made once, here.
+        message = rule.message.format(value="", **fixed)
+        constant = rule.hint.format(value="", **fixed) if rule.hint else None
+
+        def build_constant(value: Any, at: str) -> Finding:
+            return Finding("warning", at + suffix, rule.id, message, constant)
+        return build_constant
 
     def build(value: Any, at: str) -> Finding:
         shown = show(value)

@@ -98,7 +98,6 @@ class Report:
 
 
 _set_findings = Report.__dict__["findings"].__set__
-_get_findings = Report.__dict__["findings"].__get__
 
 
 class LazyReport(Report):
@@ -109,27 +108,31 @@ class LazyReport(Report):
     looks.  ``valid`` needs no findings: a lazy report always has an error.
     """
 
-    __slots__ = ("_make",)
-    _make: Callable[[], tuple[Finding, ...]]
+    __slots__ = ("_found", "_pending")
+    _found: tuple[Finding, ...]
+    _pending: tuple[Any, ...]
 
-    def __init__(self, make: Callable[[], tuple[Finding, ...]]) -> None:
-        _set_make(self, make)
+    def __init__(self, make: Callable[..., tuple[Finding, ...]], *args: Any) -> None:
+        """The findings will be ``make(*args)``."""
+        _set_pending(self, (make, *args))
 
     @property
     def findings(self) -> tuple[Finding, ...]:  # type: ignore[override]  # a property over Report's slot
-        try:
-            found: tuple[Finding, ...] = _get_findings(self, LazyReport)
-        except AttributeError:
-            found = self._make()
-            _set_findings(self, found)
-        return found
+        pending = self._pending
+        if pending:
+            found: tuple[Finding, ...] = pending[0](*pending[1:])
+            _set_found(self, found)
+            _set_pending(self, ())
+            return found
+        return self._found
 
     @property
     def valid(self) -> bool:
         return False
 
 
-_set_make = LazyReport.__dict__["_make"].__set__
+_set_found = LazyReport.__dict__["_found"].__set__
+_set_pending = LazyReport.__dict__["_pending"].__set__
 
 
 class ContractViolation(ValueError):

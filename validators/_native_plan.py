@@ -31,6 +31,7 @@ Exactness, not speed, decides what it may answer:
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable
 from typing import Any
@@ -399,14 +400,14 @@ def _bind(plan: Any, program: Any) -> Callable[[Any], Report]:
     advise_root = plan.advise_root
     finish = plan.finish
 
-    def invalid(verdict: tuple[list[tuple[Any, str, Any, Any]], bool], value: Any) -> Report:
-        def make() -> tuple[Finding, ...]:
-            records, advice = verdict
-            found = finish([site.make(at, item, extra) for site, at, item, extra in records])
-            if advice:
-                advise_root(value, "", found)
-            return tuple(found)
-        return LazyReport(make)
+    def make(verdict: tuple[list[tuple[Any, str, Any, Any]], bool], value: Any) -> tuple[Finding, ...]:
+        records, advice = verdict
+        found = finish([site.make(at, item, extra) for site, at, item, extra in records])
+        if advice:
+            advise_root(value, "", found)
+        return tuple(found)
+
+    invalid = functools.partial(LazyReport, make)
 
     program.bind(orjson.loads, orjson.JSONDecodeError, CLEAN, plan.exact, plan.advise, invalid)
     lint: Callable[[Any], Report] = program.lint
