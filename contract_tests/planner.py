@@ -29,15 +29,19 @@ from dataclasses import dataclass, field
 
 from .bodies import BodyFactory, Site
 from .plan_facts import GROUP_MODES, Fact, Unrunnable, body_facts, global_facts, slot, unrunnable_facts
+from .plan_selection import FLOATING, Item, select
+from .plan_selection import source_place as source_place  # re-exported: the pool and its verdicts use it
+from .schema_values import EMPTY_SITE, REFERENCE, accept_values
+from .tenancy import draft_is_shareable, shareable_sources
 
 __all__ = ["CreatePlan", "Fact", "PlannedCreate", "Unrunnable", "body_facts", "plan_creates", "source_place"]
-from .schema_values import EMPTY_SITE, REFERENCE, accept_values
 
 # Live, an in-flight race of this many same-key requests: each may be a billed
 # create on a server that ignores the key, so each is counted against the cap.
 LIVE_RACE = 3
 EMBEDDED_RACE = 8
-FLOATING = -1  # a follow-up's host: whichever chosen create suits it
+SHAREABLE_HINT = ("the second tenant may only repeat a body naming none of the first account's resources "
+                  "(no group, no asset id): add a url source to the asset fixture (--asset)")
 
 
 @dataclass(frozen=True)
@@ -240,17 +244,6 @@ def _pack_bodies(f: BodyFactory, variants: Sequence[str], unrunnable: set[str]) 
         open_ -= {fact.key for fact in best.facts}
 
 
-@dataclass
-class _Item:
-    """A selectable unit: a create, or a follow-up riding on one (``host``)."""
-
-    name: str
-    cost: int
-    facts: list[Fact]
-    host: int  # the draft it belongs to (FLOATING: any chosen create)
-    needs: int | None = None  # a draft that must be selected first (a "set" create's founder)
-
-
 def plan_creates(
     f: BodyFactory,
     *,
@@ -277,28 +270,36 @@ def plan_creates(
         first = next(iter(unrunnable.values()))
         unrunnable |= {x.key: Unrunnable(x, first.hint, first.entry) for x in specials}
     while plain is not None and len(drafts) < len(keyed) + 1:
-        base = _Draft(plain, {}, "null", None, ())
-        base.sources = {s.field: (() if s.many else f.available(plain, s)[:1]) for s in f.sites(plain)}
-        drafts.append(base)
-    items: list[_Item] = []
+        drafts.append(_plain_draft(f, plain))
+    shareable = frozenset(i for i, d in enumerate(drafts) if _shareable(f, d))
+    if plain is not None and not shareable and _shareable(f, extra := _plain_draft(f, plain)):
+        shareable = frozenset({len(drafts)})  # a create the second tenant may repeat as is
+        drafts.append(extra)
+    scope = next((x for x in follow if x.key == "follow:tenant_scope"), None)
+    if scope is not None and plain is not None and not shareable:
+        unrunnable[scope.key] = Unrunnable(scope, SHAREABLE_HINT, "[image] url")
+        follow.remove(scope)
+    items: list[Item] = []
     for index, draft in enumerate(drafts):
         if index == 0:
             draft.facts.append(next(x for x in specials if x.key == "auth:bearer"))
         elif index <= len(keyed):
             draft.facts.append(keyed[index - 1])
         needs = draft.founder if draft.founder is not None else (0 if draft.after_first and index else None)
-        items.append(_Item("create", 1, draft.facts, index, needs))
+        items.append(Item("create", 1, draft.facts, index, needs))
     for fact in follow:
         name = fact.key.split(":", 1)[1]
         # The race's first request is the create itself; each other one may be a billed avatar.
-        items.append(_Item(name, race - 1 if name == "in_flight" else 1, [fact], FLOATING))
+        # The second tenant repeats a body naming none of the first tenant's resources.
+        items.append(Item(name, race - 1 if name == "in_flight" else 1, [fact], FLOATING,
+                          hosts=shareable if name == "tenant_scope" else None))
     if wanted is not None:
         for item in items:
             item.facts = [x for x in item.facts if x.clause in wanted]
         unrunnable = {k: u for k, u in unrunnable.items() if u.fact.clause in wanted}
-    chosen = _select(items, cap)
+    chosen = select(items, cap)
     creates = _assemble(drafts, items, chosen)
-    everything = _select(items, None)
+    everything = select(items, None)
     all_facts = tuple(x for item in items for x in item.facts)
     packed = {x.key for x in all_facts}
     # A body fact no create could carry is listed as not covered, never dropped silently.
@@ -310,73 +311,18 @@ def plan_creates(
                       sum(items[i].cost for i in everything), cap, race, tuple(unrunnable.values()))
 
 
-def _deps(items: list[_Item], index: int) -> list[int]:
-    """The items that must run before ``index``: its host's create and that create's founder."""
-    create_of = {it.host: i for i, it in enumerate(items) if it.name == "create"}
-    out: list[int] = []
-    needs = items[index].needs
-    while needs is not None:
-        dep = create_of[needs]
-        if dep == index or dep in out:
-            break
-        out.append(dep)
-        needs = items[dep].needs
-    return out
+def _plain_draft(f: BodyFactory, variant: str) -> _Draft:
+    """A create of ``variant`` with no group, no list items and, where it can, no id source."""
+    base = _Draft(variant, {}, "null", None, ())
+    base.sources = {s.field: (() if s.many else shareable_sources(f, variant, s)[:1]) for s in f.sites(variant)}
+    return base
 
 
-def _select(items: list[_Item], cap: int | None) -> list[int]:
-    """Items to run within ``cap`` 2xx answers (one kept free for refusal probes).
-
-    Greedy: the item (with what it depends on) that reaches the most clauses with no
-    evidence yet, then the most variants, then the most (site, source) pairs not shown
-    yet (a server that refuses a source is caught by any create that uses it there), then
-    the most uncovered facts, per 2xx answer it may cost.
-    """
-    budget = None if cap is None else max(0, cap - 1)
-    chosen: set[int] = set()
-    clauses: set[str] = set()
-    shown: set[str] = set()
-    spent = 0
-    while True:
-        best, best_score, best_group = None, 0.0, []
-        for index in range(len(items)):
-            if index in chosen:
-                continue
-            group = [d for d in _deps(items, index) if d not in chosen] + [index]
-            if items[index].host == FLOATING and not any(items[i].name == "create" for i in chosen):
-                group = [0, index]  # a follow-up needs some create to ride on: the first one
-            cost = sum(items[i].cost for i in group)
-            if budget is not None and spent + cost > budget:
-                continue
-            facts = [x for i in group for x in items[i].facts]
-            variants = {x.key for x in facts if x.key.startswith("variant:")} - shown
-            score = (1000 * len({x.clause for x in facts} - clauses) + 300 * len(variants)
-                     + 100 * len(_sources_shown(facts) - shown) + len(facts)) / cost
-            if score > best_score:
-                best, best_score, best_group = index, score, group
-        if best is None:
-            return sorted(chosen)
-        for i in best_group:
-            chosen.add(i)
-            spent += items[i].cost
-            clauses |= {x.clause for x in items[i].facts}
-            shown |= _sources_shown(items[i].facts) | {x.key for x in items[i].facts if x.key.startswith("variant:")}
+def _shareable(f: BodyFactory, draft: _Draft) -> bool:
+    return not draft.after_first and draft_is_shareable(f, draft.variant, draft.group, draft.sources.items())
 
 
-def source_place(key: str) -> str | None:
-    """"reference_images:asset_id" for an asset-source fact key (any variant, any position), else None."""
-    if not key.startswith("source:"):
-        return None
-    _, _, place, source = key.split(":", 3)
-    return f"{place.split('[', 1)[0]}:{source}"
-
-
-def _sources_shown(facts: Iterable[Fact]) -> set[str]:
-    """The (site, source) pairs some of ``facts`` show, whatever the variant or list position."""
-    return {place for fact in facts if (place := source_place(fact.key)) is not None}
-
-
-def _assemble(drafts: list[_Draft], items: list[_Item], chosen: list[int]) -> list[PlannedCreate]:
+def _assemble(drafts: list[_Draft], items: list[Item], chosen: list[int]) -> list[PlannedCreate]:
     hosts = sorted(items[i].host for i in chosen if items[i].name == "create")
     renumber = {host: n for n, host in enumerate(hosts)}
     creates = {host: next(it for it in items if it.name == "create" and it.host == host) for host in hosts}
@@ -386,11 +332,11 @@ def _assemble(drafts: list[_Draft], items: list[_Item], chosen: list[int]) -> li
     by_plainness = sorted(hosts, key=lambda h: (bool(drafts[h].after_first),
                                                 any(x.key == "auth:bearer" for x in creates[h].facts),
                                                 sum(x.key.startswith("key:") for x in creates[h].facts), -h))
-    riders: dict[int, list[_Item]] = {host: [] for host in hosts}
+    riders: dict[int, list[Item]] = {host: [] for host in hosts}
     for i in chosen:
         if items[i].name != "create":
-            place = by_plainness[0] if items[i].name == "in_flight" or len(by_plainness) == 1 else by_plainness[1]
-            riders[place].append(items[i])
+            spread = by_plainness if items[i].name == "in_flight" else by_plainness[1:] + by_plainness[:1]
+            riders[next(h for h in spread if items[i].may_ride_on(h))].append(items[i])
     out = []
     for host in hosts:
         draft, create_item = drafts[host], creates[host]

@@ -39,6 +39,7 @@ from .pool_result import (
 from .retry_bodies import RetryBodies, at_limit
 from .schema_values import accept_by_key, apply
 from .session import RateLimited, Session
+from .tenancy import first_tenant_resources
 
 VARIANTS = "request.variants"  # the owner of a refused valid body
 # Re-exported: the clauses and the runner read a pool's result through this module.
@@ -171,13 +172,13 @@ class _Pool:
         the target accepted: a header fact re-sent on it, follow-ups on a fresh create of it."""
         if not self.good:
             return
-        host, body, _ = self.good[0]
         for outcome in list(self.result.outcomes.values()):
             if outcome.state != UNRUN or not outcome.detail.startswith(RESCUE):
                 continue
             fact = outcome.fact
             creds = self.session.credentials
             if fact.key == "auth:bearer" or fact.key.startswith("key:"):
+                body = self.good[0][1]
                 label = fact.key.split(":", 1)[1]
                 # A new key of the same edge: the refused one may be stored with its refusal.
                 key = dict(valid_keys())[label] if fact.key.startswith("key:") else fresh_key()
@@ -188,6 +189,9 @@ class _Pool:
                             "" if _ok(again) else f"refused on a body the target accepted: {again.summary(120)}")
             elif fact.key.startswith("follow:"):
                 name = fact.key.split(":", 1)[1]
+                # The second tenant repeats only a body naming none of the first's resources.
+                host, body, _ = next((g for g in self.good if name != "tenant_scope"
+                                      or not first_tenant_resources(self.f, g[1])), self.good[0])
                 rehost = replace(host, follow_ups=(name,), key_label=None, bearer=False, facts=(fact,))
                 self.result.outcomes.pop(fact.key)
                 await self.run_plain(rehost, body)
@@ -313,6 +317,10 @@ class _Pool:
                 again = await self.send(body, key, credential)
             elif name == "replay_body_differs":
                 again = await self.send(self.f.vary(body), key, credential)
+            elif foreign := first_tenant_resources(self.f, body):  # (the planner never packs one)
+                self.settle([x for x in c.facts if x.key == f"follow:{name}"], UNRUN, None,
+                            f"not sent: the body names the first tenant's {', '.join(foreign)}")
+                continue
             else:  # tenant_scope: the same key and body under the second tenant
                 again = await self.send(body, key, self.session.credentials.api_key(2))
             self.result.follow.setdefault(name, []).append([original, again])

@@ -1,0 +1,103 @@
+"""The second tenant never sends the first tenant's resources (issue 15 §3: no false alarm on tenant scope).
+
+``idempotency.tenant_scope`` repeats tenant A's key and body under tenant B's
+key.  A correct multi-tenant server refuses B a group or an uploaded asset of
+A's, so that body must carry none: the planner hosts the follow-up only on such
+a create, under every cap, with or without the fixture's group, on both specs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from avatar_contract.contract_tests.assets import AssetFixture, load_assets
+from avatar_contract.contract_tests.bodies import BodyFactory, factory
+from avatar_contract.contract_tests.clause import CLAUSE_NAMES
+from avatar_contract.contract_tests.finding import Verdict
+from avatar_contract.contract_tests.planner import plan_creates
+from avatar_contract.contract_tests.pool import planned_body
+from avatar_contract.contract_tests.runner import RunState, run_suite
+from avatar_contract.contract_tests.suite_spec import spec_path, use_spec
+from avatar_contract.contract_tests.target import Target
+from avatar_contract.contract_tests.tenancy import first_tenant_resources
+
+from ._per_account import PerAccount
+from ._support import ASSETS, KEY_1, KEY_2, REMOTE
+
+CAPS = range(10, 21)
+
+
+@pytest.fixture(params=["vendored", "june"])
+def spec(request: pytest.FixtureRequest, june_spec: Path) -> Iterator[dict[str, Any] | None]:
+    """The active spec for the test (restored after it); the June document, or None for the vendored one."""
+    before = spec_path()
+    june = request.param == "june"
+    use_spec(june_spec if june else None)
+    yield yaml.safe_load(june_spec.read_text(encoding="utf-8")) if june else None
+    use_spec(before)
+
+
+@pytest.fixture(params=["with group", "without group"])
+def fixture(request: pytest.FixtureRequest, tmp_path: Path, spec: dict[str, Any] | None) -> AssetFixture:
+    """The suite's asset fixture, with or without its optional avatar_group_id."""
+    if request.param == "with group":
+        return load_assets(ASSETS)
+    lines = [line for line in ASSETS.read_text(encoding="utf-8").splitlines()
+             if not line.startswith("avatar_group_id")]
+    (tmp_path / "assets.toml").write_text("\n".join(lines), encoding="utf-8")
+    return load_assets(tmp_path / "assets.toml")
+
+
+def _scope_bodies(f: BodyFactory, cap: int | None) -> list[dict[str, Any]]:
+    plan = plan_creates(f, cap=cap, has_second_key=True)
+    groups = {c.index: f"ag_{c.index}" for c in plan.creates}
+    hosts = [c for c in plan.creates if "tenant_scope" in c.follow_ups]
+    bodies = [planned_body(f, c, groups) for c in hosts]
+    return [b for b in bodies if b is not None]
+
+
+def test_the_second_tenant_rides_only_on_a_body_naming_none_of_the_first_tenants_resources(
+        fixture: AssetFixture) -> None:
+    real = BodyFactory(factory().contract, fixture=fixture, invented=False)
+    for f in (real, factory()):  # a real target with the fixture, and in-process (invented assets)
+        for cap in [*range(3, 26), None]:
+            bodies = _scope_bodies(f, cap)
+            plan = plan_creates(f, cap=cap, has_second_key=True)
+            if "follow:tenant_scope" in plan.covered():
+                assert len(bodies) == 1, cap
+            for body in bodies:
+                assert first_tenant_resources(f, body) == [], (cap, body)
+
+
+def test_the_rule_sees_a_group_and_an_asset_id_and_nothing_else() -> None:
+    f = factory()
+    photo = f.body("photo", sources={"file": "asset_id"}, group="grp-1")
+    assert first_tenant_resources(f, photo) == ["/file", "/avatar_group_id"]
+    site = next(s for s in f.sites("prompt") if s.many)
+    prompt = f.body("prompt", sources={site.field: ["url", "asset_id", "base64"]}, group=None)
+    assert first_tenant_resources(f, prompt) == [f"/{site.field}/1"]
+    assert first_tenant_resources(f, f.body("photo", sources={"file": "url"})) == []
+    assert first_tenant_resources(f, {**prompt, "avatar_id": "av-1"})[-1] == "/avatar_id"  # a June-style id
+
+
+def test_a_multi_tenant_server_that_refuses_another_accounts_resources_passes_every_clause_at_caps_10_to_20(
+        fixture: AssetFixture, spec: dict[str, Any] | None) -> None:
+    clauses = [name for name in CLAUSE_NAMES if name != "rate_limit.retry_after"]  # (the burst: its own test)
+    assets = tuple(value for _, source, fields in fixture.assets for name, value in fields if name == source)
+    for cap in CAPS:
+        app = PerAccount((KEY_1, KEY_2), groups=(fixture.group_id,) if fixture.group_id else (), assets=assets,
+                         document=spec)
+        target = Target(base_url=REMOTE, api_key=KEY_1, second_api_key=KEY_2, asgi_app=app, allow_create=True,
+                        max_creates=cap, profile="quick", seed=5, assets=fixture)
+        results = run_suite(target, clauses, state=RunState(target))  # the whole run's plan, as verify has it
+        failed = [(r.name, r.reason) for r in results if r.verdict in (Verdict.FAIL, Verdict.ERROR)]
+        assert not failed, (cap, failed)
+        assert not [f for f in app.foreign_refused if f[0] == "tenant-1"], cap  # B never sent A's resources
+        scope = next(r for r in results if r.name == "idempotency.tenant_scope")
+        assert scope.verdict is Verdict.PASS, (cap, scope.reason)
+        assert app.created <= cap
