@@ -85,6 +85,7 @@ def test_the_rule_sees_a_group_and_an_asset_id_and_nothing_else() -> None:
     assert first_tenant_resources(f, {**prompt, "avatar_id": "av-1"})[-1] == "/avatar_id"  # a June-style id
 
 
+@pytest.mark.slow  # 11 runs of the suite per case
 def test_a_multi_tenant_server_that_refuses_another_accounts_resources_passes_every_clause_at_caps_10_to_20(
         fixture: AssetFixture, spec: dict[str, Any] | None) -> None:
     clauses = [name for name in CLAUSE_NAMES if name != "rate_limit.retry_after"]  # (the burst: its own test)
