@@ -45,6 +45,11 @@ class SuiteReport:
     info: RunInfo | None = None
     stopped: str = ""  # why the run ended early (Ctrl-C, SIGTERM, --deadline), else ""
     statuses: dict[str, dict[int, int]] = field(default_factory=dict)  # per clause: status -> count
+    # Another front end over the same writers (grade-client): its title, what replaces
+    # the target line, and lines every format shows under it (a score, per-run facts).
+    title: str = "Create Avatar contract report"
+    subject: str = ""
+    headline: list[str] = field(default_factory=list)
 
     @property
     def incomplete(self) -> bool:
@@ -139,6 +144,8 @@ def _unread(report: SuiteReport) -> str:
 
 
 def _target_line(report: SuiteReport) -> str:
+    if report.subject:
+        return report.subject
     t = report.target
     creates = "unlimited (in-process)" if t.embedded else (
         f"cap {t.max_creates}" if t.allow_create else "not allowed (no --allow-create)")
@@ -266,7 +273,7 @@ def _sequence_lines(report: SuiteReport, failure: ClauseFailure) -> list[str]:
 
 
 def render_text(report: SuiteReport) -> str:
-    parts = [_target_line(report), "", render_table(report)]
+    parts = [_target_line(report), *report.headline, "", render_table(report)]
     failures = render_failures(report, per_clause=3)
     if failures:
         parts += ["", failures]
@@ -301,6 +308,7 @@ def to_json(report: SuiteReport) -> dict[str, Any]:
         "statuses": {name: {str(k): v for k, v in sorted(c.items())} for name, c in report.statuses.items()},
         "clauses": [_with_scripts(r, r.to_dict(report.curl)) for r in report.results],
         "mutation": report.mutation.to_dict() if report.mutation else None,
+        **({"headline": list(report.headline)} if report.headline else {}),
     }
     return json.loads(report.scrub(json.dumps(data)))  # type: ignore[no-any-return]
 
@@ -334,7 +342,8 @@ def _md_header(report: SuiteReport) -> list[str]:
 
 
 def to_markdown(report: SuiteReport) -> str:
-    lines = ["# Create Avatar contract report", "", *_md_header(report), _md_text(_target_line(report)), "",
+    lines = [f"# {report.title}", "", *_md_header(report), _md_text(_target_line(report)), "",
+             *[f"{_md_text(line)}  " for line in report.headline], *([""] if report.headline else []),
              *([f"**{unexpected_creates(report)}**", ""] if unexpected_creates(report) else []),
              "| clause | verdict | requests | creates | detail |", "|---|---|---:|---:|---|"]
     for r in report.results:

@@ -63,11 +63,13 @@ def _meta(report: SuiteReport) -> str:
                  ("spec file", info.spec_source),
                  ("tool", f"avatar-contract {info.tool_version}"),
                  ("started", info.started_at)]
-    rows += [("duration", f"{report.seconds:.1f} s"),
-             ("seed", f"{t.seed} (rerun with --seed {t.seed})"),
-             ("profile", t.profile),
-             ("creates", creates_line(report)),
-             ("requests", str(report.requests))]
+    rows += [("duration", f"{report.seconds:.1f} s")]
+    if report.subject:  # another front end (grade-client): no seed, profile or create cap of verify's
+        rows[0] = ("graded", report.subject)
+    else:
+        rows += [("seed", f"{t.seed} (rerun with --seed {t.seed})"), ("profile", t.profile),
+                 ("creates", creates_line(report))]
+    rows.append(("requests", str(report.requests)))
     if report.stopped:
         rows.append(("stopped early", report.stopped))
     return '<dl class="meta">' + "".join(
@@ -194,15 +196,16 @@ def _mutation(report: SuiteReport) -> str:
 def to_html(report: SuiteReport) -> str:
     outcome = report.outcome
     warning = unexpected_creates(report)
-    title = f"Create Avatar contract report: {outcome}"
+    title = f"{report.title}: {outcome}"
     return "".join([
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>{_e(title)}</title><style>{_CSS}</style></head><body><main>",
-        "<h1>Create Avatar contract report</h1>",
+        f"<h1>{_e(report.title)}</h1>",
         f'<p><span class="outcome" style="background:{_OUTCOME_STYLE[outcome]}">{_e(outcome.upper())}</span>',
         f"{_e(report.scrub(summary_line(report)))}</p>",
         f'<p class="warning">{_e(report.scrub(warning))}</p>' if warning else "",
+        "".join(f"<p>{_e(report.scrub(line))}</p>" for line in report.headline),
         _meta(report),
         "<h2>Clauses</h2>", _clause_table(report),
         _failures(report), _notes(report), _mutation(report),

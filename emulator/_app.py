@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -16,6 +17,7 @@ from ._config import EmulatorConfig
 from ._emulator import CREATE_ROUTE, Emulator
 from ._namespaces import name_problem
 from ._records import StoreUnavailable
+from ._recorder import Recorder
 
 log = logging.getLogger("avatar_contract.emulator")
 
@@ -79,7 +81,12 @@ def create_app(config: EmulatorConfig | None = None) -> Starlette:
         finally:
             emulator.close()
 
+    # The recorder journals exchanges and plays a scenario's schedule (grade-client).
+    recorder = ([Middleware(Recorder, emulator=emulator, journal=emulator.config.journal,
+                            schedule=emulator.config.schedule)]
+                if emulator.config.journal is not None or emulator.config.schedule is not None else [])
     app = Starlette(
+        middleware=recorder,
         routes=[
             Route(CREATE_ROUTE, guarded(emulator.create), methods=["POST"]),
             Route("/v3/avatars/looks/{look_id}", guarded(emulator.get_look), methods=["GET"]),

@@ -12,10 +12,12 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from ._clock import Clock
+from ._faults import check_fault_names
 
 if TYPE_CHECKING:
     from ._errors import ResponseTransform
-from ._faults import check_fault_names
+    from ._journal import Journal
+    from ._schedule import Schedule
 
 DEFAULT_API_KEY = "avatar-contract-dev-key"
 """The development key the emulator accepts when no key is configured."""
@@ -124,6 +126,9 @@ class EmulatorConfig:
     every response as ``(status, headers, parsed body) -> (status, headers,
     body)``, it is how a test builds an emulator that departs from the spec at
     one chosen element (the mechanical mutants).
+    ``journal`` records every exchange; ``schedule`` plays a scenario on
+    authenticated creates (``grade-client``).  Both live in this process only:
+    they never travel to worker processes.
     """
 
     api_keys: tuple[str, ...] = (DEFAULT_API_KEY,)
@@ -146,6 +151,8 @@ class EmulatorConfig:
     namespace_idle_seconds: float = DEFAULT_NAMESPACE_IDLE
     validation_spec: str | os.PathLike[str] | None = None
     response_transform: ResponseTransform | None = field(default=None, compare=False)
+    journal: Journal | None = field(default=None, compare=False)
+    schedule: Schedule | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         keys = (self.api_keys,) if isinstance(self.api_keys, str) else tuple(self.api_keys)

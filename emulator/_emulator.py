@@ -38,6 +38,7 @@ from ._namespaces import Namespaces, name_problem, namespaced, shared_owner
 from ._rate_limit import BucketStore, RateLimiter, SharedRateLimiter
 from ._records import Completion, Fresh, Group, InFlight, Look, Replay, Store, StoredResponse, StoreError
 from ._references import GROUP_FIELD, References
+from ._schedule import HOLD
 from ._sqlite_store import SqliteStore
 from ._training import FAILED, PROCESSING, render_group, render_look, status_at
 from ._validation import Accepted, BodyChecker, Rejected
@@ -304,10 +305,12 @@ class Emulator:
                                 None)
             if judged is not None:
                 body = {**body, GROUP_FIELD: judged}
-        if config.processing_delay:
-            # A create takes time on a real service; this is the window in which
-            # concurrent retries with the same key really overlap.
-            await asyncio.sleep(config.processing_delay)
+        # A create takes time on a real service; this is the window in which
+        # concurrent retries with the same key really overlap.  A scenario may
+        # hold a create longer (in-flight: its key stays claimed meanwhile).
+        delay = config.processing_delay + HOLD.get()
+        if delay:
+            await asyncio.sleep(delay)
         now = config.clock()
         look, candidate = new_records(body, tenant, now, config)
         status = 201 if config.has("undocumented_status") else 200

@@ -7,17 +7,25 @@ its connection (and a file descriptor) for ever.  These subclasses close a
 connection whose request head is not complete within ``header_timeout``
 seconds of the connection opening or of the previous response ending.  The
 body has its own deadline in the app (``EmulatorConfig.body_timeout``).
+They also hand each request its connection's handle (``_connection``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
+import itertools
+import socket
+import struct
 from typing import Any
 
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from ._command import DEFAULT_HEADER_TIMEOUT
+from ._connection import CONNECTION_EXTENSION, ConnectionHandle
+
+_CONNECTION_IDS = itertools.count(1)
 
 
 class _HeadDeadline:
@@ -26,6 +34,7 @@ class _HeadDeadline:
     transport: asyncio.Transport
     loop: asyncio.AbstractEventLoop
     cycle: Any
+    app: Any
 
     def __init__(self, *args: Any, header_timeout: float = DEFAULT_HEADER_TIMEOUT, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -51,6 +60,24 @@ class _HeadDeadline:
     def connection_made(self, transport: Any) -> None:
         super().connection_made(transport)  # type: ignore[misc]
         self._arm()
+        self._with_handle()
+
+    def _with_handle(self) -> None:
+        """Each request's scope gets this connection's handle (see ``_connection``)."""
+        handle = ConnectionHandle(f"c{next(_CONNECTION_IDS)}", self._reset)
+        inner = self.app
+
+        async def app(scope: Any, receive: Any, send: Any) -> None:
+            extensions = {**(scope.get("extensions") or {}), CONNECTION_EXTENSION: handle}
+            await inner({**scope, "extensions": extensions}, receive, send)
+        self.app = app
+
+    def _reset(self) -> None:
+        """Drop the connection at once: SO_LINGER 0 makes the close a TCP RST."""
+        sock = self.transport.get_extra_info("socket")
+        with contextlib.suppress(AttributeError, OSError):  # else a plain close: still no answer
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.transport.abort()
 
     def data_received(self, data: bytes) -> None:
         super().data_received(data)  # type: ignore[misc]

@@ -1,0 +1,123 @@
+"""Run the client's command once per scenario, bounded in time and in journal size."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from avatar_contract.validators.journal import ExchangeRecord, read_journal
+
+if TYPE_CHECKING:
+    from .serving import ServedEmulator
+
+DEFAULT_INTENTS = 3
+DEFAULT_TIMEOUT = 30.0
+LOG_LIMIT = 64 * 1024  # bytes of a client's output kept per scenario
+ENV_BASE_URL, ENV_KEY, ENV_INTENTS, ENV_SCENARIO = (
+    "AVATAR_API_BASE_URL", "AVATAR_API_KEY", "AVATAR_CLIENT_INTENTS", "AVATAR_CLIENT_SCENARIO")
+
+
+class CommandError(OSError):
+    """The command cannot be started at all (not found, not executable)."""
+
+
+@dataclass
+class ScenarioRun:
+    """One scenario as played: what the client sent (the journal) and how its copies ended.
+
+    ``exit_codes``: one per copy; None when the copy was stopped (``timed_out``
+    or ``journal_full``).  ``seconds``: the scenario's wall time.
+    """
+
+    scenario: str
+    records: list[ExchangeRecord]
+    exit_codes: list[int | None]
+    timed_out: bool = False
+    journal_full: bool = False
+    seconds: float = 0.0
+    started: float = 0.0  # Unix seconds, the journal's clock
+    timeout: float = DEFAULT_TIMEOUT
+    journal: Path | None = None
+    logs: list[str] = field(default_factory=list)  # each copy's output, cut at LOG_LIMIT
+
+    @property
+    def stopped(self) -> str:
+        """Why the grader stopped the client, or ""."""
+        if self.journal_full:
+            return f"the journal reached its limit ({len(self.records)} exchanges); the client was stopped"
+        if self.timed_out:
+            return f"the client was still running after --timeout {self.timeout:g} s and was stopped"
+        return ""
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM to the client's process group, then SIGKILL; only the group we started."""
+    for sig, wait in ((signal.SIGTERM, 1.0), (signal.SIGKILL, 5.0)):
+        if proc.poll() is not None:
+            return
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, sig)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=wait)
+
+
+def _read_log(path: Path) -> str:
+    with contextlib.suppress(OSError), path.open("rb") as f:
+        data = f.read(LOG_LIMIT + 1)
+        more = " [cut]" if len(data) > LOG_LIMIT else ""
+        return data[:LOG_LIMIT].decode("utf-8", "replace") + more
+    return ""
+
+
+def run_scenario(served: ServedEmulator, command: Sequence[str], scenario: str, *, workdir: Path,
+                 intents: int = DEFAULT_INTENTS, timeout: float = DEFAULT_TIMEOUT,
+                 env: dict[str, str] | None = None) -> ScenarioRun:
+    """Play ``scenario`` and run one copy of ``command`` per key of it, all at once.
+
+    Raises :class:`CommandError` when the command cannot start.
+    """
+    keys = served.keys[scenario]
+    journal = workdir / f"journal-{scenario}.ndjson"
+    served.play(scenario, journal)
+    began, started = time.monotonic(), time.time()
+    procs: list[subprocess.Popen[bytes]] = []
+    logs = [workdir / f"client-{scenario}-{n}.log" for n in range(len(keys))]
+    base = dict(os.environ if env is None else env)
+    try:
+        for key, log in zip(keys, logs, strict=True):
+            child_env = {**base, ENV_BASE_URL: served.base_url, ENV_KEY: key,
+                         ENV_INTENTS: str(intents), ENV_SCENARIO: scenario}
+            with log.open("wb") as out:
+                try:
+                    procs.append(subprocess.Popen(list(command), env=child_env, stdin=subprocess.DEVNULL,
+                                                  stdout=out, stderr=subprocess.STDOUT, start_new_session=True))
+                except OSError as exc:
+                    raise CommandError(f"cannot start {command[0]!r}: {exc.strerror or exc}") from None
+        timed_out = full = False
+        while any(p.poll() is None for p in procs):
+            if served.journal.full.is_set():
+                full = True
+                break
+            if time.monotonic() - began > timeout:
+                timed_out = True
+                break
+            time.sleep(0.02)
+    finally:
+        for proc in procs:
+            _stop(proc)
+    codes: list[int | None] = [None if (timed_out or full) and p.returncode in (-signal.SIGTERM, -signal.SIGKILL)
+                               else p.returncode for p in procs]
+    served.settle(grace=10.0)
+    served.journal.end()
+    seconds = time.monotonic() - began
+    with journal.open("rb") as stream:
+        records = list(read_journal(stream))
+    return ScenarioRun(scenario, records, codes, timed_out, full or served.journal.full.is_set(), seconds,
+                       started, timeout, journal, [_read_log(p) for p in logs])
