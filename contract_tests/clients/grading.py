@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from avatar_contract.emulator._journal import DEFAULT_JOURNAL_LIMIT
 from avatar_contract.emulator._schedule import SCENARIOS
 
 from ..finding import ClauseResult, Verdict
@@ -87,7 +88,7 @@ def grade_runs(runs: Sequence[ScenarioRun], *, max_attempts: int = DEFAULT_MAX_A
 def grade_command(command: Sequence[str], *, workdir: Path, scenarios: Sequence[str] | None = None,
                   parallel: int = 1, timeout: float = DEFAULT_TIMEOUT, intents: int = DEFAULT_INTENTS,
                   max_attempts: int = DEFAULT_MAX_ATTEMPTS, time_scale: float = 1.0,
-                  on_scenario: object = None) -> GradeResult:
+                  journal_limit: int = DEFAULT_JOURNAL_LIMIT, on_scenario: object = None) -> GradeResult:
     """Run ``command`` once per scenario (``parallel`` copies at once) and grade it.
 
     ``workdir`` receives each scenario's journal (``journal-NAME.ndjson``) and the
@@ -105,7 +106,7 @@ def grade_command(command: Sequence[str], *, workdir: Path, scenarios: Sequence[
     workdir.mkdir(parents=True, exist_ok=True)
     began = time.monotonic()
     runs = []
-    with ServedEmulator(keys, time_scale=time_scale) as served:
+    with ServedEmulator(keys, time_scale=time_scale, journal_limit=journal_limit) as served:
         for name in names:
             run = run_scenario(served, command, name, workdir=workdir, intents=intents, timeout=timeout)
             runs.append(run)

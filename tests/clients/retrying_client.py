@@ -126,8 +126,10 @@ class Client:
                     wait = max(advertised + 0.1, self._backoff(attempt))
             elif status == 409:
                 wait = self.o.in_flight_wait + self.rng.uniform(0, 0.4)
-            elif self.flaw == "heygen-cli":
-                return False  # 5xx and transport errors are retried only on idempotent methods
+            elif self.flaw in ("heygen-cli", "no-key"):
+                # A POST is not idempotent: 5xx and transport errors are not retried (a keyless
+                # retry would be a second defect, client.no_keyless_retry's).
+                return False
             else:
                 wait = self._backoff(attempt)
                 if self.flaw == "fresh-key-per-retry":

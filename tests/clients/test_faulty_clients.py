@@ -1,0 +1,61 @@
+"""Each faulty client fails exactly the check its defect breaks, and no other.
+
+The clients are tests/clients/retrying_client.py with one ``--flaw``.  The
+scenarios are played at half their waits (``time_scale=0.5``: Retry-After 1 s,
+the in-flight hold 2.5 s) and the clients' delays sit far from every
+threshold (a 1 s request timeout under the 2.5 s hold, 0.5-0.9 s after a
+409 against 0.25 s), so no verdict depends on the machine's speed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from avatar_contract.contract_tests.clients import GradeResult, grade_command
+
+from .conftest import client_command
+
+FAST = ("--timeout", "1.0", "--in-flight-wait", "0.5")
+
+# flaw -> the one check it fails
+FAULTY = {
+    "fresh-key-per-retry": "client.same_key_on_retry",
+    "no-key": "client.key_present",
+    "keyless-retry-after-5xx": "client.no_keyless_retry",
+    "ignore-retry-after": "client.retry_after",
+    "no-backoff": "client.backoff",
+    "fixed-delay": "client.backoff",
+    "unbounded": "client.bounded_retries",
+    "retry-400": "client.no_retry_on_invalid",
+    "retry-401": "client.no_retry_on_auth",
+    "hardcoded-key": "client.new_key_per_intent",
+    "blank-key": "client.key_format",
+    "hedged": "client.no_parallel_same_key",
+    "reserialise": "client.same_key_on_retry",
+}
+
+
+def grade(flaw: str | None, tmp_path: Path, timeout: float = 20.0) -> GradeResult:
+    args = (*FAST, "--flaw", flaw) if flaw else FAST
+    return grade_command(client_command(*args), workdir=tmp_path, timeout=timeout, time_scale=0.5)
+
+
+def _explain(result: GradeResult) -> str:
+    return "\n".join(f"{r.name}: {r.verdict.value} {r.reason}" for r in result.results)
+
+
+@pytest.mark.parametrize("flaw", sorted(FAULTY))
+def test_a_faulty_client_fails_exactly_its_check(flaw: str, tmp_path: Path) -> None:
+    # The unbounded client never gives up under persistent-503: the scenario's timeout ends it.
+    result = grade(flaw, tmp_path, timeout=8.0 if flaw == "unbounded" else 20.0)
+    assert result.failed == [FAULTY[flaw]], _explain(result)
+    assert result.exit_code == 1
+    assert all("Traceback" not in log for run in result.runs for log in run.logs), flaw
+
+
+def test_the_reference_client_at_half_the_waits_passes_everything(tmp_path: Path) -> None:
+    result = grade(None, tmp_path)
+    assert result.verdicts() == {r.name: "pass" for r in result.results}, _explain(result)
+    assert result.score == 100 and result.exit_code == 0
