@@ -26,7 +26,7 @@ import random
 import shutil
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -305,6 +305,16 @@ def pytest_report_header(config: pytest.Config) -> str | None:
 def contract_target(pytestconfig: pytest.Config) -> Target:
     """The system under test, as configured on the command line or environment."""
     return target_from_config(pytestconfig)
+
+
+@pytest.fixture
+def graded_emulator() -> Iterator[Any]:
+    """grade-client from a client library's own tests: ``play(scenario)``, run the client,
+    ``finish(status)``, ``grade()`` (see ``clients/played.py``; imported only when used)."""
+    from .clients.played import GradedEmulator
+
+    with GradedEmulator() as emulator:
+        yield emulator
 
 
 class ClauseSummary:

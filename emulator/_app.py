@@ -16,8 +16,8 @@ from starlette.routing import Route
 from ._config import EmulatorConfig
 from ._emulator import CREATE_ROUTE, Emulator
 from ._namespaces import name_problem
-from ._records import StoreUnavailable
 from ._recorder import Recorder
+from ._records import StoreUnavailable
 
 log = logging.getLogger("avatar_contract.emulator")
 

@@ -1,11 +1,9 @@
 """Grade the other side: a client's retry safety, judged from the emulator's journal.
 
 ``avatar-contract grade-client -- CMD`` is the front end; from a test suite,
-the ``graded_emulator`` pytest fixture serves the emulator with a scenario and
-grades what a client library did against it, without a subprocess.
-
-The names below load lazily: ``fixture`` is a pytest plugin, loaded by every
-pytest run of a project that installs avatar-contract.
+the ``graded_emulator`` pytest fixture (the suite's plugin, over ``played``)
+serves the emulator with a scenario and grades what a client library did
+against it, without a subprocess.  The names below load lazily.
 """
 
 from __future__ import annotations

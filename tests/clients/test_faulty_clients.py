@@ -17,6 +17,8 @@ from avatar_contract.contract_tests.clients import GradeResult, grade_command
 
 from .conftest import client_command
 
+pytestmark = [pytest.mark.http, pytest.mark.slow]  # a served emulator, each client as a process
+
 FAST = ("--timeout", "1.0", "--in-flight-wait", "0.5")
 
 # flaw -> the one check it fails

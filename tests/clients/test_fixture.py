@@ -5,8 +5,11 @@ from __future__ import annotations
 import uuid
 
 import httpx
+import pytest
 
 from avatar_contract.contract_tests.clients import GradedEmulator
+
+pytestmark = pytest.mark.http  # the fixture serves the emulator on a loopback socket
 
 BODY = {"type": "photo", "file": {"type": "url", "url": "https://example.com/a.png"}}
 

@@ -15,6 +15,8 @@ from avatar_contract.validators._cli import main
 
 from .conftest import CLIENT
 
+pytestmark = [pytest.mark.http, pytest.mark.slow]  # a served emulator, the client as a process
+
 
 def test_the_reference_client_passes_every_check_in_every_scenario(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

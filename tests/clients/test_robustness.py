@@ -11,6 +11,8 @@ import pytest
 from avatar_contract.contract_tests.clients import grade_command
 from avatar_contract.validators._cli import main
 
+pytestmark = [pytest.mark.http, pytest.mark.slow]  # a served emulator, the client as a process
+
 HANGS = "import time; time.sleep(120)"
 EXITS = "pass"
 # Connects and sends bytes that are not HTTP, then an unparseable body, then hangs up.
@@ -31,6 +33,7 @@ for junk in (b'\\x00\\xff garbage \\r\\n\\r\\n', b'POST /v3/avatars HTTP/1.1\\r\
 # Thousands of creates, as fast as it can, forever.
 FLOOD = """
 import os, httpx
+
 url = os.environ['AVATAR_API_BASE_URL'] + '/v3/avatars'
 with httpx.Client() as c:
     n = 0
