@@ -125,16 +125,20 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def _target(args: argparse.Namespace) -> Target:
-    if args.max_creates < 0 or args.burst < 0:
-        raise ValueError("--max-creates and --burst must be >= 0")
+    for flag, value in (("--max-creates", args.max_creates), ("--burst", args.burst)):
+        if value < 0:
+            raise ValueError(f"{flag} must be >= 0, got {value}")
     target = from_environment(
         base_url=args.base_url, api_key=args.api_key, second_api_key=args.second_api_key,
         allow_create=args.allow_create, max_creates=args.max_creates, burst=args.burst,
         profile=args.profile, seed=seed_from_environment(args.seed),
         timeout=args.timeout, headers=tuple(args.header),
     )
-    check_base_url(target.base_url)
-    check_keys(target)
+    try:
+        check_base_url(target.base_url)
+    except ValueError as exc:
+        raise ValueError(f"{'--base-url' if args.base_url else 'AVATAR_API_BASE_URL'}: {exc}") from None
+    check_keys(target, ("--api-key" if args.api_key else None, "--second-api-key" if args.second_api_key else None))
     asset_file = args.asset or os.environ.get(ASSET_ENV) or None
     if asset_file:
         target = replace(target, assets=load_assets(asset_file))  # AssetError: one line, exit 2

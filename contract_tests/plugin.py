@@ -228,12 +228,18 @@ def _activate(config: pytest.Config) -> None:
         # the pool's answers live there, so --max-creates holds for the run, not per worker.
         config.stash[SHARED] = Path(tempfile.mkdtemp(prefix="avatar-contract-run-"))
     target = target_from_config(config)
+    # verify refuses these too; each message names where the value came from.
+    for flag, value in (("--contract-max-creates", target.max_creates), ("--contract-burst", target.burst)):
+        if value < 0:
+            raise pytest.UsageError(f"{flag} must be >= 0, got {value}")
     try:
         check_base_url(target.base_url)
     except ValueError as exc:
-        raise pytest.UsageError(f"--base-url: {exc}") from None
+        given = config.getoption(BASE_URL_DEST, default=None)
+        raise pytest.UsageError(f"{'--base-url' if given else 'AVATAR_API_BASE_URL'}: {exc}") from None
     try:
-        check_keys(target)
+        check_keys(target, ("--contract-api-key" if config.getoption("contract_api_key") else None,
+                            "--contract-second-api-key" if config.getoption("contract_second_api_key") else None))
     except ValueError as exc:
         raise pytest.UsageError(str(exc)) from None
     if not (workerinput and workerinput.get(WORKER_CHECKED)) and not config.option.collectonly:

@@ -140,18 +140,32 @@ def check_base_url(url: str | None) -> None:
         raise ValueError(f"base URL {url!r} has an invalid port {parsed.port}")
 
 
+# What the in-process emulator takes as a key (EmulatorConfig refuses anything else).
+_EMULATOR_KEY = re.compile(r"[!-~]{1,4096}")
+
+
 def _sendable_key(key: str) -> bool:
     # Visible ASCII, with spaces only inside: what an HTTP header value can carry unchanged.
     return bool(key) and key == key.strip() and all(" " <= c <= "~" for c in key)
 
 
-def check_keys(target: Target) -> None:
-    """Raise ``ValueError`` unless every key can be sent as a header; the key is never shown."""
-    for value, source in ((target.api_key, "--api-key / AVATAR_API_KEY"),
-                          (target.second_api_key, "--second-api-key / AVATAR_API_KEY_2")):
-        if value is not None and not _sendable_key(value):
+def check_keys(target: Target, flags: tuple[str | None, str | None] | None = None) -> None:
+    """Raise ``ValueError`` unless every key can be sent as a header (and, in-process,
+    be one of the emulator's keys); the key is never shown.  ``flags``: the option
+    each key was given with, if it was (else it came from the environment)."""
+    given = flags or (None, None)
+    for value, flag, env, option in ((target.api_key, given[0], "AVATAR_API_KEY", "--api-key"),
+                                     (target.second_api_key, given[1], "AVATAR_API_KEY_2", "--second-api-key")):
+        if value is None:
+            continue
+        source = flag or (env if flags is not None else f"{option} / {env}")
+        if not _sendable_key(value):
             raise ValueError(f"the key from {source} must be visible ASCII with no surrounding "
                              "whitespace or control characters (value not shown)")
+        if target.embedded and not _EMULATOR_KEY.fullmatch(value):
+            raise ValueError(f"the key from {source} has a space or is longer than 4096 characters, which "
+                             "the in-process emulator does not accept (value not shown); pass another key, "
+                             "or a --base-url")
 
 
 def from_environment(

@@ -111,6 +111,13 @@ def check_idempotency_key(contract: Contract, value: Any) -> Report:
     if not isinstance(value, str):
         return Report([Finding("error", "", "idempotency_key.type",
                                f"{name} must be a string, not {type(value).__name__}")])
+    length = len(value)
+    # Work bounded by the key's length limit, however long the value (an 8 M-character
+    # header must not hold a server's event loop): past the limit only the length is
+    # judged, the pattern and the hint look at the first limit + 1 characters.
+    bound = header.schema.get("maxLength")
+    bound = bound if isinstance(bound, int) and not isinstance(bound, bool) and bound >= 0 else _HINT_BOUND
+    value = value[:bound + 1]
     out = []
     if _has_surrogate(value):
         # No HTTP client can send this (it has no bytes); check the rest on a copy
@@ -128,7 +135,7 @@ def check_idempotency_key(contract: Contract, value: Any) -> Report:
         if keyword == "minLength":
             message = f"{name} is empty; at least {limit} character(s) required"
         elif keyword == "maxLength":
-            message = f"{name} is {len(value)} characters long; at most {limit} allowed"
+            message = f"{name} is {length} characters long; at most {limit} allowed"
         elif keyword == "pattern":
             message = f"{name} {show(value, 40)} does not match {header.schema.get('pattern')!r}"
         else:
@@ -137,6 +144,10 @@ def check_idempotency_key(contract: Contract, value: Any) -> Report:
                            hint=_key_hint(header, value) if keyword == "pattern" else None,
                            keyword=keyword, schema_path=f"{header.pointer}/schema/{keyword}"))
     return Report(out)
+
+
+# How far the hint and the pattern look when the spec sets no maxLength for the key.
+_HINT_BOUND = 4096
 
 
 def _key_hint(header: HeaderContract, value: str) -> str | None:

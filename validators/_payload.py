@@ -134,3 +134,28 @@ def without_surrogates(value: Any) -> Any:
     if isinstance(value, list):
         return [without_surrogates(v) for v in value]
     return value
+
+
+def plain_json(value: Any, depth: int = 0) -> Any:
+    """``value`` with every ``str``, ``int``, ``float``, ``dict`` and ``list`` subclass
+    (a ``StrEnum``, an ``IntEnum``, an ``OrderedDict``...) made its base type, read
+    through the base type's own slots, so an override cannot change what is judged.
+    ``bool`` stays ``bool`` (it is JSON ``true``/``false``).  Only called after the
+    validator refused a value, so plain payloads pay nothing for it."""
+    if depth > 10_000:
+        raise RecursionError("nested too deeply")
+    kind = type(value)
+    if kind is bool or value is None:
+        return value
+    if isinstance(value, str):
+        return value if kind is str else str.__str__(value)
+    if isinstance(value, int):
+        return value if kind is int else int.__int__(value)
+    if isinstance(value, float):
+        return value if kind is float else float.__float__(value)
+    if isinstance(value, dict):
+        return {plain_json(k, depth + 1): plain_json(v, depth + 1) for k, v in dict.items(value)}
+    if isinstance(value, list):
+        return [plain_json(v, depth + 1) for v in list.__iter__(value)]
+    return value
+

@@ -35,7 +35,7 @@ from ._evaluated import converter
 from ._finding import CLEAN, Finding, Report
 from ._hints import LEGACY_FIELDS
 from ._native_plan import NativeCore, native_core
-from ._payload import NotJSON, parse, without_surrogates
+from ._payload import NotJSON, parse, plain_json, without_surrogates
 from ._schema_errors import findings as schema_findings
 from ._structs import FastDecoder, fast_decoder
 
@@ -339,7 +339,14 @@ class RequestPlan:
                 # and explained on a copy with U+FFFD in its place (same code points otherwise).
                 return _unsupported(exc) if cleaned else lint(without_surrogates(value), True)
             except (ValueError, TypeError, OverflowError, RecursionError) as exc:
-                return _unsupported(exc)
+                # A str or int subclass (an enum member, say) is judged as its base type.
+                if cleaned or isinstance(exc, RecursionError):
+                    return _unsupported(exc)
+                try:
+                    plain = plain_json(value)
+                except RecursionError as deep:
+                    return _unsupported(deep)
+                return lint(plain, True)
         return lint
 
     def advise(self, value: Any) -> Report:

@@ -9,7 +9,7 @@ from ._contract import Contract, ResponseContract
 from ._finding import Finding, Report
 from ._headers import check_retry_after, header_fields, status_code
 from ._hints import LEGACY_RESPONSE_VALUES
-from ._payload import NotJSON, Raw, parse
+from ._payload import NotJSON, Raw, parse, plain_json
 from ._schema_errors import findings as schema_findings
 from ._schema_errors import show
 from ._sentence_rules import sentence_findings
@@ -127,6 +127,13 @@ def _legacy(findings: list[Finding], body: Any) -> list[Finding]:
     return out
 
 
+def _is_valid(verdict: Any, body: Any) -> bool:
+    try:
+        return bool(verdict.is_valid(body))
+    except (ValueError, TypeError, OverflowError):
+        return False
+
+
 def lint_response_body(
     contract: Contract,
     status: int,
@@ -164,6 +171,10 @@ def lint_response_body(
         except NotJSON:
             request = None
     try:
+        if rc.verdict is not None and not _is_valid(rc.verdict, body):
+            # The validator refuses a str or int subclass (an enum member): judge the
+            # base types (only on this slow path, so a plain body pays nothing).
+            body = plain_json(body)
         if rc.verdict is not None and not rc.verdict.is_valid(body):
             out.extend(_legacy(schema_findings(rc.verdict, body, (), rc.pointer or "", contract.lookup), body))
     except (ValueError, TypeError, OverflowError, RecursionError) as exc:
