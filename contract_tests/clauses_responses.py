@@ -224,8 +224,9 @@ async def rate_limit_retry_after(ctx: ClauseContext) -> None:
     limited = await provoke_429(burst, ctx.target.burst)
     if limited is None:
         ctx.not_observed(f"no 429 within {ctx.target.burst} requests (--burst)")
-    # One request cannot show a rate limit: the reproducer repeats the burst until its first 429.
-    shown = [Step((limited,), concurrent=True, repeat=max(burst.requests, 1), until=429)]
+    # One request cannot show a rate limit: the reproducer bursts until its first 429, up to --burst
+    # as the clause did (not only as many as this run happened to need: a fresh bucket needs more).
+    shown = [Step((limited,), concurrent=True, repeat=max(ctx.target.burst, burst.requests, 1), until=429)]
     compare = "the first 429's body must be the error envelope and Retry-After must be delay-seconds (digits)"
     ctx.expect_error(limited, 429, "the first 429 of the burst", sequence=shown, compare=compare)
     ctx.cases += 1

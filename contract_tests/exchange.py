@@ -79,6 +79,10 @@ class Exchange:
     # Why the body never completed after the status line arrived ("" when it did): the status
     # counts (a 2xx is a create), the body cannot be judged ("2xx, body not received").
     body_lost: str = ""
+    # Monotonic seconds: the request's body fully written (known for a race's requests, see race.py),
+    # and the answer's status line and headers received.  A race's overlap is proven from them.
+    sent_at: float | None = None
+    answered_at: float | None = None
     # Removes secrets from the body where it is shown (summary()); judging uses the raw bytes.
     scrub: Callable[[bytes], bytes] | None = field(default=None, repr=False, compare=False)
 

@@ -34,6 +34,7 @@ import httpx
 
 from .budget import Ledger, TargetStopped, ValidBodyRefused
 from .exchange import ABSENT, Credential, Exchange, SentRequest, encode_json
+from .race import StartLine
 from .redact import Scrubber, sent_secrets
 from .transport import ERROR_HEADER, transport_cause
 
@@ -226,12 +227,14 @@ class Session:
         retry_429: bool = True,
         headers: Sequence[tuple[str, bytes]] = (),
         prepaid: bool = False,
+        start: StartLine | None = None,
     ) -> Exchange:
         """POST to the create route.  ``body`` is a JSON value; ``raw`` is sent as is.
 
         ``creates=True``: a planned create (a correct server may answer 2xx);
         otherwise a probe a correct server refuses.  ``prepaid``: the slot was
         already reserved (a same-key race reserves all of its requests at once).
+        ``start``: the race's start line, which holds the body until every request of the race is sent.
         """
         if not creates and raw is None and body is not ABSENT and self.is_valid is not None \
                 and self.is_valid(body) and not self.ledger.take_valid_body():
@@ -246,7 +249,7 @@ class Session:
         cred = self.credentials.api_key() if isinstance(credential, _Default) else credential
         return await self.send("POST", self.path, tuple(sent), cred, content,
                                body if raw is None else ABSENT, retry_429=retry_429,
-                               planned=creates, prepaid=prepaid)
+                               planned=creates, prepaid=prepaid, start=start)
 
     async def send(
         self,
@@ -260,12 +263,14 @@ class Session:
         retry_429: bool = True,
         planned: bool = False,
         prepaid: bool = False,
+        start: StartLine | None = None,
     ) -> Exchange:
         request = SentRequest(method, path, headers, credential, content, value)
         waited = 0.0
         for attempt in range(self.retry.attempts + 1):
             # Each attempt, a retry after a 429 included, holds its own slot.
-            exchange = await self._once(request, planned=planned, prepaid=prepaid and attempt == 0)
+            exchange = await self._once(request, planned=planned, prepaid=prepaid and attempt == 0,
+                                        start=start if attempt == 0 else None)
             if exchange.status != 429 or not retry_429:
                 return exchange
             if self.on_rate_limited is not None:
@@ -292,7 +297,8 @@ class Session:
         real = {k for k in (self.credentials.key(1), self.credentials.key(2) if self.credentials.has(2) else None) if k}
         return cred is None or cred.value not in real | {f"Bearer {k}" for k in real}
 
-    async def _once(self, request: SentRequest, *, planned: bool = False, prepaid: bool = False) -> Exchange:
+    async def _once(self, request: SentRequest, *, planned: bool = False, prepaid: bool = False,
+                    start: StartLine | None = None) -> Exchange:
         creating = request.method == "POST" and request.path == self.path
         if creating and not prepaid:
             await self.ledger.reserve(1, planned=planned)
@@ -311,7 +317,7 @@ class Session:
             self.creates += 200 <= status < 300
 
         try:
-            exchange = await self._exchange(request, commit)
+            exchange = await self._exchange(request, commit, start)
         except BaseException:
             if creating and not settled:
                 self.ledger.settle(None, planned=planned, must_refuse=False)
@@ -326,10 +332,11 @@ class Session:
             raise RunStopped(_stopping[0])
         return exchange
 
-    async def _exchange(self, request: SentRequest,
-                        on_status: Callable[[int, int], None] | None = None) -> Exchange:
+    async def _exchange(self, request: SentRequest, on_status: Callable[[int, int], None] | None = None,
+                        start: StartLine | None = None) -> Exchange:
         """One request, bounded as a whole by ``timeout``; ``on_status(status, number)`` is called
-        as soon as the status line arrives, before the body is read."""
+        as soon as the status line arrives, before the body is read.  With ``start``, the body
+        waits at the race's start line, and the time it was fully sent is kept."""
         if _stopping:
             # Even a task whose cancellation was swallowed (somewhere in a
             # connect) sends nothing more once the run is stopping.
@@ -345,12 +352,17 @@ class Session:
         scrub = self._scrubber.with_sent(*sent_secrets(request.credential)).data
         head: list[httpx.Response] = []  # the response, once its status line and headers arrived
         body = _Body()
+        content: Any = request.content
+        if start is not None and content is not None:
+            headers.append(("Content-Length", str(len(content)).encode()))  # not chunked: the same bytes
+            content = start.body(content, body.sent)
         try:
             async with asyncio.timeout(self.timeout):
                 async with self.client.stream(
                     request.method, request.path,
-                    headers=[(k.encode("latin-1"), v) for k, v in headers], content=request.content,
+                    headers=[(k.encode("latin-1"), v) for k, v in headers], content=content,
                 ) as response:
+                    body.answered = time.monotonic()
                     head.append(response)
                     if on_status is not None:
                         on_status(response.status_code, number)
@@ -388,6 +400,8 @@ class Session:
                 request_number=number,
                 truncated=body.truncated,
                 scrub=scrub,
+                sent_at=body.sent[0] if body.sent else None,
+                answered_at=body.answered,
             )
         self.exchanges.append(exchange)
         return exchange
@@ -404,7 +418,8 @@ class Session:
             self.ledger.body_not_received()  # counted already (at the status line); shown apart
         return Exchange(request, response.status_code, {k.lower(): v for k, v in response.headers.items()},
                         body.content()[:EVIDENCE_BYTES], elapsed, request_number=number, truncated=True,
-                        body_lost=cause, scrub=scrub)
+                        body_lost=cause, scrub=scrub, sent_at=body.sent[0] if body.sent else None,
+                        answered_at=body.answered)
 
     def _stop(self, exchange: Exchange, number: int, cause: str) -> None:
         """The target stopped answering: said once (the ledger keeps the first), then nothing more is sent."""
@@ -422,6 +437,8 @@ class _Body:
         self.chunks: list[bytes] = []
         self.size = 0
         self.truncated = False
+        self.sent: list[float] = []  # when the request body was fully written (a race's requests)
+        self.answered: float | None = None  # when the status line and headers arrived
 
     async def read(self, response: httpx.Response, limit: int) -> None:
         """At most ``limit`` bytes of the (decoded) body; ``truncated`` if there was more."""

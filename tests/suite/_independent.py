@@ -4,7 +4,9 @@ It shares no code with the emulator or the validators: it validates with
 python-jsonschema (not jsonschema-rs) and makes every choice the spec leaves
 open differently from the emulator:
 
-* a retry during the original *waits* and replays (instead of 409);
+* a retry during the original *waits* and replays (instead of 409); a create takes
+  ``create_seconds`` (0.25 s: long enough that a race's overlap shows in its timing,
+  as it does on a live API, whose creates take longer);
 * refused requests are stored under their key too (the spec is silent);
 * ``param`` is a JSON Pointer, ids and messages look nothing alike, errors and
   bodies carry extra fields, ``Content-Type`` has a charset;
@@ -35,7 +37,8 @@ TYPES = {"photo": "photo_avatar", "digital_twin": "digital_twin", "prompt": "stu
 
 class Independent:
     def __init__(self, keys: tuple[str, ...], window: tuple[int, float] = (150, 1.0),
-                 utf16_lengths: bool = False) -> None:
+                 utf16_lengths: bool = False, create_seconds: float = 0.25) -> None:
+        self.create_seconds = create_seconds
         # utf16_lengths: a bug outside the emulator's catalogue (lengths counted in
         # UTF-16 code units, as JavaScript's String.length does).
         self.utf16_lengths = utf16_lengths
@@ -120,7 +123,7 @@ class Independent:
         if errors:
             where = "/" + "/".join(str(p) for p in errors[0].absolute_path)
             return 400, self.error("invalid_parameter", errors[0].message[:200], where)
-        await asyncio.sleep(0.01)
+        await asyncio.sleep(self.create_seconds)
         self.created += 1
         group = body.get("avatar_group_id") or f"grp-{uuid.uuid4()}"
         look = {"id": f"look-{uuid.uuid4()}", "name": body["name"], "avatar_type": TYPES[body["type"]],

@@ -217,3 +217,17 @@ def test_the_printed_steps_of_a_replay_send_one_key_twice(tmp_path: Path) -> Non
     with served() as clean:  # a correct server replays: the lines send the same key twice, not two keys
         replayed = _curl_answers(_run_script(text.replace(faulty, clean), tmp_path))
     assert len(replayed) == 2 and replayed[0][1] == replayed[1][1] != "-", replayed
+
+
+def test_the_rate_limit_script_bursts_to_the_first_429_up_to_the_burst(tmp_path: Path) -> None:
+    # The run needs only a few requests (a bucket of 5); the script must still find the 429 on a
+    # target whose bucket is larger (or refilled meanwhile): it bursts up to --burst, as the clause does.
+    from dataclasses import replace
+
+    with served("--fault", "retry_after_missing", "--rate-limit", "5/3600") as base:
+        result = run_clause("rate_limit.retry_after", replace(_target(base), burst=80))
+        text = _failure_script(result, base)
+    assert "up to 80 requests" in text
+    with served("--fault", "retry_after_missing", "--rate-limit", "30/3600") as fresh:
+        output = _run_script(text.replace(base, fresh), tmp_path)
+    assert "the first 429 came after at most" in output, output
