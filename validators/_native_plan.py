@@ -90,6 +90,17 @@ def _keys(schema: dict[str, Any]) -> set[str]:
     return {k for k in schema if k not in _ANNOTATIONS and not (isinstance(k, str) and k.startswith("x-"))}
 
 
+def _key(name: str) -> str:
+    """``name`` as the very object orjson gives for that key (it caches keys), so that the
+    core's dict lookups find it by identity, without comparing characters."""
+    try:
+        parsed: dict[str, Any] = orjson.loads(orjson.dumps({name: 0}))
+    except (TypeError, orjson.JSONEncodeError, orjson.JSONDecodeError):
+        return name
+    found = next(iter(parsed))
+    return found if found == name else name
+
+
 def _count(value: Any) -> int:
     if type(value) is not int or value < 0:
         raise Decline
@@ -182,8 +193,8 @@ class _Compiler:
             raise Decline
         # Every declared property, even one that accepts anything: the core
         # counts those present to tell whether there are others.
-        entries = [(name, "/" + escape(name), self.node(sub, f"{pointer}/properties/{escape(name)}", strict,
-                                                        depth + 1))
+        entries = [(_key(name), "/" + escape(name), self.node(sub, f"{pointer}/properties/{escape(name)}",
+                                                              strict, depth + 1))
                    for name, sub in props.items()]
         position = {name: i for i, name in enumerate(props)}
         ap_site = None
@@ -202,8 +213,9 @@ class _Compiler:
             enum, enum_site(schema["enum"], pointer + "/enum") if enum is not None else None,
             *bound("minLength"), *bound("maxLength"), *bound("minItems"), *bound("maxItems"),
             items, tuple(entries),
-            tuple((name, required_site(name, f"{pointer}/required"), position.get(name, -1)) for name in required),
-            closed is False, ap_site, frozenset(props) if closed is False else None,
+            tuple((_key(name), required_site(name, f"{pointer}/required"), position.get(name, -1))
+                  for name in required),
+            closed is False, ap_site, frozenset(_key(name) for name in props) if closed is False else None,
             any_of, any_site, None,
         ))
 
@@ -236,7 +248,7 @@ class _Compiler:
             limit = (item_limit(branch, loc[0], self.contract.spec.resolve)
                      if len(loc) == 2 and loc[0] != "*" and loc[1] == "*" else None)
             locs.append((
-                tuple(None if step == "*" else step for step in loc),
+                tuple(None if step == "*" else _key(step) for step in loc),
                 tuple(None if step == "*" else "/" + token(step) for step in loc),
                 -1 if limit is None else limit,
                 self.union(union, inner, depth + 1),
@@ -259,9 +271,10 @@ class _Compiler:
                 sites.setdefault(rule.field, rule)
             elif rule.check == "unknown_fields":
                 if not branch.closed and branch.properties:
-                    unknown = frozenset(branch.properties)
+                    unknown = frozenset(_key(name) for name in branch.properties)
             elif rule.check in _CHECKS:
-                checks.append((rule.field, _CHECKS[rule.check], rule.needs))
+                checks.append((_key(rule.field), _CHECKS[rule.check],
+                               _key(rule.needs) if rule.needs is not None else None))
             else:
                 raise Decline  # a check the core does not know: Python advises everything
         return sites, unknown, checks
@@ -273,7 +286,7 @@ class _Compiler:
             return found
         _check_dispatch(self.contract, union)
         table = {value: self.branch(b, media, depth) for value, b in union.branches.items()}
-        self.unions.append((union.property, self.union_site(union), table))
+        self.unions.append((_key(union.property), self.union_site(union), table))
         index = self._union_ids[key] = len(self.unions) - 1
         return index
 

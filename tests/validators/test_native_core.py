@@ -303,3 +303,18 @@ def _shared_pairs() -> list[Pair]:
         folder = Path(tempfile.mkdtemp(prefix="june-"))
         _PAIRS.extend([Pair(contract_for()), Pair(contract_for(str(write_june_spec(folder / "june.yaml"))))])
     return _PAIRS
+
+
+@pytest.mark.parametrize("length", [0, 1, 2, 3, 4, 15, 16, 17, 31, 32, 33, 64, 100])
+def test_base64_advice_at_every_position(pair: Pair, length: int) -> None:
+    # The core's canonical-base64 test works in 16-byte blocks: a bad character
+    # in a block, in the tail, and every padding must give the Python path's answer.
+    photo = _minimal("photo")
+    good = ("QUJD" * 30)[:length]
+    variants = {good, good + "=", good + "==", good + "===", "=" + good, good.replace("Q", "\u00e9")}
+    for index in range(length):
+        for bad in ("-", "_", "*", " ", "\n", "=", "\x7f"):
+            variants.add(good[:index] + bad + good[index + 1:])
+    for data in sorted(variants):
+        file = {"type": "base64", "media_type": "image/png", "data": data}
+        pair.same(json.dumps({**photo, "file": file}).encode())
