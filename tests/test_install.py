@@ -25,7 +25,8 @@ import pytest
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[1]
-SOURCES = ("pyproject.toml", "setup.py", "README.md", "avatar_contract", "spec", "validators", "emulator", "contract_tests")
+SOURCES = ("pyproject.toml", "setup.py", "README.md", "avatar_contract", "spec", "validators", "emulator",
+           "contract_tests")
 BAD = '{"type": "photo", "name": "Anna", "file": {"type": "url"}}'
 
 STANDIN_PYPROJECT = """\

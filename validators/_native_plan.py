@@ -31,7 +31,6 @@ Exactness, not speed, decides what it may answer:
 
 from __future__ import annotations
 
-import functools
 import os
 from collections.abc import Callable
 from typing import Any
@@ -420,8 +419,7 @@ def _bind(plan: Any, program: Any) -> Callable[[Any], Report]:
             advise_root(value, "", found)
         return tuple(found)
 
-    invalid = functools.partial(LazyReport, make)
-
-    program.bind(orjson.loads, orjson.JSONDecodeError, CLEAN, plan.exact, plan.advise, invalid)
+    program.bind(orjson.loads, orjson.JSONDecodeError, CLEAN, plan.exact, plan.advise, make, LazyReport,
+                 LazyReport.__dict__["_pending"])
     lint: Callable[[Any], Report] = program.lint
     return lint
