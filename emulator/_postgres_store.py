@@ -2,14 +2,16 @@
 
 Every rule the other stores keep in one process is kept by the database here:
 
-* a claim is one ``INSERT ... ON CONFLICT DO UPDATE ... WHERE`` statement: it
-  takes a key that is absent, expired or abandoned (lease over), and nothing
-  else, so two replicas can never both own a key;
+* a claim is one statement, one round trip: a snapshot read of the record and,
+  only when that read found no live record, an ``INSERT ... ON CONFLICT DO
+  UPDATE ... WHERE`` that takes a key that is absent, expired or abandoned
+  (lease over) and nothing else, so two replicas can never both own a key;
+* a replay (or a live claim) is answered from that read: it writes nothing and
+  takes no row lock, so it never waits on a writer;
 * the lease is a stored timestamp, so a SIGKILLed replica's claim frees itself;
-* a replay is answered from a plain ``SELECT`` (a snapshot read, no row lock):
-  only a key that looks free goes on to the write;
 * a keyed create inserts its avatar and completes its record in one
-  transaction, guarded by the claim's token (taken over: rolled back);
+  transaction (pipelined: two round trips), guarded by the claim's token
+  (taken over: rolled back);
 * expired records are deleted in bounded batches (``SKIP LOCKED``, so replicas
   purging at once do not queue on each other);
 * rate-limit buckets are rows updated by one atomic statement (:meth:`take_token`).
@@ -55,30 +57,47 @@ _POOL_SIZE = 8  # the app's executor has fewer threads, so a request never waits
 _CONNECT_TIMEOUT = 5.0
 _EPSILON = 1e-9
 
+# One round trip for every outcome.  ``seen`` is a plain snapshot read; the INSERT runs only
+# when that read found no live record, so a replay (or a live claim) writes and locks nothing.
+# When it does run, ON CONFLICT ... WHERE takes a key that is expired or abandoned and nothing
+# else, judged on the latest committed row: two replicas can never both own a key.
 _CLAIM = (
-    "INSERT INTO idempotency AS i (scope, fingerprint, expires_at, token, lease_until) "
-    "VALUES (%(scope)s, %(fp)s, %(expires)s, %(token)s, %(lease)s) "
+    "WITH seen AS (SELECT fingerprint, expires_at, lease_until, status, body, content_type "
+    "FROM idempotency WHERE scope = %(scope)s), "
+    "claimed AS (INSERT INTO idempotency AS i (scope, fingerprint, expires_at, token, lease_until) "
+    "SELECT %(scope)s, %(fp)s, %(expires)s, %(token)s, %(lease)s WHERE NOT EXISTS (SELECT 1 FROM seen "
+    "WHERE expires_at > %(now)s AND (status IS NOT NULL OR lease_until > %(now)s)) "
     "ON CONFLICT (scope) DO UPDATE SET fingerprint = EXCLUDED.fingerprint, "
     "expires_at = EXCLUDED.expires_at, token = EXCLUDED.token, lease_until = EXCLUDED.lease_until, "
     "status = NULL, body = NULL, content_type = NULL "
     "WHERE i.expires_at <= %(now)s OR (i.status IS NULL AND i.lease_until <= %(now)s) "
-    "RETURNING token")
-_RECORD = ("SELECT fingerprint, expires_at, lease_until, status, body, content_type "
-           "FROM idempotency WHERE scope = %s")
+    "RETURNING token) "
+    "SELECT (SELECT token FROM claimed), s.fingerprint, s.expires_at, s.lease_until, s.status, s.body, "
+    "s.content_type FROM (VALUES (1)) AS one LEFT JOIN seen AS s ON true")
 _PURGE = ("DELETE FROM idempotency WHERE scope IN (SELECT scope FROM idempotency "
           "WHERE expires_at <= %(now)s OR (status IS NULL AND lease_until <= %(now)s) "
           "LIMIT %(batch)s FOR UPDATE SKIP LOCKED)")
 _EVICT = ("DELETE FROM idempotency WHERE scope IN (SELECT scope FROM idempotency "
           "WHERE status IS NOT NULL ORDER BY expires_at LIMIT %s FOR UPDATE SKIP LOCKED)")
-_GROUP_UPSERT = (
-    "INSERT INTO avatar_groups AS g (tenant, id, name, created_at, variant, fails, needs_consent, "
+# The group (new, or one more look) and the look, in one statement.
+_GROUP_AND_LOOK = (
+    "WITH g AS (INSERT INTO avatar_groups AS g (tenant, id, name, created_at, variant, fails, needs_consent, "
     "looks_count) VALUES (%s, %s, %s, %s, %s, %s, %s, 1) "
     "ON CONFLICT (tenant, id) DO UPDATE SET looks_count = g.looks_count + 1 "
-    "RETURNING tenant, id, name, created_at, variant, fails, needs_consent, looks_count")
+    "RETURNING tenant, id, name, created_at, variant, fails, needs_consent, looks_count), "
+    "look AS (INSERT INTO avatar_looks (tenant, id, group_id, name, variant, avatar_type, created_at, "
+    "fails, needs_consent) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)) "
+    "SELECT * FROM g")
 _GROUP_SELECT = ("SELECT tenant, id, name, created_at, variant, fails, needs_consent, looks_count "
                  "FROM avatar_groups WHERE tenant = %s AND id = %s")
 _LOOK_SELECT = ("SELECT tenant, id, group_id, name, variant, avatar_type, created_at, fails, "
                 "needs_consent FROM avatar_looks")
+# Completes a create's record, or fails (division by zero) when its token no longer holds it:
+# the failure aborts the transaction, so the avatar is rolled back with no extra round trip.
+_COMPLETE = (
+    "WITH done AS (UPDATE idempotency SET token = NULL, lease_until = 0, status = %s, body = %s, "
+    "content_type = %s WHERE scope = %s AND token = %s AND status IS NULL RETURNING 1) "
+    "SELECT 1 / (SELECT count(*) FROM done)::int")
 _TAKE = (
     "INSERT INTO rate_buckets AS b (tenant, bucket, tokens, stamp) "
     "VALUES (%(tenant)s, %(bucket)s, %(capacity)s - 1, %(now)s) "
@@ -87,10 +106,6 @@ _TAKE = (
     "stamp = %(now)s "
     "WHERE LEAST(%(capacity)s, b.tokens + GREATEST(0, %(now)s - b.stamp) * %(rate)s) >= 1 - %(eps)s "
     "RETURNING tokens")
-
-
-class _TakenOver(Exception):
-    """The claim's token no longer holds the record: roll the create back."""
 
 
 class PostgresStore:
@@ -139,25 +154,20 @@ class PostgresStore:
             self._evict()
         with self._conn() as conn:
             for _ in range(3):
-                seen = self._seen(conn, scope, fingerprint, now)
-                if seen is not None:
-                    return seen  # a replay or a live claim: read without a lock
                 token = secrets.token_hex(8)
-                taken = conn.execute(_CLAIM, {"scope": scope, "fp": fingerprint, "expires": now + ttl,
-                                              "token": token, "lease": now + lease, "now": now}).fetchone()
-                if taken is not None:
+                row = conn.execute(_CLAIM, {"scope": scope, "fp": fingerprint, "expires": now + ttl,
+                                            "token": token, "lease": now + lease, "now": now}).fetchone()
+                assert row is not None
+                if row[0] is not None:
                     return Fresh(token)
-                # Another replica claimed it between our read and our write: read again.
+                fp, expires_at, lease_until, status, body, content_type = row[1:]
+                if expires_at is not None and expires_at > now:
+                    if status is not None:
+                        return Replay(StoredResponse(status, bytes(body), content_type), fp == fingerprint)
+                    if lease_until > now:
+                        return InFlight()
+                # The record looked free, but another replica claimed it first: look again.
         return InFlight()
-
-    @staticmethod
-    def _seen(conn: psycopg.Connection[Any], scope: str, fingerprint: str, now: float) -> Claim | None:
-        row = conn.execute(_RECORD, (scope,)).fetchone()
-        if row is None or row[1] <= now:
-            return None
-        if row[3] is not None:
-            return Replay(StoredResponse(row[3], bytes(row[4]), row[5]), row[0] == fingerprint)
-        return InFlight() if row[2] > now else None
 
     def purge(self, now: float, batch: int = _PURGE_BATCH) -> int:
         """Delete up to ``batch`` expired or abandoned records; how many went."""
@@ -224,33 +234,24 @@ class PostgresStore:
     # -- avatars ------------------------------------------------------------
     def create(self, look: Look, group: Group, render: Render,
                completion: Completion | None = None) -> StoredResponse | None:
+        params = (group.tenant, group.id, _text(group.name), group.created_at, group.variant, group.fails,
+                  group.needs_consent, look.tenant, look.id, look.group_id, _text(look.name), look.variant,
+                  look.avatar_type, look.created_at, look.fails, look.needs_consent)
+        if completion is None:  # one statement: atomic on its own
+            with self._conn() as conn:
+                response = render(*_group(conn.execute(_GROUP_AND_LOOK, params).fetchone()))
+            return response
+        # Pipelined: BEGIN and the avatar in one round trip; the record's completion and COMMIT in
+        # a second.  A completion whose token no longer holds the record fails inside the
+        # transaction (see _COMPLETE), so COMMIT rolls the avatar back with it.
         try:
-            with self._conn() as conn, conn.transaction():
-                return self._create(conn, look, group, render, completion)
-        except _TakenOver:
-            return None
-
-    @staticmethod
-    def _create(conn: psycopg.Connection[Any], look: Look, group: Group, render: Render,
-                completion: Completion | None) -> StoredResponse:
-        row = conn.execute(_GROUP_UPSERT, (group.tenant, group.id, _text(group.name), group.created_at,
-                                           group.variant, group.fails, group.needs_consent)).fetchone()
-        conn.execute(
-            "INSERT INTO avatar_looks (tenant, id, group_id, name, variant, avatar_type, created_at, "
-            "fails, needs_consent) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
-            (look.tenant, look.id, look.group_id, _text(look.name), look.variant, look.avatar_type,
-             look.created_at, look.fails, look.needs_consent))
-        stored, count = _group(row)
-        response = render(stored, count)
-        if completion is not None:
-            done = conn.execute(
-                "UPDATE idempotency SET token = NULL, lease_until = 0, status = %s, body = %s, "
-                "content_type = %s WHERE scope = %s AND token = %s AND status IS NULL",
-                (response.status, response.body, response.content_type, completion.scope,
-                 completion.token))
-            if done.rowcount != 1:
-                raise _TakenOver  # rolls the avatar back with it
-        return response
+            with self._conn() as conn, conn.pipeline(), conn.transaction():
+                response = render(*_group(conn.execute(_GROUP_AND_LOOK, params).fetchone()))
+                conn.execute(_COMPLETE, (response.status, response.body, response.content_type,
+                                         completion.scope, completion.token))
+            return response
+        except psycopg.errors.DivisionByZero:
+            return None  # taken over: nothing was stored
 
     def group(self, tenant: str, group_id: str) -> tuple[Group, int] | None:
         rows = self._rows(_GROUP_SELECT, (tenant, group_id))
