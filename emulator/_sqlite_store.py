@@ -22,7 +22,12 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
 
 from ._namespaces import SEPARATOR
 from ._records import Claim, Completion, Fresh, Group, InFlight, Look, Render, Replay, StoredResponse
@@ -97,6 +102,7 @@ class SqliteStore:
         # One connection per process, shared by the app's worker thread and by
         # tests inspecting from theirs; the lock serialises them.
         self._lock = threading.Lock()
+        self._lock_file = open(self.path.with_name(self.path.name + ".lock"), "a+b")  # noqa: SIM115
         self._db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None,
                                    check_same_thread=False)
         # busy_timeout first: another worker may hold the lock while we set up.
@@ -112,7 +118,11 @@ class SqliteStore:
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
+        # Writers queue on a kernel lock first: a blocked BEGIN IMMEDIATE would wait in
+        # SQLite's busy handler, which sleep-polls in steps of up to 100 ms (the 2-worker
+        # p99's tail); flock wakes the next writer as soon as the lock is released, and
+        # the kernel releases it when a process dies.
+        with self._lock, _exclusive(self._lock_file):
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield self._db
@@ -127,20 +137,23 @@ class SqliteStore:
 
     # -- idempotency --------------------------------------------------------
     def claim(self, scope: str, fingerprint: str, now: float, ttl: float, lease: float) -> Claim:
+        # A replay, or a key in flight, is answered by a plain read (WAL: no lock, no wait);
+        # only a key that looks free goes on to the write transaction, which looks again.
+        seen = self._read(_RECORD, (scope,))
+        if seen:
+            known = _known(seen[0], fingerprint, now)
+            if known is not None:
+                return known
         with self._transaction() as db:
             self._claims += 1
             if self._claims % _PURGE_EVERY == 0:
                 db.execute("DELETE FROM idempotency WHERE expires_at <= ?", (now,))
             if self._max_records is not None and self._claims % _CAP_EVERY == 0:
                 self._evict(db)
-            row = db.execute(
-                "SELECT fingerprint, expires_at, lease_until, status, body, content_type "
-                "FROM idempotency WHERE scope = ?", (scope,)).fetchone()
-            if row is not None and row[1] > now:
-                if row[3] is not None:
-                    return Replay(StoredResponse(row[3], bytes(row[4]), row[5]), row[0] == fingerprint)
-                if row[2] > now:
-                    return InFlight()
+            row = db.execute(_RECORD, (scope,)).fetchone()
+            known = None if row is None else _known(row, fingerprint, now)
+            if known is not None:
+                return known
             token = secrets.token_hex(8)
             db.execute(
                 "INSERT OR REPLACE INTO idempotency (scope, fingerprint, expires_at, token, lease_until) "
@@ -259,10 +272,37 @@ class SqliteStore:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+            self._lock_file.close()
 
 
 # Where a namespace's rows are: each table, and the column its prefix is on.
 _NAMESPACED = (("idempotency", "scope"), ("avatar_groups", "tenant"), ("avatar_looks", "tenant"))
+
+
+_RECORD = ("SELECT fingerprint, expires_at, lease_until, status, body, content_type "
+           "FROM idempotency WHERE scope = ?")
+
+
+def _known(row: Any, fingerprint: str, now: float) -> Replay | InFlight | None:
+    """What a live record answers (a replay, or in flight); None when the key is free."""
+    fp, expires_at, lease_until, status, body, content_type = row
+    if expires_at <= now:
+        return None
+    if status is not None:
+        return Replay(StoredResponse(status, bytes(body), content_type), fp == fingerprint)
+    return InFlight() if lease_until > now else None
+
+
+@contextmanager
+def _exclusive(handle: IO[bytes]) -> Iterator[None]:
+    if fcntl is None:  # pragma: no cover - not POSIX: SQLite's own busy handler waits
+        yield
+        return
+    fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+    try:
+        yield
+    finally:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
 _GROUP_SELECT = ("SELECT tenant, id, name, created_at, variant, fails, needs_consent, looks_count "

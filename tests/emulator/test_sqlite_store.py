@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
 from pathlib import Path
 
 import pytest
 
 from avatar_contract.emulator import EmulatorConfig, ManualClock
+from avatar_contract.emulator._records import Replay, StoredResponse
 from avatar_contract.emulator._sqlite_store import SqliteStore
 
 from ._support import harness, photo, prompt, twin
@@ -84,3 +86,21 @@ def test_claims_are_atomic_across_connections(tmp_path: Path) -> None:
     assert type(b.claim("scope", "fp", 102.0, 86_400.0, 60.0)).__name__ == "Fresh"
     a.close()
     b.close()
+
+
+def test_a_replay_is_a_plain_read_that_never_waits_for_the_write_lock(tmp_path: Path) -> None:
+    path = tmp_path / "replay.db"
+    store = SqliteStore(path)
+    store.complete("done", None, "fp", StoredResponse(200, b"{}", "application/json"), 0.0, 1e9)
+    writer = sqlite3.connect(path, isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")  # another worker holds the write lock
+    seen: list[object] = []
+    worker = threading.Thread(target=lambda: seen.append(store.claim("done", "fp", 1.0, 1e9, 60.0)))
+    worker.start()
+    worker.join(timeout=20)  # a claim that took the write lock would wait here (busy_timeout: 30 s)
+    blocked = worker.is_alive()
+    writer.execute("ROLLBACK")
+    worker.join()
+    writer.close()
+    store.close()
+    assert not blocked and isinstance(seen[0], Replay)
