@@ -52,20 +52,24 @@ def token(name: object) -> str:
 
 
 def _unknown_fields(branch: Branch, instance: dict[str, Any], at: str, out: list[Finding]) -> None:
-    message = _UNKNOWN.message
-    variant = branch.value or "request"
     for name in sorted(instance.keys() - branch.properties, key=str):
-        out.append(Finding(
-            "warning", f"{at}/{token(name)}", _UNKNOWN.id,
-            message.format(value=repr(name), variant=variant, field=name, kind="", media=""),
-            field_hint(name, branch.properties),
-        ))
+        out.append(unknown_field(branch, name, at))
+
+
+def unknown_field(branch: Branch, name: str, at: str) -> Finding:
+    """The ``field.unknown`` warning for key ``name`` of the object at ``at``."""
+    return Finding(
+        "warning", f"{at}/{token(name)}", _UNKNOWN.id,
+        _UNKNOWN.message.format(value=repr(name), variant=branch.value or "request", field=name, kind="",
+                                media=""),
+        field_hint(name, branch.properties),
+    )
 
 
 _UNKNOWN = rules_for("unknown_fields")[0]
 
 
-def _builder(rule: AdviceRule, suffix: str, variant: str) -> Callable[[Any, str], Finding]:
+def warning_builder(rule: AdviceRule, suffix: str, variant: str) -> Callable[[Any, str], Finding]:
     """A function making ``rule``'s warning for an offending value found under pointer ``at``."""
     media = rule.media or ""
     fixed = {"field": rule.field, "variant": variant, "kind": media.rstrip("/"), "media": media}
@@ -278,7 +282,7 @@ class AdvicePlan:
                     src.add(depth + 1, f"unknown_fields({src.const(branch)}, {obj}, {at}, out)")
                 continue
             value = src.var("v")
-            warn = src.const(_builder(rule, "/" + token(name), variant))
+            warn = src.const(warning_builder(rule, "/" + token(name), variant))
             src.add(depth, f"{value} = {obj}.get({name!r})")  # a literal: LOAD_CONST
             if check == "blank":
                 src.add(depth, f"if isinstance({value}, str) and (not {value} or {value}.isspace()):")
@@ -295,7 +299,7 @@ class AdvicePlan:
         # that has asset fields), whether or not media_type itself is declared.
         if media is not None and media.media and ("url" in props or "data" in props or "media_type" in props):
             found = src.var("media")
-            warn = src.const(_builder(media, "/media_type", variant))
+            warn = src.const(warning_builder(media, "/media_type", variant))
             src.add(depth, f"{found} = {obj}.get('media_type')")
             src.add(depth, f"if isinstance({found}, str) and not {found}.lower().startswith({media.media!r}):")
             src.add(depth + 1, f"out.append({warn}({found}, {at}))")

@@ -8,12 +8,14 @@
  * Program.run(value) answers, for a value parsed by orjson:
  *   None             valid, and no advice rule can fire: the empty report;
  *   True             valid, and some advice rule may fire: Python advises;
+ *   [warnings]       valid, with the warnings it is sure of, as records
+ *                    (builder, pointer, value, None) in the advisor's order;
  *   False            not decided here (several errors in one branch, an error
  *                    only jsonschema-rs describes, a Python error, a bound
  *                    reached): the whole body goes to the Python path;
- *   (records, flag)  invalid: records are (site, pointer, value, extra)
- *                    tuples the Python sites turn into findings; flag says
- *                    whether advice may fire.
+ *   (records, advice) invalid: records are (site, pointer, value, extra)
+ *                    tuples the Python sites turn into findings; advice is
+ *                    False, True (Python advises) or the warning records.
  * A valid body allocates nothing here.
  *
  * Recursion bound: the walk follows the program, never the instance beyond
@@ -61,7 +63,7 @@ struct Node {
     PyObject *check; /* a Python is_valid for the whole node, or NULL */
 };
 
-typedef struct { PyObject *name; int code; PyObject *needs; } Check;
+typedef struct { PyObject *name; int code; PyObject *needs, *builder; } Check;
 
 typedef struct {
     Py_ssize_t nsteps;
@@ -81,6 +83,10 @@ typedef struct {
     Py_ssize_t nchecks;
     Check *checks;
     PyObject *media; /* lower-case media prefix, or NULL */
+    /* Warnings the core is sure of become records (builder, pointer, value), in the
+       Python advisor's order, when records_ok; otherwise any warning means "advise in Python". */
+    int records_ok;
+    PyObject *unknown_builder, *media_builder;
 } Branch;
 
 struct Union {
@@ -98,7 +104,7 @@ typedef struct {
     Py_ssize_t root;
     PyObject *media_type; /* "media_type" */
     /* What lint() calls around run(): see Program.bind. */
-    PyObject *loads, *decode_error, *clean, *exact, *advise, *make, *lazy_type, *pending_slot;
+    PyObject *loads, *decode_error, *clean, *exact, *advise, *warned, *make, *lazy_type, *pending_slot;
 } Program;
 
 /* -- building a program from its tuples --------------------------------------------- */
@@ -203,7 +209,7 @@ static int build_node(Program *p, Node *n, PyObject *t) {
 
 static int build_branch(Program *p, Branch *b, PyObject *t) {
     Py_ssize_t i, j, k;
-    if (tuple_of(t, 7, "branch") < 0) return -1;
+    if (tuple_of(t, 10, "branch") < 0) return -1;
     if (get_index(PyTuple_GET_ITEM(t, 0), p->nnodes, &k) < 0) return -1;
     b->node = k < 0 ? NULL : &p->nodes[k];
     b->diag = PyObject_IsTrue(PyTuple_GET_ITEM(t, 1));
@@ -244,16 +250,20 @@ static int build_branch(Program *p, Branch *b, PyObject *t) {
     if (!b->checks) return PyErr_NoMemory(), -1;
     for (i = 0; i < b->nchecks; i++) {
         PyObject *e = PyTuple_GET_ITEM(checks, i);
-        if (tuple_of(e, 3, "check") < 0) return -1;
+        if (tuple_of(e, 4, "check") < 0) return -1;
         b->checks[i].name = PyTuple_GET_ITEM(e, 0);
         b->checks[i].code = (int)PyLong_AsLong(PyTuple_GET_ITEM(e, 1));
         b->checks[i].needs = opt(PyTuple_GET_ITEM(e, 2));
+        b->checks[i].builder = PyTuple_GET_ITEM(e, 3);
         if (b->checks[i].code < A_BLANK || b->checks[i].code > A_NEEDS) return fail("check code");
         if (b->checks[i].code == A_NEEDS && !b->checks[i].needs) return fail("needs");
     }
     b->media = opt(PyTuple_GET_ITEM(t, 5));
     if (b->media && !PyUnicode_CheckExact(b->media)) return fail("media");
     b->unknown_by_count = PyObject_IsTrue(PyTuple_GET_ITEM(t, 6));
+    b->records_ok = PyObject_IsTrue(PyTuple_GET_ITEM(t, 7));
+    b->unknown_builder = PyTuple_GET_ITEM(t, 8);
+    b->media_builder = PyTuple_GET_ITEM(t, 9);
     return 0;
 }
 
@@ -292,6 +302,7 @@ static void program_free(Program *p) {
     Py_CLEAR(p->exact);
     Py_CLEAR(p->advise);
     Py_CLEAR(p->make);
+    Py_CLEAR(p->warned);
     Py_CLEAR(p->lazy_type);
     Py_CLEAR(p->pending_slot);
 }
@@ -367,6 +378,7 @@ static int program_traverse(Program *p, visitproc visit, void *arg) {
     Py_VISIT(p->exact);
     Py_VISIT(p->advise);
     Py_VISIT(p->make);
+    Py_VISIT(p->warned);
     Py_VISIT(p->lazy_type);
     Py_VISIT(p->pending_slot);
     return 0;
@@ -387,7 +399,8 @@ typedef struct {
 typedef struct {
     Program *p;
     PyObject *records; /* list, made at the first error */
-    int fallback, advise, depth;
+    PyObject *warnings; /* advice records, made at the first sure warning */
+    int fallback, advise /* a warning the Python advisor must write */, depth;
     PyObject *steps[MAX_DEPTH];
     Py_ssize_t index[MAX_DEPTH];
 } Ctx;
@@ -593,18 +606,18 @@ static void check_node(Ctx *c, Node *n, PyObject *v, Scope *s, Py_ssize_t *found
 /* -- advice: may any warning fire on this object? (a superset; Python decides) ---------- */
 
 static int ascii_prefix_is(PyObject *v, const char *want, Py_ssize_t k) {
-    /* Whether the first k code points of v are ASCII and equal ``want`` ignoring case. */
-    Py_ssize_t i;
-    if (PyUnicode_GET_LENGTH(v) < k) return 0;
+    /* 1: the first k code points are ASCII and equal ``want`` ignoring case; 0: they surely
+       differ (Python's lower() agrees on ASCII); -1: a non-ASCII character decides it. */
+    Py_ssize_t i, n = PyUnicode_GET_LENGTH(v);
     int kind = PyUnicode_KIND(v);
     const void *data = PyUnicode_DATA(v);
-    for (i = 0; i < k; i++) {
+    for (i = 0; i < k && i < n; i++) {
         Py_UCS4 ch = PyUnicode_READ(kind, data, i);
-        if (ch >= 128) return 0;
+        if (ch >= 128) return -1;
         if (ch >= 'A' && ch <= 'Z') ch += 'a' - 'A';
         if (ch != (Py_UCS4)(unsigned char)want[i]) return 0;
     }
-    return 1;
+    return n >= k;
 }
 
 static int is_blank(PyObject *v) {
@@ -659,24 +672,51 @@ static int canonical_base64(PyObject *v) {
     }
 }
 
+/* A warning the core is sure of: a record for the Python builder, or (where records
+   cannot keep the advisor's order) the whole advice goes to Python. */
+static void warn(Ctx *c, Branch *b, PyObject *builder, PyObject *value) {
+    PyObject *rec;
+    if (!b->records_ok) {
+        c->advise = 1;
+        return;
+    }
+    if (!c->warnings && !(c->warnings = PyList_New(0))) return python_failed(c);
+    rec = record(c, builder, value, NULL);
+    if (!rec) return python_failed(c);
+    /* (builder, pointer, value): record() packs a fourth item, unused here. */
+    if (PyList_Append(c->warnings, rec) < 0) python_failed(c);
+    Py_DECREF(rec);
+}
+
+static void unknown_fields(Ctx *c, Branch *b, PyObject *obj) {
+    PyObject *key, *item, *names = PyList_New(0);
+    Py_ssize_t pos = 0, i;
+    if (!names) return python_failed(c);
+    while (PyDict_Next(obj, &pos, &key, &item)) {
+        int in = PySet_Contains(b->unknown, key);
+        if (in < 0 || (!in && PyList_Append(names, key) < 0)) {
+            Py_DECREF(names);
+            return python_failed(c);
+        }
+    }
+    /* The advisor lists them sorted, as str. */
+    if (!b->records_ok || PyList_Sort(names) < 0) {
+        Py_DECREF(names);
+        if (PyErr_Occurred()) return python_failed(c);
+        c->advise = 1;
+        return;
+    }
+    for (i = 0; i < PyList_GET_SIZE(names) && !c->fallback; i++)
+        warn(c, b, b->unknown_builder, PyList_GET_ITEM(names, i));
+    Py_DECREF(names);
+}
+
 static void advise(Ctx *c, Branch *b, PyObject *obj, Py_ssize_t declared) {
+    /* The Python advisor's order: unknown fields (the first rule), the field checks, media. */
     Py_ssize_t i;
-    if (b->unknown && b->unknown_by_count && declared >= 0) {
-        if (PyDict_GET_SIZE(obj) != declared) {
-            c->advise = 1;
-            return;
-        }
-    } else if (b->unknown) {
-        PyObject *key, *item;
-        Py_ssize_t pos = 0;
-        while (PyDict_Next(obj, &pos, &key, &item)) {
-            int in = PySet_Contains(b->unknown, key);
-            if (in < 0) return python_failed(c);
-            if (!in) {
-                c->advise = 1;
-                return;
-            }
-        }
+    if (b->unknown && (!b->unknown_by_count || declared < 0 || PyDict_GET_SIZE(obj) != declared)) {
+        unknown_fields(c, b, obj);
+        if (c->advise || c->fallback) return;
     }
     for (i = 0; i < b->nchecks; i++) {
         Check *k = &b->checks[i];
@@ -685,7 +725,7 @@ static void advise(Ctx *c, Branch *b, PyObject *obj, Py_ssize_t declared) {
             if (PyErr_Occurred()) return python_failed(c);
             continue;
         }
-        int fires = 0;
+        int fires = 0; /* 1: surely, -1: perhaps (Python decides) */
         if (k->code == A_NEEDS) {
             if (PyList_CheckExact(v) && PyList_GET_SIZE(v) > 0) {
                 PyObject *w = PyDict_GetItemWithError(obj, k->needs);
@@ -696,12 +736,18 @@ static void advise(Ctx *c, Branch *b, PyObject *obj, Py_ssize_t declared) {
             }
         } else if (PyUnicode_CheckExact(v)) {
             if (k->code == A_BLANK) fires = is_blank(v);
-            else if (k->code == A_HTTPS) fires = !ascii_prefix_is(v, "https://", 8);
-            else fires = !canonical_base64(v);
+            else if (k->code == A_HTTPS) {
+                int same = ascii_prefix_is(v, "https://", 8);
+                fires = same < 0 ? -1 : !same;
+            } else fires = canonical_base64(v) ? 0 : -1;
         }
-        if (fires) {
+        if (fires < 0) {
             c->advise = 1;
             return;
+        }
+        if (fires) {
+            warn(c, b, k->builder, k->code == A_NEEDS ? Py_None : v);
+            if (c->advise || c->fallback) return;
         }
     }
     if (b->media) {
@@ -711,7 +757,9 @@ static void advise(Ctx *c, Branch *b, PyObject *obj, Py_ssize_t declared) {
             Py_ssize_t k;
             const char *want = PyUnicode_AsUTF8AndSize(b->media, &k);
             if (!want) return python_failed(c);
-            if (!ascii_prefix_is(v, want, k)) c->advise = 1;
+            int same = ascii_prefix_is(v, want, k);
+            if (same < 0) c->advise = 1;
+            else if (!same) warn(c, b, b->media_builder, v);
         }
     }
 }
@@ -800,7 +848,7 @@ static void walk_union(Ctx *c, Union *u, PyObject *v, int advice) {
 static PyObject *program_run(Program *p, PyObject *value) {
     Ctx c;
     c.p = p;
-    c.records = NULL;
+    c.records = c.warnings = NULL;
     c.fallback = c.advise = c.depth = 0;
     if (!p->nodes) Py_RETURN_FALSE;
     if (p->root_union) walk_union(&c, &p->unions[p->root], value, 1);
@@ -808,13 +856,18 @@ static PyObject *program_run(Program *p, PyObject *value) {
     if (c.fallback) {
         PyErr_Clear();
         Py_XDECREF(c.records);
+        Py_XDECREF(c.warnings);
         Py_RETURN_FALSE;
     }
+    if (c.advise) Py_CLEAR(c.warnings); /* the Python advisor writes them all */
     if (!c.records) {
         if (c.advise) Py_RETURN_TRUE;
+        if (c.warnings) return c.warnings;
         Py_RETURN_NONE;
     }
-    PyObject *out = Py_BuildValue("(NO)", c.records, c.advise ? Py_True : Py_False);
+    PyObject *out = c.advise ? Py_BuildValue("(NO)", c.records, Py_True)
+                  : c.warnings ? Py_BuildValue("(NN)", c.records, c.warnings)
+                  : Py_BuildValue("(NO)", c.records, Py_False);
     if (!out) {
         PyErr_Clear();
         Py_RETURN_FALSE;
@@ -823,15 +876,16 @@ static PyObject *program_run(Program *p, PyObject *value) {
 }
 
 static PyObject *program_bind(Program *p, PyObject *args) {
-    PyObject *loads, *decode_error, *clean, *exact, *advise, *make, *lazy_type, *pending_slot;
-    if (!PyArg_ParseTuple(args, "OOOOOOOO", &loads, &decode_error, &clean, &exact, &advise, &make,
+    PyObject *loads, *decode_error, *clean, *exact, *advise, *warned, *make, *lazy_type, *pending_slot;
+    if (!PyArg_ParseTuple(args, "OOOOOOOOO", &loads, &decode_error, &clean, &exact, &advise, &warned, &make,
                           &lazy_type, &pending_slot))
         return NULL;
     if (!PyCallable_Check(loads) || !PyCallable_Check(exact) || !PyCallable_Check(advise) ||
+        !PyCallable_Check(warned) ||
         !PyCallable_Check(make) || !PyExceptionClass_Check(decode_error) || !PyType_Check(lazy_type) ||
         !Py_TYPE(pending_slot)->tp_descr_set) {
         PyErr_SetString(PyExc_TypeError,
-                        "bind(loads, decode_error, clean, exact, advise, make, lazy_type, pending_slot)");
+                        "bind(loads, decode_error, clean, exact, advise, warned, make, lazy_type, pending_slot)");
         return NULL;
     }
     Py_XSETREF(p->loads, Py_NewRef(loads));
@@ -840,6 +894,7 @@ static PyObject *program_bind(Program *p, PyObject *args) {
     Py_XSETREF(p->exact, Py_NewRef(exact));
     Py_XSETREF(p->advise, Py_NewRef(advise));
     Py_XSETREF(p->make, Py_NewRef(make));
+    Py_XSETREF(p->warned, Py_NewRef(warned));
     Py_XSETREF(p->lazy_type, Py_NewRef(lazy_type));
     Py_XSETREF(p->pending_slot, Py_NewRef(pending_slot));
     Py_RETURN_NONE;
@@ -884,6 +939,7 @@ static PyObject *program_lint(Program *p, PyObject *payload) {
     if (verdict == Py_None) out = Py_NewRef(p->clean);
     else if (verdict == Py_True) out = PyObject_CallOneArg(p->advise, value);
     else if (verdict == Py_False) out = PyObject_CallOneArg(p->exact, value);
+    else if (PyList_CheckExact(verdict)) out = PyObject_CallOneArg(p->warned, verdict);
     else out = lazy_report(p, verdict, value);
     Py_DECREF(verdict);
     Py_DECREF(value);
@@ -892,7 +948,8 @@ static PyObject *program_lint(Program *p, PyObject *payload) {
 
 static PyMethodDef program_methods[] = {
     {"bind", (PyCFunction)program_bind, METH_VARARGS,
-     "bind(loads, decode_error, clean, exact, advise, make, lazy_type, pending_slot): what lint() calls."},
+     "bind(loads, decode_error, clean, exact, advise, warned, make, lazy_type, pending_slot): "
+     "what lint() calls."},
     {"lint", (PyCFunction)program_lint, METH_O,
      "lint(payload) -> Report: loads, run, then the clean report, advise(value), exact(value) "
      "or a lazy_type report of make(verdict, value); raw bytes/str only, anything else goes to "

@@ -31,13 +31,14 @@ Exactness, not speed, decides what it may answer:
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable
 from typing import Any
 
 import orjson
 
-from ._advice import AdvicePlan, item_limit, token
+from ._advice import AdvicePlan, item_limit, token, unknown_field, warning_builder
 from ._advice_rules import AdviceRule
 from ._compiled import Branch, Union, _target_pointer, is_union, lookup, make_validator
 from ._contract import Contract
@@ -116,8 +117,8 @@ class _Compiler:
         self.nodes: list[tuple[Any, ...]] = []
         self.branches: list[tuple[Any, ...]] = []
         self.unions: list[tuple[Any, ...]] = []
-        self._branch_ids: dict[tuple[str, AdviceRule | None], int] = {}
-        self._union_ids: dict[tuple[str, AdviceRule | None], int] = {}
+        self._branch_ids: dict[tuple[str, AdviceRule | None, str], int] = {}
+        self._union_ids: dict[tuple[str, AdviceRule | None, str], int] = {}
 
     # -- schema nodes ---------------------------------------------------------------------
 
@@ -220,8 +221,9 @@ class _Compiler:
 
     # -- the tree -------------------------------------------------------------------------
 
-    def branch(self, branch: Branch, media: AdviceRule | None, depth: int) -> int:
-        key = (branch.pointer, media)
+    def branch(self, branch: Branch, media: AdviceRule | None, variant: str, depth: int) -> int:
+        """``variant`` and ``media`` are what the Python advisor of this site is built with."""
+        key = (branch.pointer, media, variant)
         found = self._branch_ids.get(key)
         if found is not None:
             return found
@@ -234,7 +236,7 @@ class _Compiler:
         except Decline:
             diag = False
             node = self.node(branch.compiled, branch.pointer, strict=False)
-        sites, unknown, checks = self._advice(branch)
+        sites, unknown, checks = self._advice(branch, variant)
         props = branch.properties
         prefix = (media.media if media is not None and media.media
                   and ("url" in props or "data" in props or "media_type" in props) else None)
@@ -250,17 +252,23 @@ class _Compiler:
                 tuple(None if step == "*" else _key(step) for step in loc),
                 tuple(None if step == "*" else "/" + token(step) for step in loc),
                 -1 if limit is None else limit,
-                self.union(union, inner, depth + 1),
+                self.union(union, inner, variant, depth + 1),
             ))
         declared = branch.compiled.get("properties") if isinstance(branch.compiled, dict) else None
         by_count = (node >= 0 and self.nodes[node][-1] is None and isinstance(declared, dict)
                     and frozenset(declared) == branch.properties)
-        self.branches.append((node, diag, tuple(locs), unknown, tuple(checks), prefix, by_count))
+        # Warning records keep the advisor's order only if both visit the unions alike.
+        records_ok = ordered == list(branch.unions)
+        self.branches.append((
+            node, diag, tuple(locs), unknown, tuple(checks), prefix, by_count, records_ok,
+            functools.partial(unknown_field, branch),
+            warning_builder(media, "/media_type", variant) if prefix is not None and media is not None else None,
+        ))
         index = self._branch_ids[key] = len(self.branches) - 1
         return index
 
-    def _advice(self, branch: Branch) -> tuple[dict[str, AdviceRule], frozenset[str] | None,
-                                               list[tuple[str, int, str | None]]]:
+    def _advice(self, branch: Branch, variant: str) -> tuple[
+            dict[str, AdviceRule], frozenset[str] | None, list[tuple[str, int, str | None, Any]]]:
         """What the Python advisor checks on ``branch`` (see AdvicePlan._emit)."""
         sites: dict[str, AdviceRule] = {}
         unknown = None
@@ -273,18 +281,19 @@ class _Compiler:
                     unknown = frozenset(_key(name) for name in branch.properties)
             elif rule.check in _CHECKS:
                 checks.append((_key(rule.field), _CHECKS[rule.check],
-                               _key(rule.needs) if rule.needs is not None else None))
+                               _key(rule.needs) if rule.needs is not None else None,
+                               warning_builder(rule, "/" + token(rule.field), variant)))
             else:
                 raise Decline  # a check the core does not know: Python advises everything
         return sites, unknown, checks
 
-    def union(self, union: Union, media: AdviceRule | None, depth: int) -> int:
-        key = (union.pointer, media)
+    def union(self, union: Union, media: AdviceRule | None, variant: str, depth: int) -> int:
+        key = (union.pointer, media, variant)
         found = self._union_ids.get(key)
         if found is not None:
             return found
         _check_dispatch(self.contract, union)
-        table = {value: self.branch(b, media, depth) for value, b in union.branches.items()}
+        table = {value: self.branch(b, media, variant or b.value, depth) for value, b in union.branches.items()}
         self.unions.append((_key(union.property), self.union_site(union), table))
         index = self._union_ids[key] = len(self.unions) - 1
         return index
@@ -397,9 +406,9 @@ def native_core(plan: Any, union_site: Callable[[Union], UnionSite]) -> NativeCo
         if (root.schema and is_union(root.schema) and not _keys(
                 {k: v for k, v in root.schema.items() if k not in ("oneOf", "anyOf", "discriminator")})
                 and len(root.unions) == 1 and root.unions[0][0] == ()):
-            root_union, index = True, compiler.union(root.unions[0][1], None, 0)
+            root_union, index = True, compiler.union(root.unions[0][1], None, "", 0)
         else:
-            root_union, index = False, compiler.branch(root, None, 0)
+            root_union, index = False, compiler.branch(root, None, "", 0)
         program = _native.Program(tuple(compiler.nodes), tuple(compiler.branches), tuple(compiler.unions),
                                   root_union, index)
     except (Decline, RecursionError, KeyError, TypeError, ValueError):
@@ -407,19 +416,28 @@ def native_core(plan: Any, union_site: Callable[[Union], UnionSite]) -> NativeCo
     return NativeCore(_bind(plan, program), program.run)
 
 
+# (site or builder, JSON Pointer, value, extra): what the core hands back per finding.
+Record = tuple[Any, str, Any, Any]
+
+
 def _bind(plan: Any, program: Any) -> Callable[[Any], Report]:
     """``program.lint``, bound to the plan's Python path for what the core leaves to it."""
     advise_root = plan.advise_root
     finish = plan.finish
 
-    def make(verdict: tuple[list[tuple[Any, str, Any, Any]], bool], value: Any) -> tuple[Finding, ...]:
+    def make(verdict: tuple[list[Record], bool | list[Record]], value: Any) -> tuple[Finding, ...]:
         records, advice = verdict
         found = finish([site.make(at, item, extra) for site, at, item, extra in records])
-        if advice:
+        if advice is True:
             advise_root(value, "", found)
+        elif advice:
+            found.extend([build(item, at) for build, at, item, _ in advice])
         return tuple(found)
 
-    program.bind(orjson.loads, orjson.JSONDecodeError, CLEAN, plan.exact, plan.advise, make, LazyReport,
+    def warned(advice: list[Record]) -> Report:
+        return Report([build(item, at) for build, at, item, _ in advice])
+
+    program.bind(orjson.loads, orjson.JSONDecodeError, CLEAN, plan.exact, plan.advise, warned, make, LazyReport,
                  LazyReport.__dict__["_pending"])
     lint: Callable[[Any], Report] = program.lint
     return lint

@@ -318,3 +318,22 @@ def test_base64_advice_at_every_position(pair: Pair, length: int) -> None:
     for data in sorted(variants):
         file = {"type": "base64", "media_type": "image/png", "data": data}
         pair.same(json.dumps({**photo, "file": file}).encode())
+
+
+def test_sure_warnings_come_back_as_records_in_the_advisors_order(pair: Pair) -> None:
+    item = {"type": "url", "url": "http://x.example/a.png"}
+    body = {**_minimal("prompt"), "name": " ", "zeta": 1, "alpha": 2, "Mid": 3,
+            "reference_images": [item, {"type": "base64", "media_type": "video/mp4", "data": "QUJD"}]}
+    raw = json.dumps(body).encode()
+    verdict = pair.native.native.run(json.loads(raw))  # type: ignore[union-attr]
+    assert isinstance(verdict, list) and len(verdict) >= 5  # decided natively, not by the Python advisor
+    report = pair.same(raw)
+    assert [f.path for f in report.warnings][:3] == ["/Mid", "/alpha", "/zeta"]
+    invalid = json.dumps({**body, "prompt": 3}).encode()
+    records, advice = pair.native.native.run(json.loads(invalid))  # type: ignore[union-attr, misc]
+    assert records and isinstance(advice, list)
+    pair.same(invalid)
+    # Where the core is not sure (a non-ASCII https prefix), the Python advisor decides.
+    unsure = json.dumps({**body, "reference_images": [{"type": "url", "url": "httpſ://x"}]}).encode()
+    assert pair.native.native.run(json.loads(unsure)) is True  # type: ignore[union-attr]
+    pair.same(unsure)
