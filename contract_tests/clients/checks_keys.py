@@ -57,7 +57,7 @@ def key_present(grading: Grading) -> ClauseResult:
                 continue
             found.judged += 1
             if attempt.key is None:
-                found.fail(f"a create without an Idempotency-Key: {attempt.show()}")
+                found.fail("a create without an Idempotency-Key", attempt.show())
     return found.result(_requests(grading), passed=f"{found.judged} create(s), each with a key")
 
 
@@ -69,7 +69,7 @@ def key_format(grading: Grading) -> ClauseResult:
             found.judged += 1
             problem = key_problem(attempt.key)
             if problem:
-                found.fail(f"Idempotency-Key {problem}: {attempt.show()}")
+                found.fail(f"Idempotency-Key {problem}", attempt.show())
     return found.result(_requests(grading), passed=f"{found.judged} key(s) match the spec's pattern")
 
 
@@ -84,10 +84,10 @@ def same_key_on_retry(grading: Grading) -> ClauseResult:
                 continue  # keyless retries are client.key_present's and client.no_keyless_retry's
             found.judged += 1
             if follow.key != attempt.key:
-                found.fail(f"a retry with a different key ({attempt.show()}; then {follow.show()})")
+                found.fail("a retry with a different key", f"{attempt.show()}; then {follow.show()}")
             elif follow.body != attempt.body:
-                found.fail(f"a retry with the same key and a body that is not byte-identical "
-                           f"({attempt.show()}; then {follow.show()})")
+                found.fail("a retry with the same key and a body that is not byte-identical",
+                           f"{attempt.show()}; then {follow.show()}")
     return found.result(_requests(grading), passed=f"{found.judged} retr(ies), each with the same key and body")
 
 
@@ -108,7 +108,7 @@ def new_key_per_intent(grading: Grading) -> ClauseResult:
         for owners in keys.values():
             if len(owners) > 1:
                 shown = "; ".join(a.show() for a in owners.values())
-                found.fail(f"one key for {len(owners)} different intents: {shown}")
+                found.fail("one key for different intents", shown)
     return found.result(_requests(grading), passed="distinct intents carried distinct keys",
                         incomplete="" if found.judged else "no scenario had two intents with keys")
 
@@ -123,8 +123,8 @@ def no_keyless_retry(grading: Grading) -> ClauseResult:
             found.judged += 1
             follow = intent.follow_up(n)
             if follow is not None and (attempt.key is None or follow.key is None):
-                found.fail(f"a create retried without a key after an ambiguous outcome, so it may be made "
-                           f"twice: {attempt.show()}; then {follow.show()}")
+                found.fail("a create retried without a key after an ambiguous outcome, so it may be made twice",
+                           f"{attempt.show()}; then {follow.show()}")
     return found.result(_requests(grading), passed=f"{found.judged} ambiguous outcome(s), none retried unkeyed")
 
 
@@ -150,7 +150,7 @@ def one_resource_per_intent(grading: Grading) -> ClauseResult:
             continue
         found.judged += 1
         if len(made) > 1:
-            found.fail(f"{len(made)} avatars for one intent: " + "; ".join(a.show() for a in made))
+            found.fail("more than one avatar for one intent", "; ".join(a.show() for a in made))
     found.notes += [f"{n} intent(s) with more than one avatar are owned by {owner}" for owner, n in explained.items()]
     why = ("every intent with two avatars is owned by another check" if explained else
            "no intent of ambiguous-5xx or reset-after-commit created an avatar")
@@ -168,7 +168,7 @@ def no_retry_on_invalid(grading: Grading) -> ClauseResult:
             found.judged += 1
             follow = intent.follow_up(n)
             if follow is not None and follow.body == attempt.body:
-                found.fail(f"a 400 retried with the same body: {attempt.show()}; then {follow.show()}")
+                found.fail("a 400 retried with the same body", f"{attempt.show()}; then {follow.show()}")
     return found.result(_requests(grading), passed=f"{found.judged} 400(s), none retried unchanged")
 
 
@@ -182,7 +182,7 @@ def no_retry_on_auth(grading: Grading) -> ClauseResult:
             found.judged += 1
             follow = intent.follow_up(n)
             if follow is not None:
-                found.fail(f"a 401 retried with the same credential: {attempt.show()}; then {follow.show()}")
+                found.fail("a 401 retried with the same credential", f"{attempt.show()}; then {follow.show()}")
     return found.result(_requests(grading), passed=f"{found.judged} 401(s), none retried")
 
 
@@ -203,7 +203,7 @@ def no_parallel_same_key(grading: Grading) -> ClauseResult:
             busy = attempts[0]  # the attempt in flight longest so far
             for attempt in attempts[1:]:
                 if attempt.started < busy.ended - TOLERANCE:
-                    found.fail(f"two requests with one key in flight at once: {busy.show()} (until "
+                    found.fail("two requests with one key in flight at once", f"{busy.show()} (until "
                                f"+{busy.ended - busy.t0:.3f}s); {attempt.show()}")
                 if attempt.ended > busy.ended:
                     busy = attempt

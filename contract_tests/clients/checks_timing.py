@@ -49,7 +49,7 @@ def retry_after(grading: Grading) -> ClauseResult:
             found.judged += 1
             gap = follow.started - attempt.ended
             if gap < wait - TOLERANCE:
-                found.fail(f"a retry {gap:.3f} s after a 429 that said Retry-After "
+                found.fail("a retry sooner than Retry-After", f"{gap:.3f} s after a 429 that said Retry-After "
                            f"{attempt.header('retry-after')!r} ({wait:.3f} s): {attempt.show()}; then {follow.show()}")
     return found.result(len(grading.attempts), passed=f"{found.judged} retr(ies) after a 429, none early")
 
@@ -65,9 +65,9 @@ def long_retry_after(grading: Grading) -> ClauseResult:
         return found.result(len(told), incomplete="the client never got the 429 of throttled-long")
     found.judged = 1
     if run.timed_out or run.journal_full:
-        found.fail(f"told to come back in 86400 s, the client did not stop: {run.stopped}")
+        found.fail("told to come back in 86400 s, the client did not stop", run.stopped)
     elif any(code == 0 for code in run.exit_codes):
-        found.fail("told to come back in 86400 s, the client exited 0 as though its avatars were created")
+        found.fail("told to come back in 86400 s, the client exited 0", "as though its avatars were created")
     elif any(code is None for code in run.exit_codes):
         return found.result(len(told), incomplete="the client's exit status is unknown (finish() was not called)")
     found.notes.append("a retry sooner than Retry-After is client.retry_after's")
@@ -83,9 +83,8 @@ def bounded_retries(grading: Grading) -> ClauseResult:
             continue
         found.judged += 1
         if len(intent.attempts) > grading.max_attempts:
-            found.fail(f"{len(intent.attempts)} attempts for one intent under persistent-503 (at most "
-                       f"{grading.max_attempts}, --max-attempts): {intent.attempts[0].show()} … "
-                       f"{intent.attempts[-1].show()}")
+            found.fail(f"more than {grading.max_attempts} attempts for one intent under persistent-503",
+                       f"{len(intent.attempts)} attempts: {intent.attempts[0].show()} … {intent.attempts[-1].show()}")
     return found.result(len(grading.attempts), passed=f"{found.judged} intent(s), at most "
                                                       f"{grading.max_attempts} attempts each")
 
@@ -124,7 +123,7 @@ def backoff(grading: Grading) -> ClauseResult:
             by_number[n].append(gap)
     found.notes.append(f"{len(series)} retry series; first gaps {first:.3f} s on average, later ones {later:.3f} s")
     if later < first * GROWTH or later - first < TOLERANCE:
-        found.fail(f"the gaps between attempts do not grow: {first:.3f} s first, {later:.3f} s later on average "
+        found.fail("the gaps between attempts do not grow", f"{first:.3f} s first, {later:.3f} s later on average "
                    f"(needs ×{GROWTH:g}); e.g. {', '.join(f'{g:.3f}' for g in series[0])} s")
     spread = [statistics.pstdev(gaps) / statistics.fmean(gaps) for gaps in by_number.values()
               if len(gaps) >= 2 and statistics.fmean(gaps) >= SPREAD_MIN_GAP]
@@ -137,7 +136,7 @@ def backoff(grading: Grading) -> ClauseResult:
         cv = statistics.fmean(spread)
         found.notes.append(f"coefficient of variation of same-numbered gaps: {cv:.2f}")
         if cv <= SPREAD_CV:
-            found.fail(f"the gaps of the same attempt number are not spread (no jitter): coefficient of "
+            found.fail("the gaps of the same attempt number are not spread (no jitter)", f"coefficient of "
                        f"variation {cv:.2f}, needs > {SPREAD_CV:g}")
     return found.result(len(grading.attempts), passed=f"gaps grow ({first:.3f} s → {later:.3f} s) and are spread")
 
@@ -157,7 +156,7 @@ def in_flight(grading: Grading) -> ClauseResult:
             found.judged += 1
             gap = follow.started - attempt.ended
             if gap < IN_FLIGHT_WAIT - TOLERANCE:
-                found.fail(f"a retry {gap:.3f} s after a 409 (at least {IN_FLIGHT_WAIT:g} s): "
+                found.fail(f"a retry sooner than {IN_FLIGHT_WAIT:g} s after a 409", f"{gap:.3f} s: "
                            f"{attempt.show()}; then {follow.show()}")
     found.notes.append("a retry after a 409 with another key is client.same_key_on_retry's")
     if last:

@@ -18,7 +18,6 @@ from .attempts import Attempt, Intent, intents
 from .running import ScenarioRun
 
 DEFAULT_MAX_ATTEMPTS = 6
-EXAMPLES = 5  # failures shown per check (the count is exact)
 
 CHECK_IDS: tuple[str, ...] = (
     "client.key_present",
@@ -62,27 +61,30 @@ class Grading:
 
 @dataclass
 class Findings:
-    """A check's failures, folded: the first ``EXAMPLES`` shown, every one counted."""
+    """A check's failures, one per kind (what went wrong), each with its first example;
+    the other cases of a kind are counted and the first 50 listed (report.md shows them)."""
 
     check: str
     failures: list[ClauseFailure] = field(default_factory=list)
     judged: int = 0  # situations the check saw
     notes: list[str] = field(default_factory=list)
 
-    def fail(self, message: str) -> None:
-        if self.failures and len(self.failures) >= EXAMPLES:
-            first = self.failures[0]
-            first.count += 1
-            if len(first.others) < 50:
-                first.others.append(message)
-            return
-        self.failures.append(ClauseFailure(self.check, message))
+    def fail(self, kind: str, example: str) -> None:
+        for failure in self.failures:
+            if failure.kind == kind:
+                failure.count += 1
+                if len(failure.others) < 50:
+                    failure.others.append(example)
+                return
+        failure = ClauseFailure(self.check, f"{kind}: {example}")
+        failure.kind = kind
+        self.failures.append(failure)
 
     def result(self, requests: int, *, incomplete: str = "", passed: str = "") -> ClauseResult:
         """Fail with failures; else incomplete with its reason when nothing was judged; else pass."""
         if self.failures:
             shown = sum(f.count for f in self.failures)
-            verdict, reason = Verdict.FAIL, f"{shown} case(s): {self.failures[0].message}"
+            verdict, reason = Verdict.FAIL, f"{shown} case(s): {self.failures[0].kind}"
         elif self.judged == 0 or incomplete:
             verdict, reason = Verdict.INCOMPLETE, incomplete or "the client never reached the situation"
         else:

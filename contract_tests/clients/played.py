@@ -76,7 +76,8 @@ class GradedEmulator:
 
     @property
     def journal(self) -> list[ExchangeRecord]:
-        """The current scenario's exchanges so far."""
+        """The current scenario's exchanges so far (an exchange is journaled just after its answer)."""
+        self._served.settle(grace=10.0)
         return self._served.journal.records()
 
     def finish(self, exit_code: int | None) -> None:

@@ -61,3 +61,30 @@ def test_the_reference_client_at_half_the_waits_passes_everything(tmp_path: Path
     result = grade(None, tmp_path)
     assert result.verdicts() == {r.name: "pass" for r in result.results}, _explain(result)
     assert result.score == 100 and result.exit_code == 0
+
+
+# What a client behaving as HeyGen's CLI does by default gets (README, "grade-client"): no key
+# unless given, 429 retried on every method, 5xx and transport errors retried only on idempotent
+# methods (so never on this POST).  The rest of its behaviour is the reference client's.
+HEYGEN_CLI_GRADE = {
+    "client.key_present": "fail",
+    "client.key_format": "incomplete",
+    "client.same_key_on_retry": "incomplete",
+    "client.new_key_per_intent": "incomplete",
+    "client.no_keyless_retry": "pass",
+    "client.one_resource_per_intent": "pass",
+    "client.retry_after": "pass",
+    "client.long_retry_after": "pass",
+    "client.bounded_retries": "pass",
+    "client.backoff": "incomplete",
+    "client.in_flight": "incomplete",
+    "client.no_retry_on_invalid": "pass",
+    "client.no_retry_on_auth": "pass",
+    "client.no_parallel_same_key": "incomplete",
+}
+
+
+def test_a_client_behaving_as_heygens_cli_gets_the_documented_grade(tmp_path: Path) -> None:
+    result = grade("heygen-cli", tmp_path)
+    assert result.verdicts() == HEYGEN_CLI_GRADE, _explain(result)
+    assert round(result.score) == 50 and result.exit_code == 1
