@@ -90,3 +90,11 @@ def test_the_emulator_never_imports_the_suite() -> None:
                 [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
             offenders += [f"{path.name}: {n}" for n in names if "contract_tests" in n]
     assert not offenders
+
+
+def test_the_readme_lists_every_check_once() -> None:
+    from avatar_contract.contract_tests.clients import CHECK_IDS
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    listed = [line.split("`")[1] for line in readme.splitlines() if line.startswith("| `client.")]
+    assert sorted(listed) == sorted(CHECK_IDS)
