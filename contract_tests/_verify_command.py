@@ -19,15 +19,11 @@ import asyncio
 import logging
 import math
 import os
-import signal
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 from .assets import ASSET_ENV, load_assets
@@ -38,7 +34,8 @@ from .report import SuiteReport, from_results, render_text
 from .report_files import check_report_dir, write_run
 from .repro import SCRIPT_DIR
 from .run_info import RunInfo, tool_version
-from .session import RunStopped, clear_stop, request_stop, stop_reason
+from .session import RunStopped, clear_stop, stop_reason
+from .stopping import Stopped, signals_stop_the_run
 from .suite_spec import use_spec
 from .target import (
     DEFAULT_BURST,
@@ -53,6 +50,12 @@ from .target import (
     seed_from_environment,
 )
 
+# The default bound on a whole run, by profile.  A run sends at most about 1,350
+# (quick), 1,500 (default) and 2,300 (thorough) requests (measured in-process: 1,132,
+# 1,274 and 2,069, plus up to 200 more burst requests against a live limiter); at a
+# pessimistic 1 s each, one after another, that is 23, 25 and 38 minutes, rounded up
+# to the next half hour.  Only a stalled or pathologically slow target reaches it.
+DEFAULT_DEADLINES: dict[str, float] = {"quick": 30 * 60, "default": 30 * 60, "thorough": 60 * 60}
 HELP = "run the contract suite against an implementation (default: the in-process emulator)"
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INCOMPLETE = 0, 1, 2, 3
 
@@ -107,7 +110,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--timeout", type=_seconds, default=DEFAULT_TIMEOUT, metavar="S",
                         help=f"bound on each request, body included (default {DEFAULT_TIMEOUT:g})")
     parser.add_argument("--deadline", type=_seconds, metavar="S",
-                        help="bound on the whole run: then reports for what finished, the rest incomplete")
+                        help="bound on the whole run: then reports for what finished, the rest incomplete "
+                             "(default by profile: " + ", ".join(f"{p} {s / 60:g} min" for p, s in
+                                                                  DEFAULT_DEADLINES.items()) + ")")
     parser.add_argument("--header", action="append", type=_header, default=[], metavar="'NAME: VALUE'",
                         help="send this header with every request (repeatable), e.g. for a gateway; "
                              "values of credential-like names are redacted like keys")
@@ -155,50 +160,6 @@ def _target(args: argparse.Namespace) -> Target:
     return target
 
 
-class _Stopped(KeyboardInterrupt):
-    """The run was stopped (Ctrl-C or SIGTERM), seen at a safe point between clauses."""
-
-    def __init__(self, why: str) -> None:
-        super().__init__(why)
-        self.why = why
-
-
-@contextmanager
-def _signals_stop_the_run() -> Iterator[None]:
-    """While the suite runs, Ctrl-C and SIGTERM stop it the same way, so the reports
-    still get written: the first signal marks the run as stopping (no session sends
-    another request, see session.request_stop) and cancels what is running; nothing
-    is raised inside asyncio's own machinery.  A second signal exits at once."""
-    reasons = {signal.SIGINT: "interrupted (Ctrl-C)", signal.SIGTERM: "stopped by SIGTERM"}
-
-    def stop(signum: int, _frame: FrameType | None) -> None:
-        if stop_reason() is not None:
-            raise KeyboardInterrupt  # the second signal: the user insists
-        request_stop(reasons.get(signal.Signals(signum), "stopped"))
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            return  # between clauses: the next clause start is the safe point
-        # What asyncio.run does on Ctrl-C, for every task: a task that loses the
-        # cancellation still cannot send (RunStopped at its next request).
-        for task in asyncio.all_tasks(loop):
-            task.cancel()
-        loop.call_soon_threadsafe(lambda: None)  # wake a select() with a long timeout
-
-    clear_stop()
-    previous: dict[signal.Signals, Any] = {}
-    try:
-        for sig in reasons:
-            previous[sig] = signal.signal(sig, stop)
-    except ValueError:  # not the main thread (an embedding): leave signals alone
-        pass
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-
-
 def _err(message: str) -> None:
     print(f"avatar-contract verify: {message}", file=sys.stderr, flush=True)
 
@@ -212,8 +173,17 @@ def exit_code(report: SuiteReport) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    # Signals stop the run from start-up on: a stop before the first clause (during the
+    # preflight against a slow server, say) still writes a report saying where it stopped.
+    with signals_stop_the_run():
+        try:
+            return _run(args)
+        finally:
+            clear_stop()
+
+
+def _run(args: argparse.Namespace) -> int:
     began, started_at = time.monotonic(), datetime.now(UTC)
-    deadline = None if args.deadline is None else began + args.deadline
     use_spec(args.spec)  # a SpecError becomes a one-line exit 2 in the CLI
     try:
         target = _target(args)
@@ -235,79 +205,127 @@ def run(args: argparse.Namespace) -> int:
     except OSError as exc:
         _err(f"cannot write reports to {report_dir}: {exc.strerror or exc}; pass a writable --report-dir")
         return EXIT_USAGE
+    limit = args.deadline if args.deadline is not None else DEFAULT_DEADLINES[target.profile]
+    deadline = began + limit
     print(f"avatar-contract verify: {target.description}, profile {target.profile}, seed {target.seed}"
-          f"{'' if seeded else ' (random; rerun with --seed ' + str(target.seed) + ')'}", flush=True)
+          f"{'' if seeded else ' (random; rerun with --seed ' + str(target.seed) + ')'}"
+          f", deadline {_minutes(limit)}", flush=True)
+    names = list(args.clause or CLAUSE_NAMES)
     state = RunState(target, args.clause)  # the run's ledger: the preflight's request counts too
+    progress = Progress(sys.stderr, len(names), deadline=deadline)
+    finish = _Finish(args, target, state, progress, names, began, started_at, report_dir)
+    stage = "start-up"
+    if stop_reason() is not None:
+        return finish.early(stage)
+
+    def probing(number: int, total: int, label: str, waiting: bool) -> None:
+        nonlocal stage
+        stage = f"the preflight (probe {number} of {total}: {label})"
+        progress.probe(number, total, label, waiting)
+
     try:
-        preflight(target if deadline is None else replace(target, timeout=min(target.timeout, args.deadline)),
-                  state=state)
+        preflight(replace(target, timeout=min(target.timeout, limit)), state=state, on_probe=probing)
     except TargetUnusable as exc:
+        if stop_reason() is not None:  # the stop cut the probe short: not the target's fault
+            return finish.early(stage)
+        progress.close()
         _err(str(exc))
         return EXIT_USAGE
+    except (RunStopped, asyncio.CancelledError):
+        if stop_reason() is None:  # a cancellation that is not ours
+            raise
+        return finish.early(stage)
+    progress.preflight_done()
+    if stop_reason() is not None:
+        return finish.early("the preflight")
     if target.embedded:
         # The emulator warns on every replay with a different body (as HeyGen logs
         # it); the suite does that on purpose, so keep the report readable.
         logging.getLogger("avatar_contract.emulator").addHandler(logging.NullHandler())
-    names = list(args.clause or CLAUSE_NAMES)
-    progress = Progress(sys.stderr, len(names))
-    results: list[ClauseResult] = []
+    results = finish.results
     stopped = ""
-
-    def finished(result: ClauseResult) -> None:
-        results.append(result)
-        progress.finished(result)
 
     def starting(name: str) -> None:
         why = stop_reason()
         if why is not None:
-            raise _Stopped(why)
+            raise Stopped(why)
         progress.start(name)
 
-    with _signals_stop_the_run():
-        try:
-            run_suite(target, names, finished, state, on_start=starting, on_exchange=progress.exchange,
-                      deadline=deadline)
-            stopped = stop_reason() or ""  # a signal after the last clause finished
-        except (_Stopped, RunStopped, asyncio.CancelledError):
-            stopped = stop_reason() or ""
-            if not stopped:  # a cancellation that is not ours
-                raise
-            _stop(progress, results, names, stopped)
-        finally:
-            progress.close()
-        if not stopped and deadline is not None and any(
-                r.verdict is Verdict.INCOMPLETE and "deadline" in r.reason for r in results):
-            stopped = f"the run's deadline (--deadline {args.deadline:g}) passed"
-        mutation = None
-        if target.embedded and not target.faults and not args.no_mutation and not args.clause and not stopped:
-            # Proves the suite has teeth: every emulator fault must fail its clause.
-            from .mutation import mutation_score
-
-            try:
-                mutation = mutation_score(Target(profile="quick", seed=target.seed))
-            except (RunStopped, asyncio.CancelledError):
-                if stop_reason() is None:
-                    raise
-                stopped = f"{stop_reason()} during the mutation score"
-        clear_stop()
-    secrets = [k for k in (target.api_key, target.second_api_key, os.environ.get("AVATAR_API_KEY"),
-                           os.environ.get("AVATAR_API_KEY_2"), *target.header_secrets) if k]
-    report = from_results(target, results, secrets, time.monotonic() - began, mutation, state.summary())
-    # Relative to the run's directory (a fresh one per run, named once written).
-    report.repro_dir = Path(SCRIPT_DIR)
-    report.info = RunInfo.collect(started_at)
-    report.stopped = stopped
-    report.statuses = {name: dict(counts) for name, counts in progress.statuses.items()}
-    print(_coloured(render_text(report), use_colour(sys.stdout)))
     try:
-        run_dir, written, latest = write_run(report, report_dir, started_at)
-    except OSError as exc:
-        _err(f"cannot write reports to {report_dir}: {exc}")
-        return EXIT_USAGE
-    scripts = sorted((run_dir / SCRIPT_DIR).glob("*.sh"))
-    print(f"reports: {run_dir}/ ({', '.join(p.name for p in written)}); latest: {latest}"
-          + (f"; reproducers: {len(scripts)} in {run_dir / SCRIPT_DIR}/" if scripts else ""))
-    return exit_code(report)
+        run_suite(target, names, finish.finished, state, on_start=starting, on_exchange=progress.exchange,
+                  deadline=deadline)
+        stopped = stop_reason() or ""  # a signal after the last clause finished
+    except (Stopped, RunStopped, asyncio.CancelledError):
+        stopped = stop_reason() or ""
+        if not stopped:  # a cancellation that is not ours
+            raise
+        _stop(progress, results, names, stopped)
+    finally:
+        progress.close()
+    if not stopped and any(r.verdict is Verdict.INCOMPLETE and "deadline" in r.reason for r in results):
+        given = f"--deadline {args.deadline:g}" if args.deadline is not None else f"default {_minutes(limit)}"
+        stopped = f"the run's deadline ({given}) passed"
+    mutation = None
+    if target.embedded and not target.faults and not args.no_mutation and not args.clause and not stopped:
+        # Proves the suite has teeth: every emulator fault must fail its clause.
+        from .mutation import mutation_score
+
+        try:
+            mutation = mutation_score(Target(profile="quick", seed=target.seed))
+        except (RunStopped, asyncio.CancelledError):
+            if stop_reason() is None:
+                raise
+            stopped = f"{stop_reason()} during the mutation score"
+    return finish.write(stopped, mutation)
+
+
+def _minutes(seconds: float) -> str:
+    return f"{seconds / 60:g} min" if seconds >= 60 else f"{seconds:g} s"
+
+
+class _Finish:
+    """The end of every run that got as far as a target: the reports, written once."""
+
+    def __init__(self, args: argparse.Namespace, target: Target, state: Any, progress: Progress,
+                 names: list[str], began: float, started_at: datetime, report_dir: Path) -> None:
+        self.args, self.target, self.state, self.progress = args, target, state, progress
+        self.names, self.began, self.started_at, self.report_dir = names, began, started_at, report_dir
+        self.results: list[ClauseResult] = []
+
+    def finished(self, result: ClauseResult) -> None:
+        self.results.append(result)
+        self.progress.finished(result)
+
+    def early(self, stage: str) -> int:
+        """A stop before the first clause: every clause not run, the report says where."""
+        self.progress.close()
+        why = stop_reason() or "stopped"
+        _err(f"{why} during {stage}: writing the reports")
+        self.results[:] = [ClauseResult(n, Verdict.INCOMPLETE, reason=f"not run: {why} during {stage}")
+                           for n in self.names]
+        return self.write(f"{why} during {stage}, before the first clause", None)
+
+    def write(self, stopped: str, mutation: Any) -> int:
+        target = self.target
+        secrets = [k for k in (target.api_key, target.second_api_key, os.environ.get("AVATAR_API_KEY"),
+                               os.environ.get("AVATAR_API_KEY_2"), *target.header_secrets) if k]
+        report = from_results(target, self.results, secrets, time.monotonic() - self.began, mutation,
+                              self.state.summary())
+        # Relative to the run's directory (a fresh one per run, named once written).
+        report.repro_dir = Path(SCRIPT_DIR)
+        report.info = RunInfo.collect(self.started_at)
+        report.stopped = stopped
+        report.statuses = {name: dict(counts) for name, counts in self.progress.statuses.items()}
+        print(_coloured(render_text(report), use_colour(sys.stdout)))
+        try:
+            run_dir, written, latest = write_run(report, self.report_dir, self.started_at)
+        except OSError as exc:
+            _err(f"cannot write reports to {self.report_dir}: {exc}")
+            return EXIT_USAGE
+        scripts = sorted((run_dir / SCRIPT_DIR).glob("*.sh"))
+        print(f"reports: {run_dir}/ ({', '.join(p.name for p in written)}); latest: {latest}"
+              + (f"; reproducers: {len(scripts)} in {run_dir / SCRIPT_DIR}/" if scripts else ""))
+        return exit_code(report)
 
 
 def _stop(progress: Progress, results: list[ClauseResult], names: list[str], why: str) -> None:

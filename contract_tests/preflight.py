@@ -23,6 +23,8 @@ that cannot create (the report says why).
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import httpx
@@ -155,8 +157,14 @@ def _hint(target: Target) -> str:
     return f"check that --base-url is the API's base URL (the suite appends {_route()})"
 
 
+# Told as each probe goes out (waiting=False) and again if it is still unanswered
+# after SLOW_PROBE seconds (waiting=True): (its number from 1, how many, what it is, waiting).
+OnProbe = Callable[[int, int, str, bool], None]
+SLOW_PROBE = 1.0
+
+
 async def _probe(target: Target, client: httpx.AsyncClient, credentials: Credentials,
-                 ledger: Ledger) -> PreflightResult:
+                 ledger: Ledger, on_probe: OnProbe | None = None) -> PreflightResult:
     result = PreflightResult()
     session = Session(client, credentials, ledger, _route(), timeout=target.timeout)
     where = f"{target.display_url}{_route()}"
@@ -167,7 +175,12 @@ async def _probe(target: Target, client: httpx.AsyncClient, credentials: Credent
         (None, b"avatar-contract preflight: not JSON", session.credentials.api_key()),
     ]
     assert len(probes) == PROBE_COUNT
-    for body, raw, credential in probes:
+    for number, (body, raw, credential) in enumerate(probes, 1):
+        slow = None
+        if on_probe is not None:
+            on_probe(number, PROBE_COUNT, PROBES[number - 1].label, False)
+            slow = asyncio.get_running_loop().call_later(SLOW_PROBE, on_probe, number, PROBE_COUNT,
+                                                         PROBES[number - 1].label, True)
         try:
             exchange = await session.post(body, raw=raw, credential=credential, retry_429=False)
         except UnsendableRequest as exc:
@@ -179,6 +192,9 @@ async def _probe(target: Target, client: httpx.AsyncClient, credentials: Credent
             # creates where it must refuse.  Nothing more that could create goes out; the
             # clauses report what that leaves unjudged.
             break
+        finally:
+            if slow is not None:
+                slow.cancel()
         result.exchanges.append(exchange)
         if exchange.status == 0:
             raise TargetUnusable(f"cannot reach {target.display_url}: {exchange.headers.get(ERROR_HEADER)}; "
@@ -206,7 +222,8 @@ async def _probe(target: Target, client: httpx.AsyncClient, credentials: Credent
     return result
 
 
-async def probe(target: Target, client: httpx.AsyncClient, ledger: Ledger | None = None) -> PreflightResult:
+async def probe(target: Target, client: httpx.AsyncClient, ledger: Ledger | None = None,
+                on_probe: OnProbe | None = None) -> PreflightResult:
     """Send the probes and judge them; raises :class:`TargetUnusable` (its message scrubbed of keys).
 
     ``ledger``: the run's, so the probes count against --max-creates (on a broken server
@@ -214,7 +231,7 @@ async def probe(target: Target, client: httpx.AsyncClient, ledger: Ledger | None
     """
     credentials = Credentials(target.primary_key, target.secondary_key)
     try:
-        return await _probe(target, client, credentials, ledger or Ledger(1, breaker=True))
+        return await _probe(target, client, credentials, ledger or Ledger(1, breaker=True), on_probe)
     except TargetUnusable as exc:
         # A server may echo what it was sent (a page quoting the request): no key survives.
         scrub = Scrubber([*credentials.secrets(), target.api_key, target.second_api_key])

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import time
 from collections import Counter
+from collections.abc import Callable
 from typing import TextIO
 
 from .exchange import Exchange
@@ -51,9 +52,14 @@ def paint(verdict: Verdict, text: str, colour: bool) -> str:
 class Progress:
     """One run's progress display and live counts."""
 
-    def __init__(self, stream: TextIO, total: int, *, live: bool | None = None, colour: bool | None = None) -> None:
+    def __init__(self, stream: TextIO, total: int, *, live: bool | None = None, colour: bool | None = None,
+                 deadline: float | None = None, clock: Callable[[], float] = time.monotonic) -> None:
         self.stream = stream
         self.total = total
+        self.deadline = deadline  # a clock() instant: the run's bound, shown beside the ETA
+        self.clock = clock
+        self.began = clock()
+        self.probes_shown = False
         tty = use_colour(stream) if colour is None else colour
         self.colour = tty
         self.live = (bool(getattr(stream, "isatty", lambda: False)()) if live is None else live)
@@ -68,10 +74,23 @@ class Progress:
         self._drawn = 0.0
         self._live_shown = False
 
+    # -- the preflight ------------------------------------------------------------
+    def probe(self, number: int, total: int, label: str, waiting: bool) -> None:
+        """A preflight probe went out (``waiting``: and is still unanswered a second
+        later).  Only a slow probe gets a line, so a slow server is seen being waited
+        for and a fast preflight stays silent (a refused target is still one line)."""
+        if waiting:
+            self.probes_shown = True
+            self._line(f"preflight {number}/{total}: waiting for the answer to {label} …")
+
+    def preflight_done(self) -> None:
+        if self.probes_shown:
+            self._line(f"preflight: done after {self.clock() - self.began:.1f}s")
+
     # -- runner callbacks ----------------------------------------------------------
     def start(self, name: str) -> None:
         self.index += 1
-        self.current, self.current_started = name, time.monotonic()
+        self.current, self.current_started = name, self.clock()
         self.current_requests = self.current_creates = 0
         self.statuses.setdefault(name, Counter())
         self._line(f"{self._counter()} {name} …")
@@ -85,7 +104,7 @@ class Progress:
         if self.current is not None:
             self.statuses[self.current][exchange.status] += 1
         if self.live:
-            now = time.monotonic()
+            now = self.clock()
             if now - self._drawn >= LIVE_INTERVAL:
                 self._drawn = now
                 self._draw_live(now)
@@ -106,7 +125,7 @@ class Progress:
             return None
         result = ClauseResult(self.current, Verdict.INCOMPLETE, reason=f"{why} while it ran",
                               requests=self.current_requests, creates=self.current_creates,
-                              seconds=time.monotonic() - self.current_started)
+                              seconds=self.clock() - self.current_started)
         self.finished(result)
         return result
 
@@ -122,11 +141,26 @@ class Progress:
         self._clear_live()
         print(text, file=self.stream, flush=True)
         if self.live and self.current is not None:
-            self._draw_live(time.monotonic())
+            self._draw_live(self.clock())
+
+    def eta(self, now: float) -> str:
+        """The expected total and what is left, from the clauses done so far (a
+        heuristic: clauses differ in length), and the deadline that bounds both."""
+        elapsed = now - self.began
+        done = self.index - (1 if self.current is not None else 0)
+        bound = f" (deadline {_clock(self.deadline - self.began)})" if self.deadline is not None else ""
+        if done <= 0:
+            return f"{_clock(elapsed)} elapsed, ETA after the first clause{bound}"
+        running = now - self.current_started if self.current is not None else 0.0
+        left = max(0.0, (elapsed - running) / done * (self.total - done) - running)
+        if self.deadline is not None:
+            left = min(left, max(0.0, self.deadline - now))
+        return f"{_clock(elapsed)} elapsed, ETA {_clock(left)}, expected total ~{_clock(elapsed + left)}{bound}"
 
     def _draw_live(self, now: float) -> None:
         text = (f"  {self.current}: {self.current_requests} requests, {self.current_creates} creates, "
-                f"{now - self.current_started:.0f}s · run: {self.requests} requests, {self.creates} creates")
+                f"{now - self.current_started:.0f}s · run: {self.requests} requests, {self.creates} creates"
+                f" · {self.eta(now)}")
         self.stream.write("\r\033[K" + text)
         self.stream.flush()
         self._live_shown = True
@@ -136,3 +170,8 @@ class Progress:
             self.stream.write("\r\033[K")
             self.stream.flush()
             self._live_shown = False
+
+
+def _clock(seconds: float) -> str:
+    seconds = int(max(0.0, seconds))
+    return f"{seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"

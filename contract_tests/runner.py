@@ -29,7 +29,7 @@ from .exchange import Exchange
 from .finding import ClauseFailure, ClauseResult, Incomplete, NotObserved, Skipped, Verdict
 from .planner import CreatePlan, plan_creates
 from .pool import PoolResult, portable, run_pool, shared_pool, unrun_reason
-from .preflight import PreflightResult, Probe, check_target, probe
+from .preflight import OnProbe, PreflightResult, Probe, check_target, probe
 from .preflight import TargetUnusable as TargetUnusable  # re-exported: verify and pytest catch it here
 from .redact import Scrubber
 from .session import EVIDENCE_BYTES, Credentials, RateLimited, Session
@@ -374,7 +374,8 @@ def run_suite(
     return results
 
 
-def preflight(target: Target, ledger: Ledger | None = None, state: RunState | None = None) -> PreflightResult:
+def preflight(target: Target, ledger: Ledger | None = None, state: RunState | None = None,
+              on_probe: OnProbe | None = None) -> PreflightResult:
     """Raise :class:`TargetUnusable` unless this is the right target, reachable, with usable keys.
 
     Nothing it sends can create on a correct server (see :mod:`.preflight`); on a
@@ -385,7 +386,7 @@ def preflight(target: Target, ledger: Ledger | None = None, state: RunState | No
     async def go() -> PreflightResult:
         check_target(target)  # before opening anything: a wrong URL sends nothing
         async with open_client(target) as client:
-            return await probe(target, client, state.ledger if state is not None else ledger)
+            return await probe(target, client, state.ledger if state is not None else ledger, on_probe)
 
     result = asyncio.run(go())
     if state is not None:

@@ -34,8 +34,9 @@ MAX_HANG = 30.0  # a stuck handler gives up after this long, so no test can leav
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
-    mode = "answer"  # answer | hang | trickle
+    mode = "answer"  # answer | hang | trickle | stall-preflight
     stop = threading.Event()
+    arrived = threading.Event()  # stall-preflight: the second probe is here (and will get no answer)
     seen: list[dict[str, str]]
 
 
@@ -51,6 +52,10 @@ class _Handler(BaseHTTPRequestHandler):
         self.server.seen.append({k.lower(): v for k, v in self.headers.items()})
         first = len(self.server.seen) <= PROBE_COUNT
         if self.server.mode == "hang" and not first:  # the preflight is answered, then nothing
+            self.server.stop.wait(MAX_HANG)
+            return
+        if self.server.mode == "stall-preflight" and len(self.server.seen) == 2:
+            self.server.arrived.set()  # tell the test: the run is inside its preflight now
             self.server.stop.wait(MAX_HANG)
             return
         self.send_response(400)
@@ -76,6 +81,7 @@ class _Handler(BaseHTTPRequestHandler):
 def server() -> Iterator[_Server]:
     srv = _Server(("127.0.0.1", 0), _Handler)
     srv.stop = threading.Event()
+    srv.arrived = threading.Event()
     srv.seen = []
     thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
@@ -187,8 +193,10 @@ def test_sigterm_and_ctrl_c_write_the_reports_for_what_finished(
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
     try:
         assert proc.stderr is not None
-        line = proc.stderr.readline()  # blocks until the first clause has started
-        assert "auth.missing …" in line, line
+        line = "-"
+        while "auth.missing …" not in line:  # blocks until the first clause has started
+            line = proc.stderr.readline()
+            assert line, "verify ended before the first clause started"
         proc.send_signal(sig)
         out, err = proc.communicate(timeout=90)
     finally:
@@ -203,6 +211,64 @@ def test_sigterm_and_ctrl_c_write_the_reports_for_what_finished(
     assert (first["clause"], first["verdict"]) == ("auth.missing", "incomplete")
     assert first["reason"] == f"{why} while it ran"
     assert {c["verdict"] for c in data["clauses"]} == {"incomplete"}
+    assert (tmp_path / "latest" / "report.html").exists()
+
+
+@pytest.mark.http
+def test_without_deadline_the_profiles_default_bounds_the_run(
+        server: _Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from avatar_contract.contract_tests import _verify_command
+
+    server.mode = "hang"
+    monkeypatch.setitem(_verify_command.DEFAULT_DEADLINES, "quick", 3.0)  # 30 min in real life
+    code = main(["verify", "--base-url", _url(server), "--api-key", "k-deadline", "--timeout", "60",
+                 "--profile", "quick", "--report-dir", str(tmp_path)])
+    out, err = capsys.readouterr()
+    assert code == 3, out + err
+    assert ", deadline 3 s" in out.splitlines()[0]
+    data = _latest(tmp_path)
+    assert data["stopped"] == "the run's deadline (default 3 s) passed"
+    assert {c["verdict"] for c in data["clauses"]} == {"incomplete"}
+
+
+def test_the_default_deadlines_are_in_the_help(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["verify", "--help"])
+    assert "(default by profile: quick 30 min, default 30 min, thorough 60 min)" in " ".join(
+        capsys.readouterr().out.split())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("sig", "why"), [(signal.SIGTERM, "stopped by SIGTERM"),
+                                          (signal.SIGINT, "interrupted (Ctrl-C)")])
+def test_a_stop_during_the_preflight_writes_a_report_saying_where(
+        sig: signal.Signals, why: str, server: _Server, tmp_path: Path) -> None:
+    server.mode = "stall-preflight"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AVATAR_")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "avatar_contract", "verify", "--base-url", _url(server), "--api-key", "k-sig",
+         "--timeout", "60", "--report-dir", str(tmp_path)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
+    try:
+        # The server says when the second probe is in (and unanswered): no sleeps, no guessing.
+        assert server.arrived.wait(MAX_HANG), "the preflight's second probe never arrived"
+        assert proc.stderr is not None
+        waiting = proc.stderr.readline()  # a probe unanswered for a second gets a line
+        assert waiting.startswith("preflight 2/4: waiting for the answer to "), waiting
+        proc.send_signal(sig)
+        out, err = proc.communicate(timeout=90)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 3, out + err
+    assert "Traceback" not in err and "preflight 1/4" not in err, err  # a fast probe gets no line
+    where = "the preflight (probe 2 of 4: the preflight's {} without credentials)"
+    assert f"{why} during {where}: writing the reports" in err, err
+    data = _latest(tmp_path)
+    assert data["stopped"] == f"{why} during {where}, before the first clause"
+    assert [c["clause"] for c in data["clauses"]] == list(CLAUSE_NAMES)
+    assert {(c["verdict"], c["reason"]) for c in data["clauses"]} == {("incomplete", f"not run: {why} during {where}")}
     assert (tmp_path / "latest" / "report.html").exists()
 
 
