@@ -411,7 +411,9 @@ def native_core(plan: Any, union_site: Callable[[Union], UnionSite]) -> NativeCo
             root_union, index = False, compiler.branch(root, None, "", 0)
         program = _native.Program(tuple(compiler.nodes), tuple(compiler.branches), tuple(compiler.unions),
                                   root_union, index)
-    except (Decline, RecursionError, KeyError, TypeError, ValueError):
+    except Exception:
+        # Decline, or a schema shape nothing here foresaw: the core is an
+        # accelerator, so a spec it cannot take simply keeps the Python path.
         return None
     return NativeCore(_bind(plan, program), program.run)
 
