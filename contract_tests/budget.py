@@ -68,6 +68,9 @@ class Ledger:
         self.breaker = breaker
         self.allow_valid_bodies = allow_valid_bodies
         self.path = path
+        # The answer that opened the breaker and the clause it is evidence against (this process's
+        # requests only: an xdist worker sees its own), so the owner fails wherever it was sent.
+        self.tripped_by: tuple[Any, str] | None = None
         # One process (verify, plain pytest): a dict, since every request touches the ledger.
         # Several (xdist): a SQLite row in the run's shared directory.
         self._memory: dict[str, object] | None = None

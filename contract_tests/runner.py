@@ -193,6 +193,19 @@ async def open_client(target: Target, burst: bool = False) -> AsyncIterator[http
             yield client
 
 
+def _tripped_here(ctx: ClauseContext, state: RunState) -> None:
+    """The probe that opened the breaker fails the clause that owns it, whichever clause sent it."""
+    trip = state.ledger.tripped_by
+    if trip is None or trip[1] != ctx.name:
+        return
+    exchange, _ = trip
+    if any(f.exchange is not None and f.exchange.request_number == exchange.request_number for f in ctx.failures):
+        return  # the owner sent it itself and has judged it
+    ctx.cases += 1
+    ctx.fail(f"request #{exchange.request_number}, which a correct server refuses, was answered "
+             f"{exchange.summary()} (it opened the circuit breaker)", exchange, kind=f"status {exchange.status}")
+
+
 def _verdict(ctx: ClauseContext, state: RunState, verdict: Verdict, reason: str) -> tuple[Verdict, str]:
     """Pass only with evidence: failures fail; unrun planned cases make it incomplete; nothing seen is error."""
     if ctx.failures:
@@ -301,6 +314,7 @@ async def _run(clause: Clause, target: Target, state: RunState,
             ctx.note(f"not runnable: {text}")
         if ctx.hidden_kinds:
             ctx.note(f"{ctx.hidden_kinds} more failure(s) of further kinds not kept")
+        _tripped_here(ctx, state)
         verdict, reason = _verdict(ctx, state, verdict, reason)
         # Scrubbed here, not in a front end: pytest, verify and the report files
         # all get text in which no key (nor a near-miss of one) a server echoed survives.

@@ -36,6 +36,7 @@ from .budget import Ledger, TargetStopped, ValidBodyRefused
 from .exchange import ABSENT, Credential, Exchange, SentRequest, encode_json
 from .race import StartLine
 from .redact import Scrubber, sent_secrets
+from .refusal_owner import refusal_owner
 from .transport import ERROR_HEADER, transport_cause
 
 JSON = b"application/json"
@@ -288,6 +289,11 @@ class Session:
         self.ledger.throttle(reason)
         raise RateLimited(reason)
 
+    def refusal_owner(self, request: SentRequest) -> str | None:
+        """The clause a 2xx to this refusal probe fails (see refusal_owner.py)."""
+        real = {k for k in (self.credentials.key(1), self.credentials.key(2) if self.credentials.has(2) else None) if k}
+        return refusal_owner(request, real | {f"Bearer {k}" for k in real}, self.is_valid)
+
     def _proves_auth(self, request: SentRequest, status: int) -> bool:
         """A 401 to an invalid body sent without a valid credential: the server checks auth."""
         if status != 401 or (self.is_valid is not None and request.value is not ABSENT
@@ -305,6 +311,7 @@ class Session:
         elif self.ledger.state().stopped:
             raise TargetStopped(self.ledger.state().stopped.split(":", 1)[0])
         settled: list[int] = []  # the status the slot was settled with, once
+        owners: list[str] = []  # the clause a 2xx to this probe is evidence against
 
         def commit(status: int, number: int) -> None:
             # Called as soon as the status line arrives: a 2xx is a create the server committed
@@ -312,9 +319,12 @@ class Session:
             if not creating or settled:
                 return
             settled.append(status)
+            owner = None if planned or not 200 <= status < 300 else self.refusal_owner(request)
             self.ledger.settle(status, planned=planned, must_refuse=not planned,
-                               evidence=f"request #{number} (a refusal probe)")
+                               evidence=f"request #{number} (a refusal probe" + (f" of {owner})" if owner else ")"))
             self.creates += 200 <= status < 300
+            if owner is not None:
+                owners.append(owner)
 
         try:
             exchange = await self._exchange(request, commit, start)
@@ -324,6 +334,8 @@ class Session:
             raise
         if creating:
             commit(exchange.status, exchange.request_number)  # status 0: no status line, the slot comes back
+            if owners and self.ledger.state().tripped.startswith(f"request #{exchange.request_number} "):
+                self.ledger.tripped_by = (exchange, owners[0])  # the answer that opened the breaker
             if self._proves_auth(request, exchange.status):
                 self.ledger.auth_checked()
         if self.on_exchange is not None:

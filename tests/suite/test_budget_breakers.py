@@ -134,3 +134,27 @@ def test_repeated_ids_fail_idempotency_replay_only() -> None:
     assert failing == {"idempotency.replay"}, {r.name: r.reason for r in results if r.name in failing}
     scope = next(r for r in results if r.name == "idempotency.tenant_scope")
     assert scope.verdict is Verdict.PASS and any("see idempotency.replay" in n for n in scope.notes)
+
+
+def test_a_refusal_probe_answered_2xx_fails_its_owner_wherever_the_breaker_opens() -> None:
+    # At --max-creates 10 the malformed-key probe that trips the breaker is sent by an earlier clause
+    # (the error-status tour), not by idempotency.key_format: the owner still fails, on that request.
+    from avatar_contract.contract_tests.assets import load_assets
+    from avatar_contract.contract_tests.keys import is_valid_key
+
+    from ._support import ASSETS, emulator
+
+    target = _target(emulator(faults=frozenset({"key_pattern_unenforced"})), allow_create=True, max_creates=10,
+                     assets=load_assets(ASSETS))
+    results, state = _run(target)
+    assert "idempotency.key_format" in str(state.summary()["tripped"])
+    verdicts = {r.name: r for r in results}
+    owner = verdicts["idempotency.key_format"]
+    assert owner.verdict is Verdict.FAIL, (owner.verdict, owner.reason)
+    evidence = owner.failures[0].exchange
+    assert evidence is not None and 200 <= evidence.status < 300
+    key = evidence.request.idempotency_key
+    assert key is not None and not is_valid_key(key)
+    assert f"request #{evidence.request_number}" in owner.failures[0].message
+    # Only the owner fails on it; the others stopped by the breaker stay incomplete.
+    assert [r.name for r in results if r.verdict is Verdict.FAIL] == ["idempotency.key_format"]
