@@ -212,7 +212,7 @@ def _run(args: argparse.Namespace) -> int:
           f", deadline {_minutes(limit)}", flush=True)
     names = list(args.clause or CLAUSE_NAMES)
     state = RunState(target, args.clause)  # the run's ledger: the preflight's request counts too
-    progress = Progress(sys.stderr, len(names), deadline=deadline)
+    progress = Progress(sys.stderr, len(names), ends_at=deadline)
     finish = _Finish(args, target, state, progress, names, began, started_at, report_dir)
     stage = "start-up"
     if stop_reason() is not None:

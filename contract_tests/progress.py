@@ -53,10 +53,10 @@ class Progress:
     """One run's progress display and live counts."""
 
     def __init__(self, stream: TextIO, total: int, *, live: bool | None = None, colour: bool | None = None,
-                 deadline: float | None = None, clock: Callable[[], float] = time.monotonic) -> None:
+                 ends_at: float | None = None, clock: Callable[[], float] = time.monotonic) -> None:
         self.stream = stream
         self.total = total
-        self.deadline = deadline  # a clock() instant: the run's bound, shown beside the ETA
+        self.deadline = ends_at  # a clock() instant: the run's deadline, shown beside the ETA
         self.clock = clock
         self.began = clock()
         self.probes_shown = False

@@ -27,7 +27,7 @@ def _live(stream: io.StringIO) -> str:
 
 def test_the_live_line_shows_elapsed_eta_and_expected_total() -> None:
     clock, stream = Clock(), io.StringIO()
-    progress = Progress(stream, 3, live=True, colour=False, clock=clock, deadline=clock.now + 600)
+    progress = Progress(stream, 3, live=True, colour=False, clock=clock, ends_at=clock.now + 600)
     progress.start("auth.missing")
     clock.now += 1
     progress.exchange(_exchange(), False)
@@ -43,7 +43,7 @@ def test_the_live_line_shows_elapsed_eta_and_expected_total() -> None:
 
 def test_the_eta_never_runs_past_the_deadline() -> None:
     clock, stream = Clock(), io.StringIO()
-    progress = Progress(stream, 10, live=True, colour=False, clock=clock, deadline=clock.now + 120)
+    progress = Progress(stream, 10, live=True, colour=False, clock=clock, ends_at=clock.now + 120)
     progress.start("a")
     clock.now += 60
     progress.finished(ClauseResult("a", Verdict.PASS))
