@@ -6,11 +6,12 @@ import contextlib
 import os
 import signal
 import subprocess
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 
 from avatar_contract.validators.journal import ExchangeRecord, read_journal
 
@@ -58,22 +59,39 @@ class ScenarioRun:
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:
-    """SIGTERM to the client's process group, then SIGKILL; only the group we started."""
+    """SIGTERM to the client's process group, then SIGKILL; only the group we started.
+
+    The group is killed even when its leader has exited: a harness that left a
+    child in the background must not send into the next scenario.
+    """
     for sig, wait in ((signal.SIGTERM, 1.0), (signal.SIGKILL, 5.0)):
-        if proc.poll() is not None:
-            return
+        if proc.poll() is not None and sig is signal.SIGTERM:
+            continue  # the leader is gone: straight to SIGKILL for what it left behind
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(proc.pid, sig)
         with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(timeout=wait)
 
 
-def _read_log(path: Path) -> str:
-    with contextlib.suppress(OSError), path.open("rb") as f:
-        data = f.read(LOG_LIMIT + 1)
-        more = " [cut]" if len(data) > LOG_LIMIT else ""
-        return data[:LOG_LIMIT].decode("utf-8", "replace") + more
-    return ""
+class _Output(threading.Thread):
+    """Keeps the first ``LOG_LIMIT`` bytes of a client's output and drains the rest,
+    so a client that prints without end neither blocks nor fills the disk."""
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        super().__init__(daemon=True)
+        self.stream = stream
+        self.kept = bytearray()
+        self.cut = False
+
+    def run(self) -> None:
+        with contextlib.suppress(OSError, ValueError):
+            for chunk in iter(lambda: self.stream.read1(65536), b""):
+                room = LOG_LIMIT - len(self.kept)
+                self.kept += chunk[:max(room, 0)]
+                self.cut = self.cut or len(chunk) > room
+
+    def text(self) -> str:
+        return self.kept.decode("utf-8", "replace") + (" [cut]" if self.cut else "")
 
 
 def run_scenario(served: ServedEmulator, command: Sequence[str], scenario: str, *, workdir: Path,
@@ -88,18 +106,21 @@ def run_scenario(served: ServedEmulator, command: Sequence[str], scenario: str, 
     served.play(scenario, journal)
     began, started = time.monotonic(), time.time()
     procs: list[subprocess.Popen[bytes]] = []
-    logs = [workdir / f"client-{scenario}-{n}.log" for n in range(len(keys))]
+    outputs: list[_Output] = []
     base = dict(os.environ if env is None else env)
     try:
-        for key, log in zip(keys, logs, strict=True):
+        for key in keys:
             child_env = {**base, ENV_BASE_URL: served.base_url, ENV_KEY: key,
                          ENV_INTENTS: str(intents), ENV_SCENARIO: scenario}
-            with log.open("wb") as out:
-                try:
-                    procs.append(subprocess.Popen(list(command), env=child_env, stdin=subprocess.DEVNULL,
-                                                  stdout=out, stderr=subprocess.STDOUT, start_new_session=True))
-                except OSError as exc:
-                    raise CommandError(f"cannot start {command[0]!r}: {exc.strerror or exc}") from None
+            try:
+                proc = subprocess.Popen(list(command), env=child_env, stdin=subprocess.DEVNULL,
+                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+            except OSError as exc:
+                raise CommandError(f"cannot start {command[0]!r}: {exc.strerror or exc}") from None
+            procs.append(proc)
+            assert proc.stdout is not None
+            outputs.append(_Output(proc.stdout))
+            outputs[-1].start()
         timed_out = full = False
         while any(p.poll() is None for p in procs):
             if served.journal.full.is_set():
@@ -112,6 +133,9 @@ def run_scenario(served: ServedEmulator, command: Sequence[str], scenario: str, 
     finally:
         for proc in procs:
             _stop(proc)
+        for output in outputs:
+            output.join(timeout=5)
+            output.stream.close()
     codes: list[int | None] = [None if (timed_out or full) and p.returncode in (-signal.SIGTERM, -signal.SIGKILL)
                                else p.returncode for p in procs]
     served.settle(grace=10.0)
@@ -119,5 +143,8 @@ def run_scenario(served: ServedEmulator, command: Sequence[str], scenario: str, 
     seconds = time.monotonic() - began
     with journal.open("rb") as stream:
         records = list(read_journal(stream))
+    logs = [output.text() for output in outputs]
+    for n, text in enumerate(logs):
+        (workdir / f"client-{scenario}-{n}.log").write_text(text, encoding="utf-8")
     return ScenarioRun(scenario, records, codes, timed_out, full or served.journal.full.is_set(), seconds,
-                       started, timeout, journal, [_read_log(p) for p in logs])
+                       started, timeout, journal, logs)

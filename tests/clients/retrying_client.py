@@ -7,7 +7,7 @@ Well-behaved: httpx, a UUID Idempotency-Key per intent, the same key and bytes
 on every retry, Retry-After honoured (a wait over --max-wait gives up),
 capped exponential backoff with full jitter after a 5xx, a reset or a timeout,
 a patient wait after 409, no retry of any other 4xx, at most --max-attempts.
-Its jitter is seeded per scenario, so a run's delays are the same every time.
+Its jitter is seeded per scenario (and per key with --seed-with-key, for parallel copies).
 Exit status: 0 when every avatar was created, 1 otherwise.
 """
 
@@ -28,7 +28,7 @@ import httpx
 
 FLAWS = ("fresh-key-per-retry", "no-key", "keyless-retry-after-5xx", "ignore-retry-after", "no-backoff",
          "fixed-delay", "unbounded", "retry-400", "retry-401", "hardcoded-key", "blank-key", "hedged",
-         "reserialise", "heygen-cli")
+         "reserialise", "heygen-cli", "no-jitter")
 HARD_CODED_KEY = "my-app-create-avatar"
 
 
@@ -40,6 +40,7 @@ def _options() -> argparse.Namespace:
     parser.add_argument("--cap", type=float, default=2.0, help="backoff cap, seconds")
     parser.add_argument("--max-attempts", type=int, default=6)
     parser.add_argument("--max-wait", type=float, default=60.0, help="longest Retry-After honoured")
+    parser.add_argument("--seed-with-key", action="store_true", help="jitter seeded by the key too (--parallel)")
     parser.add_argument("--in-flight-wait", type=float, default=1.0, help="after a 409 (plus up to 0.4 s)")
     return parser.parse_args()
 
@@ -51,7 +52,10 @@ class Client:
         self.url = os.environ["AVATAR_API_BASE_URL"].rstrip("/") + "/v3/avatars"
         self.api_key = os.environ["AVATAR_API_KEY"]
         scenario = os.environ.get("AVATAR_CLIENT_SCENARIO", "")
-        self.rng = random.Random(f"reference-{scenario}")
+        # Seeded, so a run's delays are the same every time; copies run in parallel must
+        # differ (else they would wait alike, as without jitter): --seed-with-key.
+        seed = f"reference-{scenario}" + (f"-{self.api_key}" if options.seed_with_key else "")
+        self.rng = random.Random(seed)
         self.http = httpx.Client(timeout=options.timeout)
 
     def _send(self, body: bytes, key: str | None) -> httpx.Response | None:
@@ -80,6 +84,8 @@ class Client:
             return 0.0
         if self.flaw == "fixed-delay":
             return 0.5
+        if self.flaw == "no-jitter":  # exponential, but every copy waits alike
+            return min(self.o.cap, 2 * self.o.base * 2 ** (attempt - 1))
         return self.rng.uniform(0, min(self.o.cap, self.o.base * 2 ** (attempt - 1)))  # full jitter
 
     def _retry_after(self, response: httpx.Response) -> float | None:

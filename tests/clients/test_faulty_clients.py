@@ -88,3 +88,17 @@ def test_a_client_behaving_as_heygens_cli_gets_the_documented_grade(tmp_path: Pa
     result = grade("heygen-cli", tmp_path)
     assert result.verdicts() == HEYGEN_CLI_GRADE, _explain(result)
     assert round(result.score) == 50 and result.exit_code == 1
+
+
+def test_parallel_copies_each_get_a_key_and_the_jitter_check_reads_them_all(tmp_path: Path) -> None:
+    reference = grade_command(client_command(*FAST, "--seed-with-key"), workdir=tmp_path / "reference",
+                              scenarios=["persistent-503"], parallel=4, intents=1)
+    assert reference.verdict("client.backoff") == "pass", _explain(reference)
+    assert reference.verdict("client.bounded_retries") == "pass"
+    (run,) = reference.runs
+    assert len(run.exit_codes) == 4 and len({r.tenant for r in run.records}) == 4  # one tenant per copy
+    # Exponential backoff without jitter: the gaps grow, but four copies wait alike (0.2, 0.4, 0.8, 1.6 s).
+    lockstep = grade_command(client_command(*FAST, "--flaw", "no-jitter"), workdir=tmp_path / "lockstep",
+                             scenarios=["persistent-503"], parallel=4, intents=1)
+    assert lockstep.failed == ["client.backoff"], _explain(lockstep)
+    assert "not spread" in lockstep.results[9].reason + " ".join(f.message for f in lockstep.results[9].failures)

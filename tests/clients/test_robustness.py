@@ -80,3 +80,23 @@ def test_a_command_that_cannot_start_is_a_usage_error(tmp_path: Path, capsys: py
 def test_no_command_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["grade-client", "--report-dir", str(tmp_path)]) == 2
     assert "no command to grade" in capsys.readouterr().err
+
+
+def test_what_a_client_leaves_running_is_stopped_with_it(tmp_path: Path) -> None:
+    pid_file = tmp_path / "pid"
+    leaves = ("import subprocess; p = subprocess.Popen(['sleep', '100']); "
+              f"open({str(pid_file)!r}, 'w').write(str(p.pid))")
+    grade_command([sys.executable, "-c", leaves], workdir=tmp_path / "w", scenarios=["clean"], timeout=10)
+    stat = Path(f"/proc/{int(pid_file.read_text())}/stat")
+    try:
+        state = stat.read_text(encoding="ascii").split(") ", 1)[1][0]
+    except (FileNotFoundError, ProcessLookupError):
+        state = "gone"
+    assert state in ("Z", "gone")  # killed (a zombie until its new parent reaps it), never still sleeping
+
+
+def test_a_client_that_prints_without_end_keeps_a_bounded_log(tmp_path: Path) -> None:
+    result = grade_command([sys.executable, "-c", "import sys\nwhile True: sys.stdout.write('x' * 65536)"],
+                           workdir=tmp_path, scenarios=["clean"], timeout=2)
+    (run,) = result.runs
+    assert run.timed_out and run.logs[0].endswith("[cut]") and len(run.logs[0]) < 70_000
