@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import signal
 import subprocess
@@ -11,7 +12,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import TYPE_CHECKING
 
 from avatar_contract.validators.journal import ExchangeRecord, read_journal
 
@@ -77,7 +78,7 @@ class _Output(threading.Thread):
     """Keeps the first ``LOG_LIMIT`` bytes of a client's output and drains the rest,
     so a client that prints without end neither blocks nor fills the disk."""
 
-    def __init__(self, stream: IO[bytes]) -> None:
+    def __init__(self, stream: io.BufferedReader) -> None:
         super().__init__(daemon=True)
         self.stream = stream
         self.kept = bytearray()
@@ -118,7 +119,7 @@ def run_scenario(served: ServedEmulator, command: Sequence[str], scenario: str, 
             except OSError as exc:
                 raise CommandError(f"cannot start {command[0]!r}: {exc.strerror or exc}") from None
             procs.append(proc)
-            assert proc.stdout is not None
+            assert isinstance(proc.stdout, io.BufferedReader)  # a pipe, buffered (the default)
             outputs.append(_Output(proc.stdout))
             outputs[-1].start()
         timed_out = full = False

@@ -98,3 +98,36 @@ def test_the_readme_lists_every_check_once() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     listed = [line.split("`")[1] for line in readme.splitlines() if line.startswith("| `client.")]
     assert sorted(listed) == sorted(CHECK_IDS)
+
+
+def test_retry_after_is_read_in_both_forms() -> None:
+    from email.utils import formatdate
+
+    from avatar_contract.contract_tests.clients.checks_timing import advertised_wait
+
+    assert advertised_wait("2", 100.0) == 2.0 and advertised_wait(" 0.5 ", 100.0) == 0.5
+    assert advertised_wait(formatdate(1_000_003, usegmt=True), 1_000_000.5) == 2.5
+    assert advertised_wait(formatdate(1_000_000, usegmt=True), 1_000_009.0) == 0.0  # a date in the past
+    assert advertised_wait("soon", 0.0) is None and advertised_wait(None, 0.0) is None
+
+
+def _attempt(n: int, started: float, ended: float, status: int | None, key: str | None = "k") -> ExchangeRecord:
+    from avatar_contract.validators.journal import RecordedResponse
+
+    headers = (("idempotency-key", key),) if key is not None else ()
+    return ExchangeRecord(id=n, source="t", started=started, ended=ended, connection=None, tenant="t_1",
+                          request=RecordedRequest("POST", "/v3/avatars", headers=headers,
+                                                  body=body_of(b'{"name": "A"}')),
+                          outcome="answered" if status else "reset",
+                          response=RecordedResponse(status) if status else None)
+
+
+def test_a_follow_up_is_what_the_client_sent_once_it_had_its_answer() -> None:
+    from avatar_contract.contract_tests.clients.attempts import intents
+
+    # 0 is answered at 1.0; 1 was sent at 0.5, alongside it (not a follow-up); 2 came after.
+    (intent,) = intents("s", [_attempt(0, 0.0, 1.0, 503), _attempt(1, 0.5, 0.6, 409), _attempt(2, 1.4, 1.5, 200)],
+                        0.0)
+    assert intent.follow_up(0) is intent.attempts[2]
+    assert intent.follow_up(1) is intent.attempts[2]
+    assert intent.follow_up(2) is None
