@@ -289,7 +289,7 @@ def render_text(report: SuiteReport) -> str:
 def to_json(report: SuiteReport) -> dict[str, Any]:
     t = report.target
     data = {
-        "target": {
+        "target": {"graded": report.subject} if report.subject else {
             "base_url": t.base_url, "embedded": t.embedded, "profile": t.profile, "seed": t.seed,
             "allow_create": t.allow_create, "max_creates": t.max_creates, "burst": t.burst,
             "faults": sorted(t.faults),

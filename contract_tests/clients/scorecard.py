@@ -20,6 +20,10 @@ def as_suite_report(result: GradeResult, command: str) -> SuiteReport:
     headline = [result.score_line()]
     headline += [scenario_line(r.scenario, r.seconds, r.exit_codes, len(r.records), r.stopped) for r in result.runs]
     run = {"requests": sum(len(r.records) for r in result.runs),
-           "made": sum(1 for r in result.runs for x in r.records if x.created)}
+           "made": sum(1 for r in result.runs for x in r.records if x.created),
+           "retry_safety_score": round(result.score, 1),
+           "scenarios": [{"scenario": r.scenario, "exchanges": len(r.records), "exit_codes": r.exit_codes,
+                          "seconds": round(r.seconds, 2), "stopped": r.stopped or None,
+                          "journal": r.journal.name if r.journal else None} for r in result.runs]}
     return SuiteReport(Target(), result.results, result.seconds, secrets=result.secrets, run=run,
                        title=TITLE, subject=f"client: {command}", headline=headline)

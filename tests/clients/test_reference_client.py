@@ -52,3 +52,16 @@ def test_no_api_key_is_written_to_the_journal_or_the_reports(tmp_path: Path,
         if not path.name.startswith("client-"):
             assert printed not in path.read_text(), path  # ... is in no report and no journal
     assert printed not in out
+
+
+def test_report_json_carries_the_score_and_each_scenario(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["grade-client", "--scenario", "clean", "--scenario", "invalid", "--format", "json",
+                 "--report-dir", str(tmp_path), "--", sys.executable, CLIENT])
+    printed = json.loads(capsys.readouterr().out)
+    assert code == 3  # nothing fails; what clean and invalid cannot show is incomplete
+    assert printed["target"] == {"graded": f"client: {sys.executable} {CLIENT}"}
+    ledger = printed["ledger"]
+    assert ledger["retry_safety_score"] == round(100 * printed["summary"]["pass"] / 14, 1)
+    assert [s["scenario"] for s in ledger["scenarios"]] == ["clean", "invalid"]
+    assert [s["exit_codes"] for s in ledger["scenarios"]] == [[0], [1]]
+    assert ledger["scenarios"][0]["journal"] == "journal-clean.ndjson"
