@@ -58,12 +58,47 @@ async def auth_missing(ctx: ClauseContext) -> None:
     ])
 
 
+def near_misses(creds: Credentials) -> list[tuple[str, Credential]]:
+    """The real key changed the ways a careless comparison forgives, each a wrong key: case folded,
+    whitespace inside, a character more or less at either end or changed at the end (a prefix or
+    length-limited compare), and the key under the wrong scheme or header (a scheme prefix
+    stripped or ignored).  Leading and trailing whitespace is not sent: HTTP strips it from a
+    header value, so a correct server sees the valid key.  Each derived value is redacted like
+    the key itself."""
+    key, var = creds.key(1), creds.VARIABLES[0]
+    ref = "${" + var + "}"
+    middle = max(1, len(key) // 2)
+    changed = "y" if key[-1:] == "x" else "x"
+    candidates = [
+        ("the key in upper case", "x-api-key", key.upper(), "${" + var + "^^}"),
+        ("the key in lower case", "x-api-key", key.lower(), "${" + var + ",,}"),
+        ("the key without its first character", "x-api-key", key[1:], "${" + var + ":1}"),
+        ("the key with a character prepended", "x-api-key", "x" + key, "x" + ref),
+        ("the key with its last character changed", "x-api-key", key[:-1] + changed, "${" + var + "%?}" + changed),
+        ("the key with a space inside", "x-api-key", f"{key[:middle]} {key[middle:]}",
+         "${" + var + f":0:{middle}}} ${{{var}:{middle}}}"),
+        ("the key after 'Bearer ' in x-api-key", "x-api-key", f"Bearer {key}", f"Bearer {ref}"),
+        ("the key as Authorization with no scheme", "Authorization", key, ref),
+        ("the key under the Basic scheme", "Authorization", f"Basic {key}", f"Basic {ref}"),
+        ("a Bearer token in upper case", "Authorization", f"Bearer {key.upper()}", "Bearer ${" + var + "^^}"),
+    ]
+    out: list[tuple[str, Credential]] = []
+    for label, header, value, shown in candidates:
+        if header == "Authorization" and value == f"Bearer {key}":
+            continue  # the real credential
+        if header == "x-api-key" and (value == key or not value):
+            continue  # the transformation changes nothing for this key
+        out.append((label, creds.near_miss(header, value, shown)))
+    return out
+
+
 @clause(
     "auth.invalid",
     "A wrong key → 401.",
-    "A never-issued key (as `x-api-key` and as Bearer), the real key minus its last character and "
-    "plus one character, on an invalid body (401, or 400 where the body is checked first) and then a "
-    "valid body (401).",
+    "A never-issued key (as `x-api-key` and as Bearer), and the real key as a careless comparison "
+    "forgives it (minus or plus a character at either end, its last one changed, upper or lower case, "
+    "a space inside, under the wrong scheme or header), on an invalid body (401, or 400 where the body "
+    "is checked first) and then a valid body (401).",
 )
 async def auth_invalid(ctx: ClauseContext) -> None:
     creds = ctx.credentials
@@ -72,6 +107,7 @@ async def auth_invalid(ctx: ClauseContext) -> None:
         ("a never-issued Bearer token", Credentials.literal("Authorization", f"Bearer {WRONG_KEY}")),
         ("the key without its last character", creds.truncated()),
         ("the key with a character appended", creds.extended()),
+        *near_misses(creds),
     ])
 
 

@@ -91,8 +91,30 @@ async def key_format(ctx: ClauseContext) -> None:
                  "a server that ignores the key format is not caught that way; pass --allow-create")
     if ctx.target.may_create:
         await ctx.judge_facts()
+        await _case_distinct(ctx)
     else:
         ctx.note("well-formed keys not sent: creation not allowed (--allow-create)")
+
+
+async def _case_distinct(ctx: ClauseContext) -> None:
+    """The key's pattern tells cases apart, so a key with its letters' case swapped is another key:
+    the same body under it is a new create, never the first one's replay (nor a 409)."""
+    pool = await ctx.pool()
+    canned = _canned_ids(pool)  # the same id under unrelated keys too: idempotency.replay's finding
+    for original, again in pool.follow.get("key_case", []):
+        label = "the same body under the key with its letters' case swapped"
+        same = again.item_id() is not None and again.item_id() == original.item_id()
+        if same and again.item_id() in canned:
+            ctx.note(f"{label} got the same avatar id, which the target also gave other keys (see idempotency.replay)")
+        elif again.status == 409 or same:
+            ctx.cases += 1
+            ctx.fail(f"{label} was answered as the same key ({again.summary(100)}): keys differing only "
+                     "in case are different keys", again, kind="key case folded",
+                     sequence=steps(original, again))
+        elif 200 <= again.status < 300:
+            ctx.cases += 1
+        else:
+            ctx.note(f"{label} was refused ({again.summary(80)}): case equivalence not judged")
 
 
 def _canned_ids(pool: PoolResult) -> set[str]:
@@ -101,7 +123,8 @@ def _canned_ids(pool: PoolResult) -> set[str]:
     for _, exchange in pool.creates:
         ident = exchange.item_id()
         if ident is not None:
-            keys.setdefault(str(ident), set()).add(exchange.request.idempotency_key or "")
+            # Keys differing only in case: idempotency.key_format's to judge (one owner per defect).
+            keys.setdefault(str(ident), set()).add((exchange.request.idempotency_key or "").lower())
     return {ident for ident, seen in keys.items() if len(seen) > 1}
 
 
@@ -119,7 +142,8 @@ async def replay(ctx: ClauseContext) -> None:
     # Another tenant's same key replaying is idempotency.tenant_scope's defect, so keys, not credentials.
     seen: dict[str, tuple[str, Exchange]] = {}
     for _, exchange in pool.creates:
-        ident, who = exchange.item_id(), exchange.request.idempotency_key or ""
+        # Keys differing only in case: idempotency.key_format's to judge (one owner per defect).
+        ident, who = exchange.item_id(), (exchange.request.idempotency_key or "").lower()
         if ident is None:
             continue
         ctx.cases += 1

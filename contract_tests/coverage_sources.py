@@ -269,3 +269,7 @@ def _sentences(given: CoverageInput) -> dict[str, list[str]]:
         for row in rows_for(element.text):
             out.setdefault(element.id, []).extend(f"clause {name}" for name in row.clauses)
     return out
+
+
+# The derived facts (planner values, auth near misses, key case) register their own source.
+from . import probe_coverage as _probe_coverage  # noqa: E402,F401

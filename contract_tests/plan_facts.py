@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .bodies import BodyFactory
-from .keys import valid_keys
+from .keys import alphabet, valid_keys
 from .schema_values import REFERENCE, accept_values
 
 GROUP_MODES = ("null", "absent", "set")
@@ -107,6 +107,10 @@ def global_facts(has_second_key: bool) -> list[Fact]:
             Fact("follow:replay", "idempotency.replay", "a same-key, same-body retry replays"),
             Fact("follow:replay_body_differs", "idempotency.replay_body_differs",
                  "a same-key retry with a different body replays")]
+    if any(c.swapcase() != c and c.swapcase() in alphabet() for c in alphabet()):
+        # The key's pattern tells the cases apart, so keys differing only in case are different keys.
+        out.append(Fact("follow:key_case", "idempotency.key_format",
+                        "the same body under the key with its letters' case swapped is a new create"))
     if has_second_key:
         out.append(Fact("follow:tenant_scope", "idempotency.tenant_scope",
                         "the same key under the second tenant is independent"))

@@ -20,7 +20,7 @@ from typing import Any
 from .bodies import BodyFactory
 from .budget import BudgetExhausted, TargetStopped
 from .exchange import Credential, Exchange
-from .keys import fresh_key, valid_keys
+from .keys import fresh_key, is_valid_key, valid_keys
 from .packed_refusals import BODY_FACTS, mark_packed, unblame
 from .planner import CreatePlan, Fact, PlannedCreate, source_place
 from .pool_result import (
@@ -319,6 +319,12 @@ class _Pool:
                 again = await self.send(body, key, credential)
             elif name == "replay_body_differs":
                 again = await self.send(self.f.vary(body), key, credential)
+            elif name == "key_case":
+                if key.swapcase() == key or not is_valid_key(key.swapcase()):
+                    self.settle([x for x in c.facts if x.key == "follow:key_case"], UNRUN, original,
+                                "the host create's key has no letter whose case can be swapped")
+                    continue
+                again = await self.send(body, key.swapcase(), credential)
             elif foreign := first_tenant_resources(self.f, body):  # (the planner never packs one)
                 self.settle([x for x in c.facts if x.key == f"follow:{name}"], UNRUN, None,
                             f"not sent: the body names the first tenant's {', '.join(foreign)}")

@@ -78,7 +78,8 @@ class _Walk:
     def value_cases(self, where: str, node: Node, loc: Loc, base: Any) -> Iterator[BodyCase]:
         """Cases for the value at ``loc`` of ``base``, described by ``node``."""
         types, type_ids = allowed_types(self.spec, node)
-        union_ids = [node.at(k) for k in ("anyOf", "oneOf") if isinstance(node.get(k), list)]
+        union_ids = [node.at(k, i) for k in ("anyOf", "oneOf") if isinstance(node.get(k), list)
+                     for i in range(len(node.get(k)))]
         for kind in JSON_TYPES:
             if kind in types or (kind == "integer" and "number" in types):
                 continue
@@ -184,7 +185,8 @@ class _Walk:
         if isinstance(prop, str) and site is not None:
             asset = self.f.asset(self.variant, site, site.union.values[0])
             unknown = put(base, loc, {**asset, prop: "unknown_source"})
-            yield BodyCase(f"{_join(where, prop)} = an unknown source", unknown, covers=(node.at("discriminator"),))
+            yield BodyCase(f"{_join(where, prop)} = an unknown source", unknown,
+                           covers=(node.at("discriminator", "propertyName"),))
 
     # -- where the walk is ---------------------------------------------------------
     variant = ""

@@ -152,6 +152,10 @@ class Credentials:
         """The key plus a character (catches prefix matching the other way)."""
         return Credential("x-api-key", self._secret(self.key(tenant) + suffix), self._var(tenant) + suffix)
 
+    def near_miss(self, header: str, value: str, shown: str) -> Credential:
+        """A credential derived from a real key (redacted like one; ``shown`` is its curl form)."""
+        return Credential(header, self._secret(value), shown)
+
     @staticmethod
     def literal(header: str, value: str) -> Credential:
         """A made-up, non-secret credential, shown as it is."""

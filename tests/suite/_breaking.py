@@ -148,7 +148,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             threading.Thread(target=_kill, args=(self.server,), daemon=True).start()
             return
-        key = self.headers.get("x-api-key") or (self.headers.get("authorization") or "").removeprefix("Bearer ")
+        auth = self.headers.get("authorization") or ""
+        key = self.headers.get("x-api-key") or (auth.removeprefix("Bearer ") if auth.startswith("Bearer ") else None)
         if self.server.answer_all:
             with self.server.lock:
                 self.server.created += 1

@@ -104,7 +104,38 @@ class CountsUtf16(Independent):
         super().__init__(keys, utf16_lengths=True)
 
 
+class KeyCaseInsensitive(Independent):
+    """Compares API keys case-insensitively."""
+
+    def tenant(self, headers: dict[str, str]) -> str | None:
+        found = super().tenant(headers)
+        key = headers.get("x-api-key", "").lower()
+        return found or next((t for k, t in self.tenants.items() if k.lower() == key and key), None)
+
+
+class KeyWithoutSpaces(Independent):
+    """Removes whitespace (and a "Bearer " prefix) from x-api-key before comparing it."""
+
+    def tenant(self, headers: dict[str, str]) -> str | None:
+        if "x-api-key" in headers:
+            value = headers["x-api-key"].removeprefix("Bearer ")
+            headers = {**headers, "x-api-key": "".join(value.split())}
+        return super().tenant(headers)
+
+
+class IdempotencyKeyCaseFolded(Independent):
+    """Stores Idempotency-Keys lower-cased, so keys differing only in case collide."""
+
+    async def create(self, headers: dict[str, str], raw: bytes) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
+        if "idempotency-key" in headers:
+            headers = {**headers, "idempotency-key": headers["idempotency-key"].lower()}
+        return await super().create(headers, raw)
+
+
 CASES = [
+    pytest.param(IdempotencyKeyCaseFolded, "idempotency.key_format", id="idempotency-key-case-folded"),
+    pytest.param(KeyCaseInsensitive, "auth.invalid", id="key-case-insensitive"),
+    pytest.param(KeyWithoutSpaces, "auth.invalid", id="key-whitespace-and-scheme-stripped"),
     pytest.param(RefusesNullReferences, "request.variants", id="null-refused-where-allowed"),
     pytest.param(CountsUtf16, "request.rejects_invalid", id="utf16-lengths"),
     pytest.param(ConstCaseInsensitive, "request.rejects_invalid", id="const-case-insensitive"),

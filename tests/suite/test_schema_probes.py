@@ -15,8 +15,9 @@ from referencing.jsonschema import DRAFT202012
 
 from avatar_contract.contract_tests.bodies import BodyFactory
 from avatar_contract.contract_tests.exchange import encode_json
+from avatar_contract.contract_tests.probe_coverage import element_probes
 from avatar_contract.contract_tests.schema_probes import derived_refusals, keyword_cases, keyword_class
-from avatar_contract.spec import Spec, load_spec
+from avatar_contract.spec import Spec, load_spec, spec_elements
 from avatar_contract.validators import contract_for
 
 SPECS = ["vendored", "june"]
@@ -126,3 +127,20 @@ def test_the_cases_name_the_keyword_they_break() -> None:
     # A limit counted any other way than in code points lets one of these through.
     for how in ("astral code points", "combining marks", "trailing space", "leading space"):
         assert any("prompt" in label and how in label for label in labels), how
+
+
+@pytest.mark.parametrize("which", SPECS)
+def test_every_element_a_probe_or_fact_names_is_an_element_of_the_spec(which: str, june_spec: Path) -> None:
+    f = _factory(which, june_spec)
+    ids = {e.id for e in spec_elements(f.contract.spec)}
+    named = element_probes(f)
+    assert set(named) - ids == set()
+    # Must-accept and must-refuse alike: the null branch of an optional list, and its maxItems.
+    refs = "/components/schemas/CreatePromptAvatarRequest/properties/reference_images/anyOf"
+    assert any(n.startswith("fact value:prompt:reference_images:null") for n in named[f"{refs}/1/type"])
+    assert any(n.startswith("probe ") for n in named[f"{refs}/0/maxItems"])
+    assert any(n.startswith("fact ") for n in named[f"{refs}/0/maxItems"])
+    if which == "june":  # the newer spec's optional field is in the plan: absent, null and set
+        labels = " ".join(name for names in named.values() for name in names)
+        for label in ("avatar_id:absent", "avatar_id:null", "avatar_id:set to an existing one"):
+            assert f"value:prompt:{label}" in labels
