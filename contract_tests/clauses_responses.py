@@ -165,7 +165,9 @@ def _distinct_looks(ctx: ClauseContext, creates: Iterable[Exchange]) -> None:
         look = _look_id(exchange)
         if not isinstance(look, str) or not 200 <= exchange.status < 300:
             continue
-        key = exchange.request.header("Idempotency-Key")
+        raw = exchange.request.header("Idempotency-Key")
+        # Keys differing only in case: idempotency.key_format's to judge (one owner per defect).
+        key = raw.lower() if raw is not None else None
         earlier = first.setdefault(look, (key, exchange))
         ctx.cases += 1
         if earlier[0] != key:
