@@ -205,7 +205,7 @@ class ClauseContext:
 
     def owned_elsewhere(self, exchange: Exchange, request: Any) -> None:
         """Another clause's defect met on this exchange: a note pointing there, never a failure here."""
-        report = linter().lint_response(exchange.status, exchange.content, request=request)
+        report = linter().lint_response(exchange.status, exchange.body, request=request)
         owners = sorted({_owner(f) for f in report.errors} - {self.name})
         if owners:
             self.note(f"responses here also break {', '.join(owners)}: see " + " / ".join(owners))

@@ -152,7 +152,7 @@ def _looks_unique() -> bool:
 
 
 def _look_id(exchange: Exchange) -> Any:
-    body = parse_json(exchange.content)
+    body = parse_json(exchange.body)
     data = body.get("data") if isinstance(body, dict) else None
     item = data.get("avatar_item") if isinstance(data, dict) else None
     return item.get("id") if isinstance(item, dict) else None

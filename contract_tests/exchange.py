@@ -83,12 +83,31 @@ class Exchange:
     # and the answer's status line and headers received.  A race's overlap is proven from them.
     sent_at: float | None = None
     answered_at: float | None = None
+    # A large body lives in a file (``spill``); ``content`` is then its first part, what reports show,
+    # and ``size``/``sha256`` describe the whole.  ``body`` reads it back when a check needs it all.
+    spill: str = ""
+    size: int = -1
+    sha256: str = ""
     # Removes secrets from the body where it is shown (summary()); judging uses the raw bytes.
     scrub: Callable[[bytes], bytes] | None = field(default=None, repr=False, compare=False)
 
     @property
+    def body(self) -> bytes:
+        """The whole body as received (read back from its file when it was spilled)."""
+        if not self.spill:
+            return self.content
+        try:
+            with open(self.spill, "rb") as kept:
+                return kept.read()
+        except OSError:
+            return self.content  # the file went (a run directory removed): judge what is left
+
+    @property
     def json(self) -> Any:
-        """The response body as JSON, or ABSENT when it is not JSON."""
+        """The response body as JSON, or ABSENT when it is not JSON (a spilled one is parsed each time:
+        its parsed form would cost more memory than the bytes)."""
+        if self.spill:
+            return parse_json(self.body)
         if not self._parsed:
             self._parsed.append(parse_json(self.content))
         return self._parsed[0]

@@ -37,6 +37,7 @@ from .exchange import ABSENT, Credential, Exchange, SentRequest, encode_json
 from .race import StartLine
 from .redact import Scrubber, sent_secrets
 from .refusal_owner import refusal_owner
+from .response_body import SPILL_BYTES, ReadBody, spill_body
 from .transport import ERROR_HEADER, transport_cause
 
 JSON = b"application/json"
@@ -367,7 +368,7 @@ class Session:
         # of the real keys and of the near-miss key this very request carried.
         scrub = self._scrubber.with_sent(*sent_secrets(request.credential)).data
         head: list[httpx.Response] = []  # the response, once its status line and headers arrived
-        body = _Body()
+        body = ReadBody()
         content: Any = request.content
         if start is not None and content is not None:
             headers.append(("Content-Length", str(len(content)).encode()))  # not chunked: the same bytes
@@ -385,6 +386,9 @@ class Session:
                     await body.read(response, MAX_BODY)
             content = body.content()
             if body.truncated:  # not judgeable: keep only what a report shows
+                content = content[:EVIDENCE_BYTES]
+            spilled = spill_body(content) if len(content) > SPILL_BYTES else {}
+            if spilled:
                 content = content[:EVIDENCE_BYTES]
         except httpx.LocalProtocolError:
             # h11's message quotes the offending value, which may be a key: keep only the names.
@@ -418,11 +422,12 @@ class Session:
                 scrub=scrub,
                 sent_at=body.sent[0] if body.sent else None,
                 answered_at=body.answered,
+                **spilled,
             )
         self.exchanges.append(exchange)
         return exchange
 
-    def _unanswered(self, request: SentRequest, head: list[httpx.Response], body: _Body, cause: str,
+    def _unanswered(self, request: SentRequest, head: list[httpx.Response], body: ReadBody, cause: str,
                     started: float, number: int, scrub: Callable[[bytes], bytes]) -> Exchange:
         """The exchange of a request whose answer never completed: status 0 with the cause, or,
         when the status line had arrived, that status with what came of the body ("body not received")."""
@@ -444,28 +449,3 @@ class Session:
         self.ledger.stop(f"target stopped answering after request #{number - 1}: "
                          f"request #{number} got no answer ({cause})")
         raise TargetStopped(self.ledger.state().stopped.split(":", 1)[0]) from None
-
-
-class _Body:
-    """The body as it is read: what arrived survives a timeout or a reset part-way."""
-
-    def __init__(self) -> None:
-        self.chunks: list[bytes] = []
-        self.size = 0
-        self.truncated = False
-        self.sent: list[float] = []  # when the request body was fully written (a race's requests)
-        self.answered: float | None = None  # when the status line and headers arrived
-
-    async def read(self, response: httpx.Response, limit: int) -> None:
-        """At most ``limit`` bytes of the (decoded) body; ``truncated`` if there was more."""
-        async for chunk in response.aiter_bytes():
-            if self.size + len(chunk) > limit:
-                self.chunks.append(chunk[: limit - self.size])
-                self.size = limit
-                self.truncated = True
-                return  # the rest is never read (the connection is dropped)
-            self.chunks.append(chunk)
-            self.size += len(chunk)
-
-    def content(self) -> bytes:
-        return b"".join(self.chunks)

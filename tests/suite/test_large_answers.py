@@ -1,0 +1,59 @@
+"""Large answers are judged whole but kept small (issue 16 §4, memory).
+
+A body over session.SPILL_BYTES lives in a file: the exchange keeps its first
+EVIDENCE_BYTES (what reports show), its size and SHA-256; every check reads the
+whole body back.  bench/verify_memory.py measures the peak RSS this buys.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from avatar_contract.contract_tests.finding import Verdict
+from avatar_contract.contract_tests.runner import RunState, run_clause
+from avatar_contract.contract_tests.session import EVIDENCE_BYTES
+from avatar_contract.contract_tests.target import Target
+
+from ._support import KEY_1, KEY_2, REMOTE, Receive, Scope, Send, emulator
+
+PADDING = 300_000
+
+
+class PadsCreates:
+    """The emulator; each 200 is padded to ~300 KB ahead of ``data``, whose group ``created_at`` is a string."""
+
+    def __init__(self) -> None:
+        self.app = emulator()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started: dict[str, Any] = {}
+
+        async def rewrite(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                started.update(message)
+                return
+            if started.get("status") == 200:
+                body = json.loads(message.get("body", b"{}"))
+                body["data"]["avatar_group"]["created_at"] = "yesterday"  # the defect, past the first 64 KiB
+                message = {**message, "body": json.dumps({"padding": "x" * PADDING, **body}).encode()}
+                started["headers"] = [(k, v) for k, v in started["headers"] if k.lower() != b"content-length"]
+            await send(started)
+            await send(message)
+
+        await self.app(scope, receive, rewrite)
+
+
+def test_a_large_answer_is_spilled_and_still_judged_whole() -> None:
+    target = Target(base_url=REMOTE, api_key=KEY_1, second_api_key=KEY_2, asgi_app=PadsCreates(),
+                    allow_create=True, profile="quick", seed=2)
+    result = run_clause("response.schema", target, RunState(target))
+    assert result.verdict is Verdict.FAIL, (result.verdict, result.reason)
+    failure = next(f for f in result.failures if "created_at" in f.message)
+    exchange = failure.exchange
+    assert exchange is not None
+    assert len(exchange.content) <= EVIDENCE_BYTES < exchange.size  # kept small in memory
+    whole = exchange.body
+    assert len(whole) == exchange.size > PADDING and hashlib.sha256(whole).hexdigest() == exchange.sha256
+    assert b"yesterday" in whole and b"yesterday" not in exchange.content
