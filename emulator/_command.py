@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import socket
 import sqlite3
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import TypeVar
 
 from ._config import (
     DEFAULT_API_KEY,
     DEFAULT_BODY_TIMEOUT,
+    DEFAULT_JOURNAL_LIMIT,
     DEFAULT_MAX_RECORDS,
     DEFAULT_NAMESPACE_IDLE,
     DEFAULT_RATE_LIMIT,
@@ -111,6 +114,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="connections served at once per worker; uvicorn answers 503 beyond it "
                              "(default 1000, or less under a low 'ulimit -n')")
     parser.add_argument("--spec", metavar="PATH", help="serve another spec instead of the vendored one")
+    parser.add_argument("--journal", metavar="FILE",
+                        help="record every exchange to FILE as NDJSON (validators.journal; no credential is "
+                             "written, only a tenant hash); one worker only")
+    parser.add_argument("--journal-limit", type=_typed(int, "a positive exchange count", lambda v: v > 0),
+                        default=DEFAULT_JOURNAL_LIMIT, metavar="N",
+                        help=f"stop recording after N exchanges (default {DEFAULT_JOURNAL_LIMIT})")
     parser.add_argument("--workers", type=_typed(int, "a worker count >= 1", lambda v: v >= 1),
                         default=1, help="uvicorn worker processes (more than 1 needs --store sqlite:PATH)")
     parser.add_argument("--log-level", choices=("critical", "error", "warning", "info", "debug"),
@@ -165,6 +174,7 @@ def run(args: argparse.Namespace) -> int:
         from ._app import create_app
 
         create_app(config).state.emulator.close()  # fail here, not in a worker: bad spec, bad DB path
+        config = _with_journal(args, config)
     except _Usage as exc:
         print(f"avatar-contract emulator: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -185,7 +195,26 @@ def run(args: argparse.Namespace) -> int:
               limit_concurrency=args.limit_concurrency)
     except SystemExit as exc:  # uvicorn exits when it cannot bind (a port taken since the check)
         return EXIT_OK if exc.code in (0, None) else EXIT_USAGE
+    finally:
+        if config.journal is not None:
+            config.journal.end()
     return EXIT_OK
+
+
+def _with_journal(args: argparse.Namespace, config: EmulatorConfig) -> EmulatorConfig:
+    """The config with its journal open on ``--journal FILE`` (OSError: one line, exit 2)."""
+    if not args.journal:
+        return config
+    if args.workers > 1:
+        raise _Usage("--journal records one process's exchanges; use --workers 1")
+    from ._journal import Journal
+
+    journal = Journal(args.journal_limit)
+    try:
+        journal.begin(Path(args.journal))
+    except OSError as exc:
+        raise _Usage(f"cannot write the journal {args.journal}: {exc.strerror or exc}") from None
+    return dataclasses.replace(config, journal=journal)
 
 
 def _bind_problem(host: str, port: int) -> str | None:

@@ -36,6 +36,8 @@ DEFAULT_MAX_RECORDS = 200_000
 """Live Idempotency-Key records kept before the oldest completed ones are evicted."""
 DEFAULT_OFFLOAD_BYTES = 256 * 1024
 """Bodies at least this large are validated on a worker thread, off the event loop."""
+DEFAULT_JOURNAL_LIMIT = 100_000
+"""Exchanges a journal records before it stops (grade-client's bound per scenario, --journal's)."""
 DEFAULT_BODY_TIMEOUT = 30.0
 """Seconds a client has, once its headers are in, to send the whole body."""
 DEFAULT_NAMESPACE_IDLE = 86_400.0

@@ -15,7 +15,7 @@ import msgspec
 
 from avatar_contract.validators.journal import ExchangeRecord, dumps_line
 
-DEFAULT_JOURNAL_LIMIT = 100_000
+from ._config import DEFAULT_JOURNAL_LIMIT
 
 
 class Journal:

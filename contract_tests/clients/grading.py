@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from avatar_contract.emulator._journal import DEFAULT_JOURNAL_LIMIT
+from avatar_contract.emulator._config import DEFAULT_JOURNAL_LIMIT
 from avatar_contract.emulator._schedule import SCENARIOS
 
 from ..finding import ClauseResult, Verdict

@@ -17,7 +17,8 @@ from types import TracebackType
 from typing import Any
 
 from avatar_contract.emulator import EmulatorConfig, create_app
-from avatar_contract.emulator._journal import DEFAULT_JOURNAL_LIMIT, Journal
+from avatar_contract.emulator._config import DEFAULT_JOURNAL_LIMIT
+from avatar_contract.emulator._journal import Journal
 from avatar_contract.emulator._schedule import Schedule
 
 KEYS_PER_SCENARIO_LIMIT = 64  # --parallel's bound: one key per copy
