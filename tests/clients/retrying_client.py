@@ -28,7 +28,7 @@ import httpx
 
 FLAWS = ("fresh-key-per-retry", "no-key", "keyless-retry-after-5xx", "ignore-retry-after", "no-backoff",
          "fixed-delay", "unbounded", "retry-400", "retry-401", "hardcoded-key", "blank-key", "hedged",
-         "reserialise", "heygen-cli", "no-jitter")
+         "reserialise", "heygen-cli", "no-jitter", "waits-out-any-retry-after", "impatient-after-409")
 HARD_CODED_KEY = "my-app-create-avatar"
 
 
@@ -126,12 +126,12 @@ class Client:
                 advertised = self._retry_after(response)
                 if self.flaw == "ignore-retry-after" or advertised is None:
                     wait = self._backoff(attempt)
-                elif advertised > self.o.max_wait:
+                elif advertised > self.o.max_wait and self.flaw != "waits-out-any-retry-after":
                     return False  # told to come back tomorrow: give up now, say so
                 else:
                     wait = max(advertised + 0.1, self._backoff(attempt))
             elif status == 409:
-                wait = self.o.in_flight_wait + self.rng.uniform(0, 0.4)
+                wait = 0.05 if self.flaw == "impatient-after-409" else self.o.in_flight_wait + self.rng.uniform(0, 0.4)
             elif self.flaw in ("heygen-cli", "no-key"):
                 # A POST is not idempotent: 5xx and transport errors are not retried (a keyless
                 # retry would be a second defect, client.no_keyless_retry's).
