@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from avatar_contract.validators import Finding
 
+from .attribution import rate_limited
 from .bodies import BodyFactory
 from .budget import Ledger
 from .checks import linter
@@ -81,6 +82,8 @@ class ClauseContext:
         self.ran = 0
         self.unrun: list[FactOutcome] = []
         self.unanswered = 0  # requests that got no answer at all (timeouts)
+        self.limited = 0  # answers from a rate limiter where a clause expected a verdict
+        self.met_limited: list[Exchange] = []  # 429s met anywhere in the run (attribution.rate_limit_evidence)
         self.not_runnable: list[str] = []  # planned cases this target cannot be given the inputs for
         self.missing_inputs: list[str] = []  # what would make them runnable, e.g. "[video] url"
 
@@ -173,6 +176,8 @@ class ClauseContext:
         """Accepted (2xx).  The body's schema and status belong to response.schema / response.status."""
         if exchange.status == 0:
             return self._unanswered(label, exchange)
+        if rate_limited(exchange):
+            return self._limited(label, exchange)
         self.cases += 1
         if not 200 <= exchange.status < 300:
             self.fail(f"{label}: expected 200, got {exchange.summary()}", exchange, kind=f"status {exchange.status}",
@@ -187,6 +192,8 @@ class ClauseContext:
         """``status``.  The envelope and its code belong to errors.envelope (noted here, not failed)."""
         if exchange.status == 0:
             return self._unanswered(label, exchange)
+        if status != 429 and rate_limited(exchange):
+            return self._limited(label, exchange)
         self.cases += 1
         if exchange.status != status:
             self.fail(f"{label}: expected {status}, got {exchange.summary()}", exchange,
@@ -201,6 +208,14 @@ class ClauseContext:
         self.unanswered += 1
         self.planned += 1
         self.note(f"{label}: no answer ({exchange.headers.get(ERROR_HEADER, 'transport error')})")
+        return False
+
+    def _limited(self, label: str, exchange: Exchange) -> bool:
+        """attribution.rate_limited: a rate limiter's answer is no verdict on the request (and the
+        evidence rate_limit.retry_after judges)."""
+        self.limited += 1
+        self.planned += 1
+        self.note(f"{label}: answered {exchange.status} by a rate limiter, not judged (attribution.rate_limited)")
         return False
 
     def owned_elsewhere(self, exchange: Exchange, request: Any) -> None:

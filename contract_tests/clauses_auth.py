@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from .attribution import body_field
+from .bodies import BodyFactory
 from .budget import ValidBodyRefused
 from .clause import ClauseContext, clause
-from .exchange import Credential
+from .exchange import Credential, Exchange
 from .session import Credentials
 
 # A made-up key: well-formed, never issued.
@@ -29,10 +33,17 @@ async def _refused(ctx: ClauseContext, cases: list[tuple[str, Credential | None]
                      "(allowed), so only a valid body shows auth")
             continue
         proved += ctx.expect_error(exchange, 401, f"{label} (invalid body)")
-    body = ctx.bodies.body(ctx.bodies.variants[0])
+    body: dict[str, Any] | None = ctx.bodies.body(ctx.bodies.variants[0])
     for label, credential in cases:
+        if body is None:
+            break
         try:
             exchange = await ctx.session.post(body, credential=credential)
+            if (named := _body_refusal(ctx, exchange, label)) is not None:
+                body = _without(ctx.bodies, body, named)  # once more without it, where it is optional
+                if body is None or _body_refusal(ctx, exchange := await ctx.session.post(
+                        body, credential=credential), label) is not None:
+                    continue
         except ValidBodyRefused:
             ctx.note("the remaining valid-body probes were not sent: without --allow-create at most one "
                      "valid body goes out, after an invalid one drew a 401")
@@ -41,6 +52,25 @@ async def _refused(ctx: ClauseContext, cases: list[tuple[str, Credential | None]
     if not proved and not ctx.failures:
         ctx.incomplete("no probe drew a 401: the target answers invalid bodies 400 before checking credentials, "
                        "and a valid body without them needs --allow-create (it holds a create slot)")
+
+
+def _body_refusal(ctx: ClauseContext, exchange: Exchange, label: str) -> str | None:
+    """attribution.body_refusal: the body field a 400 names (the body was refused, not the credentials)."""
+    f = ctx.bodies
+    named = body_field(exchange, {f.union.property, *(p for v in f.variants for p in f.branch(v).properties)})
+    if named is not None:
+        ctx.note(f"{label} (valid body) got 400 naming the body's {named!r}: a refusal of the body, not of the "
+                 "credentials, so auth is not judged on it (attribution.body_refusal; see request.variants)")
+    return named
+
+
+def _without(f: BodyFactory, body: dict[str, Any], name: str) -> dict[str, Any] | None:
+    """``body`` without the optional property ``name``, if that is still a valid body."""
+    variant = str(body.get(f.union.property))
+    if name not in body or variant not in f.variants or name in f.branch(variant).required:
+        return None
+    lighter = {k: v for k, v in body.items() if k != name}
+    return lighter if f.linter.lint_request(lighter).valid else None
 
 
 @clause(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from .attribution import rate_limited
 from .budget import ValidBodyRefused
 from .clause import ClauseContext, clause
 from .exchange import Exchange
@@ -189,6 +190,8 @@ async def in_flight(ctx: ClauseContext) -> None:
     proven: list[str] = []  # why each race counts as evidence: a 409, or timing that shows the overlap
     for answers in races:
         statuses = {a.status for a in answers}
+        if all(rate_limited(a) for a in answers):  # attribution.race_unretried
+            ctx.incomplete(f"the race was answered {answers[0].status} throughout (a rate limiter): not judged")
         if not any(200 <= s < 300 or s == 409 for s in statuses):
             ctx.incomplete(f"the race's body was refused ({answers[0].summary(100)}): "
                            f"request #{answers[0].request_number}")

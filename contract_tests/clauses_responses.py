@@ -218,17 +218,25 @@ async def errors_envelope(ctx: ClauseContext) -> None:
 @clause(
     "rate_limit.retry_after",
     "A bounded burst (default ≤ 300 cheap, non-creating requests) provokes a 429, whose envelope "
-    "and `Retry-After` (delay-seconds) are checked; no 429 within the budget is \"not observed\".",
-    "Concurrent invalid-body requests with the real key until the first 429 or `--burst` requests.",
+    "and `Retry-After` (delay-seconds) are checked; with none there, the first 429 met elsewhere in the run is "
+    "judged; no 429 at all is \"not observed\".",
+    "Concurrent invalid-body requests with the real key until the first 429 or `--burst` requests; any 429 "
+    "the run met (attribution.rate_limit_evidence).",
 )
 async def rate_limit_retry_after(ctx: ClauseContext) -> None:
     burst = await ctx.open_burst()
     limited = await provoke_429(burst, ctx.target.burst)
-    if limited is None:
+    if limited is not None:
+        # One request cannot show a rate limit: the reproducer bursts until its first 429, up to --burst
+        # as the clause did (not only as many as this run happened to need: a fresh bucket needs more).
+        shown = [Step((limited,), concurrent=True, repeat=max(ctx.target.burst, burst.requests, 1), until=429)]
+    elif ctx.met_limited:  # attribution.rate_limit_evidence: a 429 met elsewhere in the run is judged
+        limited = ctx.met_limited[0]
+        shown = [Step((limited,))]
+        ctx.note(f"no 429 within {ctx.target.burst} requests (--burst); judged the first 429 met elsewhere in "
+                 f"the run (request #{limited.request_number})")
+    else:
         ctx.not_observed(f"no 429 within {ctx.target.burst} requests (--burst)")
-    # One request cannot show a rate limit: the reproducer bursts until its first 429, up to --burst
-    # as the clause did (not only as many as this run happened to need: a fresh bucket needs more).
-    shown = [Step((limited,), concurrent=True, repeat=max(ctx.target.burst, burst.requests, 1), until=429)]
     compare = "the first 429's body must be the error envelope and Retry-After must be delay-seconds (digits)"
     ctx.expect_error(limited, 429, "the first 429 of the burst", sequence=shown, compare=compare)
     ctx.cases += 1

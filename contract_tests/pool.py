@@ -17,6 +17,7 @@ import asyncio
 from dataclasses import replace
 from typing import Any
 
+from .attribution import rate_limited
 from .bodies import BodyFactory
 from .budget import BudgetExhausted, TargetStopped
 from .exchange import Credential, Exchange
@@ -124,8 +125,10 @@ class _Pool:
     async def race(self, body: dict[str, Any], key: str, size: int) -> list[Exchange]:
         await self.session.ledger.reserve(size, planned=True)
         start = StartLine(size)  # the bodies leave together: the race really overlaps
+        # Unretried (attribution.race_unretried): a 429 here may be the answer to a concurrent retry.
         answers = list(await asyncio.gather(*(self.session.post(body, key=key, creates=True, prepaid=True,
-                                                                start=start) for _ in range(size))))
+                                                                start=start, retry_429=False)
+                                              for _ in range(size))))
         self.result.creates += [(body, a) for a in answers if _ok(a)]
         return answers
 
@@ -145,6 +148,8 @@ class _Pool:
             answers = await self.race(body, key, self.plan.race)
             self.result.follow.setdefault("in_flight", []).append(answers)
             exchange = next((a for a in answers if _ok(a)), answers[0])
+            if all(rate_limited(a) for a in answers):  # the limiter's: once more, retried, before any verdict
+                exchange = await self.send(body, key, credential)
             if self.embedded:  # free in-process: a second race and a retry after it
                 again = fresh_key()
                 self.result.follow["in_flight"].append(await self.race(body, again, self.plan.race))

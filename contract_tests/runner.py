@@ -84,6 +84,12 @@ class RunState:
         self._refusals: list[tuple[Probe, Exchange]] | None = None
         self.stopped_at: Exchange | None = None
         self.on_exchange: OnExchange | None = None
+        self.limited: list[Exchange] = []  # the first 429s met by any clause or the pool (rate-limit evidence)
+
+    def keep_limited(self, exchange: Exchange) -> None:
+        """attribution.rate_limit_evidence: a 429 met anywhere, for rate_limit.retry_after to judge."""
+        if exchange.status == 429 and len(self.limited) < 3:
+            self.limited.append(exchange)
 
     async def pool(self) -> PoolResult:
         if self._pool is None:
@@ -93,7 +99,8 @@ class RunState:
     async def _run_pool(self) -> PoolResult:
         async with open_client(self.target) as client:
             session = Session(client, credentials(self.target), self.ledger, suite_spec().path,
-                              is_valid=_is_valid, timeout=self.target.timeout, on_exchange=self.on_exchange)
+                              is_valid=_is_valid, timeout=self.target.timeout, on_exchange=self.on_exchange,
+                              on_rate_limited=self.keep_limited)
             result = await run_pool(self.plan, bodies_for(self.target), session, self.target.embedded)
             if session.stopped_at is not None and self.stopped_at is None:
                 self.stopped_at = session.stopped_at
@@ -216,6 +223,8 @@ def _verdict(ctx: ClauseContext, state: RunState, verdict: Verdict, reason: str)
         return verdict, reason
     if ctx.unanswered:
         return Verdict.INCOMPLETE, f"{ctx.unanswered} request(s) got no answer (see notes)"
+    if ctx.limited:
+        return Verdict.INCOMPLETE, f"{ctx.limited} answer(s) came from a rate limiter, not judged (see notes)"
     if ctx.not_runnable:
         # Cases needing an input the target cannot be given (a real asset): no pass on what was not seen.
         add = f"add {', '.join(ctx.missing_inputs)} to the asset fixture (--asset)" if ctx.missing_inputs \
@@ -259,9 +268,12 @@ async def _run(clause: Clause, target: Target, state: RunState,
         ctx = ClauseContext(clause.name, target, session, bodies_for(target), seed, open_burst, state.pool)
 
         def rate_limited(exchange: Exchange) -> None:
-            # Validated like any response, then retried by the session.  A bad 429
-            # belongs to other clauses, so here it is a note, not this clause's failure.
+            # Validated like any response, then retried by the session (unless this clause judges it).
+            # A bad 429 belongs to other clauses, so here it is a note, not this clause's failure.
             ctx.rate_limited += 1
+            state.keep_limited(exchange)
+            if exchange.status != 429:
+                return  # a limiter's 503: counted, not judged as a 429
             problems = [f.message for f in check_exchange(exchange)]
             problems += [f"Retry-After: {f.message}" for f in
                          linter().check_retry_after(exchange.headers.get("retry-after")).errors]
@@ -270,6 +282,7 @@ async def _run(clause: Clause, target: Target, state: RunState,
                          "(see errors.envelope / rate_limit.retry_after)")
 
         session.on_rate_limited = rate_limited
+        ctx.met_limited = state.limited
         verdict, reason = Verdict.PASS, ""
         try:
             if clause.needs_second_key and session.credentials.has(2) is False:
@@ -309,7 +322,8 @@ async def _run(clause: Clause, target: Target, state: RunState,
             if s.stopped_at is not None and state.stopped_at is None:
                 state.stopped_at = s.stopped_at
         if ctx.rate_limited:
-            ctx.note(f"{ctx.rate_limited} response(s) were 429 and retried after Retry-After")
+            ctx.note(f"{ctx.rate_limited} response(s) came from a rate limiter (429, or a 503 with Retry-After); "
+                     "those no clause judges were retried after Retry-After")
         for text in ctx.not_runnable:
             ctx.note(f"not runnable: {text}")
         if ctx.hidden_kinds:

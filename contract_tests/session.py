@@ -32,6 +32,7 @@ from typing import Any
 
 import httpx
 
+from .attribution import rate_limited
 from .budget import Ledger, TargetStopped, ValidBodyRefused
 from .exchange import ABSENT, Credential, Exchange, SentRequest, encode_json
 from .race import StartLine
@@ -277,10 +278,11 @@ class Session:
             # Each attempt, a retry after a 429 included, holds its own slot.
             exchange = await self._once(request, planned=planned, prepaid=prepaid and attempt == 0,
                                         start=start if attempt == 0 else None)
-            if exchange.status != 429 or not retry_429:
-                return exchange
-            if self.on_rate_limited is not None:
+            limited = rate_limited(exchange)  # attribution.rate_limited: a 429, or a limiter's 503
+            if limited and self.on_rate_limited is not None:
                 self.on_rate_limited(exchange)
+            if not limited or not retry_429:
+                return exchange
             asked = requested_wait(exchange, self.retry)
             if asked > self.retry.max_wait:
                 reason = (f"Retry-After asks for {asked:.0f} s, more than the run waits ({self.retry.max_wait:.0f} s)")
