@@ -95,6 +95,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="allow billable creates on a non-emulator target")
     parser.add_argument("--max-creates", type=int, default=DEFAULT_MAX_CREATES,
                         help=f"cap on creates with --allow-create (default {DEFAULT_MAX_CREATES})")
+    parser.add_argument("--unexpected-creates", type=int, default=0, metavar="N",
+                        help="keep judging after up to N creates where a correct server refuses (each still "
+                             "counted, reported and within --max-creates); default 0: the breaker opens at the "
+                             "first. Only for a target you know is free")
     parser.add_argument("--burst", type=int, default=DEFAULT_BURST,
                         help=f"cheap requests spent provoking a 429 (default {DEFAULT_BURST})")
     parser.add_argument("--profile", choices=PROFILES, default="default", help="how many generated cases")
@@ -130,12 +134,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def _target(args: argparse.Namespace) -> Target:
-    for flag, value in (("--max-creates", args.max_creates), ("--burst", args.burst)):
+    for flag, value in (("--max-creates", args.max_creates), ("--burst", args.burst),
+                        ("--unexpected-creates", args.unexpected_creates)):
         if value < 0:
             raise ValueError(f"{flag} must be >= 0, got {value}")
     target = from_environment(
         base_url=args.base_url, api_key=args.api_key, second_api_key=args.second_api_key,
         allow_create=args.allow_create, max_creates=args.max_creates, burst=args.burst,
+        unexpected_creates=args.unexpected_creates,
         profile=args.profile, seed=seed_from_environment(args.seed),
         timeout=args.timeout, headers=tuple(args.header),
     )

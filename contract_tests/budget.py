@@ -26,7 +26,8 @@ from dataclasses import dataclass
 from typing import Any
 
 _COLUMNS = ("made", "unplanned", "in_flight", "in_flight_planned", "requests", "valid_probes",
-            "auth_checked", "tripped", "stopped", "throttled", "waited", "unread")
+            "auth_checked", "tripped", "stopped", "throttled", "waited", "unread", "unexpected")
+MAX_UNEXPECTED_SHOWN = 50  # unexpected creates listed (the count, ``unplanned``, stays exact)
 PROBE_WAIT = 120.0  # seconds a probe waits for a slot held by other in-flight requests
 RUN_WAIT = 120.0  # seconds one run spends waiting out 429s, in total
 
@@ -57,15 +58,17 @@ class LedgerState:
     throttled: str
     waited: float
     unread: int = 0  # of ``made``: 2xx status lines whose body never arrived (a stall, a reset)
+    unexpected: tuple[str, ...] = ()  # each 2xx to a refusal probe: which request, answered what
 
 
 class Ledger:
     """The run's create accounting (``limit=None``: unlimited, the in-process emulator)."""
 
     def __init__(self, limit: int | None, *, path: str | None = None, breaker: bool = True,
-                 allow_valid_bodies: bool = True) -> None:
+                 allow_valid_bodies: bool = True, tolerate: int = 0) -> None:
         self.limit = limit
         self.breaker = breaker
+        self.tolerate = tolerate  # --unexpected-creates: 2xx to refusal probes before the breaker opens
         self.allow_valid_bodies = allow_valid_bodies
         self.path = path
         # The answer that opened the breaker and the clause it is evidence against (this process's
@@ -76,14 +79,14 @@ class Ledger:
         self._memory: dict[str, object] | None = None
         self._db: sqlite3.Connection | None = None
         if path is None:
-            self._memory = dict(zip(_COLUMNS, (0, 0, 0, 0, 0, 0, 0, "", "", "", 0.0, 0), strict=True))
+            self._memory = dict(zip(_COLUMNS, (0, 0, 0, 0, 0, 0, 0, "", "", "", 0.0, 0, ""), strict=True))
             return
         self._db = sqlite3.connect(path, timeout=60, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("CREATE TABLE IF NOT EXISTS ledger (id INTEGER PRIMARY KEY, made INT, unplanned INT, "
                          "in_flight INT, in_flight_planned INT, requests INT, valid_probes INT, auth_checked INT, "
-                         "tripped TEXT, stopped TEXT, throttled TEXT, waited REAL, unread INT)")
-        self._db.execute("INSERT OR IGNORE INTO ledger VALUES (1, 0, 0, 0, 0, 0, 0, 0, '', '', '', 0.0, 0)")
+                         "tripped TEXT, stopped TEXT, throttled TEXT, waited REAL, unread INT, unexpected TEXT)")
+        self._db.execute("INSERT OR IGNORE INTO ledger VALUES (1, 0, 0, 0, 0, 0, 0, 0, '', '', '', 0.0, 0, '')")
 
     # -- the row ----------------------------------------------------------------
     def _execute(self, sql: str) -> None:
@@ -117,7 +120,8 @@ class Ledger:
         row = self._row()
         return LedgerState(int(row["made"]), int(row["unplanned"]), int(row["requests"]),
                            str(row["tripped"]), str(row["stopped"]), str(row["throttled"]),
-                           float(row["waited"]), int(row["unread"]))
+                           float(row["waited"]), int(row["unread"]),
+                           tuple(line for line in str(row["unexpected"]).split("\n") if line))
 
     @property
     def planned_limit(self) -> int | None:
@@ -170,7 +174,13 @@ class Ledger:
                 if not planned:
                     changes["unplanned"] = int(row["unplanned"]) + 1
                 if must_refuse and self.breaker and not row["tripped"]:
-                    changes["tripped"] = f"{evidence} was answered {status} where a correct server refuses"
+                    what = f"{evidence} was answered {status} where a correct server refuses"
+                    count = int(row["unplanned"]) + (0 if planned else 1)
+                    if count > self.tolerate:  # --unexpected-creates N: the (N+1)th opens the breaker
+                        changes["tripped"] = what + (f" (unexpected create {count}, over --unexpected-creates "
+                                                     f"{self.tolerate})" if self.tolerate else "")
+                    if count <= MAX_UNEXPECTED_SHOWN:
+                        changes["unexpected"] = "\n".join(filter(None, (str(row["unexpected"]), what)))
             self._update(**changes)
         finally:
             self._execute("COMMIT")

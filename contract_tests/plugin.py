@@ -94,6 +94,9 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
                     help="allow billable creates on a non-emulator target")
     group.addoption("--contract-max-creates", dest="contract_max_creates", type=int, default=DEFAULT_MAX_CREATES,
                     metavar="N", help=f"cap on creates with --contract-allow-create (default {DEFAULT_MAX_CREATES})")
+    group.addoption("--contract-unexpected-creates", dest="contract_unexpected_creates", type=int, default=0,
+                    metavar="N", help="keep judging after up to N creates where a correct server refuses "
+                                      "(default 0: the breaker opens at the first); only for a free target")
     group.addoption("--contract-burst", dest="contract_burst", type=int, default=DEFAULT_BURST, metavar="N",
                     help=f"cheap requests spent provoking a 429 (default {DEFAULT_BURST})")
     group.addoption("--contract-profile", dest="contract_profile", choices=PROFILES, default=None,
@@ -229,7 +232,8 @@ def _activate(config: pytest.Config) -> None:
         config.stash[SHARED] = Path(tempfile.mkdtemp(prefix="avatar-contract-run-"))
     target = target_from_config(config)
     # verify refuses these too; each message names where the value came from.
-    for flag, value in (("--contract-max-creates", target.max_creates), ("--contract-burst", target.burst)):
+    for flag, value in (("--contract-max-creates", target.max_creates), ("--contract-burst", target.burst),
+                        ("--contract-unexpected-creates", target.unexpected_creates)):
         if value < 0:
             raise pytest.UsageError(f"{flag} must be >= 0, got {value}")
     try:
@@ -292,6 +296,7 @@ def target_from_config(config: pytest.Config) -> Target:
         second_api_key=config.getoption("contract_second_api_key"),
         allow_create=bool(config.getoption("contract_allow_create")),
         max_creates=int(config.getoption("contract_max_creates")),
+        unexpected_creates=int(config.getoption("contract_unexpected_creates")),
         burst=int(config.getoption("contract_burst")),
         profile=config.getoption("contract_profile") or "default",
         seed=config.stash[SEED],
@@ -351,7 +356,8 @@ class ClauseSummary:
         finally:
             ledger.close()
         return {"made": state.made, "unplanned": state.unplanned, "requests": state.requests,
-                "tripped": state.tripped, "stopped": state.stopped, "throttled": state.throttled}
+                "tripped": state.tripped, "stopped": state.stopped, "throttled": state.throttled,
+                "unexpected": list(state.unexpected)}
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if not self.results:

@@ -127,11 +127,26 @@ class SuiteReport:
         return Counter(r.verdict.value for r in self.results)
 
 
+def unexpected_count(report: SuiteReport) -> int:
+    """Avatars created where a correct server refuses: every create without --allow-create, else
+    the 2xx answers to refusal probes that --unexpected-creates let the run judge past."""
+    if report.target.embedded:
+        return 0
+    if not report.target.allow_create:
+        return report.creates
+    return int(report.run.get("unplanned", 0)) if report.run.get("tolerated") else 0
+
+
 def unexpected_creates(report: SuiteReport) -> str:
-    """A warning when avatars were created although creation was not allowed, else ""."""
+    """A warning when avatars were created where a correct server refuses, else ""."""
     t = report.target
-    if t.embedded or t.allow_create or report.creates == 0:
+    if t.embedded or report.creates == 0 or unexpected_count(report) == 0:
         return ""
+    if t.allow_create:
+        listed = [str(x) for x in report.run.get("unexpected") or []]
+        return (f"WARNING: {unexpected_count(report)} UNEXPECTED create(s), each a 2xx where a correct server "
+                f"refuses; judging went on (--unexpected-creates {report.run.get('tolerated')}) within "
+                f"--max-creates {t.max_creates}: {'; '.join(listed[:5])}" + (" …" if len(listed) > 5 else ""))
     clauses = ", ".join(f"{r.name} ({r.creates})" for r in report.results if r.creates)
     return (f"WARNING: {report.creates} avatar(s) were CREATED without --allow-create (possibly billable): "
             f"the target answered 2xx where a correct server refuses, in {clauses}")
@@ -302,7 +317,7 @@ def to_json(report: SuiteReport) -> dict[str, Any]:
         "ledger": dict(report.run),  # creates made against the cap, breaker, target stopped, throttled
         "requests": report.requests,
         "creates": report.creates,
-        "unexpected_creates": report.creates if unexpected_creates(report) else 0,
+        "unexpected_creates": unexpected_count(report),
         "warnings": [w for w in (unexpected_creates(report),) if w],
         "seconds": round(report.seconds, 2),
         "stopped": report.stopped or None,

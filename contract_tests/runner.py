@@ -76,7 +76,8 @@ class RunState:
         self.shared_dir = shared_dir
         limit = None if target.embedded else max(target.max_creates if target.allow_create else 0, 1)
         self.ledger = Ledger(limit, path=str(shared_dir / "ledger.sqlite") if shared_dir else None,
-                             breaker=not target.embedded, allow_valid_bodies=target.may_create)
+                             breaker=not target.embedded, allow_valid_bodies=target.may_create,
+                             tolerate=target.unexpected_creates)
         self.plan = plan_for(target, list(names) if names is not None else None)
         self.full_plan = plan_for(replace(target, max_creates=10**6, allow_create=True),
                                   list(names) if names is not None else None)
@@ -128,6 +129,7 @@ class RunState:
             "cap": None if self.target.embedded else (self.target.max_creates if self.target.allow_create else 0),
             "needed": self.full_plan.needed, "planned": self.plan.cost,
             "tripped": state.tripped, "stopped": state.stopped, "throttled": state.throttled,
+            "unexpected": list(state.unexpected), "tolerated": self.target.unexpected_creates,
             "pool": {"requests": len(p.exchanges), "made": len(p.creates)} if (p := self._pool) else None,
         }
         if self.stopped_at is not None:

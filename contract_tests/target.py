@@ -56,6 +56,9 @@ class Target:
     second_api_key: str | None = None
     allow_create: bool = False
     max_creates: int = DEFAULT_MAX_CREATES
+    # --unexpected-creates: 2xx answers to refusal probes tolerated before the breaker opens
+    # (0: the first one opens it).  Only for targets the user knows are free.
+    unexpected_creates: int = 0
     burst: int = DEFAULT_BURST
     profile: Profile = "default"
     seed: int | None = None
