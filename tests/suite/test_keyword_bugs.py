@@ -156,6 +156,7 @@ def _run(server: type[Independent]) -> tuple[dict[str, Any], Independent]:
     return {r.name: r for r in run_suite(target, names)}, app
 
 
+@pytest.mark.slow  # a matrix: one suite run per keyword bug
 @pytest.mark.parametrize(("server", "owner"), CASES)
 def test_a_bug_at_one_keyword_fails_its_owner_only(server: type[Independent], owner: str) -> None:
     results, _ = _run(server)

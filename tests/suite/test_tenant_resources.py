@@ -61,6 +61,7 @@ def _scope_bodies(f: BodyFactory, cap: int | None) -> list[dict[str, Any]]:
     return [b for b in bodies if b is not None]
 
 
+@pytest.mark.slow  # the planner at every cap from 3 to 25, per spec and group mode
 def test_the_second_tenant_rides_only_on_a_body_naming_none_of_the_first_tenants_resources(
         fixture: AssetFixture) -> None:
     real = BodyFactory(factory().contract, fixture=fixture, invented=False)

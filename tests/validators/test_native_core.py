@@ -143,6 +143,7 @@ def test_hostile_inputs(pair: Pair) -> None:
         pair.same(raw)
 
 
+@pytest.mark.slow  # the fuzz bench's inputs through both cores, like test_fuzz_bench
 def test_fuzz_bench_inputs(pair: Pair) -> None:
     fuzz = _bench("fuzz")
     hostile = fuzz.Hostile(20)
