@@ -16,6 +16,8 @@ from avatar_contract.contract_tests.target import Target
 from ._stalling import StallsBodies, served
 from ._support import KEY_1, KEY_2
 
+pytestmark = pytest.mark.http  # servers on a real socket that stall until the client's timeout
+
 # Long enough that an unstalled answer on a loaded machine arrives; a stalled one never does.
 TIMEOUT = 4.0
 
