@@ -57,6 +57,7 @@ def _fail(clause: str, findings: Iterable[Finding]) -> None:
     if listed:
         failure = ClauseFailure(clause, "; ".join(listed[:5]) + (" …" if len(listed) > 5 else ""))
         failure.kind = " ".join(sorted({f"{f.rule} at {f.path or '(root)'}" for f in found}))
+        failure.pointer = found[0].path
         raise failure
 
 

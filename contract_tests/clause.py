@@ -18,6 +18,7 @@ from .attribution import rate_limited
 from .bodies import BodyFactory
 from .budget import Ledger
 from .checks import linter
+from .excerpt import excerpt
 from .exchange import Exchange
 from .finding import ClauseFailure, Incomplete, NotObserved, Skipped, Step
 from .pool_result import NEEDS_INPUT
@@ -86,6 +87,7 @@ class ClauseContext:
         self.met_limited: list[Exchange] = []  # 429s met anywhere in the run (attribution.rate_limit_evidence)
         self.not_runnable: list[str] = []  # planned cases this target cannot be given the inputs for
         self.missing_inputs: list[str] = []  # what would make them runnable, e.g. "[video] url"
+        self._owners_noted: set[str] = set()  # other clauses' defects already noted here (once each)
 
     # -- scale ------------------------------------------------------------------
     def examples(self, scale: float = 1.0) -> int:
@@ -97,7 +99,7 @@ class ClauseContext:
 
     # -- verdicts ---------------------------------------------------------------
     def fail(self, message: str, exchange: Exchange | None = None, kind: str | None = None, *,
-             sequence: Sequence[Step] = (), compare: str = "") -> None:
+             sequence: Sequence[Step] = (), compare: str = "", pointer: str | None = None) -> None:
         """Record a failure.  Failures of one ``kind`` (a rule or a status) keep the first example
         and an exact count, so a flood of one defect never hides another.  ``sequence`` holds
         every exchange that shows it when one is not enough (a race, a replay, a second tenant)."""
@@ -111,6 +113,9 @@ class ClauseContext:
         if len(self.failures) < MAX_KINDS:
             failure = ClauseFailure(self.name, message, exchange, sequence=sequence, compare=compare)
             failure.kind = kind
+            if pointer is not None and exchange is not None:
+                # The response around the failing value, read from the whole body (not the kept start).
+                failure.pointer, failure.excerpt = pointer, excerpt(exchange.body, pointer)
             self.failures.append(failure)
         else:
             self.hidden_kinds += 1
@@ -221,9 +226,12 @@ class ClauseContext:
     def owned_elsewhere(self, exchange: Exchange, request: Any) -> None:
         """Another clause's defect met on this exchange: a note pointing there, never a failure here."""
         report = linter().lint_response(exchange.status, exchange.body, request=request)
-        owners = sorted({_owner(f) for f in report.errors} - {self.name})
-        if owners:
-            self.note(f"responses here also break {', '.join(owners)}: see " + " / ".join(owners))
+        for owner in sorted({_owner(f) for f in report.errors} - {self.name} - self._owners_noted):
+            # The defect named where it was seen (the owner may not run, or be cut short, in this run).
+            self._owners_noted.add(owner)
+            first = next(f for f in report.errors if _owner(f) == owner)
+            self.note(f"responses here also break {owner}: {first.path or '(root)'}: {first.message} "
+                      f"(request #{exchange.request_number}); see {owner}")
 
     def _unjudgeable(self, exchange: Exchange) -> bool:
         """A body cut at the session's cap: its status was judged, its body cannot be."""
@@ -233,10 +241,12 @@ class ClauseContext:
 
     def _findings(self, label: str, findings: Iterable[Finding], exchange: Exchange,
                   sequence: Sequence[Step] = (), compare: str = "") -> bool:
-        shown = [f"{f.path or '(root)'}: {f.message}" for f in findings]
+        found = list(findings)
+        shown = [f"{f.path or '(root)'}: {f.message}" for f in found]
         if shown:
             self.fail(f"{label}: {'; '.join(shown[:4])}", exchange,
-                      kind=" ".join(sorted({f.rule for f in findings})), sequence=sequence, compare=compare)
+                      kind=" ".join(sorted({f.rule for f in found})), sequence=sequence, compare=compare,
+                      pointer=found[0].path)
             return False
         return True
 

@@ -119,7 +119,7 @@ async def _judge(ctx: ClauseContext, extra: Callable[[Exchange], None] | None = 
         ctx.cases += 1
         for failure in check_exchange(exchange, [ctx.name]):
             ctx.fail(f"{exchange.request.method} → {exchange.status}: {failure.message}", exchange,
-                     kind=f"{exchange.status}: {failure.kind}")
+                     kind=f"{exchange.status}: {failure.kind}", pointer=failure.pointer)
 
 
 @clause(

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from .excerpt import Excerpt
 from .exchange import Exchange
 
 
@@ -67,6 +68,8 @@ class ClauseFailure(AssertionError):
         self.count = 1  # failures of the same kind are folded into the first one
         self.kind = message  # what groups them: a rule or a status, never a case label
         self.others: list[str] = []  # the first messages of the rest of the kind (the count is exact)
+        self.pointer: str | None = None  # the failing JSON Pointer in the response, when there is one
+        self.excerpt: Excerpt | None = None  # the response around it (see excerpt.py)
 
 
 class Incomplete(Exception):
@@ -116,6 +119,8 @@ class ClauseResult:
                     "others": list(f.others),
                     "status": f.exchange.status if f.exchange else None,
                     "response": f.exchange.summary() if f.exchange else None,
+                    "pointer": f.pointer,
+                    "excerpt": f.excerpt.line() if f.excerpt else None,
                     "curl": curl(f.exchange) if (curl and f.exchange) else None,
                 }
                 for f in self.failures

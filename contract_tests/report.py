@@ -24,6 +24,7 @@ from .progress import clip
 from .redact import Scrubber
 from .repro import BATCH, SCRIPT_DIR, KeyVariables, describe, script_names, write_scripts
 from .run_info import RunInfo
+from .see_also import unpointed
 from .target import Target
 
 # Characters of a curl line shown on stdout when the full one is in the report files
@@ -244,6 +245,8 @@ def render_failures(report: SuiteReport, per_clause: int | None = None) -> str:
         scripts = script_names(r)
         for failure in shown:
             out.append(f"FAIL {r.name}: {failure.message}{_times(failure.count)}")
+            if failure.excerpt is not None:
+                out.append(f"  {failure.excerpt.line()}")
             if failure.exchange is not None and not failure.sequence:
                 curl = _shown_curl(report, report.curl(failure.exchange), scripts.get(id(failure)))
                 out.append(f"  reproduce: {curl}")
@@ -375,6 +378,10 @@ def to_markdown(report: SuiteReport) -> str:
             scripts = script_names(r)
             for failure in r.failures:
                 lines += ["", f"- {_md_cell(failure.message)}{_times(failure.count)}"]
+                if failure.excerpt is not None:
+                    shown = failure.excerpt.line()
+                    fence = "`" * max(3, _longest_backticks(shown) + 1)
+                    lines += ["", f"  {fence}", f"  {shown}", f"  {fence}"]
                 if failure.others:
                     more = failure.count - 1 - len(failure.others)
                     lines += ["", "  Also of this kind:", *[f"  - {_md_cell(m)}" for m in failure.others]]
@@ -464,4 +471,6 @@ def write(report: SuiteReport, directory: Path) -> list[Path]:
 def from_results(target: Target, results: Iterable[ClauseResult], secrets: Sequence[str] = (),
                  seconds: float = 0.0, mutation: MutationScore | None = None,
                  run: dict[str, Any] | None = None) -> SuiteReport:
-    return SuiteReport(target, list(results), seconds, mutation, tuple(s for s in secrets if s), run=run or {})
+    return SuiteReport(target, unpointed(list(results)), seconds, mutation, tuple(s for s in secrets if s),
+                       run=run or {})
+

@@ -17,6 +17,7 @@ from typing import Any
 from .exchange import ABSENT, Exchange, parse_json
 from .finding import ClauseFailure, ClauseResult, Verdict
 from .report import SuiteReport, counts_legend, creates_line, summary_line, unexpected_creates
+from .repro import SCRIPT_DIR, script_names
 from .target import header_variable, secret_header
 
 # Background per verdict: green pass, red fail, amber for "we could not tell".
@@ -146,9 +147,25 @@ def _reproducers(failure: ClauseFailure) -> list[str]:
     return found
 
 
-def _failure(report: SuiteReport, failure: ClauseFailure) -> str:
+def _highlighted(report: SuiteReport, failure: ClauseFailure) -> str:
+    """The excerpt around the failing pointer, its value marked."""
+    shown = failure.excerpt
+    if shown is None:
+        return ""
+    where = shown.pointer or "(root)"
+    also = "" if shown.found == shown.pointer else f" (absent; shown in {_e(shown.found or '(root)')})"
+    text = shown.text
+    marked = (f"{_e(report.scrub(text[:shown.start]))}<mark>{_e(report.scrub(text[shown.start:shown.end]))}</mark>"
+              f"{_e(report.scrub(text[shown.end:]))}")
+    return f"<h4>at <code>{_e(where)}</code>{also}</h4><pre class=\"excerpt\">{marked}</pre>"
+
+
+def _failure(report: SuiteReport, failure: ClauseFailure, script: str | None = None) -> str:
     times = f" <span class=\"muted\">(×{failure.count})</span>" if failure.count > 1 else ""
     parts = [f'<div class="failure"><p>{_e(report.scrub(failure.message))}{times}</p>']
+    parts.append(_highlighted(report, failure))
+    if script is not None:
+        parts.append(f'<p>reproducer: <a href="{_e(script)}"><code>{_e(script)}</code></a></p>')
     if failure.others:  # what the count folds: the reader can find each case
         items = "".join(f"<li>{_e(report.scrub(m))}</li>" for m in failure.others)
         parts.append(f"<h4>also of this kind</h4><ul>{items}</ul>")
@@ -169,7 +186,9 @@ def _failures(report: SuiteReport) -> str:
     out = ["<h2>Failures</h2>"]
     for r in failing:
         out.append(f'<h3 id="fail-{_e(r.name)}"><code>{_e(r.name)}</code> — {len(r.failures)} finding(s)</h3>')
-        out.extend(_failure(report, f) for f in r.failures)
+        scripts = script_names(r)
+        out.extend(_failure(report, f, f"{SCRIPT_DIR}/{scripts[id(f)]}" if id(f) in scripts else None)
+                   for f in r.failures)
     return "".join(out)
 
 

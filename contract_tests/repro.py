@@ -16,6 +16,7 @@ beside the reports as ``repro/<clause>-<n>.sh``.  In them:
 
 from __future__ import annotations
 
+import re
 import shlex
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -61,6 +62,11 @@ show() {
   [[ $body =~ $re ]] && id=${BASH_REMATCH[1]}
   retry=$(grep -i '^retry-after:' "$out/$n.headers" | tr -d '\r')
   printf '#%s  %s  avatar_item.id=%s%s\n    %s\n' "$n" "$status" "$id" "${retry:+  $retry}" "${body:0:300}"
+}
+# The answer around a member (the failing JSON Pointer's last name), wherever it is in the body.
+around() {
+  tr -d '\n' < "$out/$1.body" 2>/dev/null | grep -o ".\{0,120\}\"$2\"[[:space:]]*:.\{0,160\}" | head -1 |
+    sed 's/^/    /'
 }
 """
 
@@ -202,10 +208,23 @@ def render_script(failure: ClauseFailure, base_url: str,
             lines.append(_echo(f"== step {index}: {first.request.method} {first.request.path} ({who})"))
             lines.append(f"req_{function} {names[0]}")
         lines += [f"show {name}" for name in names]
+    lines += _around(failure, n)
     lines += ["echo", _echo(f"Compare: {failure.compare}" if failure.compare else
                             "Compare: the answer with what the contract requires (below)"),
               _echo(f"In the run that found it: {_comment(failure.message)}")]
     return "\n".join(lines) + "\n"
+
+
+def _around(failure: ClauseFailure, last: int) -> list[str]:
+    """Where the failing value is: this run's answer around its member, and what the run saw there."""
+    shown = failure.excerpt
+    if shown is None or last < 1:
+        return []
+    name = shown.found.rsplit("/", 1)[-1]
+    lines = [_echo(f"The failing value, {shown.pointer or '(root)'}, in this answer:")]
+    if re.fullmatch(r"[A-Za-z0-9_-]+", name):
+        lines.append(f"around {last} {name}")
+    return [*lines, _echo(f"In the run that found it, {shown.line()}")]
 
 
 def _burst(index: int, sig: int, step: Step, who: str) -> list[str]:

@@ -365,6 +365,12 @@ def _scrubbed(failure: ClauseFailure, scrub: Scrubber) -> ClauseFailure:
     clean.count = failure.count
     clean.kind = scrub.text(failure.kind)
     clean.others = [scrub.text(m) for m in failure.others]
+    clean.pointer = failure.pointer
+    if failure.excerpt is not None:
+        text = scrub.text(failure.excerpt.text)  # a key the server echoed may sit beside the value
+        shown = failure.excerpt
+        clean.excerpt = shown if text == shown.text else replace(
+            shown, text=text, start=min(shown.start, len(text)), end=min(shown.end, len(text)))
     return clean
 
 

@@ -151,6 +151,21 @@ def locate(raw: Raw, pointers: Iterable[str]) -> dict[str, Position]:
     return located
 
 
+def value_span(text: str, pointer: str) -> tuple[str, int, int] | None:
+    """Where ``pointer``'s value lies in ``text``: (the pointer found, start, end) as character
+    offsets; for an absent member, its nearest present ancestor.  None when nothing is found."""
+    starts = _starts(text, set(_prefixes(pointer)))
+    for prefix in _prefixes(pointer):
+        if prefix in starts:
+            start = starts[prefix]
+            try:
+                end = json.JSONDecoder().raw_decode(text, start)[1]
+            except (ValueError, RecursionError):
+                end = min(len(text), start + 1)
+            return prefix, start, end
+    return None
+
+
 def locate_yaml(text: str, pointers: Iterable[str]) -> dict[str, Position]:
     """The same for a YAML (or JSON) spec, from the YAML parser's node marks: the
     spec audit's findings point into the spec, and code scanning shows them there."""

@@ -133,6 +133,7 @@ def test_same_answers_without_proof_of_overlap_are_incomplete_not_pass() -> None
     assert "no overlap proven" in result.reason
 
 
+@pytest.mark.http
 @pytest.mark.parametrize("delay", ["0", "0.005"])  # zero, and the emulator's default
 def test_the_served_emulator_without_a_guard_never_passes(delay: str) -> None:
     with served_emulator("--fault", "no_in_flight_guard", "--processing-delay", delay) as base:
@@ -143,6 +144,7 @@ def test_the_served_emulator_without_a_guard_never_passes(delay: str) -> None:
         [(r.verdict, r.reason) for r in results]
 
 
+@pytest.mark.http
 @pytest.mark.parametrize("delay", ["0", "0.005"])
 def test_the_served_clean_emulator_never_fails(delay: str) -> None:
     with served_emulator("--processing-delay", delay) as base:

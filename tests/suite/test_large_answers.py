@@ -11,7 +11,10 @@ import hashlib
 import json
 from typing import Any
 
+from avatar_contract.contract_tests.excerpt import excerpt
 from avatar_contract.contract_tests.finding import Verdict
+from avatar_contract.contract_tests.report import from_results, render_failures, to_json, to_markdown
+from avatar_contract.contract_tests.report_html import to_html
 from avatar_contract.contract_tests.runner import RunState, run_clause
 from avatar_contract.contract_tests.session import EVIDENCE_BYTES
 from avatar_contract.contract_tests.target import Target
@@ -57,3 +60,30 @@ def test_a_large_answer_is_spilled_and_still_judged_whole() -> None:
     whole = exchange.body
     assert len(whole) == exchange.size > PADDING and hashlib.sha256(whole).hexdigest() == exchange.sha256
     assert b"yesterday" in whole and b"yesterday" not in exchange.content
+
+
+def test_every_output_shows_the_failing_value_centred_on_its_pointer() -> None:
+    # The bad created_at sits 300 KB into the body: a body cut at its start would hide it.
+    target = Target(base_url=REMOTE, api_key=KEY_1, second_api_key=KEY_2, asgi_app=PadsCreates(),
+                    allow_create=True, profile="quick", seed=2)
+    result = run_clause("response.schema", target, RunState(target))
+    failure = next(f for f in result.failures if "created_at" in f.message)
+    assert failure.pointer == "/data/avatar_group/created_at"
+    shown = failure.excerpt
+    assert shown is not None and shown.text[shown.start:shown.end] == '"yesterday"'
+    report = from_results(target, [result])
+    data = to_json(report)["clauses"][0]["failures"]
+    kept = next(f for f in data if f["pointer"] == failure.pointer)
+    assert '"yesterday"' in kept["excerpt"] and kept["excerpt"].startswith("at /data/avatar_group/created_at: ")
+    line = f"at /data/avatar_group/created_at: {shown.text}"
+    assert line in to_markdown(report)
+    assert line in render_failures(report)
+    html = to_html(report)
+    assert "<mark>&quot;yesterday&quot;</mark>" in html
+
+
+def test_an_absent_member_is_shown_in_the_object_it_is_missing_from() -> None:
+    found = excerpt(b'{"data": {"avatar_item": {"name": "x"}}}', "/data/avatar_item/id")
+    assert found is not None and found.found == "/data/avatar_item"
+    assert found.text[found.start:found.end] == '{"name": "x"}'
+    assert "absent; shown in /data/avatar_item" in found.line()

@@ -221,3 +221,21 @@ def test_verify_records_the_create_pool_s_own_counts(tmp_path: Path, monkeypatch
     assert data["creates"] == pool["made"] + sum(c["creates"] for c in data["clauses"])
     assert (f"the create pool's {pool['requests']} request(s) and {pool['made']} create(s) are shared"
             in capsys.readouterr().out)
+
+
+def test_no_note_sends_the_reader_to_a_clause_that_did_not_judge_the_defect() -> None:
+    from avatar_contract.contract_tests.see_also import unpointed
+
+    note = "responses here also break errors.envelope: /error/code: 'x' is not 'invalid_parameter' (request #7); " \
+           "see errors.envelope"
+    seen = ClauseResult("request.rejects_invalid", Verdict.PASS, notes=[note, "see response.schema"])
+    interrupted = ClauseResult("errors.envelope", Verdict.INCOMPLETE, reason="stopped by the run's deadline")
+    failed = ClauseResult("response.schema", Verdict.FAIL)
+    unpointed([seen, interrupted, failed])
+    assert "see errors.envelope" not in seen.notes[0]
+    assert seen.notes[0].endswith("errors.envelope owns it (incomplete in this run)")
+    assert "/error/code" in seen.notes[0] and "request #7" in seen.notes[0]  # the defect, where it was seen
+    assert seen.notes[1] == "see response.schema"  # that one failed: the pointer holds
+    alone = ClauseResult("auth.missing", Verdict.PASS, notes=["see errors.envelope"])
+    unpointed([alone])
+    assert alone.notes == ["errors.envelope owns it (not run here)"]

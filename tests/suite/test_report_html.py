@@ -114,7 +114,10 @@ def test_report_html_escapes_hostile_server_content_and_hides_secrets() -> None:
     parser = _check(page)
     assert "script" not in parser.tags and "img" not in parser.tags
     assert "onerror" not in parser.attributes
-    assert parser.links and all(link.startswith("#fail-") for link in parser.links)  # only our anchors
+    # Only our anchors and each failure's reproducer beside the report (relative, no scheme).
+    assert parser.links and all(link.startswith("#fail-") or re.fullmatch(r"repro/[a-z_.]+-\d+\.sh", link)
+                                for link in parser.links), parser.links
+    assert any(link.startswith("repro/") for link in parser.links)
     assert "&lt;script&gt;" in page and "onerror=alert(1)&gt;" in page
     assert SECRET not in page and "gw-token-value-123456" not in page
     assert "key *** rejected" in page

@@ -219,6 +219,7 @@ def test_the_printed_steps_of_a_replay_send_one_key_twice(tmp_path: Path) -> Non
     assert len(replayed) == 2 and replayed[0][1] == replayed[1][1] != "-", replayed
 
 
+@pytest.mark.http
 def test_the_rate_limit_script_bursts_to_the_first_429_up_to_the_burst(tmp_path: Path) -> None:
     # The run needs only a few requests (a bucket of 5); the script must still find the 429 on a
     # target whose bucket is larger (or refilled meanwhile): it bursts up to --burst, as the clause does.
@@ -231,3 +232,17 @@ def test_the_rate_limit_script_bursts_to_the_first_429_up_to_the_burst(tmp_path:
     with served("--fault", "retry_after_missing", "--rate-limit", "30/3600") as fresh:
         output = _run_script(text.replace(base, fresh), tmp_path)
     assert "the first 429 came after at most" in output, output
+
+
+@pytest.mark.http
+def test_a_response_schema_script_prints_the_failing_value(tmp_path: Path) -> None:
+    with served("--fault", "response_wrong_type") as base:
+        result = run_clause("response.schema", _target(base))
+        failure = next(f for f in result.failures if f.pointer == "/data/avatar_group/created_at")
+        text = render_script(failure, base)
+        assert text is not None
+        output = _run_script(text, tmp_path)
+    assert "The failing value, /data/avatar_group/created_at, in this answer:" in output
+    # This run's own answer around the member (an ISO-8601 string, the defect), then the run's excerpt.
+    assert re.search(r'^    .*"created_at": *"\d{4}-', output, re.MULTILINE), output
+    assert "In the run that found it, at /data/avatar_group/created_at: " in output
