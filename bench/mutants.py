@@ -1,6 +1,6 @@
 """Kill rate of the mechanical mutants (tests/suite/_mutants.py), per element class.
 
-    python bench/mutants.py [--spec PATH] [--group TEXT] [--limit N] [--json OUT]
+    python bench/mutants.py [--spec PATH] [--group TEXT] [--element TEXT] [--limit N] [--json OUT]
 
 Writes one mutant per (element, operator) from the spec's element list, runs
 the suite against each (in-process, quick profile, default cap, with the
@@ -21,6 +21,7 @@ from pathlib import Path
 from types import ModuleType
 
 from avatar_contract.contract_tests.coverage import coverage_report
+from avatar_contract.contract_tests.suite_spec import use_spec
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -39,15 +40,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--spec", help="the spec (default: the vendored one)")
     parser.add_argument("--group", default="", help="only classes containing this text")
     parser.add_argument("--limit", type=int, default=0, help="at most N mutants per class (0: all)")
+    parser.add_argument("--element", default="", help="only elements whose id contains this text")
     parser.add_argument("--json", metavar="OUT", help="also write the outcomes as JSON")
     args = parser.parse_args(argv)
+    use_spec(args.spec)  # this process holds targets to it throughout (reasons are judged under it too)
     m = _harness()
     made, skipped = m.spec_mutants(args.spec)
     states = {e.element.id: e.state for e in coverage_report(args.spec).entries}
     chosen: list[object] = []
     per: dict[str, int] = defaultdict(int)
     for mutant in made:
-        if args.group in mutant.group and (not args.limit or per[mutant.group] < args.limit):
+        if args.group in mutant.group and args.element in mutant.element.id and \
+                (not args.limit or per[mutant.group] < args.limit):
             per[mutant.group] += 1
             chosen.append(mutant)
     started = time.monotonic()

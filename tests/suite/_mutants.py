@@ -340,15 +340,29 @@ class Outcome:
             return ("equivalent for the suite's probes: every probe body and key is judged as before "
                     "(another keyword still decides them)")
         if self.incomplete:
-            return (f"the run stopped short ({', '.join(self.incomplete)} incomplete): the mutant's first "
-                    "unexpected create tripped the breaker; no clause failed")
+            return (f"{', '.join(self.incomplete)} incomplete (a fact not runnable here, or the breaker "
+                    "stopping the run at an unexpected create), and no clause failed")
         if coverage_state != "probed":
             return f"the element is {coverage_state} in the coverage report"
         return "probed, yet no clause failed: a gap in what the probes judge"
 
 
 def run_mutant(mutant: Mutant | None, spec: str | None = None, seed: int = 5) -> Outcome | list[Any]:
-    """Run the suite (quick profile, default cap, with assets as a live run) against the mutant."""
+    """Run the suite (quick profile, default cap, with assets as a live run) against the mutant.
+
+    ``spec``: the emulator serves it and the suite holds it to it (the process-wide choice, put back after).
+    """
+    before = spec_path()
+    if spec is not None:
+        use_spec(spec)
+    try:
+        return _run(mutant, spec, seed)
+    finally:
+        if spec is not None:
+            use_spec(before)
+
+
+def _run(mutant: Mutant | None, spec: str | None, seed: int) -> Outcome | list[Any]:
     with tempfile.TemporaryDirectory() as tmp:
         validation = None
         if mutant is not None and mutant.document is not None:
@@ -367,6 +381,20 @@ def run_mutant(mutant: Mutant | None, spec: str | None = None, seed: int = 5) ->
         return results
     return Outcome(mutant, tuple(r.name for r in results if r.verdict is Verdict.FAIL),
                    tuple(r.name for r in results if r.verdict is Verdict.INCOMPLETE))
+
+
+def _planned(f: Any) -> Iterator[Any]:
+    """The planner's accepted bodies (unlimited cap), as body cases."""
+    from avatar_contract.contract_tests.bodies import BodyCase
+    from avatar_contract.contract_tests.planner import plan_creates
+    from avatar_contract.contract_tests.pool import planned_body
+
+    plan = plan_creates(f, cap=None, has_second_key=True, embedded=True)
+    groups = {c.index: "ag_mutant" for c in plan.creates}
+    for create in plan.creates:
+        body = planned_body(f, create, groups, made=["lk_mutant"])
+        if body is not None:
+            yield BodyCase(create.describe(), body)
 
 
 def judged_differently(mutant: Mutant) -> bool:
@@ -389,7 +417,8 @@ def judged_differently(mutant: Mutant) -> bool:
         path.write_text(json.dumps(mutant.document), encoding="utf-8")
         changed = Linter(path, strict=True)
         mine, theirs = BodyChecker(changed, frozenset()), BodyChecker(f.linter, frozenset())
-        for case in [*invalid_cases(f), *boundary_cases(f, {}), *(BodyCase(v, f.body(v)) for v in f.variants)]:
+        for case in [*invalid_cases(f), *boundary_cases(f, {}), *(BodyCase(v, f.body(v)) for v in f.variants),
+                     *_planned(f)]:
             raw = case.raw if case.raw is not None else encode_json(case.body)
             if isinstance(mine.check(raw), Accepted) != isinstance(theirs.check(raw), Accepted):
                 return True

@@ -126,16 +126,36 @@ def _judge(mutants: list[M.Mutant]) -> tuple[list[M.Outcome], dict[str, str]]:
                       for o in outcomes if not o.killed}
 
 
+# The survivors that are neither equivalent nor unobservable, each with why (bench/mutants.py lists them):
+# - without its pattern the key check accepts "a b": the tour's bad-key probe then creates, the breaker
+#   stops the run at that unexpected create, and the clauses left are incomplete, none failed;
+# - a 429 is drawn on a live target only by rate_limit.retry_after's burst, which judges Retry-After and
+#   hands the envelope, status and media type to clauses whose tour draws 429s in-process only.
+KNOWN_SURVIVORS = {
+    "/components/parameters/IdempotencyKey/schema/pattern",
+    "/paths/~1v3~1avatars/post/responses/429",
+    "/paths/~1v3~1avatars/post/responses/429/content/application~1json",
+    "/paths/~1v3~1avatars/post/responses/429/content/application~1json/schema/properties/error",
+    "/paths/~1v3~1avatars/post/responses/429/content/application~1json/example/error/code",
+}
+
+
+def _live_survivors(outcomes: list[M.Outcome], reasons: dict[str, str]) -> set[str]:
+    return {o.mutant.element.id for o in outcomes
+            if not o.killed and not reasons[o.mutant.element.id + o.mutant.how].startswith(MOOT)}
+
+
 @pytest.mark.slow
 def test_one_mutant_per_element_class_is_killed_or_moot(made: tuple[list[M.Mutant], list[Any]]) -> None:
     outcomes, reasons = _judge(list(_sample(made[0])))
-    live = [o for o in outcomes if o.killed or not reasons[o.mutant.element.id + o.mutant.how].startswith(MOOT)]
-    assert sum(o.killed for o in live) >= 0.95 * len(live) - 1, reasons
+    assert _live_survivors(outcomes, reasons) <= KNOWN_SURVIVORS, reasons
 
 
 @pytest.mark.slow
 @pytest.mark.skipif(os.environ.get("AVATAR_CONTRACT_SLOW") != "1", reason="every mutant: set AVATAR_CONTRACT_SLOW=1")
 def test_every_mutant_is_killed_at_95_percent_or_moot(made: tuple[list[M.Mutant], list[Any]]) -> None:
     outcomes, reasons = _judge(made[0])
-    live = [o for o in outcomes if o.killed or not reasons[o.mutant.element.id + o.mutant.how].startswith(MOOT)]
+    survivors = _live_survivors(outcomes, reasons)
+    assert survivors <= KNOWN_SURVIVORS, reasons
+    live = [o for o in outcomes if o.killed or o.mutant.element.id in survivors]
     assert sum(o.killed for o in live) >= 0.95 * len(live), reasons
