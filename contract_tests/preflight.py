@@ -196,6 +196,11 @@ async def _probe(target: Target, client: httpx.AsyncClient, credentials: Credent
             if slow is not None:
                 slow.cancel()
         result.exchanges.append(exchange)
+        if exchange.body_lost and not 200 <= exchange.status < 300:
+            # A refusal whose body never completes: nothing can be judged (a 2xx is kept:
+            # it counts as a create, and its owner fails on it).
+            raise TargetUnusable(f"{target.display_url} answered {exchange.status} but sent no complete body: "
+                                 f"{exchange.body_lost}; check --base-url and that the server is up (POST {where})")
         if exchange.status == 0:
             raise TargetUnusable(f"cannot reach {target.display_url}: {exchange.headers.get(ERROR_HEADER)}; "
                                  f"check --base-url and that the server is up (POST {where})")
