@@ -78,18 +78,25 @@ async def _pairs(ctx: ClauseContext, name: str) -> list[list[Exchange]]:
 async def key_format(ctx: ClauseContext) -> None:
     f = ctx.bodies
     body = f.body(f.variants[0], name="Idempotency-Key format check")
-    on_invalid = 0
-    for label, raw in invalid_keys():
+    on_invalid = named = 0
+    cases = invalid_keys()
+    for label, raw in cases:
         try:
             exchange = await ctx.session.post(body, key=raw)
             ctx.expect_error(exchange, 400, f"{label} (valid body)")
         except ValidBodyRefused:
             on_invalid += 1  # a valid body would be billable on a server that ignores the format
             exchange = await ctx.session.post({}, key=raw)
-            ctx.expect_error(exchange, 400, f"{label} (invalid body: no creates allowed)")
+            if ctx.expect_error(exchange, 400, f"{label} (invalid body: no creates allowed)"):
+                named += _names_the_key(exchange)
     if on_invalid:
         ctx.note(f"{on_invalid} malformed key(s) rode on an invalid body (creation not allowed): "
                  "a server that ignores the key format is not caught that way; pass --allow-create")
+    if on_invalid == len(cases) and not named and not ctx.failures:
+        # Each 400 may be the body's: nothing shows the key format is checked (a heuristic: an error
+        # that names the Idempotency-Key is taken as the key's).
+        ctx.incomplete("every malformed key rode on an invalid body and no 400 named the Idempotency-Key: "
+                       "the refusals may all be the body's; pass --allow-create")
     if ctx.target.may_create:
         await ctx.judge_facts()
         await _case_distinct(ctx)
@@ -116,6 +123,15 @@ async def _case_distinct(ctx: ClauseContext) -> None:
             ctx.cases += 1
         else:
             ctx.note(f"{label} was refused ({again.summary(80)}): case equivalence not judged")
+
+
+def _names_the_key(exchange: Exchange) -> bool:
+    """The 400's error names the Idempotency-Key (its ``param`` or message): the key was checked."""
+    body = exchange.json
+    error = body.get("error") if isinstance(body, dict) else None
+    if not isinstance(error, dict):
+        return False
+    return any(isinstance(v, str) and "idempotency" in v.lower() for v in (error.get("param"), error.get("message")))
 
 
 def _canned_ids(pool: PoolResult) -> set[str]:
