@@ -9,6 +9,7 @@ from typing import Any
 
 from .excerpt import Excerpt
 from .exchange import Exchange
+from .response_body import kept_name
 
 
 class Verdict(StrEnum):
@@ -120,6 +121,9 @@ class ClauseResult:
                     "status": f.exchange.status if f.exchange else None,
                     "response": f.exchange.summary() if f.exchange else None,
                     "pointer": f.pointer,
+                    # A large body: the whole of it beside the report (the response above is its start).
+                    "body": {"size": f.exchange.size, "sha256": f.exchange.sha256,
+                             "file": kept_name(f.exchange.sha256)} if f.exchange and f.exchange.spill else None,
                     "excerpt": f.excerpt.line() if f.excerpt else None,
                     "curl": curl(f.exchange) if (curl and f.exchange) else None,
                 }

@@ -23,6 +23,7 @@ from .mutation import MutationScore
 from .progress import clip
 from .redact import Scrubber
 from .repro import BATCH, SCRIPT_DIR, KeyVariables, describe, script_names, write_scripts
+from .response_body import keep_bodies
 from .run_info import RunInfo
 from .see_also import unpointed
 from .target import Target
@@ -463,6 +464,7 @@ def write(report: SuiteReport, directory: Path) -> list[Path]:
     for old in scripts.glob("*.sh") if scripts.is_dir() else ():
         if old.name.rsplit("-", 1)[0] in CLAUSE_NAMES:  # only our own, from an earlier run
             old.unlink()
+    keep_bodies([f.exchange for r in report.results for f in r.failures], directory, report.scrub_content)
     # The reproducers go beside them, in repro/ (not listed: one per failure, possibly many).
     write_scripts(report.results, scripts, report.target.display_url, report.scrub, report.target.headers)
     return written

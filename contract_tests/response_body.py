@@ -13,9 +13,14 @@ import hashlib
 import os
 import shutil
 import tempfile
-from typing import Any
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import httpx
+
+if TYPE_CHECKING:
+    from .exchange import Exchange
 
 # Bodies larger than this are kept in a file, not in memory (the reports show 64 KiB of any body).
 SPILL_BYTES = 64 * 1024
@@ -37,6 +42,23 @@ def spill_body(content: bytes) -> dict[str, Any]:
 
 
 _spill_dir: list[str] = []
+
+
+def kept_name(sha256: str) -> str:
+    """Where a failing exchange's whole body is kept in the report directory (by its hash)."""
+    return f"bodies/{sha256[:16]}.body"
+
+
+def keep_bodies(exchanges: Iterable[Exchange | None], directory: Path, scrub: Callable[[str], str]) -> None:
+    """The whole body of each exchange that was too large to keep in memory (a failure's evidence),
+    scrubbed of every form of a key, into ``directory/bodies/``; report.json names each file."""
+    for exchange in exchanges:
+        if exchange is None or not exchange.spill:
+            continue
+        path = directory / kept_name(exchange.sha256)
+        path.parent.mkdir(exist_ok=True)
+        text = exchange.body.decode("utf-8", "surrogateescape")
+        path.write_bytes(scrub(text).encode("utf-8", "surrogateescape"))
 
 
 class ReadBody:

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+from pathlib import Path
 from typing import Any
 
 from avatar_contract.contract_tests.excerpt import excerpt
 from avatar_contract.contract_tests.finding import Verdict
-from avatar_contract.contract_tests.report import from_results, render_failures, to_json, to_markdown
+from avatar_contract.contract_tests.report import from_results, render_failures, to_json, to_markdown, write
 from avatar_contract.contract_tests.report_html import to_html
 from avatar_contract.contract_tests.runner import RunState, run_clause
 from avatar_contract.contract_tests.session import EVIDENCE_BYTES
@@ -87,3 +88,16 @@ def test_an_absent_member_is_shown_in_the_object_it_is_missing_from() -> None:
     assert found is not None and found.found == "/data/avatar_item"
     assert found.text[found.start:found.end] == '{"name": "x"}'
     assert "absent; shown in /data/avatar_item" in found.line()
+
+
+def test_the_whole_body_of_a_large_failing_answer_is_kept_beside_the_report(tmp_path: Path) -> None:
+    target = Target(base_url=REMOTE, api_key=KEY_1, second_api_key=KEY_2, asgi_app=PadsCreates(),
+                    allow_create=True, profile="quick", seed=2)
+    result = run_clause("response.schema", target, RunState(target))
+    report = from_results(target, [result])
+    write(report, tmp_path)
+    shown = json.loads((tmp_path / "report.json").read_text())["clauses"][0]["failures"]
+    kept = next(f["body"] for f in shown if f["pointer"] == "/data/avatar_group/created_at")
+    whole = (tmp_path / kept["file"]).read_bytes()
+    assert len(whole) == kept["size"] > PADDING and b'"yesterday"' in whole
+    assert hashlib.sha256(whole).hexdigest() == kept["sha256"]  # nothing to scrub in it: the same bytes
