@@ -10,23 +10,17 @@ defect, one owning clause.
 from __future__ import annotations
 
 import asyncio
-import functools
-import re
 from collections import Counter
-from collections.abc import Callable, Iterable
-from typing import Any
-
-from avatar_contract.spec import Spec, spec_elements
+from collections.abc import Callable
 
 from .checks import check_exchange, linter
 from .clause import ClauseContext, clause
-from .exchange import ABSENT, Exchange, parse_json
+from .exchange import ABSENT, Exchange
 from .finding import Step
 from .generation import schemathesis_requests
 from .keys import invalid_keys, is_valid_key
 from .mutations import invalid_cases
 from .session import Credentials, Session
-from .suite_spec import suite_spec
 
 BURST_CONCURRENCY = 16  # live, the ledger's free slots bound it further
 UNDOCUMENTED_METHODS = ("GET", "PUT", "PATCH", "DELETE")
@@ -125,8 +119,8 @@ async def _judge(ctx: ClauseContext, extra: Callable[[Exchange], None] | None = 
 @clause(
     "response.schema",
     "Every response validates for its status under the strict profile, including `avatar_type` "
-    "consistency with the request variant and the response sentence rules (`sentence.*`); creates under "
-    "different Idempotency-Keys return different look ids (\"Unique look identifier\").",
+    "consistency with the request variant and the response sentence rules (`sentence.*`). Look ids "
+    "repeated across creates are idempotency.replay's (\"Unique look identifier\").",
     "The tour: auth failures, invalid bodies and keys, schemathesis negative cases, every answer of the "
     "create pool (the planned creates, their replays, the race's 409s) and, in-process, a burst (429); each "
     "response is checked by the `response_schema` schemathesis check (validators, strict, with the request, "
@@ -135,45 +129,6 @@ async def _judge(ctx: ClauseContext, extra: Callable[[Exchange], None] | None = 
 )
 async def response_schema(ctx: ClauseContext) -> None:
     await _judge(ctx)
-    if ctx.target.may_create and _looks_unique():
-        _distinct_looks(ctx, [exchange for _, exchange in (await ctx.pool()).creates])
-
-
-@functools.cache
-def _looks_unique_in(spec: Spec) -> bool:
-    # Bound to the spec's words: "Unique look identifier." on the look's id.
-    return any(e.kind == "sentence" and "/properties/id/description#" in e.pointer
-               and re.match(r"unique look identifier", e.text, re.IGNORECASE) is not None
-               for e in spec_elements(spec))
-
-
-def _looks_unique() -> bool:
-    return _looks_unique_in(suite_spec())
-
-
-def _look_id(exchange: Exchange) -> Any:
-    body = parse_json(exchange.body)
-    data = body.get("data") if isinstance(body, dict) else None
-    item = data.get("avatar_item") if isinstance(data, dict) else None
-    return item.get("id") if isinstance(item, dict) else None
-
-
-def _distinct_looks(ctx: ClauseContext, creates: Iterable[Exchange]) -> None:
-    """Creates under different Idempotency-Keys made different looks ("Unique look identifier")."""
-    first: dict[str, tuple[bytes | None, Exchange]] = {}
-    for exchange in creates:
-        look = _look_id(exchange)
-        if not isinstance(look, str) or not 200 <= exchange.status < 300:
-            continue
-        raw = exchange.request.header("Idempotency-Key")
-        # Keys differing only in case: idempotency.key_format's to judge (one owner per defect).
-        key = raw.lower() if raw is not None else None
-        earlier = first.setdefault(look, (key, exchange))
-        ctx.cases += 1
-        if earlier[0] != key:
-            ctx.fail(f"look id {look!r} came back for two creates under different Idempotency-Keys "
-                     "(the spec: 'Unique look identifier.')", exchange, kind="look id reused",
-                     sequence=[Step((earlier[1],)), Step((exchange,))])
 
 
 @clause(

@@ -101,7 +101,7 @@ ROWS: tuple[SentenceRow, ...] = (
     SentenceRow(r"^unique avatar group identifier",
                 waiver="a create that joins a group returns that group's id again by design; uniqueness "
                        "across groups needs the account's group list (another endpoint)"),
-    SentenceRow(r"^unique look identifier", ("response.schema",),
+    SentenceRow(r"^unique look identifier", ("idempotency.replay",),
                 waiver="within a run, creates under different keys are compared; uniqueness against the "
                        "account's other looks needs its look list (another endpoint)"),
     SentenceRow(r"^display name of the (look|avatar)",
