@@ -136,7 +136,7 @@ def unexpected_count(report: SuiteReport) -> int:
         return 0
     if not report.target.allow_create:
         return report.creates
-    return int(report.run.get("unplanned", 0)) if report.run.get("tolerated") else 0
+    return int(report.run.get("unplanned", 0)) if report.target.unexpected_creates else 0
 
 
 def unexpected_creates(report: SuiteReport) -> str:
@@ -147,7 +147,7 @@ def unexpected_creates(report: SuiteReport) -> str:
     if t.allow_create:
         listed = [str(x) for x in report.run.get("unexpected") or []]
         return (f"WARNING: {unexpected_count(report)} UNEXPECTED create(s), each a 2xx where a correct server "
-                f"refuses; judging went on (--unexpected-creates {report.run.get('tolerated')}) within "
+                f"refuses; judging went on (--unexpected-creates {t.unexpected_creates}) within "
                 f"--max-creates {t.max_creates}: {'; '.join(listed[:5])}" + (" …" if len(listed) > 5 else ""))
     clauses = ", ".join(f"{r.name} ({r.creates})" for r in report.results if r.creates)
     return (f"WARNING: {report.creates} avatar(s) were CREATED without --allow-create (possibly billable): "

@@ -166,7 +166,7 @@ class RaceGets429(Independent):
         return await super().create(headers, raw)
 
     async def process(self, raw: bytes) -> tuple[int, bytes]:
-        await asyncio.sleep(0.5)  # the original is still in flight when the race's others arrive
+        await asyncio.sleep(1.0)  # the original is still in flight when the race's others arrive, however loaded
         return await super().process(raw)
 
 

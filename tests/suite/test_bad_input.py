@@ -38,7 +38,8 @@ def test_verify_refuses_in_one_line_naming_the_source(
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("option", "value"), [("--contract-max-creates", "-1"), ("--contract-burst", "-2")])
+@pytest.mark.parametrize(("option", "value"), [("--contract-max-creates", "-1"), ("--contract-burst", "-2"),
+                                              ("--contract-unexpected-creates", "-3")])
 def test_pytest_refuses_a_negative_cap_as_verify_does(option: str, value: str) -> None:
     done = subprocess.run([sys.executable, "-m", "pytest", "contract_tests", "-p", "no:cacheprovider", "-q",
                            option, value], cwd=ROOT, capture_output=True, text=True, timeout=300)
