@@ -114,20 +114,21 @@ class PostgresStore:
     def __init__(self, dsn: str, max_records: int | None = None) -> None:
         self._max_records = max_records
         self._claims = 0
-        self._pool = ConnectionPool(
-            dsn, min_size=1, max_size=_POOL_SIZE, open=False, timeout=_CONNECT_TIMEOUT,
-            kwargs={"autocommit": True, "connect_timeout": int(_CONNECT_TIMEOUT)},
-            name="avatar-contract")
+        options = {"autocommit": True, "connect_timeout": int(_CONNECT_TIMEOUT)}
+        try:
+            # One connection first, outside the pool: an unreachable database is one clear error
+            # now, not the pool's retries and warnings until its timeout.  It migrates the schema.
+            with psycopg.connect(dsn, **options) as conn:
+                migrate(conn)
+        except psycopg.Error as exc:
+            raise StoreError(f"cannot reach PostgreSQL at {store_label(dsn)}: {_first_line(exc)}") from None
+        self._pool = ConnectionPool(dsn, min_size=1, max_size=_POOL_SIZE, open=False, timeout=_CONNECT_TIMEOUT,
+                                    kwargs=options, name="avatar-contract")
         try:
             self._pool.open(wait=True, timeout=_CONNECT_TIMEOUT)
-            with self._pool.connection() as conn:
-                migrate(conn)
         except psycopg.Error as exc:
             self._pool.close()
             raise StoreError(f"cannot reach PostgreSQL at {store_label(dsn)}: {_first_line(exc)}") from None
-        except StoreError:
-            self._pool.close()
-            raise
 
     @contextmanager
     def _conn(self) -> Iterator[psycopg.Connection[Any]]:

@@ -40,6 +40,9 @@ def configure_logging(level: str) -> None:
         handler._avatar_contract = True  # type: ignore[attr-defined]
         logger.addHandler(handler)
     logger.setLevel(level.upper())
+    # While a database is away the emulator logs one line per refused request; the pool's own
+    # reconnection warnings (two lines per attempt) would only repeat it.
+    logging.getLogger("psycopg.pool").setLevel(max(logging.ERROR, logger.level))
 
 
 def tune_gc() -> None:
