@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import pytest
 
@@ -29,6 +29,13 @@ def in_schema(dsn: str, schema: str) -> str:
     """``dsn`` whose connections use ``schema`` (the emulator creates its tables there)."""
     joiner = "&" if "?" in dsn else "?"
     return f"{dsn}{joiner}options={quote(f'-csearch_path={schema}')}"
+
+
+def via_port(dsn: str, port: int) -> str:
+    """``dsn`` through 127.0.0.1:``port`` (a forwarder that can cut the database off)."""
+    parts = urlsplit(dsn)
+    user = f"{parts.username}@" if parts.username else ""
+    return urlunsplit(parts._replace(netloc=f"{user}127.0.0.1:{port}"))
 
 
 def fresh_schema(prefix: str = "t") -> str:

@@ -11,7 +11,7 @@ import logging
 import subprocess
 import sys
 import threading
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import psycopg
 import pytest
@@ -21,18 +21,12 @@ from avatar_contract.emulator._postgres_schema import MIGRATIONS, VERSION, migra
 from avatar_contract.emulator._postgres_store import PostgresStore
 from avatar_contract.emulator._records import Fresh, InFlight, Replay, StoredResponse, StoreError
 
-from ._postgres import fresh_schema, postgres_dsn
+from ._postgres import fresh_schema, postgres_dsn, via_port
 from ._served import free_port
 from ._support import error_of, harness, photo, prompt, twin
 from ._tcp_proxy import TcpProxy
 
 pytestmark = pytest.mark.anyio
-
-
-def _via(dsn: str, port: int) -> str:
-    parts = urlsplit(dsn)
-    user = f"{parts.username}@" if parts.username else ""
-    return urlunsplit(parts._replace(netloc=f"{user}127.0.0.1:{port}"))
 
 
 async def test_two_replicas_share_avatars_keys_and_training_state() -> None:
@@ -161,7 +155,7 @@ async def test_the_rate_limit_is_one_bucket_across_replicas() -> None:
 async def test_a_lost_database_is_a_503_then_serving_resumes(caplog: pytest.LogCaptureFixture) -> None:
     dsn = fresh_schema()
     proxy = TcpProxy([(urlsplit(dsn).hostname or "127.0.0.1", urlsplit(dsn).port or 5432)])
-    h = harness(EmulatorConfig(store=_via(dsn, proxy.port), rate_limit=None))
+    h = harness(EmulatorConfig(store=via_port(dsn, proxy.port), rate_limit=None))
     try:
         assert (await h.create(photo(), idem="before")).status_code == 200
         proxy.cut()

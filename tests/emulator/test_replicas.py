@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import psycopg
@@ -21,7 +22,7 @@ import pytest
 
 from avatar_contract.contract_tests.clause import CLAUSE_NAMES
 
-from ._postgres import fresh_schema
+from ._postgres import fresh_schema, via_port
 from ._served import Served
 from ._support import photo, twin
 from ._tcp_proxy import TcpProxy
@@ -196,3 +197,28 @@ def test_verify_passes_against_3_replicas_behind_a_round_robin_proxy(tmp_path: P
                 proxy.close()
         assert code == 0, out[-3000:]
         assert len(proxy.served) == 3, proxy.served  # every replica answered some of the run
+
+
+def test_a_served_replica_answers_503_while_the_database_is_away_and_logs_no_traceback() -> None:
+    dsn = fresh_schema("rep")
+    proxy = TcpProxy([(urlsplit(dsn).hostname or "127.0.0.1", urlsplit(dsn).port or 5432)])
+    server = Served("--store", via_port(dsn, proxy.port), "--api-key", KEY, "--rate-limit", "off")
+    try:
+        server.start()
+        create = f"{server.base}/v3/avatars"
+        assert httpx.post(create, json=photo(), headers=HEADERS, timeout=30).status_code == 200
+        proxy.cut()
+        down = httpx.post(create, json=photo(), headers={**HEADERS, "idempotency-key": "away"}, timeout=30)
+        assert down.status_code == 503 and down.headers["retry-after"] == "1"
+        assert down.json()["error"]["code"] == "service_unavailable"
+        proxy.restore()
+        for _ in range(100):  # bounded: the pool replaces its broken connections
+            again = httpx.post(create, json=photo(), headers={**HEADERS, "idempotency-key": "away"}, timeout=30)
+            if again.status_code != 503:
+                break
+            time.sleep(0.2)
+        assert again.status_code == 200
+    finally:
+        err = server.stop()
+        proxy.close()
+    assert "Traceback" not in err and "store unavailable on POST /v3/avatars" in err, err
