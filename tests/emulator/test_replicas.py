@@ -222,3 +222,10 @@ def test_a_served_replica_answers_503_while_the_database_is_away_and_logs_no_tra
         err = server.stop()
         proxy.close()
     assert "Traceback" not in err and "store unavailable on POST /v3/avatars" in err, err
+
+
+def test_uvicorn_workers_on_a_postgresql_store_share_one_state() -> None:
+    with replicas(1, "--workers", "2", *BURST_FLAGS) as (dsn, group):
+        statuses = asyncio.run(_burst([group[0].base], 40, "workers", "/ns/workers/v3/avatars"))
+    assert set(statuses) <= {200, 409} and 409 in statuses, statuses
+    assert _rows(dsn, "SELECT count(*) FROM avatar_looks WHERE tenant LIKE 'workers:%'")[0][0] == 1
