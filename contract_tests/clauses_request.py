@@ -70,10 +70,13 @@ async def _under_every_scheme(ctx: ClauseContext, cases: tuple[BodyCase, ...]) -
 @clause(
     "request.rejects_invalid",
     "Schema-invalid bodies get 400 `invalid_parameter`, never 2xx, 422 or 5xx.",
-    "Targeted cases for every constraint (each required field, each discriminator, maxItems, "
-    "maxLength in code points, closed assets, types, non-JSON), schemathesis negative cases and "
-    "hypothesis mutants — all confirmed invalid by the linter; plus valid bodies exactly at each "
-    "limit (the planner's creates), which must be accepted (creation-gated).",
+    "Cases derived from every keyword of the request schema (each required entry missing, every other "
+    "JSON type, const case and whitespace variants, one code point over each maxLength as bytes, UTF-16, "
+    "graphemes, NFC or trimming would miscount it, maxItems + 1, an unknown property at each closed "
+    "object), raw bodies (trailing bytes, deep nesting, edge numbers, non-UTF-8), one per keyword class "
+    "again under Bearer, schemathesis negative cases and hypothesis mutants — all confirmed invalid by "
+    "the linter; plus valid bodies at each limit (the planner's creates: exactly maxLength astral, "
+    "precomposed and space-ended, one under, maxItems), which must be accepted (creation-gated).",
 )
 async def request_rejects_invalid(ctx: ClauseContext) -> None:
     f = ctx.bodies

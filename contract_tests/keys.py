@@ -126,6 +126,15 @@ def _every_class(length: int) -> str:
     return fresh_key(length, prefix=mixed[:length])
 
 
+NO_KEY = "no Idempotency-Key"  # the key-edge label of a create sent without the header
+
+
+def key_optional() -> bool:
+    """Whether the spec makes the Idempotency-Key header optional (a create without it is valid)."""
+    header = _linter().contract.idempotency_key
+    return header is not None and not header.required
+
+
 def invalid_keys() -> list[tuple[str, bytes]]:
     """(label, raw header value) pairs a correct server must refuse with 400."""
     low, high = limits()

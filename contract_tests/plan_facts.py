@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .bodies import BodyFactory
-from .keys import alphabet, valid_keys
+from .keys import NO_KEY, alphabet, key_optional, valid_keys
 from .schema_values import REFERENCE, accept_values
 
 GROUP_MODES = ("null", "absent", "set")
@@ -103,6 +103,9 @@ def global_facts(has_second_key: bool) -> list[Fact]:
            Fact("response:status", "response.status", "a 2xx status judged"),
            Fact("response:content_type", "response.content_type", "a 2xx Content-Type judged")]
     out += [Fact(f"key:{label}", "idempotency.key_format", f"{label} accepted") for label, _ in valid_keys()]
+    if key_optional():
+        out.append(Fact(f"key:{NO_KEY}", "idempotency.key_format",
+                        "a create without an Idempotency-Key accepted (the header is optional)"))
     out += [Fact("follow:in_flight", "idempotency.in_flight", "concurrent same-key requests"),
             Fact("follow:replay", "idempotency.replay", "a same-key, same-body retry replays"),
             Fact("follow:replay_body_differs", "idempotency.replay_body_differs",

@@ -28,6 +28,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from .bodies import BodyFactory, Site
+from .keys import NO_KEY
 from .plan_facts import GROUP_MODES, Fact, Unrunnable, body_facts, global_facts, slot, unrunnable_facts
 from .plan_selection import FLOATING, Item, select
 from .plan_selection import source_place as source_place  # re-exported: the pool and its verdicts use it
@@ -74,7 +75,8 @@ class PlannedCreate:
         parts += [f"{p} at maxLength" for p in self.at_limit]
         parts += [" ".join(v.split(":", 3)[2:]) for v in self.values]
         parts.append("Authorization: Bearer" if self.bearer else "x-api-key")
-        parts.append(f"Idempotency-Key: {self.key_label}" if self.key_label else "fresh Idempotency-Key")
+        parts.append(NO_KEY if self.key_label == NO_KEY else f"Idempotency-Key: {self.key_label}"
+                     if self.key_label else "fresh Idempotency-Key")
         parts += [f"+ {f.replace('_', ' ')}" for f in self.follow_ups]
         return ", ".join(parts)
 
@@ -331,7 +333,8 @@ def _assemble(drafts: list[_Draft], items: list[Item], chosen: list[int]) -> lis
     # (A create that references a resource of the first tenant never hosts the second tenant's.)
     by_plainness = sorted(hosts, key=lambda h: (bool(drafts[h].after_first),
                                                 any(x.key == "auth:bearer" for x in creates[h].facts),
-                                                sum(x.key.startswith("key:") for x in creates[h].facts), -h))
+                                                sum(x.key.startswith("key:") + (x.key == f"key:{NO_KEY}")
+                                                    for x in creates[h].facts), -h))
     riders: dict[int, list[Item]] = {host: [] for host in hosts}
     for i in chosen:
         if items[i].name != "create":

@@ -21,7 +21,7 @@ from .attribution import rate_limited
 from .bodies import BodyFactory
 from .budget import BudgetExhausted, TargetStopped
 from .exchange import Credential, Exchange
-from .keys import fresh_key, is_valid_key, valid_keys
+from .keys import NO_KEY, fresh_key, is_valid_key, valid_keys
 from .packed_refusals import BODY_FACTS, mark_packed, unblame
 from .planner import CreatePlan, Fact, PlannedCreate, source_place
 from .pool_result import (
@@ -114,7 +114,7 @@ class _Pool:
     def body(self, c: PlannedCreate) -> dict[str, Any] | None:
         return planned_body(self.f, c, self.groups, self.made)
 
-    async def send(self, body: dict[str, Any], key: str, credential: Credential) -> Exchange:
+    async def send(self, body: dict[str, Any], key: str | None, credential: Credential) -> Exchange:
         exchange = await self.session.post(body, key=key, credential=credential, creates=True)
         if _ok(exchange):
             self.result.creates.append((body, exchange))
@@ -122,7 +122,7 @@ class _Pool:
                 self.made.append(str(exchange.item_id()))
         return exchange
 
-    async def race(self, body: dict[str, Any], key: str, size: int) -> list[Exchange]:
+    async def race(self, body: dict[str, Any], key: str | None, size: int) -> list[Exchange]:
         await self.session.ledger.reserve(size, planned=True)
         start = StartLine(size)  # the bodies leave together: the race really overlaps
         # Unretried (attribution.race_unretried): a 429 here may be the answer to a concurrent retry.
@@ -142,7 +142,7 @@ class _Pool:
             self.settle([x for x in c.facts if x not in riders], UNRUN, None, why + " (see request.variants)")
             return
         creds = self.session.credentials
-        key = self.keys[c.key_label] if c.key_label else fresh_key()
+        key = None if c.key_label == NO_KEY else self.keys[c.key_label] if c.key_label else fresh_key()
         credential = creds.bearer() if c.bearer else creds.api_key()
         if "in_flight" in c.follow_ups:
             answers = await self.race(body, key, self.plan.race)
@@ -188,7 +188,8 @@ class _Pool:
                 body = self.good[0][1]
                 label = fact.key.split(":", 1)[1]
                 # A new key of the same edge: the refused one may be stored with its refusal.
-                key = dict(valid_keys())[label] if fact.key.startswith("key:") else fresh_key()
+                key = None if label == NO_KEY else \
+                    dict(valid_keys())[label] if fact.key.startswith("key:") else fresh_key()
                 cred = creds.bearer() if fact.key == "auth:bearer" else creds.api_key()
                 again = await self.send(body, key, cred)
                 self.result.outcomes.pop(fact.key)
@@ -315,10 +316,14 @@ class _Pool:
                 self.settle([fact], UNRUN, exchange, PACKED + f"packed in a create whose {limit} {field_} are "
                                                               "refused (see request.rejects_invalid)")
 
-    async def follow_ups(self, c: PlannedCreate, body: dict[str, Any], key: str, credential: Credential,
+    async def follow_ups(self, c: PlannedCreate, body: dict[str, Any], key: str | None, credential: Credential,
                          original: Exchange) -> None:
         for name in c.follow_ups:
             if name == "in_flight":
+                continue
+            if key is None:  # (the planner never hosts one on the create sent without a key)
+                self.settle([x for x in c.facts if x.key == f"follow:{name}"], UNRUN, None,
+                            "not sent: the create it rides on sent no Idempotency-Key")
                 continue
             if name == "replay":
                 again = await self.send(body, key, credential)

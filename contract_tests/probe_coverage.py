@@ -18,6 +18,7 @@ from avatar_contract.spec import to_pointer
 
 from .bodies import BodyFactory
 from .coverage import CoverageInput, source
+from .keys import NO_KEY
 from .mutations import invalid_cases
 from .plan_facts import body_facts, global_facts
 from .schema_values import accept_values
@@ -87,13 +88,18 @@ def _security(f: BodyFactory) -> Found:
     return out
 
 
-def _key_case(f: BodyFactory) -> Found:
+def _key_facts(f: BodyFactory) -> Found:
+    """The Idempotency-Key's case follow-up (at its pattern) and the keyless create (at ``required``)."""
     header = f.contract.idempotency_key
-    if header is None or not any(x.key == "follow:key_case" for x in global_facts(False)):
+    if header is None:
         return {}
-    if "pattern" not in (header.schema or {}):
-        return {}
-    return {f"{header.pointer}/schema/pattern": ["fact follow:key_case [idempotency.key_format]"]}
+    out: Found = {}
+    for fact in global_facts(False):
+        if fact.key == "follow:key_case" and "pattern" in (header.schema or {}):
+            _add(out, [f"{header.pointer}/schema/pattern"], f"fact {fact.key} [{fact.clause}]")
+        elif fact.key == f"key:{NO_KEY}":
+            _add(out, [f"{header.pointer}/required"], f"fact {fact.key} [{fact.clause}]")
+    return out
 
 
 def fact_probes(f: BodyFactory) -> Found:
@@ -105,7 +111,7 @@ def fact_probes(f: BodyFactory) -> Found:
         for fact in body_facts(f, variant):
             if not fact.key.startswith("value:"):
                 _add(out, fact_elements(f, fact.key), f"fact {fact.key} [{fact.clause}]")
-    for element_id, names in [*_security(f).items(), *_key_case(f).items()]:
+    for element_id, names in [*_security(f).items(), *_key_facts(f).items()]:
         for name in names:
             _add(out, [element_id], name)
     return out

@@ -213,9 +213,18 @@ class _Walk:
                 value: Any = [self.f.asset(self.variant, site, source)] if site.many else \
                     self.f.asset(self.variant, site, source)
                 return {**base, name: value}
-        string = sub_of_type(self.spec, sub, "string")
-        if string is not None:
-            return put(base, (*loc, name), "contract suite")
+        for kind in ("string", "integer", "number", "boolean"):
+            alt = sub_of_type(self.spec, sub, kind)
+            if alt is None:
+                continue
+            enum = alt.get("enum")
+            low = alt.get("minimum")
+            value = enum[0] if isinstance(enum, list) and enum else \
+                {"string": "contract suite", "boolean": True}.get(kind, low if isinstance(low, (int, float)) else 1)
+            if kind == "string" and isinstance(alt.get("minLength"), int):
+                value = "a" * max(alt.get("minLength"), len("contract suite"))
+            candidate = put(base, (*loc, name), value)
+            return candidate if self.f.linter.lint_request(candidate).valid else None
         return None
 
 

@@ -79,9 +79,9 @@ def allowed_types(spec: Spec, node: Node) -> tuple[set[str], list[str]]:
         if isinstance(kind, str):
             types.add(kind)
             where.append(alt.at("type"))
-        elif isinstance(kind, list):
+        elif isinstance(kind, list):  # one element per entry: ".../type/1"
             types |= {k for k in kind if isinstance(k, str)}
-            where.append(alt.at("type"))
+            where += [alt.at("type", i) for i in range(len(kind))]
         elif isinstance(alt.get("discriminator"), dict) or isinstance(alt.get("properties"), dict):
             types.add("object")
         elif "const" in alt.schema:

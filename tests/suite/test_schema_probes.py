@@ -144,3 +144,33 @@ def test_every_element_a_probe_or_fact_names_is_an_element_of_the_spec(which: st
         labels = " ".join(name for names in named.values() for name in names)
         for label in ("avatar_id:absent", "avatar_id:null", "avatar_id:set to an existing one"):
             assert f"value:prompt:{label}" in labels
+
+
+def test_a_newer_spec_s_keywords_become_probes_with_no_code_change(tmp_path: Path) -> None:
+    """A nullable type list, an integer with bounds, an enum and a minLength, none in today's spec."""
+    import yaml
+
+    from ._support import vendored_doc
+
+    doc = vendored_doc()
+    prompt = doc["components"]["schemas"]["CreatePromptAvatarRequest"]["properties"]
+    prompt["name"] = {"type": ["string", "null"], "minLength": 2}
+    prompt["seed"] = {"type": "integer", "minimum": 1, "maximum": 5}
+    prompt["style"] = {"type": "string", "enum": ["studio", "outdoor"]}
+    path = tmp_path / "newer.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+    f = BodyFactory(contract_for(str(path)))
+    at = "/components/schemas/CreatePromptAvatarRequest/properties"
+    by_label = {c.label: c for c in derived_refusals(f)}
+    assert not any(label.startswith("prompt: name = null") for label in by_label)  # allowed now
+    boolean = by_label["prompt: name = true (boolean)"]
+    assert {f"{at}/name/type/0", f"{at}/name/type/1"} <= set(boolean.covers)
+    assert f"{at}/name/minLength" in by_label["prompt: name of 1 characters (minLength 2)"].covers
+    assert by_label["prompt: seed = 6 (maximum 5)"].covers == (f"{at}/seed/maximum",)
+    assert by_label["prompt: seed = 0 (minimum 1)"].covers == (f"{at}/seed/minimum",)
+    assert "prompt: seed = 1.5 (number)" in by_label
+    assert f"{at}/style/enum/0" in by_label["prompt: style = 'STUDIO' (upper case of enum value 'studio')"].covers
+    from avatar_contract.contract_tests.schema_values import accept_values
+    accepted = {a.label: a for a in accept_values(f, "prompt")}
+    assert accepted["= enum value 1"].value == "outdoor"
+    assert accepted["of exactly 2 astral code points (minLength)"].value == "\U0001f600" * 2
