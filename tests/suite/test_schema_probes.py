@@ -174,3 +174,23 @@ def test_a_newer_spec_s_keywords_become_probes_with_no_code_change(tmp_path: Pat
     accepted = {a.label: a for a in accept_values(f, "prompt")}
     assert accepted["= enum value 1"].value == "outdoor"
     assert accepted["of exactly 2 astral code points (minLength)"].value == "\U0001f600" * 2
+
+
+@pytest.mark.parametrize("which", SPECS)
+@settings(max_examples=40)
+@given(data=st.data())
+def test_every_must_accept_value_keeps_any_valid_body_valid(which: str, june_spec: Path, data: st.DataObject) -> None:
+    """The oracle accepts each derived must-accept value on any valid body of its variant."""
+    from avatar_contract.contract_tests.bodies import valid_bodies
+    from avatar_contract.contract_tests.schema_values import accept_values, apply
+
+    f = _factory(which, june_spec)
+    accepts = [a for v in f.variants for a in accept_values(f, v)]
+    accept = data.draw(st.sampled_from(accepts))
+    body = data.draw(valid_bodies(f, {v: "ag_1" for v in f.variants}).filter(
+        lambda b: b.get(f.union.property) == accept.variant))
+    changed = apply(f, body, accept, ["lk_1"])
+    assert changed is not None
+    report = f.linter.lint_request(changed)
+    assert report.valid, (accept.key, [(x.path, x.rule) for x in report.errors])
+    assert _second_opinion(f.contract.spec).is_valid(changed), accept.key
