@@ -417,9 +417,12 @@ static int push_step(Ctx *c, PyObject *step, Py_ssize_t index) {
 }
 
 static PyObject *pointer(Ctx *c) {
-    PyObject *parts = PyList_New(c->depth), *empty, *out;
+    PyObject *parts, *empty, *out;
     int i;
-    if (!parts) return NULL;
+    /* Most findings sit at the root or one field down: no join for those. */
+    if (c->depth == 0) return PyUnicode_FromStringAndSize("", 0);
+    if (c->depth == 1 && c->steps[0]) return Py_NewRef(c->steps[0]);
+    if (!(parts = PyList_New(c->depth))) return NULL;
     for (i = 0; i < c->depth; i++) {
         PyObject *s = c->steps[i];
         if (s) Py_INCREF(s);

@@ -429,7 +429,9 @@ def _bind(plan: Any, program: Any) -> Callable[[Any], Report]:
 
     def make(verdict: tuple[list[Record], bool | list[Record]], value: Any) -> tuple[Finding, ...]:
         records, advice = verdict
-        found = finish([site.make(at, item, extra) for site, at, item, extra in records])
+        found = [site.make(at, item, extra) for site, at, item, extra in records]
+        if len(found) > 1 or found[0].rule == "schema.additionalProperties":
+            found = finish(found)  # one finding has no duplicate; only that rule gets hints
         if advice is True:
             advise_root(value, "", found)
         elif advice:
