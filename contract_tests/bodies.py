@@ -339,18 +339,26 @@ class BodyFactory:
                 out[site.field] = self.asset(variant, site, pick(value))
         return out
 
-    def vary(self, body: dict[str, Any], suffix: str = " (changed)") -> dict[str, Any]:
-        """The same request with one free-text field changed (a body that "differs slightly")."""
+    def free_text(self, body: dict[str, Any]) -> list[str]:
+        """The body's required free-text string properties (``name``, ``prompt``), in the spec's order."""
         variant = str(body.get(self.union.property))
         branch = self.branch(variant)
         sites = {site.field for site in self.sites(variant)}
+        out = []
         for prop in branch.required:
             schema = self.property_schema(branch, prop)
             if prop not in sites and prop != self.union.property and schema.get("type") == "string" \
                     and "const" not in schema and "enum" not in schema and isinstance(body.get(prop), str):
-                changed = {**body, prop: body[prop] + suffix}
-                if self.linter.lint_request(changed).valid:
-                    return changed
+                out.append(prop)
+        return out
+
+    def vary(self, body: dict[str, Any], suffix: str = " (changed)") -> dict[str, Any]:
+        """The same request with one free-text field changed (a body that "differs slightly")."""
+        variant = str(body.get(self.union.property))
+        for prop in self.free_text(body):
+            changed = {**body, prop: body[prop] + suffix}
+            if self.linter.lint_request(changed).valid:
+                return changed
         raise LookupError(f"no free-text field to vary in a {variant} body")
 
     def check_valid(self, body: Any, *, warnings: bool = False) -> None:

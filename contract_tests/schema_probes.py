@@ -268,7 +268,7 @@ def raw_cases(f: BodyFactory, media: str) -> list[BodyCase]:
     variant = f.variants[0]
     body = f.body(variant)
     text = encode_json(body)
-    name = _free_string(f, variant, body)
+    name = next(iter(f.free_text(body)), None)
     covers = (media,)
     out = [BodyCase(f"{variant}: a valid body followed by 'x'", ABSENT, text + b"x", covers),
            BodyCase(f"{variant}: a valid body followed by a second JSON value", ABSENT, text + b"{}", covers),
@@ -294,18 +294,6 @@ def raw_cases(f: BodyFactory, media: str) -> list[BodyCase]:
     out.append(BodyCase(f"{variant}: {name} given twice, both numbers (every reading invalid)", ABSENT, dup,
                         (*covers, *name_type)))
     return out
-
-
-def _free_string(f: BodyFactory, variant: str, body: dict[str, Any]) -> str | None:
-    """A required free-text string property of ``variant`` (``name``), to carry raw literals."""
-    branch = f.branch(variant)
-    sites = {s.field for s in f.sites(variant)}
-    for prop in branch.required:
-        schema = f.property_schema(branch, prop)
-        if prop not in sites and prop != f.union.property and schema.get("type") == "string" \
-                and "const" not in schema and "enum" not in schema and isinstance(body.get(prop), str):
-            return prop
-    return None
 
 
 def media_element(f: BodyFactory) -> str:

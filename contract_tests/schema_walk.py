@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from avatar_contract.spec import Spec, from_pointer, to_pointer
+from avatar_contract.validators._schema_errors import json_type
 
 JSON_TYPES = ("null", "boolean", "integer", "number", "string", "array", "object")
 
@@ -85,26 +86,12 @@ def allowed_types(spec: Spec, node: Node) -> tuple[set[str], list[str]]:
         elif isinstance(alt.get("discriminator"), dict) or isinstance(alt.get("properties"), dict):
             types.add("object")
         elif "const" in alt.schema:
-            types.add(_json_type(alt.get("const")))
+            types.add(json_type(alt.get("const")))
         else:
             return set(JSON_TYPES), where  # unconstrained: anything goes
     if "number" in types:
         types.add("integer")
     return types, where
-
-
-def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    return "array" if isinstance(value, list) else "object"
 
 
 def sub_of_type(spec: Spec, node: Node, kind: str) -> Node | None:
