@@ -26,6 +26,7 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import quote
 
 import httpx
@@ -85,16 +86,60 @@ async def _load(bases: list[str], seconds: float, connections: int) -> tuple[lis
     return latencies, statuses, sum(errors), time.perf_counter() - started
 
 
-def measure(target: Target, bases: list[str], seconds: float, connections: int) -> Result:
+def _cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU of these processes so far (Linux /proc; 0 elsewhere)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 0.0
+
+
+def _descendants(pid: int) -> list[int]:
+    try:
+        children = [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+    return children + [d for c in children for d in _descendants(c)]
+
+
+def _postgres_pids() -> list[int]:
+    found = []
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            if (entry / "comm").read_text().strip() == "postgres":
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found
+
+
+@dataclass
+class Measured:
+    result: Result
+    server_us: float  # CPU per request in the emulator process(es)
+    postgres_us: float  # CPU per request in every postgres process on the machine
+
+
+def measure(target: Target, bases: list[str], seconds: float, connections: int) -> Measured:
     for base in bases[:1]:
         seed(base)  # the replays' keys (shared by every replica of the target)
+    servers, databases = _descendants(os.getpid()), _postgres_pids()
+    before = _cpu_seconds(servers), _cpu_seconds(databases)
     latencies, statuses, errors, elapsed = asyncio.run(_load(bases, seconds, connections))
+    after = _cpu_seconds(servers), _cpu_seconds(databases)
     latencies.sort()
 
     def pct(p: float) -> float:
         return latencies[min(len(latencies) - 1, int(p * len(latencies)))] * 1000 if latencies else 0.0
 
-    return Result(target.name, "python", len(latencies), elapsed, pct(0.50), pct(0.99), errors, dict(statuses))
+    n = max(len(latencies), 1)
+    return Measured(Result(target.name, "python", len(latencies), elapsed, pct(0.50), pct(0.99), errors,
+                           dict(statuses)),
+                    1e6 * (after[0] - before[0]) / n, 1e6 * (after[1] - before[1]) / n)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -113,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
         targets += [Target("pg-1r", "postgres", 1), Target("pg-2r", "postgres", 2)]
     if args.only:
         targets = [t for t in targets if t.name in args.only]
-    results: dict[str, list[Result]] = {t.name: [] for t in targets}
+    results: dict[str, list[Measured]] = {t.name: [] for t in targets}
     with tempfile.TemporaryDirectory() as scratch:
         for _ in range(rounds):
             for target in targets:
@@ -121,19 +166,21 @@ def main(argv: list[str] | None = None) -> int:
                     results[target.name].append(measure(target, bases, seconds, args.connections))
     print(f"stores: {seconds:g} s per target, {args.connections} connections, {rounds} round(s), "
           f"client python (same machine); rate limit off")
-    print(f"{'target':<10} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'x memory':>9} {'p99 x mem':>10}  statuses")
-    chosen = {name: sorted(runs, key=lambda r: r.rps)[len(runs) // 2] for name, runs in results.items()}
-    memory = chosen.get("memory")
-    for name, result in chosen.items():
+    print(f"{'target':<10} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'x memory':>9} {'p99 x mem':>10} "
+          f"{'cpu us/req':>10} {'pg us/req':>9}  statuses")
+    chosen = {name: sorted(runs, key=lambda m: m.result.rps)[len(runs) // 2] for name, runs in results.items()}
+    memory = chosen["memory"].result if "memory" in chosen else None
+    for name, measured in chosen.items():
+        result = measured.result
         ratio = f"{result.rps / memory.rps:.2f}" if memory else "-"
         p99 = f"{result.p99_ms / memory.p99_ms:.2f}" if memory and memory.p99_ms else "-"
         mix = " ".join(f"{k}:{v}" for k, v in sorted(result.statuses.items()))
-        print(f"{name:<10} {result.rps:>8,.0f} {result.p50_ms:>8.2f} {result.p99_ms:>8.2f} {ratio:>9} {p99:>10}  "
-              f"{mix} errors={result.errors}")
+        print(f"{name:<10} {result.rps:>8,.0f} {result.p50_ms:>8.2f} {result.p99_ms:>8.2f} {ratio:>9} {p99:>10} "
+              f"{measured.server_us:>10.0f} {measured.postgres_us:>9.0f}  {mix} errors={result.errors}")
     if "pg-1r" in chosen and "pg-2r" in chosen:
-        print(f"pg 2 replicas / 1 replica: {chosen['pg-2r'].rps / chosen['pg-1r'].rps:.2f}x")
+        print(f"pg 2 replicas / 1 replica: {chosen['pg-2r'].result.rps / chosen['pg-1r'].result.rps:.2f}x")
     if rounds > 1:
-        spread = {name: statistics.pstdev([r.rps for r in runs]) for name, runs in results.items()}
+        spread = {name: statistics.pstdev([m.result.rps for m in runs]) for name, runs in results.items()}
         print("round-to-round spread (req/s, stdev): " + ", ".join(f"{k} {v:,.0f}" for k, v in spread.items()))
     return 0
 
