@@ -78,6 +78,14 @@ class CountsAfterNFC(_Rewrites):
         return {k: unicodedata.normalize("NFC", v) if isinstance(v, str) else v for k, v in body.items()}
 
 
+class CountsAfterNFD(_Rewrites):
+    """Decomposes strings (NFD) before checking their length: a precomposed letter counts twice."""
+
+    def rewrite(self, body: Any) -> Any:
+        return {k: unicodedata.normalize("NFD", v) if isinstance(v, str) and k != "type" else v
+                for k, v in body.items()}
+
+
 class ReadsTrailingBytes(Independent):
     """Reads the first JSON value of the body and ignores whatever follows it."""
 
@@ -142,6 +150,8 @@ CASES = [
     pytest.param(ExtraAssetPropertyAccepted, "request.rejects_invalid", id="extra-asset-property"),
     pytest.param(TrimsBeforeCounting, "request.rejects_invalid", id="trims-before-counting"),
     pytest.param(CountsAfterNFC, "request.rejects_invalid", id="nfc-before-counting"),
+    # A must-accept value packed in a create: the refusal is split, only the limit's owner fails.
+    pytest.param(CountsAfterNFD, "request.rejects_invalid", id="nfd-before-counting"),
     pytest.param(ReadsTrailingBytes, "request.rejects_invalid", id="trailing-bytes"),
 ]
 
