@@ -88,6 +88,21 @@ _GROUP_AND_LOOK = (
     "look AS (INSERT INTO avatar_looks (tenant, id, group_id, name, variant, avatar_type, created_at, "
     "fails, needs_consent) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)) "
     "SELECT * FROM g")
+# A keyed create founding a new group (the usual case), in one statement: the group, the look
+# and the record's completion, whose response was rendered beforehand for a group of one look.
+# It answers 0 when the group already exists (nothing done: the caller takes the general path),
+# and fails (division by zero, so nothing is stored) when the claim's token no longer holds the record.
+_FOUND_GROUP = (
+    "WITH g AS (INSERT INTO avatar_groups (tenant, id, name, created_at, variant, fails, needs_consent, "
+    "looks_count) VALUES (%(gt)s, %(gid)s, %(gname)s, %(gat)s, %(gvar)s, %(gfail)s, %(gcon)s, 1) "
+    "ON CONFLICT (tenant, id) DO NOTHING RETURNING 1), "
+    "look AS (INSERT INTO avatar_looks (tenant, id, group_id, name, variant, avatar_type, created_at, "
+    "fails, needs_consent) SELECT %(lt)s, %(lid)s, %(lgid)s, %(lname)s, %(lvar)s, %(ltype)s, %(lat)s, "
+    "%(lfail)s, %(lcon)s WHERE EXISTS (SELECT 1 FROM g)), "
+    "done AS (UPDATE idempotency SET token = NULL, lease_until = 0, status = %(status)s, body = %(body)s, "
+    "content_type = %(ctype)s WHERE scope = %(scope)s AND token = %(token)s AND status IS NULL "
+    "AND EXISTS (SELECT 1 FROM g) RETURNING 1) "
+    "SELECT CASE WHEN EXISTS (SELECT 1 FROM g) THEN 1 / (SELECT count(*) FROM done)::int ELSE 0 END")
 _GROUP_SELECT = ("SELECT tenant, id, name, created_at, variant, fails, needs_consent, looks_count "
                  "FROM avatar_groups WHERE tenant = %s AND id = %s")
 _LOOK_SELECT = ("SELECT tenant, id, group_id, name, variant, avatar_type, created_at, fails, "
@@ -242,10 +257,22 @@ class PostgresStore:
             with self._conn() as conn:
                 response = render(*_group(conn.execute(_GROUP_AND_LOOK, params).fetchone()))
             return response
-        # Pipelined: BEGIN and the avatar in one round trip; the record's completion and COMMIT in
-        # a second.  A completion whose token no longer holds the record fails inside the
-        # transaction (see _COMPLETE), so COMMIT rolls the avatar back with it.
         try:
+            founded = render(group, 1)
+            with self._conn() as conn:
+                row = conn.execute(_FOUND_GROUP, {
+                    "gt": group.tenant, "gid": group.id, "gname": _text(group.name), "gat": group.created_at,
+                    "gvar": group.variant, "gfail": group.fails, "gcon": group.needs_consent,
+                    "lt": look.tenant, "lid": look.id, "lgid": look.group_id, "lname": _text(look.name),
+                    "lvar": look.variant, "ltype": look.avatar_type, "lat": look.created_at,
+                    "lfail": look.fails, "lcon": look.needs_consent, "status": founded.status,
+                    "body": founded.body, "ctype": founded.content_type, "scope": completion.scope,
+                    "token": completion.token}).fetchone()
+            if row is not None and row[0] == 1:
+                return founded
+            # The group exists: pipelined, BEGIN and the avatar in one round trip, the record's
+            # completion and COMMIT in a second.  A completion whose token no longer holds the
+            # record fails inside the transaction (see _COMPLETE): COMMIT rolls the avatar back.
             with self._conn() as conn, conn.pipeline(), conn.transaction():
                 response = render(*_group(conn.execute(_GROUP_AND_LOOK, params).fetchone()))
                 conn.execute(_COMPLETE, (response.status, response.body, response.content_type,

@@ -19,7 +19,16 @@ import pytest
 from avatar_contract.emulator import EmulatorConfig, ManualClock
 from avatar_contract.emulator._postgres_schema import MIGRATIONS, VERSION, migrate
 from avatar_contract.emulator._postgres_store import PostgresStore
-from avatar_contract.emulator._records import Fresh, InFlight, Replay, StoredResponse, StoreError
+from avatar_contract.emulator._records import (
+    Completion,
+    Fresh,
+    Group,
+    InFlight,
+    Look,
+    Replay,
+    StoredResponse,
+    StoreError,
+)
 
 from ._postgres import fresh_schema, postgres_dsn, via_port
 from ._served import free_port
@@ -187,3 +196,37 @@ def test_an_unreachable_database_at_start_is_one_line_and_exit_2() -> None:
     assert len(done.stderr.strip().splitlines()) == 1, done.stderr
     assert "cannot reach PostgreSQL at postgresql://u@127.0.0.1" in done.stderr
     assert "Connection refused" in done.stderr and "hunter2" not in done.stderr
+
+
+def test_keyed_creates_found_or_join_a_group_and_one_taken_over_stores_nothing() -> None:
+    store = PostgresStore(fresh_schema())
+
+    def look(id_: str, group_id: str) -> Look:
+        return Look(id_, "t", group_id, "Anna", "photo", "photo_avatar", 5.0, False, False)
+
+    def group(id_: str) -> Group:
+        return Group(id_, "t", "Anna", 5.0, "photo", False, False)
+
+    def render(stored: Group, count: int) -> StoredResponse:
+        return StoredResponse(200, f"{stored.id}:{count}".encode(), "application/json")
+
+    def claimed(scope: str) -> Completion:
+        claim = store.claim(scope, "fp", 10.0, 1e9, 60.0)
+        assert isinstance(claim, Fresh)
+        return Completion(scope, claim.token)
+
+    try:
+        assert store.create(look("lk1", "g1"), group("g1"), render, claimed("k1")) == render(group("g1"), 1)
+        joined = store.create(look("lk2", "g1"), group("g1"), render, claimed("k2"))  # the group exists
+        assert joined is not None and joined.body == b"g1:2"
+        replay = store.claim("k2", "fp", 11.0, 1e9, 60.0)
+        assert isinstance(replay, Replay) and replay.response.body == b"g1:2"
+        claimed("k3")
+        lost = Completion("k3", "not-the-token")  # the lease ran out and another request took the key
+        assert store.create(look("lk3", "g2"), group("g2"), render, lost) is None  # would found g2
+        assert store.create(look("lk4", "g1"), group("g1"), render, lost) is None  # would join g1
+        assert store.group("t", "g2") is None and store.look("t", "lk3") is None and store.look("t", "lk4") is None
+        found = store.group("t", "g1")
+        assert found is not None and found[1] == 2 and store.created_count() == 2
+    finally:
+        store.close()
