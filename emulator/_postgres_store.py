@@ -129,7 +129,7 @@ class PostgresStore:
     def __init__(self, dsn: str, max_records: int | None = None) -> None:
         self._max_records = max_records
         self._claims = 0
-        options = {"autocommit": True, "connect_timeout": int(_CONNECT_TIMEOUT)}
+        options: dict[str, Any] = {"autocommit": True, "connect_timeout": int(_CONNECT_TIMEOUT)}
         try:
             # One connection first, outside the pool: an unreachable database is one clear error
             # now, not the pool's retries and warnings until its timeout.  It migrates the schema.
