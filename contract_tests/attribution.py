@@ -56,6 +56,14 @@ RULES: tuple[Rule, ...] = (
          "Replays keep the session's retries: asking again after Retry-After asks the same question.",
          "pool._Pool.race; clauses_idempotency.in_flight",
          "tests/suite/test_attribution.py::test_429_inside_a_race_fails_in_flight"),
+    Rule("attribution.race_limiter_control",
+         "When some of a race's answers are a rate limiter's and others are not, as many key-less invalid "
+         "bodies go out at once right after it, unretried: a 429 among them means a limiter throttles anything "
+         "(the race is not judged, in_flight incomplete); none means the race's 429s answered the concurrent "
+         "retries (attribution.race_unretried: in_flight fails). A heuristic: a limiter that refills between "
+         "the race and the control looks like the second case.",
+         "pool._Pool.raced; clauses_idempotency.in_flight",
+         "tests/suite/test_live_safety.py::test_a_429_on_an_ordinary_request_is_retried_not_failed"),
     Rule("attribution.refused_create",
          "A refused planned create is request.variants' finding; Bearer and a key edge packed on it are split "
          "off first (the same body with x-api-key and a fresh key), a value at maxLength by relaxing it, "

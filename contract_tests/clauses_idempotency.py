@@ -203,11 +203,23 @@ async def replay_body_differs(ctx: ClauseContext) -> None:
 )
 async def in_flight(ctx: ClauseContext) -> None:
     races = await _pairs(ctx, "in_flight")
+    controls = (await ctx.pool()).follow.get("in_flight_limiter", [])
     proven: list[str] = []  # why each race counts as evidence: a 409, or timing that shows the overlap
-    for answers in races:
+    for index, answers in enumerate(races):
         statuses = {a.status for a in answers}
         if all(rate_limited(a) for a in answers):  # attribution.race_unretried
             ctx.incomplete(f"the race was answered {answers[0].status} throughout (a rate limiter): not judged")
+        control = controls[index] if index < len(controls) else []
+        mixed = any(rate_limited(a) for a in answers)
+        if mixed and not control:  # attribution.race_limiter_control, which the budget left unsent
+            ctx.incomplete("some of the race's requests were answered 429 and the limiter control (invalid bodies "
+                           "sent right after) could not go out (create budget): the race cannot be judged")
+        if any(rate_limited(a) for a in control):  # attribution.race_limiter_control
+            throttled = sum(rate_limited(a) for a in answers)
+            ctx.incomplete(f"{throttled} of the race's {len(answers)} requests were answered by a rate limiter, "
+                           f"which also answered {sum(rate_limited(a) for a in control)} of {len(control)} "
+                           f"key-less invalid bodies sent right after (request #{control[0].request_number}): "
+                           "the race cannot be judged")
         if not any(200 <= s < 300 or s == 409 for s in statuses):
             ctx.incomplete(f"the race's body was refused ({answers[0].summary(100)}): "
                            f"request #{answers[0].request_number}")

@@ -122,6 +122,27 @@ class _Pool:
                 self.made.append(str(exchange.item_id()))
         return exchange
 
+    async def raced(self, body: dict[str, Any], key: str | None) -> list[Exchange]:
+        """The in-flight race, kept with its limiter control (``follow["in_flight_limiter"]``, one entry
+        per race): when some of its answers are a rate limiter's and others are not, as many invalid
+        bodies (nothing to create, no key in flight) go out at once, unretried, right after it
+        (attribution.race_limiter_control).  429s there too: a limiter is throttling anything, and the
+        race's 429s are not judged; none: they answered the concurrent retries, and fail in_flight."""
+        answers = await self.race(body, key, self.plan.race)
+        limited = [a for a in answers if rate_limited(a)]
+        control: list[Exchange] = []
+        if limited and len(limited) < len(answers):
+            sent = await asyncio.gather(*(self.session.post({}, retry_429=False) for _ in range(len(answers))),
+                                        return_exceptions=True)
+            # What the budget or a stop kept from going out is simply absent: in_flight says it could not tell.
+            control = [a for a in sent if isinstance(a, Exchange)]
+            for failure in sent:
+                if isinstance(failure, BaseException) and not isinstance(failure, Exception):
+                    raise failure  # a run stop or a cancellation is not the control's to swallow
+        self.result.follow.setdefault("in_flight", []).append(answers)
+        self.result.follow.setdefault("in_flight_limiter", []).append(control)
+        return answers
+
     async def race(self, body: dict[str, Any], key: str | None, size: int) -> list[Exchange]:
         await self.session.ledger.reserve(size, planned=True)
         start = StartLine(size)  # the bodies leave together: the race really overlaps
@@ -145,14 +166,13 @@ class _Pool:
         key = None if c.key_label == NO_KEY else self.keys[c.key_label] if c.key_label else fresh_key()
         credential = creds.bearer() if c.bearer else creds.api_key()
         if "in_flight" in c.follow_ups:
-            answers = await self.race(body, key, self.plan.race)
-            self.result.follow.setdefault("in_flight", []).append(answers)
+            answers = await self.raced(body, key)
             exchange = next((a for a in answers if _ok(a)), answers[0])
             if all(rate_limited(a) for a in answers):  # the limiter's: once more, retried, before any verdict
                 exchange = await self.send(body, key, credential)
             if self.embedded:  # free in-process: a second race and a retry after it
                 again = fresh_key()
-                self.result.follow["in_flight"].append(await self.race(body, again, self.plan.race))
+                await self.raced(body, again)
                 self.result.follow.setdefault("in_flight_retry", []).append(
                     [exchange, await self.send(body, key, credential)])
         else:
