@@ -89,6 +89,8 @@ async def key_format(ctx: ClauseContext) -> None:
             exchange = await ctx.session.post({}, key=raw)
             if ctx.expect_error(exchange, 400, f"{label} (invalid body: no creates allowed)"):
                 named += _names_the_key(exchange)
+    if cases and not on_invalid:
+        await _under_bearer(ctx, body, *cases[0])
     if on_invalid:
         ctx.note(f"{on_invalid} malformed key(s) rode on an invalid body (creation not allowed): "
                  "a server that ignores the key format is not caught that way; pass --allow-create")
@@ -102,6 +104,19 @@ async def key_format(ctx: ClauseContext) -> None:
         await _case_distinct(ctx)
     else:
         ctx.note("well-formed keys not sent: creation not allowed (--allow-create)")
+
+
+async def _under_bearer(ctx: ClauseContext, body: dict[str, object], label: str, raw: bytes) -> None:
+    """Every scheme the spec declares: the key's format is checked under Bearer too (a 401 there is
+    auth.bearer's finding, noted)."""
+    try:
+        exchange = await ctx.session.post(body, key=raw, credential=ctx.credentials.bearer())
+    except ValidBodyRefused:
+        return
+    if exchange.status == 401:
+        ctx.note("a malformed key under Authorization: Bearer got 401: see auth.bearer")
+    else:
+        ctx.expect_error(exchange, 400, f"{label} (valid body, under Authorization: Bearer)")
 
 
 async def _case_distinct(ctx: ClauseContext) -> None:
