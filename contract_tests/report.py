@@ -176,8 +176,9 @@ def _target_line(report: SuiteReport) -> str:
 def counts_legend(report: SuiteReport) -> str:
     """What the per-clause requests/creates columns count: without it every clause reads
     "creates 0" beside a total of 14, the pool's creates being shared, not any one clause's."""
-    if report.subject:  # grade-client: each check reads the journal's creates
-        return "requests: the client's creates each check judged; creates: avatars they made (totals only)"
+    if report.subject:  # grade-client, check-traffic: their own legend, or grade-client's
+        return str(report.run.get("legend") or
+                   "requests: the client's creates each check judged; creates: avatars they made (totals only)")
     pool = report.pool_counts()
     if pool == (0, 0):
         return "requests/creates: each clause's own (no create pool in this run)"

@@ -11,12 +11,15 @@ The order is the usual one: the command line (``verify --spec``,
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from avatar_contract.spec import Spec, SpecError, load_spec
 
 ENV = "AVATAR_CONTRACT_SPEC"
 _active: str | None = None
 _chosen = False  # until use_spec() runs, the environment decides
+_pinned: Spec | None = None  # see pinned_spec()
 
 
 def spec_from_environment(given: str | os.PathLike[str] | None = None) -> str | None:
@@ -48,4 +51,17 @@ def spec_path() -> str | None:
 
 
 def suite_spec() -> Spec:
-    return load_spec(spec_path())
+    return _pinned if _pinned is not None else load_spec(spec_path())
+
+
+@contextmanager
+def pinned_spec() -> Iterator[Spec]:
+    """The spec loaded once for a long judging loop (check-traffic, the proxy): ``load_spec`` looks
+    at the file on every call so that an edited spec is picked up, which costs more than judging."""
+    global _pinned
+    outer = _pinned
+    _pinned = suite_spec()
+    try:
+        yield _pinned
+    finally:
+        _pinned = outer

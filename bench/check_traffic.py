@@ -1,0 +1,136 @@
+"""check-traffic's speed and memory on a generated journal of 1,000,000 exchanges.
+
+    python bench/check_traffic.py                     # 1,000,000 exchanges over 40 days
+    python bench/check_traffic.py --exchanges 100000 --days 4
+
+The journal is generated here (never committed) from answers the in-process
+emulator gave: per 100 exchanges, 60 creates under fresh keys, 10 retries of one
+of them (replays), 15 invalid bodies (400), 5 without credentials (401), 5 with
+a malformed key (400) and 5 rate-limited (429), spread evenly over ``--days``,
+so the replay window (24 h) holds about 1/days of the keys.  Every create gets
+its own ids, name and key, so nothing is judged from a cache.  The judge runs
+in a child process (one core: it is single-threaded); its peak RSS is the
+child's ru_maxrss.  Targets (issue 17): ≥ 20,000 exchanges/s, memory bounded by
+the keys within the TTL, not by the file's size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+from avatar_contract.emulator import EmulatorConfig, create_app
+from avatar_contract.validators.journal import ExchangeRecord, RecordedRequest, RecordedResponse, body_of, dumps_line
+
+KEY = "bench-traffic-key"
+TENANT = "t_" + "0" * 16
+PHOTO = {"type": "photo", "name": "Look", "file": {"type": "url", "url": "https://example.com/face.jpg"}}
+
+
+async def _answers() -> dict[str, tuple[int, list[tuple[str, str]], bytes]]:
+    config = EmulatorConfig(api_keys=(KEY,), rate_limit=(1, 3600.0), processing_delay=0)
+    transport = httpx.ASGITransport(app=create_app(config))
+    out = {}
+    async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+        for name, headers, body in (("create", {"x-api-key": KEY}, PHOTO), ("limited", {"x-api-key": KEY}, {}),
+                                    ("unauthorized", {}, PHOTO)):
+            answer = await client.post("/v3/avatars", json=body, headers=headers)
+            out[name] = (answer.status_code, list(answer.headers.items()), answer.content)
+    config = EmulatorConfig(api_keys=(KEY,), rate_limit=None, processing_delay=0)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(config)), base_url="http://b") as client:
+        answer = await client.post("/v3/avatars", json={}, headers={"x-api-key": KEY})
+        out["invalid"] = (answer.status_code, list(answer.headers.items()), answer.content)
+    return out
+
+
+def generate(path: Path, exchanges: int, days: float) -> None:
+    answers = asyncio.run(_answers())
+    status, headers, template = answers["create"]
+    created = json.loads(template)
+    item_id, group_id = created["data"]["avatar_item"]["id"], created["data"]["avatar_group"]["id"]
+    step = days * 86400 / exchanges
+    start = 1_790_000_000.0
+    recent: list[tuple[str, bytes, bytes]] = []
+    with path.open("wb") as out:
+        for n in range(exchanges):
+            when = start + n * step
+            slot = n % 100
+            tenant: str | None = TENANT
+            scheme: str | None = "x-api-key"
+            key: str | None = f"k-{n:09d}"
+            if slot < 60 or (slot < 70 and not recent):
+                name = f"Look {n}"
+                body = json.dumps({**PHOTO, "name": name}).encode()
+                answer = (template.replace(item_id.encode(), f"lk_{n:024x}".encode())
+                          .replace(group_id.encode(), f"ag_{n:024x}".encode()).replace(b'"Look"', f'"{name}"'.encode()))
+                recent = [*recent[-99:], (key, body, answer)]
+                code, kept = status, headers
+            elif slot < 70:
+                key, body, answer = recent[n % len(recent)]
+                code, kept = status, headers
+            elif slot < 85:
+                body, (code, kept, answer) = b"{}", answers["invalid"]
+            elif slot < 90:
+                body, (code, kept, answer) = json.dumps(PHOTO).encode(), answers["unauthorized"]
+                tenant, scheme, key = None, None, None
+            elif slot < 95:
+                key, body, (code, kept, answer) = "bad key", json.dumps(PHOTO).encode(), answers["invalid"]
+            else:
+                body, (code, kept, answer) = b"{}", answers["limited"]
+            request_headers = (("content-type", "application/json"),) + ((("idempotency-key", key),) if key else ())
+            out.write(dumps_line(ExchangeRecord(
+                id=n, source="bench", started=when, ended=when + 0.05, connection=None, tenant=tenant,
+                request=RecordedRequest("POST", "/v3/avatars", "", request_headers, body_of(body), scheme),
+                outcome="answered", response=RecordedResponse(code, tuple(kept), body_of(answer)))))
+
+
+CHILD = r'''
+import sys, time, json
+from pathlib import Path
+from avatar_contract.contract_tests.traffic.checking import check_files
+began = time.perf_counter()
+report, judge = check_files([Path(sys.argv[1])])
+took = time.perf_counter() - began
+print(json.dumps({"seconds": took, "exchanges": judge.exchanges, "peak_keys": judge.replays.peak,
+                  "outcome": report.outcome,
+                  "verdicts": {r.name: r.verdict.value for r in report.results}}))
+'''
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--exchanges", type=int, default=1_000_000)
+    parser.add_argument("--days", type=float, default=40.0)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-traffic-") as tmp:
+        path = Path(tmp) / "journal.ndjson"
+        began = time.perf_counter()
+        generate(path, args.exchanges, args.days)
+        print(f"generated {args.exchanges:,} exchanges over {args.days:g} days: "
+              f"{path.stat().st_size / 1e6:.0f} MB in {time.perf_counter() - began:.0f} s", flush=True)
+        done = subprocess.run([sys.executable, "-c", CHILD, str(path)], capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            print(done.stderr, file=sys.stderr)
+            return 1
+        result = json.loads(done.stdout)
+        peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        rate = result["exchanges"] / result["seconds"]
+        print(f"check-traffic: {result['exchanges']:,} exchanges in {result['seconds']:.1f} s = {rate:,.0f} "
+              f"exchanges/s on one core; peak RSS {peak:.0f} MB; at most {result['peak_keys']:,} keys held "
+              f"(target: >= 20,000/s)")
+        failed = [n for n, v in result["verdicts"].items() if v == "fail"]
+        print(f"verdicts: {result['outcome']}; failed: {', '.join(failed) or 'none'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
