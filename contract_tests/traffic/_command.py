@@ -45,6 +45,15 @@ def _err(message: str) -> None:
     print(f"avatar-contract check-traffic: {message}", file=sys.stderr, flush=True)
 
 
+def unwritable(root: Path) -> str:
+    """Why reports cannot go under ``root`` (one line), or "" when they can."""
+    try:
+        check_report_dir(root)
+    except OSError as exc:
+        return f"cannot write reports to {root}: {exc.strerror or exc}; pass a writable --report-dir"
+    return ""
+
+
 def render(report: SuiteReport, output: str) -> str:
     if output == "json":
         return json.dumps(to_json(report), indent=2, ensure_ascii=False)
@@ -68,12 +77,9 @@ def run(args: argparse.Namespace) -> int:
             _err(f"{path}: no such file")
             return EXIT_USAGE
     root = Path(args.report_dir) if args.report_dir else None
-    if root is not None:
-        try:
-            check_report_dir(root)
-        except OSError as exc:
-            _err(f"cannot write reports to {root}: {exc.strerror or exc}; pass a writable --report-dir")
-            return EXIT_USAGE
+    if root is not None and (problem := unwritable(root)):
+        _err(problem)
+        return EXIT_USAGE
     try:
         report, _ = check_files(paths, args.format, ttl=args.ttl, base_url=args.base_url)
     except TrafficError as exc:

@@ -35,14 +35,16 @@ def check_files(paths: Sequence[Path], fmt: str | None = None, *, ttl: float | N
     return as_report(judge, [str(p) for p in paths], time.monotonic() - began, base_url), judge
 
 
-def as_report(judge: TrafficJudge, files: Sequence[str], seconds: float, base_url: str | None = None) -> SuiteReport:
-    results = judge.results()
+def as_report(judge: TrafficJudge, files: Sequence[str], seconds: float, base_url: str | None = None, *,
+              final: bool = True, subject: str = "", headline: Sequence[str] = ()) -> SuiteReport:
+    """The judge's verdicts as the suite's report (``final=False``: a rolling report, asked again later)."""
+    results = judge.results(final)
     # Recorded traffic holds no key (only hashes); keys in the environment are scrubbed anyway,
     # in case a body echoes one.
     secrets = tuple(v for v in (os.environ.get(k) for k in KEY_VARIABLES) if v)
     run = {"requests": judge.exchanges, "made": 0, "other_routes": judge.other_routes,
            "unanswered": judge.unanswered, "files": list(files), "ttl_seconds": judge.ttl,
            "keys_held_peak": judge.replays.peak,
-           "legend": "requests: the exchanges each clause judged; creates: none made (recorded traffic)"}
+           "legend": "requests: the exchanges each clause judged; creates: not counted (judged from traffic)"}
     return SuiteReport(Target(base_url=base_url), results, seconds, secrets=secrets, run=run, title=TITLE,
-                       subject=f"traffic: {', '.join(files)}", headline=[judge.counts_line()])
+                       subject=subject or f"traffic: {', '.join(files)}", headline=[judge.counts_line(), *headline])

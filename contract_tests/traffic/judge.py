@@ -27,6 +27,7 @@ from . import per_exchange
 from .evidence import Where, as_exchange
 from .records import REDACTED_TENANT
 from .replays import Replays
+from .shapes import every_shape, shapes_of
 from .tally import Tallies
 
 DEFAULT_TTL = 24 * 3600.0
@@ -39,7 +40,7 @@ SHOWN_BY: dict[str, str] = {
     "auth.invalid": "traffic keeps a hash of each key, not whether it was issued, so a wrong key cannot be told "
                     "from a right one; a request under an undeclared Authorization scheme (e.g. Basic) would show it",
     "auth.bearer": "no request under Authorization: Bearer from a tenant also seen with x-api-key",
-    "request.variants": "no accepted create",
+    "request.variants": "no accepted create (each variant with each asset source would show it)",
     "request.rejects_invalid": "no schema-invalid body sent with credentials",
     "response.schema": "no answer with a documented status and a whole body",
     "response.status": "no answered exchange",
@@ -80,19 +81,23 @@ class TrafficJudge:
         self.route, self.method = spec.path, spec.method.upper()
         self.exchanges = 0  # of the route
         self.other_routes = 0
+        self.proxy_answers = 0
         self.unanswered = 0
         self.statuses: Counter[int] = Counter()
-        self.variants: Counter[str] = Counter()
+        self.shapes: set[str] = set()  # request shapes accepted (shapes.py): request.variants' coverage
         self.key_accepted: set[str] = set()  # tenants whose x-api-key got an answer other than 401
         self.bearer_refused: dict[str, tuple[Exchange, str]] = {}  # tenant -> its first Bearer 401
         self.began = time.monotonic()
 
-    def ours(self, record: ExchangeRecord) -> bool:
-        path = record.request.path.rstrip("/") or "/"
-        return record.request.method.upper() == self.method and (path == self.route or path.endswith(self.route))
+    def ours_route(self, method: str, path: str) -> bool:
+        path = path.rstrip("/") or "/"
+        return method.upper() == self.method and (path == self.route or path.endswith(self.route))
 
     def add(self, record: ExchangeRecord, where: Where) -> None:
-        if not self.ours(record):
+        if record.fault is not None and record.fault.startswith("proxy:"):
+            self.proxy_answers += 1  # the proxy's own answer (upstream down, --enforce): not the target's
+            return
+        if not self.ours_route(record.request.method, record.request.path):
             self.other_routes += 1
             return
         self.exchanges += 1
@@ -106,7 +111,7 @@ class TrafficJudge:
         value = per_exchange.request(self.tallies, exchange, record.tenant, record.request.credential, shown, retry)
         union = linter().contract.request.variants
         if value is not None and union is not None:
-            self.variants[str(value.get(union.property))] += 1
+            self.shapes |= shapes_of(value, union)
         per_exchange.responses(self.tallies, exchange, shown)
         self._bearer(record, exchange, shown)
 
@@ -124,15 +129,19 @@ class TrafficJudge:
 
     def _bearer_verdicts(self) -> None:
         tally = self.tallies["auth.bearer"]
-        for tenant, (exchange, where) in self.bearer_refused.items():
+        for tenant, (exchange, where) in list(self.bearer_refused.items()):
             if tenant in self.key_accepted:
+                del self.bearer_refused[tenant]  # judged once (a rolling report asks again)
                 tally.fail(f"a key accepted as x-api-key was refused as Authorization: Bearer: "
                            f"{exchange.summary(100)} ({where})", exchange, kind="Bearer refused")
             else:
                 tally.note(f"a Bearer request got 401 ({where}) under a key never seen accepted: not judged")
 
-    def results(self) -> list[ClauseResult]:
-        self.replays.finish()
+    def results(self, final: bool = True) -> list[ClauseResult]:
+        """Every clause's verdict.  ``final``: no more traffic comes, so 409s still waiting for their
+        original are settled; a rolling report (the proxy's) asks with ``final=False`` and can ask again."""
+        if final:
+            self.replays.finish()
         self._bearer_verdicts()
         return [self._result(name) for name in CLAUSE_NAMES]
 
@@ -165,10 +174,10 @@ class TrafficJudge:
     def _coverage(self, name: str, cases: int) -> tuple[Verdict, str]:
         if name == "request.variants":
             union = linter().contract.request.variants
-            missing = sorted(set(union.branches) - set(self.variants)) if union is not None else []
+            missing = sorted(every_shape(union) - self.shapes) if union is not None else []
             if missing:
-                return Verdict.INCOMPLETE, (f"no accepted create of variant(s) {', '.join(missing)} "
-                                            f"({cases} accepted create(s) judged)")
+                shown = ", ".join(missing[:6]) + (f" and {len(missing) - 6} more" if len(missing) > 6 else "")
+                return Verdict.INCOMPLETE, f"no accepted create of {shown} ({cases} accepted create(s) judged)"
         return Verdict.PASS, f"{cases} exchange(s) judged"
 
     def counts_line(self) -> str:

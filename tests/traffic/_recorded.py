@@ -19,6 +19,16 @@ KEY_1, KEY_2, KEY_3 = "traffic-key-one-0001", "traffic-key-two-0002", "traffic-k
 PHOTO = {"type": "photo", "name": "Photo look", "file": {"type": "url", "url": "https://example.com/face.jpg"}}
 TWIN = {"type": "digital_twin", "name": "Twin look", "file": {"type": "url", "url": "https://example.com/me.mp4"}}
 PROMPT = {"type": "prompt", "name": "Prompt look", "prompt": "a friendly presenter in a blue jacket"}
+_DATA = "iVBORw0KGgoAAAAAAAAAAAAAAAAAAAA="
+SOURCES = [{"type": "asset_id", "asset_id": "asset_0001"}, {"type": "base64", "media_type": "image/png", "data": _DATA}]
+# Every variant with every asset source (request.variants passes on traffic only with all of them).
+SHAPES: list[Any] = [
+    *({**PHOTO, "name": f"Photo {s['type']}", "file": s} for s in SOURCES),
+    *({**TWIN, "name": f"Twin {s['type']}", "file": {**s, "media_type": "video/mp4"} if "data" in s else s}
+      for s in SOURCES),
+    {**PROMPT, "name": "Prompt with references",
+     "reference_images": [*SOURCES, {"type": "url", "url": "https://example.com/ref.jpg"}]},
+]
 INVALID: list[Any] = [
     {},
     {"type": "photo", "file": {"type": "url", "url": "https://example.com/face.jpg"}},  # no name
@@ -26,7 +36,7 @@ INVALID: list[Any] = [
     {**PROMPT, "reference_images": [{"type": "url", "url": f"https://example.com/{i}.jpg"} for i in range(4)]},
     {**PHOTO, "file": {"type": "url", "url": "https://example.com/face.jpg", "extra": 1}},
 ]
-BURST = 40
+BURST = 40  # the rate limit allows BURST - 10 (each key has its own bucket)
 
 
 def _key() -> str:
@@ -46,7 +56,7 @@ async def _script(client: httpx.AsyncClient) -> None:
     await post(PHOTO, {})  # auth.missing
     await post(PHOTO, {"authorization": f"Basic {KEY_1}"})  # an undeclared scheme
     await post(PHOTO, {"authorization": f"Bearer {KEY_1}"}, _key())  # auth.bearer
-    for body in (PHOTO, TWIN, PROMPT):
+    for body in (PHOTO, TWIN, PROMPT, *SHAPES):
         await post(body, key1, _key())
     for body in INVALID:
         await post(body, key1, _key())
