@@ -49,6 +49,12 @@ RULES: tuple[Rule, ...] = (
          "the first one met is judged (Retry-After), never \"not observed\".",
          "runner._run (rate_limited); clauses_responses.rate_limit_retry_after",
          "tests/suite/test_attribution.py::test_a_429_met_anywhere_is_judged_by_the_rate_limit_clause"),
+    Rule("attribution.rate_limit_response",
+         "A 429's envelope, error code, media type and schema are errors.envelope's and response.*'s where their "
+         "tour draws a 429 of its own (in-process); on any other target only rate_limit.retry_after's burst meets "
+         "one, so that clause judges it with the same checks (it would otherwise be judged by nobody).",
+         "clauses_responses.rate_limit_retry_after, clauses_responses.tour",
+         "tests/suite/test_attribution.py::test_a_remote_429_is_judged_as_a_response_by_the_rate_limit_clause"),
     Rule("attribution.race_unretried",
          "The in-flight race is sent unretried: a 429 answering one of its requests while another got 2xx or "
          "409 is the server's answer to a concurrent retry and fails idempotency.in_flight (the spec documents "

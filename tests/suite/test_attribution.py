@@ -176,3 +176,25 @@ def test_429_inside_a_race_fails_in_flight() -> None:
     [result] = run_suite(target, ["idempotency.in_flight"], state=RunState(target))
     assert result.verdict is Verdict.FAIL, result.reason
     assert "429" in result.failures[0].message and "expected 200 or 409" in result.failures[0].message
+
+
+def _bare_429(status: int, headers: dict[str, str], body: Any) -> tuple[int, dict[str, str], Any]:
+    """A limiter that answers 429 with Retry-After but a body that is no error envelope."""
+    if status == 429:
+        return status, headers, {"message": "slow down"}
+    return status, headers, body
+
+
+def test_a_remote_429_is_judged_as_a_response_by_the_rate_limit_clause() -> None:
+    """attribution.rate_limit_response: on a remote target only rate_limit.retry_after meets a 429, so a bad
+    429 envelope fails it (it used to be noted as errors.envelope's, which never saw a 429 there)."""
+    from avatar_contract.emulator import EmulatorConfig, create_app
+
+    app = create_app(EmulatorConfig(api_keys=(KEY_1, KEY_2), rate_limit=(20, 3600.0), response_transform=_bare_429))
+    target = Target(base_url=REMOTE, api_key=KEY_1, asgi_app=app, profile="quick", seed=5, burst=60)
+    results = {r.name: r for r in run_suite(target, ["errors.envelope", "rate_limit.retry_after"])}
+    limit = results["rate_limit.retry_after"]
+    assert limit.verdict is Verdict.FAIL, (limit.reason, limit.notes)
+    assert any(f.message.startswith("the first 429: /error: error responses are")
+               for f in limit.failures), [f.message for f in limit.failures]
+    assert results["errors.envelope"].verdict is not Verdict.FAIL
