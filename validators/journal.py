@@ -12,7 +12,10 @@ ended (Unix seconds), the connection it came on, and the tenant: a hash of the
 credential, never the credential (``x-api-key`` and ``Authorization`` are
 dropped from the recorded headers; ``credential`` keeps only the scheme).
 Bodies keep their SHA-256 and size in full and their bytes up to
-``BODY_LIMIT``, so a journal's size is bounded by its number of exchanges.
+``BODY_LIMIT``, so a journal's size is bounded by its number of exchanges
+(``body_of(content, limit)``: check-traffic's readers and the proxy keep the
+create route's bodies whole up to 1 MiB, since judging a schema or a replay
+needs every byte; a longer body keeps its hash, so a replay still compares).
 
 The emulator writes it (``grade-client``), ``contract_tests`` reads and judges
 it; the suite's own runs, ``check-traffic`` and a proxy can use it unchanged.
