@@ -68,7 +68,8 @@ class RollingReport:
 
     def report(self, final: bool) -> SuiteReport:
         return as_report(self.state.judge, [], time.monotonic() - self.began, self.upstream, final=final,
-                         subject=f"proxy in front of {self.upstream}", headline=self.state.lines())
+                         subject=f"proxy in front of {self.upstream}", headline=self.state.lines(),
+                         secrets=sorted(self.state.secrets))
 
     def hangup(self) -> None:
         self.write()

@@ -36,12 +36,13 @@ def check_files(paths: Sequence[Path], fmt: str | None = None, *, ttl: float | N
 
 
 def as_report(judge: TrafficJudge, files: Sequence[str], seconds: float, base_url: str | None = None, *,
-              final: bool = True, subject: str = "", headline: Sequence[str] = ()) -> SuiteReport:
+              final: bool = True, subject: str = "", headline: Sequence[str] = (),
+              secrets: Sequence[str] = ()) -> SuiteReport:
     """The judge's verdicts as the suite's report (``final=False``: a rolling report, asked again later)."""
     results = judge.results(final)
     # Recorded traffic holds no key (only hashes); keys in the environment are scrubbed anyway,
     # in case a body echoes one.
-    secrets = tuple(v for v in (os.environ.get(k) for k in KEY_VARIABLES) if v)
+    secrets = (*(v for v in (os.environ.get(k) for k in KEY_VARIABLES) if v), *secrets)
     run = {"requests": judge.exchanges, "made": 0, "other_routes": judge.other_routes,
            "unanswered": judge.unanswered, "files": list(files), "ttl_seconds": judge.ttl,
            "keys_held_peak": judge.replays.peak,

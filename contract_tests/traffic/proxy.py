@@ -48,6 +48,7 @@ Send = Callable[[Message], Awaitable[None]]
 
 HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-connection", "te", "transfer-encoding", "upgrade",
                         "proxy-authorization", "proxy-authenticate", "trailer"})
+MAX_SECRETS = 256
 MAX_REQUEST_BODY = 16 * 1024 * 1024  # what the emulator accepts; larger is refused with 413
 DEFAULT_TIMEOUT = 30.0
 
@@ -72,6 +73,9 @@ class ProxyState:
     problems: Counter[str] = field(default_factory=Counter)
     first_problem: dict[str, str] = field(default_factory=dict)
     count: int = 0
+    # The keys that passed through, so the report scrubs them wherever a body echoes one (the records
+    # never hold them); bounded: past MAX_SECRETS distinct keys only the first are kept.
+    secrets: set[str] = field(default_factory=set)
 
     def problem(self, kind: str, detail: str) -> None:
         self.problems[kind] += 1
@@ -237,6 +241,12 @@ class Proxy:
                 answer_headers: list[tuple[str, str]] | None = None) -> None:
         client = scope.get("client")
         query = scope.get("query_string", b"").decode("latin-1")
+        if len(self.state.secrets) < MAX_SECRETS:
+            for name, value in headers:
+                if name.lower() in (b"x-api-key", b"authorization") and value.strip():
+                    token = value.decode("latin-1").strip()
+                    self.state.secrets.add(token.split(" ", 1)[1].strip() if name.lower() == b"authorization"
+                                           and " " in token else token)
         record = build(
             index=self.state.count, source="proxy", method=scope["method"],
             url=scope["path"] + (f"?{query}" if query else ""),

@@ -234,3 +234,26 @@ def test_the_proxy_command_writes_its_report_on_sighup_and_on_exit(tmp_path: Any
     assert "Traceback" not in err and "upstream unreachable" in out
     assert len(list((tmp_path / "reports").glob("2*"))) == 2  # SIGHUP's and the final one
     assert json.loads((tmp_path / "j.ndjson").read_text().splitlines()[0])["fault"] == "proxy:upstream unreachable"
+
+
+def test_a_key_a_body_echoes_is_scrubbed_from_the_proxys_report() -> None:
+    from avatar_contract.contract_tests.report import render_text
+    from avatar_contract.contract_tests.traffic.checking import as_report
+
+    secret = "live-key-that-must-not-leak-0123456789"
+    async def echo(scope: Any, receive: Any, send: Any) -> None:  # a server that puts the key in its 400's code
+        body = json.dumps({"error": {"code": secret, "message": "bad key"}}).encode()
+        await send({"type": "http.response.start", "status": 400, "headers": [(b"content-type", b"application/json")]})
+        await send({"type": "http.response.body", "body": body})
+
+    app, state = _proxy("http://upstream.test", httpx.ASGITransport(app=echo))
+
+    async def go() -> None:
+        async with _through(app) as client:
+            await client.post("/v3/avatars", json={"type": "photo"}, headers={"x-api-key": secret})
+
+    asyncio.run(go())
+    report = as_report(state.judge, [], 0.0, secrets=sorted(state.secrets))
+    shown = render_text(report)
+    assert "FAIL errors.envelope" in shown and secret not in shown
+    assert secret in render_text(as_report(state.judge, [], 0.0))  # the check has teeth: without the secrets
