@@ -257,3 +257,33 @@ def test_a_key_a_body_echoes_is_scrubbed_from_the_proxys_report() -> None:
     shown = render_text(report)
     assert "FAIL errors.envelope" in shown and secret not in shown
     assert secret in render_text(as_report(state.judge, [], 0.0))  # the check has teeth: without the secrets
+
+
+def test_a_compressed_answer_passes_compressed_and_is_judged_decompressed(
+        clean_records: list[Any]) -> None:
+    import gzip
+
+    created = next(r.response.body.prefix() for r in clean_records if r.response and r.response.status == 200)
+    value = json.loads(created)
+    value["data"]["avatar_item"]["status"] = "queued"  # not an AvatarStatus: response.schema must see it
+    packed = gzip.compress(json.dumps(value).encode())
+
+    async def gzipped(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": [
+            (b"content-type", b"application/json"), (b"content-encoding", b"gzip"),
+            (b"content-length", str(len(packed)).encode())]})
+        for start in range(0, len(packed), 100):  # in pieces, as a stream
+            await send({"type": "http.response.body", "body": packed[start:start + 100], "more_body": True})
+        await send({"type": "http.response.body", "body": b""})
+
+    app, state = _proxy("http://upstream.test", httpx.ASGITransport(app=gzipped))
+
+    async def go() -> bytes:
+        async with _through(app) as client, client.stream(
+                "POST", "/v3/avatars", json=PHOTO, headers={"x-api-key": KEY_1}) as answer:
+            assert answer.headers["content-encoding"] == "gzip"
+            return b"".join([chunk async for chunk in answer.aiter_raw()])
+
+    assert asyncio.run(go()) == packed  # the bytes as the upstream sent them
+    schema = next(r for r in state.judge.results() if r.name == "response.schema")
+    assert schema.verdict is Verdict.FAIL and "/data/avatar_item/status" in schema.failures[0].message
