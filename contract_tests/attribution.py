@@ -60,7 +60,7 @@ RULES: tuple[Rule, ...] = (
          "409 is the server's answer to a concurrent retry and fails idempotency.in_flight (the spec documents "
          "409); a race answered 429 throughout is the limiter's, re-sent once with retries, never blamed. "
          "Replays keep the session's retries: asking again after Retry-After asks the same question.",
-         "pool._Pool.race; clauses_idempotency.in_flight",
+         "in_flight_race.race; clauses_idempotency.in_flight",
          "tests/suite/test_attribution.py::test_429_inside_a_race_fails_in_flight"),
     Rule("attribution.race_limiter_control",
          "When some of a race's answers are a rate limiter's and others are not, as many key-less invalid "
@@ -68,7 +68,7 @@ RULES: tuple[Rule, ...] = (
          "(the race is not judged, in_flight incomplete); none means the race's 429s answered the concurrent "
          "retries (attribution.race_unretried: in_flight fails). A heuristic: a limiter that refills between "
          "the race and the control looks like the second case.",
-         "pool._Pool.raced; clauses_idempotency.in_flight",
+         "in_flight_race.limiter_control; clauses_idempotency.in_flight",
          "tests/suite/test_live_safety.py::test_a_429_on_an_ordinary_request_is_retried_not_failed"),
     Rule("attribution.refused_create",
          "A refused planned create is request.variants' finding; Bearer and a key edge packed on it are split "

@@ -17,7 +17,7 @@ from .clause import ClauseContext, clause
 from .exchange import Exchange
 from .finding import steps
 from .keys import invalid_keys
-from .pool import PoolResult, unrun_reason
+from .pool_result import PoolResult, unrun_reason
 from .race import MARGIN, overlap
 
 # What a reader of a reproducer compares (repro/<clause>-<n>.sh prints it).

@@ -98,8 +98,8 @@ def _refusals(given: CoverageInput) -> dict[str, list[str]]:
 
 @source("planned creates")
 def _creates(given: CoverageInput) -> dict[str, list[str]]:
+    from .planned_bodies import planned_body
     from .planner import plan_creates
-    from .pool import planned_body
 
     f = given.bodies
     plan = plan_creates(f, cap=None, has_second_key=True, embedded=True)

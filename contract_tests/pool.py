@@ -8,45 +8,30 @@ a create only if the resend succeeds, and is counted like any other.
 
 Under pytest-xdist the first worker to need the pool runs it and leaves the
 exchanges (credentials removed) in the run's shared directory for the others
-(:mod:`.pool_result`).
+(:mod:`.pool_result`).  The in-flight race is :mod:`.in_flight_race`; the bodies, :mod:`.planned_bodies`.
 """
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import replace
 from typing import Any
 
+from . import in_flight_race
 from .attribution import rate_limited
 from .bodies import BodyFactory
 from .budget import BudgetExhausted, TargetStopped
 from .exchange import Credential, Exchange
 from .keys import NO_KEY, fresh_key, is_valid_key, valid_keys
 from .packed_refusals import BODY_FACTS, mark_packed, unblame
+from .planned_bodies import planned_body
 from .planner import CreatePlan, Fact, PlannedCreate, source_place
-from .pool_result import (
-    FAILED,
-    NEEDS_INPUT,
-    PACKED,
-    PROVEN,
-    RESCUE,
-    UNRUN,
-    FactOutcome,
-    PoolResult,
-    portable,
-    shared_pool,
-    unrun_reason,
-)
-from .race import StartLine
-from .retry_bodies import RetryBodies, at_limit
-from .schema_values import accept_by_key, apply
+from .pool_result import FAILED, NEEDS_INPUT, PACKED, PROVEN, RESCUE, UNRUN, FactOutcome, PoolResult
+from .retry_bodies import RetryBodies
 from .session import RateLimited, Session
 from .tenancy import first_tenant_resources
 
 VARIANTS = "request.variants"  # the owner of a refused valid body
-# Re-exported: the clauses and the runner read a pool's result through this module.
-__all__ = ["FAILED", "NEEDS_INPUT", "PACKED", "PROVEN", "RESCUE", "UNRUN", "FactOutcome", "PoolResult",
-           "planned_body", "portable", "run_pool", "shared_pool", "unrun_reason"]
+
 
 def _ok(exchange: Exchange) -> bool:
     return 200 <= exchange.status < 300
@@ -64,33 +49,6 @@ def _sent_with(c: PlannedCreate) -> list[Fact]:
     """The facts the create's own answer shows: all but the follow-ups still to send (the race's
     answers are the create's own)."""
     return [x for x in c.facts if not x.key.startswith("follow:") or x.key == "follow:in_flight"]
-
-
-def planned_body(f: BodyFactory, c: PlannedCreate, groups: dict[int, str],
-                 made: list[str] | None = None) -> dict[str, Any] | None:
-    """The body of planned create ``c``; ``None`` if it joins a group that was never made, or
-    references an avatar (``made``: ids of the avatars the run made) that does not exist."""
-    group = None
-    if c.group == "set":
-        # A group an earlier create founded, or (founder None) the --asset fixture's existing one.
-        group = groups.get(c.founder) if c.founder is not None else f.existing_group
-        if group is None:
-            return None
-    body = f.body(c.variant, sources={k: list(v) for k, v in c.sources}, group=group,
-                  name=f"Contract plan #{c.index + 1}")
-    prop = f.group_property(c.variant)
-    if c.group == "absent" and prop:
-        body.pop(prop, None)
-    limits = dict(f.string_limits(c.variant))
-    for name in c.at_limit:
-        body[name] = at_limit(limits[name])  # astral: one code point, two UTF-16 units
-    for key in c.values:
-        accept = accept_by_key(f, key)
-        changed = apply(f, body, accept, made or []) if accept is not None else None
-        if changed is None:
-            return None
-        body = changed
-    return body
 
 
 class _Pool:
@@ -123,33 +81,16 @@ class _Pool:
         return exchange
 
     async def raced(self, body: dict[str, Any], key: str | None) -> list[Exchange]:
-        """The in-flight race, kept with its limiter control (``follow["in_flight_limiter"]``, one entry
-        per race): when some of its answers are a rate limiter's and others are not, as many invalid
-        bodies (nothing to create, no key in flight) go out at once, unretried, right after it
-        (attribution.race_limiter_control).  429s there too: a limiter is throttling anything, and the
-        race's 429s are not judged; none: they answered the concurrent retries, and fail in_flight."""
+        """The in-flight race, kept with its limiter control (``follow["in_flight_limiter"]``, one
+        entry per race; :mod:`.in_flight_race`)."""
         answers = await self.race(body, key, self.plan.race)
-        limited = [a for a in answers if rate_limited(a)]
-        control: list[Exchange] = []
-        if limited and len(limited) < len(answers):
-            sent = await asyncio.gather(*(self.session.post({}, retry_429=False) for _ in range(len(answers))),
-                                        return_exceptions=True)
-            # What the budget or a stop kept from going out is simply absent: in_flight says it could not tell.
-            control = [a for a in sent if isinstance(a, Exchange)]
-            for failure in sent:
-                if isinstance(failure, BaseException) and not isinstance(failure, Exception):
-                    raise failure  # a run stop or a cancellation is not the control's to swallow
+        control = await in_flight_race.limiter_control(self.session, answers)
         self.result.follow.setdefault("in_flight", []).append(answers)
         self.result.follow.setdefault("in_flight_limiter", []).append(control)
         return answers
 
     async def race(self, body: dict[str, Any], key: str | None, size: int) -> list[Exchange]:
-        await self.session.ledger.reserve(size, planned=True)
-        start = StartLine(size)  # the bodies leave together: the race really overlaps
-        # Unretried (attribution.race_unretried): a 429 here may be the answer to a concurrent retry.
-        answers = list(await asyncio.gather(*(self.session.post(body, key=key, creates=True, prepaid=True,
-                                                                start=start, retry_429=False)
-                                              for _ in range(size))))
+        answers = await in_flight_race.race(self.session, body, key, size)
         self.result.creates += [(body, a) for a in answers if _ok(a)]
         return answers
 

@@ -28,7 +28,8 @@ from .curl import as_curl
 from .exchange import Exchange
 from .finding import ClauseFailure, ClauseResult, Incomplete, NotObserved, Skipped, Verdict
 from .planner import CreatePlan, plan_creates
-from .pool import PoolResult, portable, run_pool, shared_pool, unrun_reason
+from .pool import run_pool
+from .pool_result import PoolResult, portable, shared_pool, unrun_reason
 from .preflight import OnProbe, PreflightResult, Probe, check_target, probe
 from .preflight import TargetUnusable as TargetUnusable  # re-exported: verify and pytest catch it here
 from .redact import Scrubber

@@ -386,8 +386,8 @@ def _run(mutant: Mutant | None, spec: str | None, seed: int) -> Outcome | list[A
 def _planned(f: Any) -> Iterator[Any]:
     """The planner's accepted bodies (unlimited cap), as body cases."""
     from avatar_contract.contract_tests.bodies import BodyCase
+    from avatar_contract.contract_tests.planned_bodies import planned_body
     from avatar_contract.contract_tests.planner import plan_creates
-    from avatar_contract.contract_tests.pool import planned_body
 
     plan = plan_creates(f, cap=None, has_second_key=True, embedded=True)
     groups = {c.index: "ag_mutant" for c in plan.creates}

@@ -18,8 +18,9 @@ import pytest
 from avatar_contract.contract_tests.assets import load_assets
 from avatar_contract.contract_tests.bodies import BodyFactory, factory
 from avatar_contract.contract_tests.finding import Verdict
+from avatar_contract.contract_tests.planned_bodies import planned_body
 from avatar_contract.contract_tests.planner import Fact, body_facts, plan_creates
-from avatar_contract.contract_tests.pool import FAILED, PROVEN, planned_body
+from avatar_contract.contract_tests.pool_result import FAILED, PROVEN
 from avatar_contract.contract_tests.retry_bodies import RetryBodies, at_limit
 from avatar_contract.contract_tests.runner import RunState, run_suite
 from avatar_contract.contract_tests.target import DEFAULT_MAX_CREATES, Target

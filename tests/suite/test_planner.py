@@ -9,8 +9,8 @@ import yaml
 
 from avatar_contract.contract_tests.bodies import BodyFactory, factory
 from avatar_contract.contract_tests.clause import CLAUSE_NAMES
+from avatar_contract.contract_tests.planned_bodies import planned_body
 from avatar_contract.contract_tests.planner import CreatePlan, plan_creates
-from avatar_contract.contract_tests.pool import planned_body
 from avatar_contract.contract_tests.target import DEFAULT_MAX_CREATES
 from avatar_contract.validators import contract_for
 from avatar_contract.validators._cli import main

@@ -19,8 +19,8 @@ from avatar_contract.contract_tests.assets import AssetFixture, load_assets
 from avatar_contract.contract_tests.bodies import BodyFactory, factory
 from avatar_contract.contract_tests.clause import CLAUSE_NAMES
 from avatar_contract.contract_tests.finding import Verdict
+from avatar_contract.contract_tests.planned_bodies import planned_body
 from avatar_contract.contract_tests.planner import plan_creates
-from avatar_contract.contract_tests.pool import planned_body
 from avatar_contract.contract_tests.runner import RunState, run_suite
 from avatar_contract.contract_tests.suite_spec import spec_path, use_spec
 from avatar_contract.contract_tests.target import Target
