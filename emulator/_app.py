@@ -15,6 +15,7 @@ from starlette.routing import Route
 
 from ._config import EmulatorConfig
 from ._emulator import CREATE_ROUTE, Emulator
+from ._namespace_settings import NamespaceAdmin
 from ._namespaces import name_problem
 from ._recorder import Recorder
 from ._records import StoreUnavailable
@@ -40,6 +41,7 @@ def namespace_of(path: str) -> str | None:
 def create_app(config: EmulatorConfig | None = None) -> Starlette:
     """A Starlette app emulating Create Avatar; ``app.state.emulator`` is its state."""
     emulator = Emulator(config or EmulatorConfig())
+    admin = NamespaceAdmin(emulator)
 
     async def http_error(request: Request, exc: Exception) -> Response:
         # Unknown paths and methods get the API's envelope too (405 keeps its Allow header).
@@ -92,12 +94,17 @@ def create_app(config: EmulatorConfig | None = None) -> Starlette:
             Route("/v3/avatars/looks/{look_id}", guarded(emulator.get_look), methods=["GET"]),
             Route("/v3/avatars/{group_id}", guarded(emulator.get_group), methods=["GET"]),
             Route("/openapi.json", emulator.openapi, methods=["GET"]),
-            # The same API in namespace {ns}: its own avatars, keys and rate-limit buckets.
-            Route(NAMESPACE_PREFIX + CREATE_ROUTE, guarded(emulator.create), methods=["POST"]),
-            Route(NAMESPACE_PREFIX + "/v3/avatars/looks/{look_id}", guarded(emulator.get_look), methods=["GET"]),
-            Route(NAMESPACE_PREFIX + "/v3/avatars/{group_id}", guarded(emulator.get_group), methods=["GET"]),
+            # The same API in namespace {ns}: its own avatars, keys, rate-limit buckets and faults.
+            Route(NAMESPACE_PREFIX + CREATE_ROUTE, guarded(admin.routed(emulator.create)), methods=["POST"]),
+            Route(NAMESPACE_PREFIX + "/v3/avatars/looks/{look_id}", guarded(admin.routed(emulator.get_look)),
+                  methods=["GET"]),
+            Route(NAMESPACE_PREFIX + "/v3/avatars/{group_id}", guarded(admin.routed(emulator.get_group)),
+                  methods=["GET"]),
             Route(NAMESPACE_PREFIX + "/openapi.json", emulator.openapi, methods=["GET"]),
-            Route(NAMESPACE_PREFIX, guarded(emulator.drop_namespace), methods=["DELETE"]),
+            # Admin: the namespace's settings (faults), and dropping it (_namespace_settings).
+            Route(NAMESPACE_PREFIX, guarded(admin.put), methods=["PUT"]),
+            Route(NAMESPACE_PREFIX, guarded(admin.get), methods=["GET"]),
+            Route(NAMESPACE_PREFIX, guarded(admin.delete), methods=["DELETE"]),
         ],
         exception_handlers={HTTPException: http_error},
         lifespan=lifespan,

@@ -50,13 +50,14 @@ def presented(headers: Mapping[str, str]) -> Presented:
 class Authenticator:
     """Maps a request's headers to a tenant id, or None for a 401."""
 
-    def __init__(self, config: EmulatorConfig) -> None:
+    def __init__(self, config: EmulatorConfig, faults: frozenset[str] | None = None) -> None:
         # Only digests: worker processes are never given the keys themselves.
         self._digests = tuple(bytes.fromhex(d) for d in config.api_key_digests)
         self._tenants = tuple(tenant_of_digest(d) for d in config.api_key_digests)
-        self._skip_missing = config.has("auth_skipped")
-        self._any_key = config.has("wrong_key_accepted")
-        self._no_bearer = config.has("bearer_rejected")
+        faults = config.faults if faults is None else faults  # a namespace's, or the global ones
+        self._skip_missing = "auth_skipped" in faults
+        self._any_key = "wrong_key_accepted" in faults
+        self._no_bearer = "bearer_rejected" in faults
 
     def tenant(self, headers: Mapping[str, str]) -> str | None:
         cred = presented(headers)

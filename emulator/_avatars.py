@@ -15,11 +15,12 @@ def new_id(prefix: str) -> str:
     return f"{prefix}_{secrets.token_hex(12)}"
 
 
-def new_records(body: dict[str, Any], tenant: str, now: float, config: EmulatorConfig) -> tuple[Look, Group]:
-    """The look to create and the group it joins (reused by the store if it exists)."""
+def new_records(body: dict[str, Any], tenant: str, now: float, config: EmulatorConfig,
+                faults: frozenset[str]) -> tuple[Look, Group]:
+    """The look to create and the group it joins (reused by the store if it exists); ``faults``: those in force."""
     variant = str(body.get("type"))
     avatar_type = AVATAR_TYPE_FOR_VARIANT.get(variant, "photo_avatar")
-    if config.has("avatar_type_mismatch"):
+    if "avatar_type_mismatch" in faults:
         avatar_type = "photo_avatar"  # the bug: one hard-coded type for every variant
     name = body["name"]
     requested = body.get("avatar_group_id")
@@ -35,21 +36,21 @@ def new_records(body: dict[str, Any], tenant: str, now: float, config: EmulatorC
 
 
 def create_body(look: Look, group: Group, looks_count: int, group_status: str,
-                config: EmulatorConfig) -> dict[str, Any]:
+                faults: frozenset[str]) -> dict[str, Any]:
     """The 200 body of a create.  The new look is ``processing``: training has just begun.
 
     The group is new (also ``processing``) or an existing one, shown as it is now.
     """
     item = render_look(look, PROCESSING)
     group_item = render_group(group, looks_count, group_status)
-    if config.has("response_missing_id"):
+    if "response_missing_id" in faults:
         del item["id"]
-    if config.has("response_enum_out_of_range"):
+    if "response_enum_out_of_range" in faults:
         item["status"] = "queued"
-    if config.has("response_wrong_type"):
+    if "response_wrong_type" in faults:
         group_item["created_at"] = datetime.fromtimestamp(group.created_at, UTC).strftime(
             "%Y-%m-%dT%H:%M:%SZ")
     data = {"avatar_item": item, "avatar_group": group_item}
-    if config.has("response_no_data_wrapper"):
+    if "response_no_data_wrapper" in faults:
         return data
     return {"data": data}

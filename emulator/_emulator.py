@@ -26,14 +26,10 @@ from . import _idempotency as idem
 from ._auth import Authenticator
 from ._avatars import create_body, new_records
 from ._config import EmulatorConfig
-from ._errors import (
-    INVALID_PARAMETER,
-    RATE_LIMIT_EXCEEDED,
-    REQUEST_IN_PROGRESS,
-    Responder,
-)
+from ._errors import INVALID_PARAMETER, RATE_LIMIT_EXCEEDED, REQUEST_IN_PROGRESS, Responder
 from ._json import dumps
 from ._memory_store import MemoryStore
+from ._namespace_settings import FaultSets, Settings
 from ._namespaces import Namespaces, name_problem, namespaced, shared_owner
 from ._rate_limit import BucketStore, RateLimiter, SharedRateLimiter
 from ._records import Completion, Fresh, Group, InFlight, Look, Replay, Store, StoredResponse, StoreError
@@ -82,8 +78,7 @@ class Emulator:
         # What judges request bodies and keys: the spec, unless a test gives another.
         self.request_linter = self.linter if config.validation_spec is None else \
             Linter(load_spec(config.validation_spec), strict=True)
-        self.responder = Responder(config.faults, config.response_transform)
-        self.auth = Authenticator(config)
+        self.fault_sets = FaultSets(config, self.request_linter)  # the global faults, and each namespace's
         self.store: Store = open_store(config.store, config.idempotency_max_records)
         self.limiter: RateLimiter | SharedRateLimiter | None = None
         if config.rate_limit and isinstance(self.store, BucketStore):
@@ -91,13 +86,26 @@ class Emulator:
         elif config.rate_limit:
             self.limiter = RateLimiter(*config.rate_limit, clock=config.clock)
         self.namespaces = Namespaces(self.store, config.namespace_idle_seconds, config.clock, self.limiter)
-        self.checker = BodyChecker(self.request_linter, config.faults)
         self.references = References(self.spec)
         self.openapi_body = dumps(self.spec.document)
         self.media_types = frozenset(m.split(";", 1)[0].strip().lower()
                                      for m in self.linter.contract.request.media_types)
-        self._retry_after_date = config.has("retry_after_http_date")
-        self._retry_after_missing = config.has("retry_after_missing")
+
+    # -- what the faults in force (the request's namespace's, else the global ones) shape --
+    @property
+    def responder(self) -> Responder:
+        return self.fault_sets.current.responder
+
+    @property
+    def auth(self) -> Authenticator:
+        return self.fault_sets.current.auth
+
+    @property
+    def checker(self) -> BodyChecker:
+        return self.fault_sets.current.checker
+
+    def has(self, fault: str) -> bool:
+        return self.fault_sets.current.has(fault)
 
     # -- inspection ---------------------------------------------------------
     def created_count(self) -> int:
@@ -112,7 +120,7 @@ class Emulator:
         self.store.close()
 
     # -- plumbing -----------------------------------------------------------
-    async def _call(self, fn: Callable[..., T], *args: Any) -> T:
+    async def call(self, fn: Callable[..., T], *args: Any) -> T:
         if self.store.blocking:
             # SQLite may wait on another worker's lock; keep the event loop free.
             return await asyncio.get_running_loop().run_in_executor(
@@ -131,15 +139,15 @@ class Emulator:
         if tenant is None:
             return self.responder.unauthorized()
         if (now := self.namespaces.sweep_due()) is not None:
-            await self._call(self.namespaces.sweep, now)
+            await self.call(self.namespaces.sweep, now)
         if space is not None and not admin:
             if (now := self.namespaces.touch_due(space)) is not None:
-                await self._call(self.store.touch_namespace, space, now)
+                await self.call(self.store.touch_namespace, space, now)
             tenant = namespaced(space, tenant)
         if admin:
             return tenant
         if self.limiter is not None:
-            wait = (await self._call(self.limiter.acquire, tenant) if self.limiter.blocking
+            wait = (await self.call(self.limiter.acquire, tenant) if self.limiter.blocking
                     else self.limiter.acquire(tenant))
             if wait:
                 return self._too_many(wait)
@@ -163,17 +171,17 @@ class Emulator:
 
     def _too_many(self, wait: int) -> Response:
         headers: dict[str, str] = {}
-        if self._retry_after_date:
+        if self.has("retry_after_http_date"):
             # The bug: an HTTP-date, which RFC 9110 allows but the spec's integer header does not.
             headers["Retry-After"] = formatdate(self.config.clock() + wait, usegmt=True)
-        elif not self._retry_after_missing:
+        elif not self.has("retry_after_missing"):
             headers["Retry-After"] = str(wait)
         return self.responder.error(
             429, RATE_LIMIT_EXCEEDED,
             "Too many requests. Retry after the duration specified in the Retry-After header.",
             headers=headers)
 
-    async def _read_body(self, request: Request) -> bytes | None:
+    async def read_body(self, request: Request) -> bytes | None:
         """The body, or None when it is larger than allowed (never read past the limit).
 
         Raises TimeoutError when it does not arrive in full within ``body_timeout``:
@@ -203,14 +211,14 @@ class Emulator:
         key = request.headers.get(idem.KEY_HEADER)
         if key is not None:
             problem = idem.key_problem(self.request_linter, key,
-                                       pattern_enforced=not self.config.has("key_pattern_unenforced"))
+                                       pattern_enforced=not self.has("key_pattern_unenforced"))
             if problem:
                 return self.responder.error(400, INVALID_PARAMETER, problem, idem.KEY_HEADER)
         refused = self._media_type_problem(request.headers.get("content-type"))
         if refused:
             return self.responder.error(400, INVALID_PARAMETER, refused, CONTENT_TYPE)
         try:
-            body = await self._read_body(request)
+            body = await self.read_body(request)
         except ClientDisconnect:
             return self.responder.error(400, INVALID_PARAMETER, "the request body was cut short")
         except TimeoutError:
@@ -224,26 +232,26 @@ class Emulator:
             return self.responder.error(
                 400, INVALID_PARAMETER,
                 f"the request body is larger than {self.config.max_body_bytes} bytes")
-        if key is None or self.config.has("idempotency_ignored"):
+        if key is None or self.has("idempotency_ignored"):
             return (await self._process(tenant, body)).response
         return await self._idempotent(tenant, key, body)
 
     async def _idempotent(self, tenant: str, key: str, body: bytes) -> Response:
         config = self.config
-        owner = shared_owner(tenant) if config.has("not_tenant_scoped") else tenant
+        owner = shared_owner(tenant) if self.has("not_tenant_scoped") else tenant
         where = idem.scope(key, owner, "POST", CREATE_ROUTE, {})
         digest = idem.fingerprint(body)
-        if config.has("no_in_flight_guard"):
+        if self.has("no_in_flight_guard"):
             # The bug: look, then act, with nothing held in between.
-            seen = await self._call(self.store.peek, where, digest, config.clock())
+            seen = await self.call(self.store.peek, where, digest, config.clock())
             if seen is not None:
                 return self._replay(seen, tenant, key)
             outcome = await self._process(tenant, body)
             if outcome.stored is not None:
-                await self._call(self.store.complete, where, None, digest, outcome.stored,
+                await self.call(self.store.complete, where, None, digest, outcome.stored,
                                  config.clock(), config.idempotency_ttl)
             return outcome.response
-        claim = await self._call(self.store.claim, where, digest, config.clock(),
+        claim = await self.call(self.store.claim, where, digest, config.clock(),
                                  config.idempotency_ttl, config.in_flight_lease)
         if isinstance(claim, InFlight):
             return self._in_progress()
@@ -257,16 +265,16 @@ class Emulator:
             outcome = await self._process(tenant, body, Completion(where, claim.token))
         except BaseException:
             # A crash must not leave the key blocked until its lease runs out.
-            await self._call(self.store.release, where, claim.token)
+            await self.call(self.store.release, where, claim.token)
             raise
         if outcome.stored is None:
             # Refusals are not kept, so a corrected retry with the same key is processed.
-            await self._call(self.store.release, where, claim.token)
+            await self.call(self.store.release, where, claim.token)
         return outcome.response
 
     def _replay(self, replay: Replay, tenant: str, key: str) -> Response:
         if not replay.same_body:
-            if self.config.has("replay_mismatch_rejected"):
+            if self.has("replay_mismatch_rejected"):
                 return self.responder.error(
                     400, INVALID_PARAMETER,
                     f"{idem.KEY_HEADER} was already used with a different request body",
@@ -281,21 +289,21 @@ class Emulator:
         config = self.config
         verdict = await self._check(raw)
         if not isinstance(verdict, Accepted):
-            if config.has("status_422_for_invalid"):
+            if self.has("status_422_for_invalid"):
                 status, code = 422, INVALID_PARAMETER
-            elif config.has("status_500_for_invalid"):
+            elif self.has("status_500_for_invalid"):
                 return _Outcome(self.responder.error(500, "internal_error", "Internal server error"),
                                 None)
             else:
                 status, code = 400, INVALID_PARAMETER
             return _Outcome(self.responder.error(status, code, verdict.message, verdict.param), None)
         body = verdict.body
-        if config.has("digital_twin_rejected") and body.get("type") == "digital_twin":
+        if self.has("digital_twin_rejected") and body.get("type") == "digital_twin":
             return _Outcome(self.responder.error(
                 400, INVALID_PARAMETER, "type: digital_twin avatars are not supported", "type"), None)
         referenced = self.references.avatar_id(body)
         if referenced is not None:  # June 2026 spec: avatar_id names an existing avatar
-            reference = await self._call(self.store.look, tenant, referenced)
+            reference = await self.call(self.store.look, tenant, referenced)
             failed = reference is not None and status_at(
                 reference.created_at, reference.fails, reference.needs_consent, config.clock(),
                 config.training_seconds) == FAILED
@@ -312,17 +320,19 @@ class Emulator:
         if delay:
             await asyncio.sleep(delay)
         now = config.clock()
-        look, candidate = new_records(body, tenant, now, config)
-        status = 201 if config.has("undocumented_status") else 200
+        # render may run on a store thread, outside this request's context: take what it needs now.
+        faults, content_type = self.fault_sets.current.faults, self.responder.content_type
+        look, candidate = new_records(body, tenant, now, config, faults)
+        status = 201 if self.has("undocumented_status") else 200
 
         def render(group: Group, count: int) -> StoredResponse:
             # A group founded by this request is as new as its look; a reused one is shown as it is.
             group_status = PROCESSING if group.created_at >= now else status_at(
                 group.created_at, group.fails, group.needs_consent, now, config.training_seconds)
-            payload = dumps(create_body(look, group, count, group_status, config))
-            return StoredResponse.compact(status, payload, self.responder.content_type)
+            payload = dumps(create_body(look, group, count, group_status, faults))
+            return StoredResponse.compact(status, payload, content_type)
 
-        stored = await self._call(self.store.create, look, candidate, render, completion)
+        stored = await self.call(self.store.create, look, candidate, render, completion)
         if stored is None:
             # Our lease ran out and a retry took the key over; it creates the avatar, we don't.
             return _Outcome(self._in_progress(), None)
@@ -348,7 +358,7 @@ class Emulator:
         if isinstance(tenant, Response):
             return tenant
         group_id = request.path_params["group_id"]
-        found = await self._call(self.store.group, tenant, group_id)
+        found = await self.call(self.store.group, tenant, group_id)
         if found is None:
             return self.responder.error(404, "not_found", f"no avatar group {group_id!r}", "group_id")
         group, count = found
@@ -361,25 +371,27 @@ class Emulator:
         if isinstance(tenant, Response):
             return tenant
         look_id = request.path_params["look_id"]
-        look = await self._call(self.store.look, tenant, look_id)
+        look = await self.call(self.store.look, tenant, look_id)
         if look is None:
             return self.responder.error(404, "not_found", f"no avatar look {look_id!r}", "look_id")
         status = status_at(look.created_at, look.fails, look.needs_consent, self.config.clock(),
                            self.config.training_seconds)
         return self.responder.json(200, {"data": render_look(look, status)})
 
-    # -- DELETE /ns/{ns} --------------------------------------------------------
+    # -- namespaces (PUT, GET and DELETE /ns/{ns} are in _namespace_settings) ------------
     def bad_namespace(self, problem: str) -> Response:
         return self.responder.error(400, INVALID_PARAMETER, problem, "namespace")
 
-    async def drop_namespace(self, request: Request) -> Response:
+    async def admitted(self, request: Request) -> Response | None:
+        """The refusal for an admin request on ``/ns/{ns}`` (a bad name, no valid key), or None."""
         tenant = await self._gate(request, admin=True)
-        if isinstance(tenant, Response):
-            return tenant
-        space = request.path_params["ns"]
-        if not await self._call(self.namespaces.drop, space):
-            return self.responder.error(404, "not_found", f"no namespace {space!r}", "namespace")
-        return Response(status_code=204)
+        return tenant if isinstance(tenant, Response) else None
+
+    async def namespace_settings(self, space: str) -> Settings | None:
+        """Namespace ``space``'s settings, from the store; None for a bad name (its handler refuses it)."""
+        if name_problem(space):
+            return None
+        return Settings.from_store(await self.call(self.store.namespace_settings, space))
 
     async def openapi(self, request: Request) -> Response:
         return Response(self.openapi_body, media_type="application/json")

@@ -38,6 +38,7 @@ class MemoryStore:
         self._group_sizes: dict[tuple[str, str], int] = {}
         self._looks: dict[tuple[str, str], Look] = {}
         self._namespaces: dict[str, float] = {}  # name -> last used
+        self._settings: dict[str, str] = {}  # name -> its settings (PUT /ns/{name})
         self._claims = 0
 
     # -- idempotency --------------------------------------------------------
@@ -161,10 +162,19 @@ class MemoryStore:
         with self._lock:
             return [name for name, used in self._namespaces.items() if used < before]
 
+    def namespace_settings(self, name: str) -> str | None:
+        return self._settings.get(name)
+
+    def set_namespace_settings(self, name: str, settings: str, now: float) -> None:
+        with self._lock:
+            self._settings[name] = settings
+            self._namespaces[name] = max(now, self._namespaces.get(name, now))
+
     def drop_namespace(self, name: str) -> bool:
         prefix = f"{name}{SEPARATOR}"
         with self._lock:
             existed = self._namespaces.pop(name, None) is not None
+            existed = self._settings.pop(name, None) is not None or existed
             for scope in [s for s in self._records if s.startswith(prefix)]:
                 self._forget(scope)
                 existed = True

@@ -70,6 +70,13 @@ MIGRATIONS: tuple[str, ...] = (
         last_used DOUBLE PRECISION NOT NULL
     )
     """,
+    # 4: each namespace's settings (PUT /ns/{name}: its faults), read by every replica.
+    """
+    CREATE TABLE namespace_settings (
+        name     TEXT PRIMARY KEY,
+        settings TEXT NOT NULL
+    )
+    """,
 )
 VERSION = len(MIGRATIONS)
 

@@ -305,10 +305,22 @@ class PostgresStore:
     def idle_namespaces(self, before: float) -> list[str]:
         return [row[0] for row in self._rows("SELECT name FROM namespaces WHERE last_used < %s", (before,))]
 
+    def namespace_settings(self, name: str) -> str | None:
+        rows = self._rows("SELECT settings FROM namespace_settings WHERE name = %s", (name,))
+        return str(rows[0][0]) if rows else None
+
+    def set_namespace_settings(self, name: str, settings: str, now: float) -> None:
+        with self._conn() as conn, conn.transaction():
+            conn.execute("INSERT INTO namespace_settings (name, settings) VALUES (%s, %s) ON CONFLICT (name) "
+                         "DO UPDATE SET settings = EXCLUDED.settings", (name, settings))
+            conn.execute("INSERT INTO namespaces AS n (name, last_used) VALUES (%s, %s) ON CONFLICT (name) "
+                         "DO UPDATE SET last_used = GREATEST(n.last_used, EXCLUDED.last_used)", (name, now))
+
     def drop_namespace(self, name: str) -> bool:
         prefix = f"{name}{SEPARATOR}"
         with self._conn() as conn, conn.transaction():
             dropped = conn.execute("DELETE FROM namespaces WHERE name = %s", (name,)).rowcount
+            dropped += conn.execute("DELETE FROM namespace_settings WHERE name = %s", (name,)).rowcount
             for table, column in _NAMESPACED:
                 dropped += conn.execute(f"DELETE FROM {table} WHERE starts_with({column}, %s)",
                                         (prefix,)).rowcount

@@ -146,7 +146,15 @@ class Store(Protocol):
         ...
 
     def drop_namespace(self, name: str) -> bool:
-        """Delete every row of namespace ``name``; whether it held anything."""
+        """Delete every row of namespace ``name`` (its settings too); whether it held anything."""
+        ...
+
+    def namespace_settings(self, name: str) -> str | None:
+        """Namespace ``name``'s settings as ``set_namespace_settings`` stored them, or None."""
+        ...
+
+    def set_namespace_settings(self, name: str, settings: str, now: float) -> None:
+        """Replace namespace ``name``'s settings (JSON text) and record its use at ``now``."""
         ...
 
     def close(self) -> None: ...

@@ -71,6 +71,10 @@ CREATE TABLE IF NOT EXISTS namespaces (
     name      TEXT PRIMARY KEY,
     last_used REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS namespace_settings (
+    name     TEXT PRIMARY KEY,
+    settings TEXT NOT NULL
+);
 """
 
 _PURGE_EVERY = 1024
@@ -260,10 +264,21 @@ class SqliteStore:
     def idle_namespaces(self, before: float) -> list[str]:
         return [row[0] for row in self._read("SELECT name FROM namespaces WHERE last_used < ?", (before,))]
 
+    def namespace_settings(self, name: str) -> str | None:
+        rows = self._read("SELECT settings FROM namespace_settings WHERE name = ?", (name,))
+        return str(rows[0][0]) if rows else None
+
+    def set_namespace_settings(self, name: str, settings: str, now: float) -> None:
+        with self._transaction() as db:
+            db.execute("INSERT OR REPLACE INTO namespace_settings (name, settings) VALUES (?, ?)", (name, settings))
+            db.execute("INSERT INTO namespaces (name, last_used) VALUES (?, ?) ON CONFLICT (name) "
+                       "DO UPDATE SET last_used = max(last_used, excluded.last_used)", (name, now))
+
     def drop_namespace(self, name: str) -> bool:
         prefix = f"{name}{SEPARATOR}"
         with self._transaction() as db:
             dropped = db.execute("DELETE FROM namespaces WHERE name = ?", (name,)).rowcount
+            dropped += db.execute("DELETE FROM namespace_settings WHERE name = ?", (name,)).rowcount
             for table, column in _NAMESPACED:
                 dropped += db.execute(f"DELETE FROM {table} WHERE substr({column}, 1, ?) = ?",
                                       (len(prefix), prefix)).rowcount

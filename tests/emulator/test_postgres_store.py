@@ -135,6 +135,8 @@ def test_an_older_schema_is_migrated_and_keeps_its_data() -> None:
     try:
         assert isinstance(store.claim("old", "fp", 0.0, 60.0, 60.0), Replay)
         assert store.take_token("tenant", "requests", 2, 1.0, 0.0) == 0  # a table from version 2
+        store.set_namespace_settings("ns", '{"faults": []}', 0.0)  # a table from version 4
+        assert store.namespace_settings("ns") == '{"faults": []}'
         with psycopg.connect(dsn) as conn:
             row = conn.execute("SELECT version FROM emulator_schema_version").fetchone()
             assert row is not None and row[0] == VERSION == len(MIGRATIONS)
