@@ -18,12 +18,13 @@ from .attribution import rate_limited
 from .bodies import BodyFactory
 from .budget import Ledger
 from .checks import linter
+from .credentials import Credentials
 from .excerpt import excerpt
 from .exchange import Exchange
 from .finding import ClauseFailure, Incomplete, NotObserved, Skipped, Step
 from .pool_result import NEEDS_INPUT
 from .profiles import examples_for
-from .session import Credentials, Session
+from .session import Session
 from .target import Target
 from .transport import ERROR_HEADER
 

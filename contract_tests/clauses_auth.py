@@ -8,8 +8,8 @@ from .attribution import body_field
 from .bodies import BodyFactory
 from .budget import ValidBodyRefused
 from .clause import ClauseContext, clause
+from .credentials import Credentials
 from .exchange import Credential, Exchange
-from .session import Credentials
 
 # A made-up key: well-formed, never issued.
 WRONG_KEY = "avatar-contract-wrong-key-0000000000"

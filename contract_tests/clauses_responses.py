@@ -15,12 +15,13 @@ from collections.abc import Callable
 
 from .checks import check_exchange, linter
 from .clause import ClauseContext, clause
+from .credentials import Credentials
 from .exchange import ABSENT, Exchange
 from .finding import Step
 from .generation import schemathesis_requests
 from .keys import invalid_keys, is_valid_key
 from .mutations import invalid_cases
-from .session import Credentials, Session
+from .session import Session
 
 BURST_CONCURRENCY = 16  # live, the ledger's free slots bound it further
 UNDOCUMENTED_METHODS = ("GET", "PUT", "PATCH", "DELETE")

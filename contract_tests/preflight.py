@@ -31,9 +31,10 @@ import httpx
 
 from .budget import BudgetExhausted, Ledger, TargetStopped
 from .checks import linter
+from .credentials import Credentials
 from .exchange import ABSENT, Credential, Exchange
 from .redact import Scrubber
-from .session import Credentials, Session, UnsendableRequest
+from .session import Session, UnsendableRequest
 from .suite_spec import suite_spec
 from .target import Target, check_keys
 from .transport import ERROR_HEADER

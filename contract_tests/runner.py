@@ -24,6 +24,7 @@ from .bodies import AssetsMissing
 from .budget import BudgetExhausted, CircuitOpen, Ledger, TargetStopped, ValidBodyRefused
 from .checks import check_exchange, linter
 from .clause import CLAUSE_NAMES, REGISTRY, Clause, ClauseContext
+from .credentials import Credentials
 from .curl import as_curl
 from .exchange import Exchange
 from .finding import ClauseFailure, ClauseResult, Incomplete, NotObserved, Skipped, Verdict
@@ -33,7 +34,7 @@ from .pool_result import PoolResult, portable, shared_pool, unrun_reason
 from .preflight import OnProbe, PreflightResult, Probe, check_target, probe
 from .preflight import TargetUnusable as TargetUnusable  # re-exported: verify and pytest catch it here
 from .redact import Scrubber
-from .session import EVIDENCE_BYTES, Credentials, RateLimited, Session
+from .session import EVIDENCE_BYTES, RateLimited, Session
 from .suite_spec import spec_path, suite_spec
 from .target import Target
 

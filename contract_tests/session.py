@@ -1,4 +1,4 @@
-"""Sending requests: credentials, the create ledger, a target that stops, and 429s waited out.
+"""Sending requests (with the keys of :mod:`.credentials`): the create ledger, a target that stops, and 429s waited out.
 
 Every clause talks to the target through a :class:`Session`, so the rules
 that keep a live run safe and honest live in one place:
@@ -34,6 +34,7 @@ import httpx
 
 from .attribution import rate_limited
 from .budget import Ledger, TargetStopped, ValidBodyRefused
+from .credentials import Credentials
 from .exchange import ABSENT, Credential, Exchange, SentRequest, encode_json
 from .race import StartLine
 from .redact import Scrubber, sent_secrets
@@ -97,71 +98,6 @@ class RetryPolicy:
     total_wait: float = 90.0
     default_wait: float = 1.0  # when Retry-After is missing or unreadable
     floor: float = 0.05  # "Retry-After: 0" must not become a busy loop
-
-
-class Credentials:
-    """The target's keys as auth headers, each with its redacted curl form."""
-
-    VARIABLES = ("AVATAR_API_KEY", "AVATAR_API_KEY_2")
-
-    def __init__(self, primary: str, secondary: str | None, extra_secrets: Sequence[str] = ()) -> None:
-        self._keys = (primary, secondary)
-        # The real secrets (keys, secret --header values), and the near-miss keys
-        # derived from them (the key minus or plus a character), kept apart: a
-        # near-miss like "key" (of "key1") is an ordinary word in our own text.
-        self._real: frozenset[str] = frozenset(k for k in (*self._keys, *extra_secrets) if k)
-        self._near: set[str] = set()
-
-    def secrets(self) -> frozenset[str]:
-        """Every secret value handed out, near-misses included."""
-        return self._real | frozenset(self._near)
-
-    def real_secrets(self) -> frozenset[str]:
-        return self._real
-
-    def near_misses(self) -> frozenset[str]:
-        return frozenset(self._near - self._real)
-
-    def _secret(self, value: str) -> str:
-        if value:
-            self._near.add(value)
-        return value
-
-    def key(self, tenant: int = 1) -> str:
-        value = self._keys[tenant - 1]
-        if value is None:
-            raise LookupError(f"no API key for tenant {tenant}")
-        return value
-
-    def has(self, tenant: int) -> bool:
-        return self._keys[tenant - 1] is not None
-
-    def _var(self, tenant: int) -> str:
-        return "${" + self.VARIABLES[tenant - 1] + "}"
-
-    def api_key(self, tenant: int = 1) -> Credential:
-        return Credential("x-api-key", self.key(tenant), self._var(tenant))
-
-    def bearer(self, tenant: int = 1) -> Credential:
-        return Credential("Authorization", f"Bearer {self.key(tenant)}", f"Bearer {self._var(tenant)}")
-
-    def truncated(self, tenant: int = 1) -> Credential:
-        """The key without its last character (catches prefix matching)."""
-        name = self.VARIABLES[tenant - 1]
-        return Credential("x-api-key", self._secret(self.key(tenant)[:-1]), "${" + name + "%?}")
-
-    def extended(self, tenant: int = 1, suffix: str = "x") -> Credential:
-        """The key plus a character (catches prefix matching the other way)."""
-        return Credential("x-api-key", self._secret(self.key(tenant) + suffix), self._var(tenant) + suffix)
-
-    def near_miss(self, header: str, value: str, shown: str) -> Credential:
-        """A credential derived from a real key (redacted like one; ``shown`` is its curl form)."""
-        return Credential(header, self._secret(value), shown)
-
-    @staticmethod
-    def literal(header: str, value: str) -> Credential:
-        """A made-up, non-secret credential, shown as it is."""
-        return Credential(header, value, value)
 
 
 class _Default:

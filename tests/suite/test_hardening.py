@@ -16,13 +16,13 @@ import httpx
 import pytest
 
 from avatar_contract.contract_tests.budget import Ledger
+from avatar_contract.contract_tests.credentials import Credentials
 from avatar_contract.contract_tests.exchange import Exchange, SentRequest
 from avatar_contract.contract_tests.finding import ClauseResult, Verdict
 from avatar_contract.contract_tests.redact import Scrubber, forms
 from avatar_contract.contract_tests.report import from_results, render_text, write
 from avatar_contract.contract_tests.runner import run_clause, run_suite
 from avatar_contract.contract_tests.session import (
-    Credentials,
     RetryPolicy,
     Session,
     UnsendableRequest,

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
+from avatar_contract.contract_tests.credentials import Credentials
 from avatar_contract.contract_tests.curl import as_curl
 from avatar_contract.contract_tests.exchange import Credential, Exchange, SentRequest
 from avatar_contract.contract_tests.finding import ClauseFailure, ClauseResult, Verdict
 from avatar_contract.contract_tests.report import from_results, render_text, to_json, to_junit, to_markdown, write
-from avatar_contract.contract_tests.session import Credentials
 from avatar_contract.contract_tests.target import Target
 
 SECRET = "sk-live-very-secret-0123456789"

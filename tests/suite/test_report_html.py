@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
+from avatar_contract.contract_tests.credentials import Credentials
 from avatar_contract.contract_tests.exchange import Exchange, SentRequest
 from avatar_contract.contract_tests.finding import ClauseFailure, ClauseResult, Verdict
 from avatar_contract.contract_tests.report import SuiteReport, from_results, to_markdown
 from avatar_contract.contract_tests.report_files import LATEST, LATEST_FILE, write_run
 from avatar_contract.contract_tests.report_html import to_html
 from avatar_contract.contract_tests.run_info import RunInfo
-from avatar_contract.contract_tests.session import Credentials
 from avatar_contract.contract_tests.target import Target
 
 SECRET = "sk-live-html-report-secret-42"

@@ -23,8 +23,9 @@ import pytest
 
 from avatar_contract.contract_tests.budget import Ledger
 from avatar_contract.contract_tests.clause import CLAUSE_NAMES
+from avatar_contract.contract_tests.credentials import Credentials
 from avatar_contract.contract_tests.preflight import PROBE_COUNT
-from avatar_contract.contract_tests.session import EVIDENCE_BYTES, MAX_BODY, Credentials, Session
+from avatar_contract.contract_tests.session import EVIDENCE_BYTES, MAX_BODY, Session
 from avatar_contract.validators._cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
