@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import avatar_references
 from .bodies import BodyCase, valid_bodies
 from .clause import ClauseContext, clause
 from .exchange import ABSENT
@@ -25,6 +26,7 @@ from .schema_probes import keyword_class
 async def request_variants(ctx: ClauseContext) -> None:
     await ctx.judge_facts()
     pool = await ctx.pool()
+    await avatar_references.saved_groups(ctx, pool)  # the June spec's avatar_id: the group it joins
     for body, exchange in pool.creates:
         ctx.owned_elsewhere(exchange, body)
     if not ctx.target.embedded:
@@ -94,5 +96,8 @@ async def request_rejects_invalid(ctx: ClauseContext) -> None:
         ctx.expect_error(exchange, 400, f"mutant #{index + 1}: {case.label}")
     if ctx.target.may_create:
         await ctx.judge_facts()  # valid bodies exactly at each limit: the planner's creates
+        # A referenced avatar that is missing, another account's or outside the group sent (June spec).
+        await avatar_references.refusals(ctx, await ctx.pool())
     else:
+        # (a valid body with a wrong reference too: a server that wrongly takes it would create)
         ctx.note("valid bodies at the limits not sent: creation not allowed (--allow-create)")

@@ -71,6 +71,15 @@ ROWS: tuple[SentenceRow, ...] = (
     SentenceRow(r"^mime type of the encoded content", ("request.variants",)),
     SentenceRow(r"^prompt for avatar generation", ("request.variants",)),
     SentenceRow(r"^optional avatar id to use as the visual reference", ("request.variants",)),
+    # A referenced avatar (avatar_references): the group it joins, and the refusals the spec states.
+    SentenceRow(r"^when provided without avatar_group_id, the new avatar is saved to the referenced avatar's "
+                r"group; when provided with avatar_group_id, the avatar must belong to that group",
+                ("request.variants", "request.rejects_invalid")),
+    SentenceRow(r"^if avatar_id is also provided, it must belong to this group", ("request.rejects_invalid",)),
+    SentenceRow(r"^the referenced avatar must exist and have a usable image, otherwise the request is rejected",
+                ("request.rejects_invalid",),
+                waiver="a usable image: a run cannot make an avatar whose image is unusable (whether training "
+                       "fails is the server's), so only a missing and another account's avatar are sent"),
     SentenceRow(r"heygen asset id from the asset upload endpoint",
                 waiver="whether an id came from the upload endpoint is known only to the server; the spec "
                        "documents no refusal for an unknown one"),

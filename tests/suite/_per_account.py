@@ -8,7 +8,13 @@ must be one of the account's own, and naming another account's asset is refused 
 attach to another's group.
 
 ``document``: the spec to validate with (the June 2026 one, say); the vendored
-one by default.
+one by default.  Where its prompt variant has ``avatar_id``, the avatar must be
+one of the account's (``looks``: the fixture's, the first key's, with their
+groups) and in the ``avatar_group_id`` sent, else 400; without a group the new
+avatar joins the referenced one's.  ``bug`` breaks one of those on purpose:
+``"any_avatar"`` (a missing or foreign avatar is taken, into a new group),
+``"any_group"`` (an avatar outside the group sent is taken), ``"new_group"``
+(the new avatar is not saved to the referenced one's group).
 """
 
 from __future__ import annotations
@@ -28,8 +34,12 @@ _TENANT: ContextVar[str | None] = ContextVar("tenant", default=None)
 
 class PerAccount(Independent):
     def __init__(self, keys: tuple[str, ...], *, groups: tuple[str, ...] = (), assets: tuple[str, ...] = (),
-                 document: dict[str, Any] | None = None) -> None:
+                 document: dict[str, Any] | None = None, looks: dict[str, str] | None = None,
+                 bug: str = "") -> None:
         super().__init__(keys)
+        prompt = (document or {}).get("components", {}).get("schemas", {}).get("CreatePromptAvatarRequest", {})
+        self.references = "avatar_id" in (prompt.get("properties") or {})
+        self.bug = bug
         if document is not None:
             registry: Registry[Any] = Registry().with_resource(
                 "urn:x", Resource.from_contents(document, default_specification=DRAFT202012))
@@ -38,7 +48,8 @@ class PerAccount(Independent):
         first = self.tenants[keys[0]]
         # What each account owns: the fixture's group and asset ids are the first key's.
         self.owned: dict[str, set[str]] = {tenant: set() for tenant in self.tenants.values()}
-        self.owned[first] |= {*groups, *assets}
+        self.owned[first] |= {*groups, *assets, *(looks or {}).values()}
+        self.looks: dict[str, tuple[str, str]] = {look: (first, group) for look, group in (looks or {}).items()}
         self.foreign_refused: list[tuple[str, str]] = []  # (tenant, pointer) of each refusal
 
     async def create(self, headers: dict[str, str], raw: bytes) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
@@ -56,10 +67,28 @@ class PerAccount(Independent):
             if foreign is not None:
                 self.foreign_refused.append((tenant, foreign))
                 return 400, self.error("invalid_parameter", "no such resource in this account", foreign)
+            if self.references and body.get("type") == "prompt" and isinstance(body.get("avatar_id"), str):
+                refused, raw = self.referenced(tenant, body, raw)
+                if refused is not None:
+                    return 400, self.error("invalid_parameter", refused, "/avatar_id")
         status, out = await super().process(raw)
         if tenant is not None and status == 200:
-            self.owned[tenant].add(json.loads(out)["data"]["avatar_group"]["id"])
+            data = json.loads(out)["data"]
+            self.owned[tenant].add(data["avatar_group"]["id"])
+            self.looks[data["avatar_item"]["id"]] = (tenant, data["avatar_group"]["id"])
         return status, out
+
+    def referenced(self, tenant: str, body: dict[str, Any], raw: bytes) -> tuple[str | None, bytes]:
+        """A refusal of the referenced avatar, or the body to create (joined to the avatar's group)."""
+        owner, group = self.looks.get(body["avatar_id"], (None, None))
+        sent = body.get("avatar_group_id")
+        if owner != tenant and self.bug != "any_avatar":
+            return "no such avatar in this account", raw
+        if isinstance(sent, str) and sent and sent != group and self.bug != "any_group":
+            return "the avatar is not in the group sent", raw
+        if group is not None and not sent and owner == tenant and self.bug != "new_group":
+            return None, json.dumps({**body, "avatar_group_id": group}).encode()
+        return None, raw
 
     def owner(self, resource: str) -> str | None:
         return next((tenant for tenant, owned in self.owned.items() if resource in owned), None)

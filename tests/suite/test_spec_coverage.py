@@ -3,12 +3,11 @@
 The vendored and the June 2026 spec are held to the same rule: an element no
 probe, clause or rule checks and no waiver explains fails here.  ``AWAITING``
 lists, exactly, the elements that today have neither because the probes that
-would check them do not exist yet (under June, an ``avatar_id`` that does not
-exist or is outside the group sent, and the group the new avatar is saved to;
-the vendored spec has none left).  They are
-not waived: the report must list them as unprobed, and this test fails both
-when a new element joins them and when a probe lands (then the entry is
-removed here).
+would check them do not exist yet: none, for either spec (the June spec's
+``avatar_id`` sentences are probed by ``avatar_references``), so any element
+nothing checks fails here.  An entry added would have to be listed as unprobed,
+never waived, and this test fails both when a new element joins them and when
+a probe lands (then the entry is removed here).
 """
 
 from __future__ import annotations
@@ -28,14 +27,7 @@ from avatar_contract.validators import _spec_command
 from avatar_contract.validators._cli import main
 
 PROMPT = "/components/schemas/CreatePromptAvatarRequest/properties"
-AWAITING: dict[str, set[str]] = {
-    "vendored": set(),
-    "june": {
-        f"{PROMPT}/avatar_id/description#1",
-        f"{PROMPT}/avatar_id/description#2",
-        f"{PROMPT}/avatar_group_id/description#2",
-    },
-}
+AWAITING: dict[str, set[str]] = {"vendored": set(), "june": set()}
 
 
 @pytest.fixture(params=["vendored", "june"])
@@ -60,7 +52,7 @@ def test_the_gaps_are_listed_as_unprobed_never_waived(spec_case: tuple[str, str]
     for element_id in AWAITING[name]:
         assert states[element_id]["state"] == "unprobed"
         assert states[element_id]["waiver"] is None and states[element_id]["covered_by"] == []
-    assert data["totals"]["unprobed"] == len(AWAITING[name]) and data["complete"] is not AWAITING[name]
+    assert data["totals"]["unprobed"] == len(AWAITING[name]) and data["complete"] is (not AWAITING[name])
 
 
 def test_what_covers_an_element_is_what_really_probes_it() -> None:
@@ -74,6 +66,14 @@ def test_what_covers_an_element_is_what_really_probes_it() -> None:
     ttl = report["/components/parameters/IdempotencyKey/description#1"]
     assert "idempotency.replay" in " ".join(ttl.covered_by) and "24-hour" in (ttl.waiver or "")
     assert report["/components/schemas/AvatarGroupItem/properties/name/description#0"].state == cov.WAIVED
+
+
+def test_the_june_avatar_id_sentences_name_the_clauses_that_probe_them(june_spec: Path) -> None:
+    report = {e.element.id: e for e in cov.coverage_report(str(june_spec)).entries}
+    joins, exists = report[f"{PROMPT}/avatar_id/description#1"], report[f"{PROMPT}/avatar_id/description#2"]
+    assert set(joins.covered_by) >= {"clause request.variants", "clause request.rejects_invalid"}
+    assert "clause request.rejects_invalid" in exists.covered_by and "usable image" in (exists.waiver or "")
+    assert report[f"{PROMPT}/avatar_group_id/description#2"].covered_by == ("clause request.rejects_invalid",)
 
 
 def _edited(tmp_path: Path, edit: Any) -> str:
@@ -109,9 +109,9 @@ def test_cli_formats_and_exit_codes(capsys: pytest.CaptureFixture[str], june_spe
     assert main(["spec", "coverage", "--format", "markdown"]) == 0  # the vendored spec: nothing unprobed
     out = capsys.readouterr().out
     assert out.startswith("# Spec coverage") and "| `keyword.maxLength` | 2 | 2 | 0 | 0 |" in out
-    assert main(["spec", "coverage", "--spec", str(june_spec)]) == 1
+    assert main(["spec", "coverage", "--spec", str(june_spec)]) == 0  # its avatar_id sentences are probed
     text = capsys.readouterr().out
-    assert "unprobed:\n" in text and f"{PROMPT}/avatar_id/description#2  (sentence" in text
+    assert "unprobed:\n" not in text and text.rstrip().endswith(", 0 unprobed")
     assert main(["spec", "coverage", "--spec", "/no/such/spec.yaml"]) == 2
     assert capsys.readouterr().err.strip() == "avatar-contract: spec: /no/such/spec.yaml: no such file"
 
