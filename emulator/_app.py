@@ -83,10 +83,9 @@ def create_app(config: EmulatorConfig | None = None) -> Starlette:
         finally:
             emulator.close()
 
-    # The recorder journals exchanges and plays a scenario's schedule (grade-client).
-    recorder = ([Middleware(Recorder, emulator=emulator, journal=emulator.config.journal,
-                            schedule=emulator.config.schedule)]
-                if emulator.config.journal is not None or emulator.config.schedule is not None else [])
+    # The recorder journals exchanges and plays scenarios (grade-client's, and each namespace's).
+    recorder = [Middleware(Recorder, emulator=emulator, journal=emulator.config.journal,
+                           schedule=emulator.config.schedule)]
     app = Starlette(
         middleware=recorder,
         routes=[

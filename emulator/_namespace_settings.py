@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import ClientDisconnect, Request
@@ -33,13 +33,15 @@ from ._config import EmulatorConfig
 from ._errors import INVALID_PARAMETER, Responder
 from ._faults import FAULTS
 from ._json import NotJSON, loads
+from ._schedule import SCENARIOS, Schedule
 from ._validation import BodyChecker
 
 if TYPE_CHECKING:
     from ._emulator import Emulator
 
 Endpoint = Callable[[Request], Awaitable[Response]]
-FIELDS = ("faults",)
+FIELDS = ("faults", "scenario")
+SETTINGS_SCOPE_KEY = "avatar_contract.namespace_settings"
 _CACHED_SETS = 64  # distinct fault sets kept built; more are rebuilt (cheap) rather than grown
 
 
@@ -85,12 +87,15 @@ class FaultSets:
 
 @dataclass(frozen=True, slots=True)
 class Settings:
-    """What ``PUT /ns/{name}`` sets: the faults this namespace adds."""
+    """What ``PUT /ns/{name}`` sets: the faults this namespace adds, and the scenario its creates play
+    (``played``: when it was set, so that every replica starts counting attempts afresh)."""
 
     faults: frozenset[str] = frozenset()
+    scenario: str | None = None
+    played: float = 0.0
 
     def to_json(self) -> str:
-        return json.dumps({"faults": sorted(self.faults)})
+        return json.dumps({"faults": sorted(self.faults), "scenario": self.scenario, "played": self.played})
 
     @classmethod
     def from_store(cls, text: str | None) -> Settings:
@@ -98,11 +103,13 @@ class Settings:
         if not text:
             return cls()
         value = json.loads(text)
-        return cls(frozenset(name for name in value.get("faults", ()) if name in FAULTS))
+        scenario = value.get("scenario")
+        return cls(frozenset(name for name in value.get("faults", ()) if name in FAULTS),
+                   scenario if scenario in SCENARIOS else None, float(value.get("played", 0.0)))
 
     def view(self, name: str, global_faults: frozenset[str]) -> dict[str, Any]:
         return {"data": {"namespace": name, "faults": sorted(self.faults),
-                         "effective_faults": sorted(self.faults | global_faults)}}
+                         "effective_faults": sorted(self.faults | global_faults), "scenario": self.scenario}}
 
 
 class SettingsProblem(ValueError):
@@ -132,7 +139,11 @@ def parse_settings(raw: bytes) -> Settings:
     if bad:
         raise SettingsProblem(f"unknown fault{'s' if len(bad) > 1 else ''} {', '.join(map(repr, bad))}; "
                               f"valid faults: {', '.join(FAULTS)}", "faults")
-    return Settings(frozenset(faults))
+    scenario = value.get("scenario")
+    if scenario is not None and scenario not in SCENARIOS:
+        raise SettingsProblem(f"unknown scenario {scenario!r}; valid scenarios: {', '.join(SCENARIOS)}, or null",
+                              "scenario")
+    return Settings(frozenset(faults), scenario)
 
 
 def in_namespace(settings_of: Callable[[str], Awaitable[Settings | None]], sets: FaultSets,
@@ -140,7 +151,8 @@ def in_namespace(settings_of: Callable[[str], Awaitable[Settings | None]], sets:
     """``endpoint`` served under its namespace's faults (``settings_of`` reads them; None: a bad name,
     which the endpoint itself refuses)."""
     async def call(request: Request) -> Response:
-        settings = await settings_of(request.path_params["ns"])
+        kept = request.scope.get(SETTINGS_SCOPE_KEY)  # read already for the create's scenario
+        settings = kept if isinstance(kept, Settings) else await settings_of(request.path_params["ns"])
         if settings is None or not settings.faults:
             return await endpoint(request)
         token = ACTIVE.set(sets.with_extra(settings.faults))
@@ -177,8 +189,9 @@ class NamespaceAdmin:
             return emulator.responder.error(400, INVALID_PARAMETER, "the request body did not arrive in full")
         except SettingsProblem as exc:
             return emulator.responder.error(400, INVALID_PARAMETER, str(exc), exc.param)
-        await emulator.call(emulator.store.set_namespace_settings, space, settings.to_json(),
-                            emulator.config.clock())
+        now = emulator.config.clock()
+        settings = replace(settings, played=now)
+        await emulator.call(emulator.store.set_namespace_settings, space, settings.to_json(), now)
         return emulator.responder.json(200, settings.view(space, emulator.config.faults))
 
     async def get(self, request: Request) -> Response:
@@ -195,3 +208,27 @@ class NamespaceAdmin:
         if not await emulator.call(emulator.namespaces.drop, space):
             return emulator.responder.error(404, "not_found", f"no namespace {space!r}", "namespace")
         return Response(status_code=204)
+
+
+class NamespaceSchedules:
+    """The scenario each namespace plays on its creates (``grade-client``'s, per namespace).
+
+    Which scenario comes from the store, so every replica plays the same one; the attempts of
+    each intent are counted in this process (a Schedule), started afresh when the scenario is set
+    again.  Behind a load balancer a scenario that counts attempts ("the first attempt of each
+    intent...") therefore counts them per replica; those that do not (``persistent-503``,
+    ``throttled-long``, ``unauthorized``) are the same everywhere."""
+
+    def __init__(self, scale: float = 1.0) -> None:
+        self._scale = scale
+        self._playing: dict[str, tuple[float, Schedule]] = {}
+
+    def schedule(self, name: str, settings: Settings) -> Schedule | None:
+        if settings.scenario is None:
+            self._playing.pop(name, None)
+            return None
+        found = self._playing.get(name)
+        if found is None or found[0] != settings.played or found[1].scenario != settings.scenario:
+            found = settings.played, Schedule(settings.scenario, self._scale)
+            self._playing[name] = found
+        return found[1]

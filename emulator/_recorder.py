@@ -30,6 +30,9 @@ from ._connection import CONNECTION_EXTENSION, ConnectionHandle
 from ._emulator import CREATE_ROUTE, Emulator
 from ._errors import envelope
 from ._journal import Journal
+from ._namespace_settings import SETTINGS_SCOPE_KEY, NamespaceSchedules
+from ._namespaces import name_problem
+from ._records import StoreUnavailable
 from ._schedule import HOLD, PASS, Action, Schedule
 
 Scope = MutableMapping[str, Any]
@@ -64,6 +67,7 @@ class Recorder:
         self.emulator = emulator
         self.journal = journal
         self.schedule = schedule
+        self.spaces = NamespaceSchedules(schedule.scale if schedule is not None else 1.0)
         self.clock = emulator.config.clock
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -71,14 +75,39 @@ class Recorder:
             await self.app(scope, receive, send)
             return
         started = self.clock()
+        schedule = await self._schedule_for(scope)
+        if schedule is None and self.journal is None:
+            await self.app(scope, receive, send)  # nothing to play, nothing to record
+            return
         generation = self.journal.opened() if self.journal is not None else 0
         try:
-            await self._exchange(scope, receive, send, started, generation)
+            await self._exchange(scope, receive, send, started, generation, schedule)
         finally:
             if self.journal is not None:
                 self.journal.closed()
 
-    async def _exchange(self, scope: Scope, receive: Receive, send: Send, started: float, generation: int) -> None:
+    async def _schedule_for(self, scope: Scope) -> Schedule | None:
+        """The schedule a create plays: the emulator's on ``/v3/avatars``, its namespace's on
+        ``/ns/{name}/v3/avatars`` (whose settings are kept in the scope for the handler)."""
+        path: str = scope["path"]
+        if scope["method"] != "POST":
+            return None
+        if path == CREATE_ROUTE:
+            return self.schedule
+        space = path[len("/ns/"):-len(CREATE_ROUTE)]
+        if not (path.startswith("/ns/") and path.endswith(CREATE_ROUTE)) or name_problem(space):
+            return None
+        try:
+            settings = await self.emulator.namespace_settings(space)
+        except StoreUnavailable:
+            return None  # the handler meets the outage too, and answers it (503)
+        if settings is None:
+            return None
+        scope[SETTINGS_SCOPE_KEY] = settings
+        return self.spaces.schedule(space, settings)
+
+    async def _exchange(self, scope: Scope, receive: Receive, send: Send, started: float, generation: int,
+                        schedule: Schedule | None) -> None:
         messages, whole = await self._read(receive)
         body = b"".join(m.get("body", b"") for m in messages)
         state = _Exchange()
@@ -86,10 +115,10 @@ class Recorder:
         replay = self._replay(messages, receive, state, whole)
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
         action = PASS
-        if self.schedule is not None and scope["method"] == "POST" and scope["path"] == CREATE_ROUTE:
+        if schedule is not None:
             tenant = self.emulator.auth.tenant(headers)
             if tenant is not None:  # a refused credential gets the emulator's own 401
-                action = self.schedule.action(tenant, body, self.clock())
+                action = schedule.action(tenant, body, self.clock())
         handle: ConnectionHandle | None = scope.get("extensions", {}).get(CONNECTION_EXTENSION)
         outcome: Outcome = "answered"
         created: str | None = None

@@ -1,4 +1,4 @@
-"""``PUT /ns/{name}``: faults per namespace, kept in the store, dropped with the namespace."""
+"""``PUT /ns/{name}``: faults and scenarios per namespace, kept in the store, dropped with the namespace."""
 
 from __future__ import annotations
 
@@ -55,7 +55,8 @@ async def _settings(h: Harness, space: str) -> Any:
 async def test_a_namespaces_faults_apply_there_only_and_go_with_it(h: Harness) -> None:
     put = await h.client.put("/ns/broken", json={"faults": [WRONG_TYPE]}, headers=HEADERS)
     assert put.status_code == 200, put.text
-    assert put.json()["data"] == {"namespace": "broken", "faults": [WRONG_TYPE], "effective_faults": [WRONG_TYPE]}
+    assert put.json()["data"] == {"namespace": "broken", "faults": [WRONG_TYPE], "effective_faults": [WRONG_TYPE],
+                                  "scenario": None}
     assert await _settings(h, "broken") == put.json()["data"]
     assert isinstance(_created_at(await _post(h, "broken")), str)  # the fault, in its namespace
     assert isinstance(_created_at(await _post(h, "clean")), int)
@@ -70,12 +71,30 @@ async def test_a_namespaces_faults_apply_there_only_and_go_with_it(h: Harness) -
 
 
 @pytest.mark.anyio
+async def test_a_namespaces_scenario_plays_there_only_and_afresh_when_set_again(h: Harness) -> None:
+    assert (await h.client.put("/ns/down", json={"scenario": "persistent-503"}, headers=HEADERS)).status_code == 200
+    assert (await _settings(h, "down"))["scenario"] == "persistent-503"
+    down = await _post(h, "down")
+    assert down.status_code == 503 and error_of(down)["code"] == "service_unavailable"
+    assert (await _post(h, "up")).status_code == 200
+    assert (await h.create()).status_code == 200  # outside namespaces: unchanged
+    assert (await h.client.put("/ns/picky", json={"scenario": "invalid"}, headers=HEADERS)).status_code == 200
+    assert [(await _post(h, "picky")).status_code for _ in range(2)] == [400, 200]  # first attempt refused
+    assert (await h.client.put("/ns/picky", json={"scenario": "invalid"}, headers=HEADERS)).status_code == 200
+    assert (await _post(h, "picky")).status_code == 400  # counted afresh
+    assert (await h.client.put("/ns/down", json={}, headers=HEADERS)).status_code == 200
+    assert (await _post(h, "down")).status_code == 200 and (await _settings(h, "down"))["scenario"] is None
+
+
+@pytest.mark.anyio
 @pytest.mark.parametrize(("body", "param"), [
     ({"faults": ["no_such_fault"]}, "faults"),
     ({"faults": [WRONG_TYPE, "idempotency_ignored ", "x"]}, "faults"),
     ({"faults": WRONG_TYPE}, "faults"),
     ({"faults": [1]}, "faults"),
-    ({"faults": [], "scenario": "clean"}, "scenario"),
+    ({"faults": [], "speed": 2}, "speed"),
+    ({"scenario": "no-such-scenario"}, "scenario"),
+    ({"scenario": 3}, "scenario"),
     ([WRONG_TYPE], None),
     (b"{not json", None),
 ])
@@ -133,6 +152,8 @@ def test_the_settings_hold_across_two_replicas_on_postgresql(tmp_path: Path) -> 
         headers = {"x-api-key": KEY_1}
         assert httpx.put(f"{one}/ns/broken", json={"faults": [WRONG_TYPE]}, headers=headers).status_code == 200
         assert httpx.get(f"{two}/ns/broken", headers=headers).json()["data"]["faults"] == [WRONG_TYPE]
+        assert httpx.put(f"{two}/ns/down", json={"scenario": "persistent-503"}, headers=headers).status_code == 200
+        assert httpx.post(f"{one}/ns/down/v3/avatars", json=photo(), headers=headers).status_code == 503
         made = httpx.post(f"{two}/ns/broken/v3/avatars", json=photo(), headers=headers, timeout=30)
         assert isinstance(_created_at(made), str)  # set on one replica, in force on the other
         assert isinstance(_created_at(httpx.post(f"{one}/ns/clean/v3/avatars", json=photo(), headers=headers)), int)
