@@ -2,7 +2,7 @@
 
 Against the in-process emulator every clause gets a fresh app (its own store
 and rate-limit buckets), which is what makes clauses independent, so pytest-xdist
-can spread them over workers and reach the same verdicts.
+can spread them over workers and reach the same verdicts (the clients: :mod:`.target_client`).
 """
 
 from __future__ import annotations
@@ -11,12 +11,10 @@ import asyncio
 import pickle
 import random
 import time
-from collections.abc import AsyncIterator, Callable, Iterable
-from contextlib import AsyncExitStack, asynccontextmanager
+from collections.abc import Callable, Iterable
+from contextlib import AsyncExitStack
 from dataclasses import replace
 from pathlib import Path
-
-import httpx
 
 from . import clauses_auth, clauses_idempotency, clauses_request, clauses_responses
 from .assets import bodies_for
@@ -35,11 +33,11 @@ from .preflight import OnProbe, PreflightResult, Probe, check_target, probe
 from .preflight import TargetUnusable as TargetUnusable  # re-exported: verify and pytest catch it here
 from .redact import Scrubber
 from .session import EVIDENCE_BYTES, RateLimited, Session
-from .suite_spec import spec_path, suite_spec
+from .suite_spec import suite_spec
 from .target import Target
+from .target_client import open_client
 
 _REGISTERED = (clauses_auth, clauses_idempotency, clauses_request, clauses_responses)
-EMBEDDED_BASE = "http://emulator.invalid"
 PREFLIGHT_FILE = "preflight.pickle"
 OnStart = Callable[[str], None]
 OnExchange = Callable[[Exchange, bool], None]
@@ -51,11 +49,6 @@ def clauses() -> dict[str, Clause]:
 
 def credentials(target: Target) -> Credentials:
     return Credentials(target.primary_key, target.secondary_key, target.header_secrets)
-
-
-def _timeout(target: Target) -> httpx.Timeout:
-    # httpx bounds each read; Session bounds the whole request with target.timeout.
-    return httpx.Timeout(target.timeout, connect=min(10.0, target.timeout))
 
 
 def plan_for(target: Target, names: Iterable[str] | None = None) -> CreatePlan:
@@ -165,43 +158,6 @@ def _is_valid(body: object) -> bool:
 
 def choose_seed(target: Target) -> Target:
     return target if target.seed is not None else target.with_seed(random.randrange(2**31))
-
-
-def _embedded_app(target: Target, burst: bool) -> object:
-    from avatar_contract.emulator import DEFAULT_RATE_LIMIT, EmulatorConfig, ManualClock, create_app
-
-    config = EmulatorConfig(
-        api_keys=tuple(k for k in (target.primary_key, target.secondary_key) if k),
-        faults=target.faults,
-        # Ordinary clauses get no limiter (fast, no waits); the burst gets the
-        # emulator's default, which a bounded burst must be able to reach.
-        rate_limit=DEFAULT_RATE_LIMIT if burst else None,
-        spec=spec_path(),
-    )
-    if burst:
-        # The burst's app stands still in time, so its bucket never refills and
-        # request capacity+1 is a 429 however slowly a loaded machine sends.
-        config = replace(config, clock=ManualClock())
-    return create_app(config)
-
-
-@asynccontextmanager
-async def open_client(target: Target, burst: bool = False) -> AsyncIterator[httpx.AsyncClient]:
-    if target.embedded:
-        transport = httpx.ASGITransport(app=_embedded_app(target, burst), raise_app_exceptions=False)  # type: ignore[arg-type]
-        async with httpx.AsyncClient(transport=transport, base_url=EMBEDDED_BASE, timeout=_timeout(target),
-                                     headers=list(target.headers)) as client:
-            yield client
-    elif target.asgi_app is not None:
-        app_transport = httpx.ASGITransport(app=target.asgi_app, raise_app_exceptions=False)
-        async with httpx.AsyncClient(transport=app_transport, base_url=str(target.base_url),
-                                     timeout=_timeout(target), headers=list(target.headers)) as client:
-            yield client
-    else:
-        limits = httpx.Limits(max_connections=32, max_keepalive_connections=16)
-        async with httpx.AsyncClient(base_url=str(target.base_url), timeout=_timeout(target), limits=limits,
-                                     headers=list(target.headers)) as client:
-            yield client
 
 
 def _tripped_here(ctx: ClauseContext, state: RunState) -> None:
