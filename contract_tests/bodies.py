@@ -19,8 +19,6 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
-from hypothesis import strategies as st
-
 from avatar_contract.spec import Spec
 from avatar_contract.validators import Contract, Linter, contract_for
 from avatar_contract.validators._advice_audit import active_rules
@@ -53,9 +51,6 @@ MEDIA_TYPE_FIELDS = ("media_type", "content_type", "mime_type")
 
 class AssetsMissing(Skipped):
     """A valid create needs an asset source that the --asset fixture does not supply."""
-
-
-NAME_ALPHABET = st.characters(codec="utf-8", categories=("L", "N", "Zs", "Pd"))
 
 
 @dataclass(frozen=True)
@@ -380,36 +375,3 @@ def factory(fixture: AssetFixture | None = None, *, invented: bool = True) -> Bo
 @functools.cache
 def _factory_for(spec: Spec, fixture: AssetFixture | None, invented: bool) -> BodyFactory:
     return BodyFactory(contract_for(spec), fixture=fixture, invented=invented)
-
-
-def valid_bodies(f: BodyFactory, groups: dict[str, str]) -> st.SearchStrategy[dict[str, Any]]:
-    """Random valid bodies: any variant, any sources, 0..maxItems items, random names.
-
-    Where the spec says references only work with a group (the advice rule
-    table's ``reference_images.without_group``, while its sentence is in the
-    spec), bodies with references get the variant's group (``groups``), and a
-    variant without a known group is sent without references.
-    """
-
-    @st.composite
-    def build(draw: st.DrawFn) -> dict[str, Any]:
-        variant = draw(st.sampled_from(f.variants))
-        group = groups.get(variant)
-        sources: dict[str, str | Sequence[str]] = {}
-        grouped = False  # some chosen asset needs the group
-        for site in f.sites(variant):
-            usable = f.available(variant, site)
-            if not usable:
-                continue  # the body keeps its default (which says what is missing)
-            if site.many:
-                needs = f.needs_group(variant, site)
-                top = (site.max_items or 3) if (group or not needs) else 0
-                sources[site.field] = picked = draw(st.lists(st.sampled_from(usable), max_size=top))
-                grouped = grouped or (needs and bool(picked))
-            else:
-                sources[site.field] = draw(st.sampled_from(usable))
-        name = draw(st.text(NAME_ALPHABET, min_size=1, max_size=40).filter(lambda s: s.strip() != ""))
-        use_group = draw(st.booleans()) if group else False
-        return f.body(variant, sources=sources, name=name, group=group if (use_group or grouped) else None)
-
-    return build()

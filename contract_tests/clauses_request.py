@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from . import avatar_references
-from .bodies import BodyCase, valid_bodies
+from .bodies import BodyCase
+from .body_strategies import valid_bodies
 from .clause import ClauseContext, clause
 from .exchange import ABSENT
 from .generation import collect, schemathesis_requests

@@ -10,7 +10,8 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 
 from avatar_contract.contract_tests import keys
-from avatar_contract.contract_tests.bodies import BodyFactory, factory, valid_bodies
+from avatar_contract.contract_tests.bodies import BodyFactory, factory
+from avatar_contract.contract_tests.body_strategies import valid_bodies
 from avatar_contract.contract_tests.generation import schemathesis_requests
 from avatar_contract.contract_tests.mutations import boundary_cases, invalid_cases
 from avatar_contract.validators import Linter, contract_for

@@ -181,7 +181,7 @@ def test_a_newer_spec_s_keywords_become_probes_with_no_code_change(tmp_path: Pat
 @given(data=st.data())
 def test_every_must_accept_value_keeps_any_valid_body_valid(which: str, june_spec: Path, data: st.DataObject) -> None:
     """The oracle accepts each derived must-accept value on any valid body of its variant."""
-    from avatar_contract.contract_tests.bodies import valid_bodies
+    from avatar_contract.contract_tests.body_strategies import valid_bodies
     from avatar_contract.contract_tests.schema_values import accept_values, apply
 
     f = _factory(which, june_spec)
