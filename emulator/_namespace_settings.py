@@ -184,7 +184,10 @@ class NamespaceAdmin:
         if isinstance(space, Response):
             return space
         try:
-            settings = parse_settings(await emulator.read_body(request) or b"")
+            raw = await emulator.read_body(request)
+            if raw is None:
+                raise SettingsProblem(f"the request body is larger than {emulator.config.max_body_bytes} bytes", None)
+            settings = parse_settings(raw)
         except (ClientDisconnect, TimeoutError):
             return emulator.responder.error(400, INVALID_PARAMETER, "the request body did not arrive in full")
         except SettingsProblem as exc:

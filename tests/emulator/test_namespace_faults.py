@@ -175,3 +175,12 @@ def _verify(base: str, reports: Path) -> int:
          "--profile", "quick", "--report-dir", str(reports), "--clause", FAULTS[WRONG_TYPE].clause],
         capture_output=True, text=True, timeout=600)
     return run.returncode
+
+
+@pytest.mark.anyio
+async def test_a_settings_body_over_the_size_limit_is_refused_and_changes_nothing() -> None:
+    small = harness(EmulatorConfig(rate_limit=None, max_body_bytes=64))
+    padded = {"faults": [WRONG_TYPE], "x": "y" * 100}
+    refused = await small.client.put("/ns/big", json=padded, headers=HEADERS)
+    assert refused.status_code == 400 and "larger than 64 bytes" in error_of(refused)["message"]
+    assert (await _settings(small, "big"))["faults"] == []
