@@ -17,7 +17,7 @@ from typing import Any
 
 from avatar_contract.validators import Linter
 
-from ._support import KEY_1, KEY_2, App, Receive, Scope, Send, emulator
+from ._support import KEY_1, KEY_2, App, Receive, RewritesBodies, Scope, Send, emulator
 
 _LINTER = Linter()
 CREATED = {"data": {
@@ -42,11 +42,16 @@ async def _answer(send: Send, status: int, body: Any, headers: list[tuple[bytes,
     await send({"type": "http.response.body", "body": json.dumps(body).encode()})
 
 
-class RepeatsIds:
+def _same_look(body: Any) -> Any:
+    body["data"]["avatar_item"]["id"] = "look-same"
+    return body
+
+
+class RepeatsIds(RewritesBodies):
     """The emulator, but every create answers the same look and group id (each is a real avatar)."""
 
     def __init__(self) -> None:
-        self.app = emulator()
+        super().__init__(200, _same_look)
 
     @property
     def created(self) -> int:
@@ -55,21 +60,7 @@ class RepeatsIds:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return
-        started: dict[str, Any] = {}
-
-        async def rewrite(message: dict[str, Any]) -> None:
-            if message["type"] == "http.response.start":
-                started.update(message)
-                return
-            if started.get("status") == 200:
-                body = json.loads(message.get("body", b"{}"))
-                body["data"]["avatar_item"]["id"] = "look-same"
-                message = {**message, "body": json.dumps(body).encode()}
-                started["headers"] = [(k, v) for k, v in started["headers"] if k.lower() != b"content-length"]
-            await send(started)
-            await send(message)
-
-        await self.app(scope, receive, rewrite)  # type: ignore[arg-type]
+        await super().__call__(scope, receive, send)
 
 
 class IgnoresAuth:

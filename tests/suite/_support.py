@@ -65,6 +65,31 @@ def emulator(**options: Any) -> Any:
     return create_app(EmulatorConfig(**options))
 
 
+class RewritesBodies:
+    """The emulator, with the JSON body of every answer of ``status`` passed through ``change``
+    (its Content-Length dropped: the new body has another size)."""
+
+    def __init__(self, status: int, change: Callable[[Any], Any]) -> None:
+        self.app = emulator()
+        self.status, self.change = status, change
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started: dict[str, Any] = {}
+
+        async def rewrite(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                started.update(message)
+                return
+            if started.get("status") == self.status:
+                body = self.change(json.loads(message.get("body", b"{}")))
+                message = {**message, "body": json.dumps(body).encode()}
+                started["headers"] = [(k, v) for k, v in started["headers"] if k.lower() != b"content-length"]
+            await send(started)
+            await send(message)
+
+        await self.app(scope, receive, rewrite)
+
+
 class MethodRecorder:
     """Remembers every method the suite sent."""
 

@@ -20,33 +20,21 @@ from avatar_contract.contract_tests.runner import RunState, run_clause
 from avatar_contract.contract_tests.session import EVIDENCE_BYTES
 from avatar_contract.contract_tests.target import Target
 
-from ._support import KEY_1, KEY_2, REMOTE, Receive, Scope, Send, emulator
+from ._support import KEY_1, KEY_2, REMOTE, RewritesBodies
 
 PADDING = 300_000
 
 
-class PadsCreates:
+def _padded(body: Any) -> Any:
+    body["data"]["avatar_group"]["created_at"] = "yesterday"  # the defect, past the first 64 KiB
+    return {"padding": "x" * PADDING, **body}
+
+
+class PadsCreates(RewritesBodies):
     """The emulator; each 200 is padded to ~300 KB ahead of ``data``, whose group ``created_at`` is a string."""
 
     def __init__(self) -> None:
-        self.app = emulator()
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        started: dict[str, Any] = {}
-
-        async def rewrite(message: Any) -> None:
-            if message["type"] == "http.response.start":
-                started.update(message)
-                return
-            if started.get("status") == 200:
-                body = json.loads(message.get("body", b"{}"))
-                body["data"]["avatar_group"]["created_at"] = "yesterday"  # the defect, past the first 64 KiB
-                message = {**message, "body": json.dumps({"padding": "x" * PADDING, **body}).encode()}
-                started["headers"] = [(k, v) for k, v in started["headers"] if k.lower() != b"content-length"]
-            await send(started)
-            await send(message)
-
-        await self.app(scope, receive, rewrite)
+        super().__init__(200, _padded)
 
 
 def test_a_large_answer_is_spilled_and_still_judged_whole() -> None:

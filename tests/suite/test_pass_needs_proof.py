@@ -2,37 +2,19 @@
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 from avatar_contract.contract_tests.finding import Verdict
 from avatar_contract.contract_tests.runner import run_clause
 from avatar_contract.contract_tests.target import Target
 
-from ._support import KEY_1, KEY_2, REMOTE, Receive, Scope, Send, emulator
+from ._support import KEY_1, KEY_2, REMOTE, RewritesBodies, emulator
 
 
-class VagueErrors:
+class VagueErrors(RewritesBodies):
     """The emulator, but every 400 says only "bad request": no error names what was wrong."""
 
     def __init__(self) -> None:
-        self.app = emulator()
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        started: dict[str, Any] = {}
-
-        async def rewrite(message: Any) -> None:
-            if message["type"] == "http.response.start":
-                started.update(message)
-                return
-            if started.get("status") == 400:
-                body = {"error": {"code": "invalid_parameter", "message": "bad request", "param": None}}
-                message = {**message, "body": json.dumps(body).encode()}
-                started["headers"] = [(k, v) for k, v in started["headers"] if k.lower() != b"content-length"]
-            await send(started)
-            await send(message)
-
-        await self.app(scope, receive, rewrite)
+        super().__init__(400, lambda _: {"error": {"code": "invalid_parameter", "message": "bad request",
+                                                   "param": None}})
 
 
 def test_malformed_keys_only_on_invalid_bodies_prove_nothing_unless_the_error_names_the_key() -> None:
