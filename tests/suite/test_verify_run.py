@@ -14,6 +14,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -124,6 +125,23 @@ def test_each_clause_gets_a_line_as_it_starts_and_finishes(tmp_path: Path, capsy
     assert "\033[" not in err  # not a terminal: no colour, no live line
 
 
+@contextmanager
+def _verify_process(server: _Server, report_dir: Path, timeout: str) -> Iterator[subprocess.Popen[str]]:
+    """``verify`` against ``server`` in a child process (no AVATAR_* variables), its stdout and stderr
+    piped as text; killed if it still runs when the block ends."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AVATAR_")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "avatar_contract", "verify", "--base-url", _url(server), "--api-key", "k-sig",
+         "--timeout", timeout, "--report-dir", str(report_dir)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
 def _run_in_pty(args: list[str], env: dict[str, str]) -> tuple[int, str]:
     """verify with stdout and stderr on a pseudo-terminal; bounded in time."""
     leader, follower = pty.openpty()
@@ -186,13 +204,8 @@ def test_the_deadline_keeps_what_finished_and_marks_the_rest_incomplete(
 def test_sigterm_and_ctrl_c_write_the_reports_for_what_finished(
         sig: signal.Signals, why: str, server: _Server, tmp_path: Path) -> None:
     server.mode = "hang"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AVATAR_")}
-    proc = subprocess.Popen(
-        # --timeout 20: even a request whose cancellation got lost ends well within communicate()'s bound.
-        [sys.executable, "-m", "avatar_contract", "verify", "--base-url", _url(server), "--api-key", "k-sig",
-         "--timeout", "20", "--report-dir", str(tmp_path)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
-    try:
+    # --timeout 20: even a request whose cancellation got lost ends well within communicate()'s bound.
+    with _verify_process(server, tmp_path, "20") as proc:
         assert proc.stderr is not None
         line = "-"
         while "auth.missing …" not in line:  # blocks until the first clause has started
@@ -200,10 +213,6 @@ def test_sigterm_and_ctrl_c_write_the_reports_for_what_finished(
             assert line, "verify ended before the first clause started"
         proc.send_signal(sig)
         out, err = proc.communicate(timeout=90)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
     assert proc.returncode == 3, out + err
     assert f"{why}: writing the reports" in err and "Traceback" not in err
     data = _latest(tmp_path)
@@ -245,12 +254,7 @@ def test_the_default_deadlines_are_in_the_help(capsys: pytest.CaptureFixture[str
 def test_a_stop_during_the_preflight_writes_a_report_saying_where(
         sig: signal.Signals, why: str, server: _Server, tmp_path: Path) -> None:
     server.mode = "stall-preflight"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AVATAR_")}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "avatar_contract", "verify", "--base-url", _url(server), "--api-key", "k-sig",
-         "--timeout", "60", "--report-dir", str(tmp_path)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
-    try:
+    with _verify_process(server, tmp_path, "60") as proc:
         # The server says when the second probe is in (and unanswered): no sleeps, no guessing.
         assert server.arrived.wait(MAX_HANG), "the preflight's second probe never arrived"
         assert proc.stderr is not None
@@ -258,10 +262,6 @@ def test_a_stop_during_the_preflight_writes_a_report_saying_where(
         assert waiting.startswith("preflight 2/4: waiting for the answer to "), waiting
         proc.send_signal(sig)
         out, err = proc.communicate(timeout=90)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
     assert proc.returncode == 3, out + err
     assert "Traceback" not in err and "preflight 1/4" not in err, err  # a fast probe gets no line
     where = "the preflight (probe 2 of 4: the preflight's {} without credentials)"
