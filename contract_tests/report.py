@@ -1,14 +1,14 @@
-"""The clause report: a terminal table, report.json, report.md and JUnit XML.
+"""The clause report: a terminal table and report.json; ``write`` adds report.md, JUnit XML and HTML.
 
 The runner hands over scrubbed results; every rendered text passes through
 ``SuiteReport.scrub`` as well, a safety net that removes any long form of a
-key without touching the tool's own words.
+key without touching the tool's own words.  Each other format is its own writer
+(:mod:`.report_markdown`, :mod:`.report_junit`, :mod:`.report_html`) over the same :class:`SuiteReport`.
 """
 
 from __future__ import annotations
 
 import json
-import xml.etree.ElementTree as ET
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -160,7 +160,7 @@ def _unread(report: SuiteReport) -> str:
     return f", {unread} of them 2xx, body not received" if unread else ""
 
 
-def _target_line(report: SuiteReport) -> str:
+def target_line(report: SuiteReport) -> str:
     if report.subject:
         return report.subject
     t = report.target
@@ -231,7 +231,7 @@ def creates_line(report: SuiteReport) -> str:
     return f"{report.creates} made of a cap of {t.max_creates} (--max-creates){extra}{needed}"
 
 
-def _times(count: int) -> str:
+def times(count: int) -> str:
     return f" (×{count})" if count > 1 else ""
 
 
@@ -246,7 +246,7 @@ def render_failures(report: SuiteReport, per_clause: int | None = None) -> str:
         shown = r.failures if per_clause is None else r.failures[:per_clause]
         scripts = script_names(r)
         for failure in shown:
-            out.append(f"FAIL {r.name}: {failure.message}{_times(failure.count)}")
+            out.append(f"FAIL {r.name}: {failure.message}{times(failure.count)}")
             if failure.excerpt is not None:
                 out.append(f"  {failure.excerpt.line()}")
             if failure.exchange is not None and not failure.sequence:
@@ -295,7 +295,7 @@ def _sequence_lines(report: SuiteReport, failure: ClauseFailure) -> list[str]:
 
 
 def render_text(report: SuiteReport) -> str:
-    parts = [_target_line(report), *report.headline, "", render_table(report)]
+    parts = [target_line(report), *report.headline, "", render_table(report)]
     failures = render_failures(report, per_clause=3)
     if failures:
         parts += ["", failures]
@@ -344,110 +344,14 @@ def _with_scripts(result: ClauseResult, data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-def _md_text(text: str) -> str:
-    """Text for Markdown: HTML a server sent stays text (Markdown renders raw HTML)."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def _md_cell(text: str) -> str:
-    return _md_text(text).replace("|", "\\|").replace("\n", " ")
-
-
-def _md_header(report: SuiteReport) -> list[str]:
-    lines = [f"**{report.outcome.upper()}** · {_md_text(summary_line(report))}", ""]
-    info = report.info
-    if info is not None:
-        lines += [f"avatar-contract {info.tool_version} · spec {_md_text(info.spec_version)} "
-                  f"(sha256 `{info.spec_sha256[:16]}…`) · started {info.started_at} · "
-                  f"took {report.seconds:.1f}s", ""]
-    return lines
-
-
-def to_markdown(report: SuiteReport) -> str:
-    lines = [f"# {report.title}", "", *_md_header(report), _md_text(_target_line(report)), "",
-             *[f"{_md_text(line)}  " for line in report.headline], *([""] if report.headline else []),
-             *([f"**{unexpected_creates(report)}**", ""] if unexpected_creates(report) else []),
-             "| clause | verdict | requests | creates | detail |", "|---|---|---:|---:|---|"]
-    for r in report.results:
-        detail = r.reason or "; ".join(r.notes)
-        lines.append(f"| `{r.name}` | {r.verdict.value} | {r.requests} | {r.creates} | {_md_cell(detail)} |")
-    lines += ["", _md_text(counts_legend(report))]
-    failing = [r for r in report.results if r.failures]
-    if failing:
-        lines += ["", "## Failures"]
-        for r in failing:
-            lines += ["", f"### `{r.name}`"]
-            scripts = script_names(r)
-            for failure in r.failures:
-                lines += ["", f"- {_md_cell(failure.message)}{_times(failure.count)}"]
-                if failure.excerpt is not None:
-                    shown = failure.excerpt.line()
-                    fence = "`" * max(3, _longest_backticks(shown) + 1)
-                    lines += ["", f"  {fence}", f"  {shown}", f"  {fence}"]
-                if failure.others:
-                    more = failure.count - 1 - len(failure.others)
-                    lines += ["", "  Also of this kind:", *[f"  - {_md_cell(m)}" for m in failure.others]]
-                    lines += [f"  - … and {more} more"] if more > 0 else []
-                if id(failure) in scripts:
-                    lines += ["", f"  Reproducer: [`{SCRIPT_DIR}/{scripts[id(failure)]}`]"
-                                  f"({SCRIPT_DIR}/{scripts[id(failure)]}) ({describe(failure)})"]
-                if failure.exchange is not None and not failure.sequence:
-                    curl = report.curl(failure.exchange)
-                    fence = "`" * max(3, _longest_backticks(curl) + 1)
-                    lines += ["", f"  {fence}sh", f"  {curl}", f"  {fence}"]
-    if report.mutation is not None:
-        lines += ["", "## Mutation score", "", report.mutation.line(), "",
-                  "| fault | clause | caught |", "|---|---|---|"]
-        for o in report.mutation.outcomes:
-            lines.append(f"| `{o.fault}` | `{o.clause}` | {'yes' if o.caught else 'NO'} |")
-    return report.scrub("\n".join(lines) + "\n")
-
-
-def _longest_backticks(text: str) -> int:
-    longest = run = 0
-    for char in text:
-        run = run + 1 if char == "`" else 0
-        longest = max(longest, run)
-    return longest
-
-
-def to_junit(report: SuiteReport) -> str:
-    counts = report.counts()
-    suite = ET.Element("testsuite", {
-        "name": "avatar-contract", "tests": str(len(report.results)),
-        "failures": str(counts[Verdict.FAIL.value]),
-        "skipped": str(counts[Verdict.SKIPPED.value] + counts[Verdict.NOT_OBSERVED.value]),
-        # Incomplete and error are JUnit errors: never a pass, and not a failure of the target.
-        "errors": str(counts[Verdict.INCOMPLETE.value] + counts[Verdict.ERROR.value]),
-        "time": f"{report.seconds:.3f}",
-    })
-    for r in report.results:
-        case = ET.SubElement(suite, "testcase", {
-            "classname": "avatar_contract", "name": r.name, "time": f"{r.seconds:.3f}"})
-        if r.verdict is Verdict.FAIL:
-            failure = ET.SubElement(case, "failure", {"message": report.scrub(r.reason)})
-            failure.text = render_failures(SuiteReport(report.target, [r], secrets=report.secrets))
-        elif r.verdict in (Verdict.INCOMPLETE, Verdict.ERROR):
-            # Never a pass: CI must see that this clause was not judged in full.
-            ET.SubElement(case, "error", {"message": report.scrub(f"{r.verdict.value}: {r.reason}")})
-        elif r.verdict in (Verdict.SKIPPED, Verdict.NOT_OBSERVED):
-            ET.SubElement(case, "skipped", {"message": report.scrub(f"{r.verdict.value}: {r.reason}")})
-        if r.notes:
-            out = ET.SubElement(case, "system-out")
-            out.text = report.scrub("\n".join(r.notes))
-    warning = unexpected_creates(report)
-    if warning:
-        ET.SubElement(suite, "system-err").text = report.scrub(warning)
-    text: str = ET.tostring(suite, encoding="unicode", xml_declaration=True)
-    return text
-
-
 def write(report: SuiteReport, directory: Path) -> list[Path]:
     """Every report file into ``directory`` (verify uses a fresh one per run: report_files).
 
     Returns the report files; each failure's reproducer is written to ``directory/repro/``.
     """
     from .report_html import to_html
+    from .report_junit import to_junit
+    from .report_markdown import to_markdown
 
     directory.mkdir(parents=True, exist_ok=True)
     files = {

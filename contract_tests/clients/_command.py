@@ -19,9 +19,11 @@ from pathlib import Path
 
 from avatar_contract.emulator._schedule import SCENARIOS
 
-from ..report import render_failures, render_table, to_json, to_junit, to_markdown
+from ..report import render_failures, render_table, to_json
 from ..report_files import check_report_dir, write_run
 from ..report_html import to_html
+from ..report_junit import to_junit
+from ..report_markdown import to_markdown
 from .grading import EXIT_USAGE, GradeResult, grade_command
 from .judging import CHECK_IDS, DEFAULT_MAX_ATTEMPTS
 from .running import DEFAULT_INTENTS, DEFAULT_TIMEOUT, CommandError, ScenarioRun

@@ -14,9 +14,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from .._verify_command import EXIT_USAGE, exit_code
-from ..report import SuiteReport, render_text, to_json, to_junit, to_markdown
+from ..report import SuiteReport, render_text, to_json
 from ..report_files import check_report_dir, write_run
 from ..report_html import to_html
+from ..report_junit import to_junit
+from ..report_markdown import to_markdown
 from .checking import check_files
 from .sources import FORMATS, TrafficError
 

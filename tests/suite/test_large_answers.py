@@ -14,8 +14,9 @@ from typing import Any
 
 from avatar_contract.contract_tests.excerpt import excerpt
 from avatar_contract.contract_tests.finding import Verdict
-from avatar_contract.contract_tests.report import from_results, render_failures, to_json, to_markdown, write
+from avatar_contract.contract_tests.report import from_results, render_failures, to_json, write
 from avatar_contract.contract_tests.report_html import to_html
+from avatar_contract.contract_tests.report_markdown import to_markdown
 from avatar_contract.contract_tests.runner import RunState, run_clause
 from avatar_contract.contract_tests.session import EVIDENCE_BYTES
 from avatar_contract.contract_tests.target import Target

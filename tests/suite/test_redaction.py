@@ -15,8 +15,10 @@ from avatar_contract.contract_tests.credentials import Credentials
 from avatar_contract.contract_tests.exchange import Credential, Exchange, SentRequest
 from avatar_contract.contract_tests.finding import ClauseFailure, ClauseResult, Verdict
 from avatar_contract.contract_tests.redact import Scrubber, forms
-from avatar_contract.contract_tests.report import from_results, render_text, to_json, to_junit, to_markdown
+from avatar_contract.contract_tests.report import from_results, render_text, to_json
 from avatar_contract.contract_tests.report_html import to_html
+from avatar_contract.contract_tests.report_junit import to_junit
+from avatar_contract.contract_tests.report_markdown import to_markdown
 from avatar_contract.contract_tests.runner import run_suite
 from avatar_contract.contract_tests.target import Target
 

@@ -18,7 +18,9 @@ from avatar_contract.contract_tests.credentials import Credentials
 from avatar_contract.contract_tests.curl import as_curl
 from avatar_contract.contract_tests.exchange import Credential, Exchange, SentRequest
 from avatar_contract.contract_tests.finding import ClauseFailure, ClauseResult, Verdict
-from avatar_contract.contract_tests.report import from_results, render_text, to_json, to_junit, to_markdown, write
+from avatar_contract.contract_tests.report import from_results, render_text, to_json, write
+from avatar_contract.contract_tests.report_junit import to_junit
+from avatar_contract.contract_tests.report_markdown import to_markdown
 from avatar_contract.contract_tests.target import Target
 
 SECRET = "sk-live-very-secret-0123456789"

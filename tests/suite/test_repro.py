@@ -17,9 +17,9 @@ from avatar_contract.contract_tests.report import (
     render_failures,
     render_text,
     to_json,
-    to_markdown,
     write,
 )
+from avatar_contract.contract_tests.report_markdown import to_markdown
 from avatar_contract.contract_tests.repro import render_script
 from avatar_contract.contract_tests.runner import run_clause
 from avatar_contract.contract_tests.target import Target

@@ -93,8 +93,9 @@ def test_a_clause_that_judged_its_answers_passes() -> None:
 
 
 def test_a_folded_kind_keeps_its_cases_for_the_report_files() -> None:
-    from avatar_contract.contract_tests.report import to_json, to_markdown
+    from avatar_contract.contract_tests.report import to_json
     from avatar_contract.contract_tests.report_html import to_html
+    from avatar_contract.contract_tests.report_markdown import to_markdown
 
     ctx = _ctx()
     for i in range(5):
