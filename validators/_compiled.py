@@ -132,26 +132,28 @@ def _absolutise(node: Any) -> Any:
     return node
 
 
+def contains_union(spec: Spec, node: Any, seen: frozenset[str] = frozenset()) -> bool:
+    """Whether a union sits anywhere in ``node``, its ``$ref``s followed (each once per path)."""
+    if is_union(node):
+        return True
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str):
+            target = _target_pointer(ref)
+            if target in seen:
+                return False
+            if contains_union(spec, lookup(spec, target), seen | {target}):
+                return True
+        return any(contains_union(spec, v, seen) for k, v in node.items() if k != "$ref")
+    if isinstance(node, list):
+        return any(contains_union(spec, v, seen) for v in node)
+    return False
+
+
 class _Splitter:
     def __init__(self, spec: Spec) -> None:
         self.spec = spec
         self._branches: dict[str, Branch] = {}
-
-    def _contains_union(self, node: Any, seen: frozenset[str] = frozenset()) -> bool:
-        if is_union(node):
-            return True
-        if isinstance(node, dict):
-            ref = node.get("$ref")
-            if isinstance(ref, str):
-                target = _target_pointer(ref)
-                if target in seen:
-                    return False
-                if self._contains_union(lookup(self.spec, target), seen | {target}):
-                    return True
-            return any(self._contains_union(v, seen) for k, v in node.items() if k != "$ref")
-        if isinstance(node, list):
-            return any(self._contains_union(v, seen) for v in node)
-        return False
 
     def blank(self, node: Any, pointer: str, loc: Location, found: list[tuple[Location, Union]]) -> Any:
         if not isinstance(node, dict):
@@ -160,7 +162,7 @@ class _Splitter:
             found.append((loc, self.union(node, pointer)))
             return {k: v for k, v in node.items() if k not in ("discriminator", *_UNION_KEYS)}
         ref = node.get("$ref")
-        if isinstance(ref, str) and self._contains_union(node):
+        if isinstance(ref, str) and contains_union(self.spec, node):
             target = _target_pointer(ref)
             inlined = self.blank(copy.deepcopy(lookup(self.spec, target)), target, loc, found)
             siblings = {k: v for k, v in node.items() if k != "$ref"}

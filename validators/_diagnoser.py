@@ -45,7 +45,8 @@ from ._schema_errors import SchemaLookup, parent_properties, show
 # the value to jsonschema-rs.
 GeneratedDiagnoser = Callable[[Any, str, list[Finding]], bool]
 
-_ANNOTATIONS = frozenset({
+# Keywords that never reject an instance (the native plan skips the same ones).
+ANNOTATIONS = frozenset({
     "title", "description", "$comment", "examples", "example", "default", "deprecated",
     "readOnly", "writeOnly", "externalDocs", "xml",
 })
@@ -109,7 +110,7 @@ class _Source:
             return
         if not isinstance(schema, dict):
             raise _Decline  # the `false` schema
-        keys = {k for k in schema if k not in _ANNOTATIONS and not k.startswith("x-")}
+        keys = {k for k in schema if k not in ANNOTATIONS and not k.startswith("x-")}
         if not keys <= _KEYWORDS:
             raise _Decline
         if not keys:

@@ -40,9 +40,9 @@ import orjson
 
 from ._advice import AdvicePlan, item_limit, token, unknown_field, warning_builder
 from ._advice_rules import AdviceRule
-from ._compiled import Branch, Union, _target_pointer, is_union, lookup, make_validator
+from ._compiled import Branch, Union, _target_pointer, contains_union, is_union, lookup, make_validator
 from ._contract import Contract
-from ._diagnoser import generated_diagnoser
+from ._diagnoser import ANNOTATIONS, generated_diagnoser
 from ._error_sites import (
     Decline,
     ErrorSite,
@@ -65,10 +65,6 @@ try:
 except ImportError:  # built without a compiler: the Python path alone
     _native = None  # type: ignore[assignment]
 
-_ANNOTATIONS = frozenset({
-    "title", "description", "$comment", "examples", "example", "default", "deprecated",
-    "readOnly", "writeOnly", "externalDocs", "xml",
-})
 _KEYWORDS = frozenset({
     "type", "properties", "required", "additionalProperties", "items", "minItems", "maxItems",
     "minLength", "maxLength", "const", "enum", "anyOf",
@@ -87,7 +83,7 @@ def forced_off() -> bool:
 
 
 def _keys(schema: dict[str, Any]) -> set[str]:
-    return {k for k in schema if k not in _ANNOTATIONS and not (isinstance(k, str) and k.startswith("x-"))}
+    return {k for k in schema if k not in ANNOTATIONS and not (isinstance(k, str) and k.startswith("x-"))}
 
 
 def _key(name: str) -> str:
@@ -340,24 +336,6 @@ def _check_dispatch(contract: Contract, union: Union) -> None:
 
 def _no_nested_union(spec: Any, schema: Any) -> None:
     """Decline if a union sits inside an anyOf/oneOf/allOf (the split tree dispatches it anyway)."""
-    seen: set[str] = set()
-
-    def contains(node: Any) -> bool:
-        if is_union(node):
-            return True
-        if isinstance(node, dict):
-            ref = node.get("$ref")
-            if isinstance(ref, str):
-                target = _target_pointer(ref)
-                if target not in seen:
-                    seen.add(target)
-                    if contains(lookup(spec, target)):
-                        return True
-            return any(contains(v) for k, v in node.items() if k != "$ref")
-        if isinstance(node, list):
-            return any(contains(v) for v in node)
-        return False
-
     def kind(node: Any) -> Any:
         node = spec.resolve(node)
         return node.get("type") if isinstance(node, dict) else None
@@ -367,7 +345,7 @@ def _no_nested_union(spec: Any, schema: Any) -> None:
             for key, value in node.items():
                 if key in ("anyOf", "oneOf", "allOf") and isinstance(value, list) and not is_union(node):
                     for index, sub in enumerate(value):
-                        if not contains(sub):
+                        if not contains_union(spec, sub):
                             continue
                         # Fine only in the one branch that can hold its type
                         # (reference_images: an array, or null): the union's
