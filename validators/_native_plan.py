@@ -26,7 +26,8 @@ Exactness, not speed, decides what it may answer:
 * the core says only whether advice *may* fire; if so, the Python advisor
   writes the warnings.
 
-``AVATAR_CONTRACT_PURE_PYTHON=1`` (read when a plan is built) turns it off.
+``AVATAR_CONTRACT_PURE_PYTHON=1`` (read when a plan is built) turns it off.  Whether a union may be dispatched
+natively is decided in :mod:`._native_dispatch`.
 """
 
 from __future__ import annotations
@@ -40,9 +41,9 @@ import orjson
 
 from ._advice import AdvicePlan, item_limit, token, unknown_field, warning_builder
 from ._advice_rules import AdviceRule
-from ._compiled import Branch, Union, _target_pointer, contains_union, is_union, lookup, make_validator
+from ._compiled import Branch, Union, is_union, make_validator
 from ._contract import Contract
-from ._diagnoser import ANNOTATIONS, generated_diagnoser
+from ._diagnoser import generated_diagnoser
 from ._error_sites import (
     Decline,
     ErrorSite,
@@ -58,6 +59,7 @@ from ._error_sites import (
     unexpected_site,
 )
 from ._finding import CLEAN, Finding, LazyReport, Report
+from ._native_dispatch import check_dispatch, schema_keys
 from ._schema_errors import parent_properties
 
 try:
@@ -80,10 +82,6 @@ def available() -> bool:
 
 def forced_off() -> bool:
     return os.environ.get("AVATAR_CONTRACT_PURE_PYTHON", "") not in ("", "0")
-
-
-def _keys(schema: dict[str, Any]) -> set[str]:
-    return {k for k in schema if k not in ANNOTATIONS and not (isinstance(k, str) and k.startswith("x-"))}
 
 
 def _key(name: str) -> str:
@@ -131,7 +129,7 @@ class _Compiler:
         try:
             if not isinstance(schema, dict):
                 raise Decline  # the `false` schema
-            keys = _keys(schema)
+            keys = schema_keys(schema)
             if not keys:
                 return -1
             return self._native_node(schema, keys, pointer, strict, depth)
@@ -288,7 +286,7 @@ class _Compiler:
         found = self._union_ids.get(key)
         if found is not None:
             return found
-        _check_dispatch(self.contract, union)
+        check_dispatch(self.contract, union)
         table = {value: self.branch(b, media, variant or b.value, depth) for value, b in union.branches.items()}
         self.unions.append((_key(union.property), self.union_site(union), table))
         index = self._union_ids[key] = len(self.unions) - 1
@@ -298,69 +296,6 @@ class _Compiler:
 def _python_node(check: Callable[[Any], bool]) -> tuple[Any, ...]:
     return (0, None, None, None, None, None, -1, None, -1, None, -1, None, -1, None, -1, (), (),
             False, None, None, (), None, check)
-
-
-def _check_dispatch(contract: Contract, union: Union) -> None:
-    """Decline unless dispatching on the discriminator is the same test as the spec's union.
-
-    That holds when the union lists exactly its branches by ``$ref``, and each
-    branch is an object that requires the property and pins it with a
-    ``const`` of its own value: a non-object fails every branch, and a value
-    can pass only the branch it names.  Nor may a union hide inside another
-    ``anyOf``/``oneOf``/``allOf`` of its branch, unless in the one member that
-    admits its JSON type.
-    """
-    spec = contract.spec
-    node = spec.resolve(lookup(spec, union.pointer))
-    if not is_union(node) or sum(isinstance(node.get(k), list) for k in ("oneOf", "anyOf")) != 1:
-        raise Decline
-    listed = node.get("oneOf") or node.get("anyOf")
-    targets = set()
-    for sub in listed:
-        if not isinstance(sub, dict) or _keys(sub) != {"$ref"} or not isinstance(sub["$ref"], str):
-            raise Decline
-        targets.add(_target_pointer(sub["$ref"]))
-    if targets != {b.pointer for b in union.branches.values()} or len(targets) != len(listed):
-        raise Decline
-    prop = union.property
-    for value, branch in union.branches.items():
-        schema = branch.schema
-        pinned = (schema.get("properties") or {}).get(prop)
-        if (schema.get("type") != "object" or prop not in (schema.get("required") or [])
-                or not isinstance(pinned, dict) or _keys(pinned) - {"type", "const"}
-                or pinned.get("const") != value or type(pinned.get("const")) is not str
-                or pinned.get("type", "string") != "string"):
-            raise Decline
-        _no_nested_union(spec, schema)
-
-
-def _no_nested_union(spec: Any, schema: Any) -> None:
-    """Decline if a union sits inside an anyOf/oneOf/allOf (the split tree dispatches it anyway)."""
-    def kind(node: Any) -> Any:
-        node = spec.resolve(node)
-        return node.get("type") if isinstance(node, dict) else None
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            for key, value in node.items():
-                if key in ("anyOf", "oneOf", "allOf") and isinstance(value, list) and not is_union(node):
-                    for index, sub in enumerate(value):
-                        if not contains_union(spec, sub):
-                            continue
-                        # Fine only in the one branch that can hold its type
-                        # (reference_images: an array, or null): the union's
-                        # location exists only in values of that type.
-                        own = kind(sub)
-                        others = [kind(v) for i, v in enumerate(value) if i != index]
-                        if key == "allOf" or not isinstance(own, str) or not all(
-                                isinstance(k, str) and k != own for k in others):
-                            raise Decline
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk({k: v for k, v in schema.items() if k not in ("oneOf", "anyOf", "discriminator")})
 
 
 class NativeCore:
@@ -381,7 +316,7 @@ def native_core(plan: Any, union_site: Callable[[Union], UnionSite]) -> NativeCo
     compiler = _Compiler(contract, plan.advice, union_site)
     root = contract.request.root
     try:
-        if (root.schema and is_union(root.schema) and not _keys(
+        if (root.schema and is_union(root.schema) and not schema_keys(
                 {k: v for k, v in root.schema.items() if k not in ("oneOf", "anyOf", "discriminator")})
                 and len(root.unions) == 1 and root.unions[0][0] == ()):
             root_union, index = True, compiler.union(root.unions[0][1], None, "", 0)
