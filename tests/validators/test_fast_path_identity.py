@@ -113,9 +113,10 @@ def test_generated_code_answers_for_the_common_errors(monkeypatch: pytest.Monkey
     # Not a timing: the generated diagnosers must actually be the ones
     # answering for one-error bodies, or the speed-up would silently be gone.
     import avatar_contract.validators._request as request
+    import avatar_contract.validators._request_diagnosis as diagnosis
 
     calls: list[str] = []
-    real_converter, real_findings = request.converter, request.schema_findings
+    real_converter, real_findings = diagnosis.converter, request.schema_findings
 
     def converter(*args: Any) -> Any:
         convert = real_converter(*args)
@@ -123,9 +124,9 @@ def test_generated_code_answers_for_the_common_errors(monkeypatch: pytest.Monkey
             return None
         return lambda *a: calls.append("evaluate") or convert(*a)
 
-    monkeypatch.setattr(request, "converter", converter)
-    monkeypatch.setattr(request, "schema_findings",
-                        lambda *a: calls.append("iter_errors") or real_findings(*a))
+    monkeypatch.setattr(diagnosis, "converter", converter)
+    for module in (request, diagnosis):  # the plan's own exact path, and each branch's diagnoser
+        monkeypatch.setattr(module, "schema_findings", lambda *a: calls.append("iter_errors") or real_findings(*a))
     plan = RequestPlan(CONTRACT)
     for label, body, _, _ in INVALID:
         before = len(calls)
