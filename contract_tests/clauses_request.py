@@ -11,7 +11,7 @@ from .clause import ClauseContext, clause
 from .exchange import ABSENT
 from .generation import collect, schemathesis_requests
 from .keys import fresh_key, is_valid_key
-from .mutations import invalid_cases, mutated_bodies
+from .invalid_bodies import invalid_cases, mutated_bodies
 from .schema_probes import keyword_class
 
 

@@ -20,7 +20,7 @@ from .exchange import ABSENT, Exchange
 from .finding import Step
 from .generation import schemathesis_requests
 from .keys import invalid_keys, is_valid_key
-from .mutations import invalid_cases
+from .invalid_bodies import invalid_cases
 from .session import Session
 
 BURST_CONCURRENCY = 16  # live, the ledger's free slots bound it further

@@ -12,7 +12,7 @@ The sources (each ``(CoverageInput) -> {element id: [names]}``):
   the validators (strict profile), owned by the clause named
   (``response.schema``, ``errors.envelope``, ``response.content_type``,
   ``response.status``, ``rate_limit.retry_after``);
-* ``refusal probes``: each must-refuse body (``mutations.invalid_cases``) is
+* ``refusal probes``: each must-refuse body (``invalid_bodies.invalid_cases``) is
   linted, and the keyword the oracle says it breaks (a finding's
   ``schema_path``) is the element it probes; a case that names its elements
   (``BodyCase.covers``) is taken at its word;

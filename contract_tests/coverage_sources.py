@@ -76,7 +76,7 @@ def _keyword_elements(given: CoverageInput, schema_path: str, keyword: str | Non
 
 @source("refusal probes")
 def _refusals(given: CoverageInput) -> dict[str, list[str]]:
-    from .mutations import invalid_cases
+    from .invalid_bodies import invalid_cases
 
     out: dict[str, list[str]] = {}
     for case in invalid_cases(given.bodies):

@@ -13,7 +13,7 @@ from avatar_contract.contract_tests import keys
 from avatar_contract.contract_tests.bodies import BodyFactory, factory
 from avatar_contract.contract_tests.body_strategies import valid_bodies
 from avatar_contract.contract_tests.generation import schemathesis_requests
-from avatar_contract.contract_tests.mutations import boundary_cases, invalid_cases
+from avatar_contract.contract_tests.invalid_bodies import boundary_cases, invalid_cases
 from avatar_contract.validators import Linter, contract_for
 
 from ._support import vendored_doc, with_gcs_source
@@ -93,7 +93,7 @@ def test_generation_ignores_which_project_modules_are_loaded(tmp_path: Path,
     import sys
 
     from avatar_contract.contract_tests.generation import collect
-    from avatar_contract.contract_tests.mutations import mutated_bodies
+    from avatar_contract.contract_tests.invalid_bodies import mutated_bodies
 
     f = factory()
 
