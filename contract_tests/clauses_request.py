@@ -10,8 +10,8 @@ from .body_strategies import valid_bodies
 from .clause import ClauseContext, clause
 from .exchange import ABSENT
 from .generation import collect, schemathesis_requests
-from .keys import fresh_key, is_valid_key
 from .invalid_bodies import invalid_cases, mutated_bodies
+from .keys import fresh_key, is_valid_key
 from .schema_probes import keyword_class
 
 

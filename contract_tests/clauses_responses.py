@@ -19,8 +19,8 @@ from .credentials import Credentials
 from .exchange import ABSENT, Exchange
 from .finding import Step
 from .generation import schemathesis_requests
-from .keys import invalid_keys, is_valid_key
 from .invalid_bodies import invalid_cases
+from .keys import invalid_keys, is_valid_key
 from .session import Session
 
 BURST_CONCURRENCY = 16  # live, the ledger's free slots bound it further

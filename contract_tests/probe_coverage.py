@@ -18,8 +18,8 @@ from avatar_contract.spec import to_pointer
 
 from .bodies import BodyFactory
 from .coverage import CoverageInput, source
-from .keys import NO_KEY
 from .invalid_bodies import invalid_cases
+from .keys import NO_KEY
 from .plan_facts import body_facts, global_facts
 from .schema_values import accept_values
 from .schema_walk import Node, child, deref, lookup, sub_of_type

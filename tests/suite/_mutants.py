@@ -405,8 +405,8 @@ def judged_differently(mutant: Mutant) -> bool:
     """
     from avatar_contract.contract_tests.bodies import BodyCase, factory
     from avatar_contract.contract_tests.exchange import encode_json
-    from avatar_contract.contract_tests.keys import invalid_keys, valid_keys
     from avatar_contract.contract_tests.invalid_bodies import boundary_cases, invalid_cases
+    from avatar_contract.contract_tests.keys import invalid_keys, valid_keys
     from avatar_contract.emulator._idempotency import key_problem
     from avatar_contract.emulator._validation import Accepted, BodyChecker
     from avatar_contract.validators import Linter
