@@ -13,6 +13,7 @@ import asyncio
 from collections import Counter
 from collections.abc import Callable
 
+from .attribution import rate_limited
 from .checks import check_exchange, linter
 from .clause import ClauseContext, clause
 from .credentials import Credentials
@@ -28,7 +29,11 @@ UNDOCUMENTED_METHODS = ("GET", "PUT", "PATCH", "DELETE")
 
 
 async def provoke_429(session: Session, budget: int) -> Exchange | None:
-    """Spend at most ``budget`` cheap requests (an invalid body: nothing is created) to draw a 429."""
+    """Spend at most ``budget`` cheap requests (an invalid body: nothing is created) to draw a 429.
+
+    The first answer that is a rate limiter's is kept, whatever its status: a 429, a 503 with
+    Retry-After or a rate-limit code (attribution.rate_limited), or any answer carrying Retry-After.
+    A limiter answering 418 or 503 is a defect the clause must see, not "no 429 observed"."""
     sent = 0
     found: list[Exchange] = []
 
@@ -37,7 +42,7 @@ async def provoke_429(session: Session, budget: int) -> Exchange | None:
         while not found and sent < budget:
             sent += 1
             exchange = await session.post({}, retry_429=False)
-            if exchange.status == 429 and not found:
+            if (rate_limited(exchange) or "retry-after" in exchange.headers) and not found:
                 found.append(exchange)
 
     await asyncio.gather(*(worker() for _ in range(BURST_CONCURRENCY)))
@@ -201,6 +206,9 @@ async def rate_limit_retry_after(ctx: ClauseContext) -> None:
         # attribution.rate_limit_response: on any other target no other clause meets a 429 (the tour draws
         # one in-process only), so the 429 is judged as a response here, by the same checks.
         ctx.cases += 1
+        if limited.status != 429:
+            ctx.fail(f"the first rate-limited answer: expected 429, got {limited.summary()}", limited,
+                     kind=f"status {limited.status}", sequence=shown, compare=compare)
         for failure in check_exchange(limited):
             ctx.fail(f"the first 429: {failure.message}", limited, kind=f"429: {failure.kind}",
                      pointer=failure.pointer, sequence=shown, compare=compare)

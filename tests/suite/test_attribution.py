@@ -198,3 +198,21 @@ def test_a_remote_429_is_judged_as_a_response_by_the_rate_limit_clause() -> None
     assert any(f.message.startswith("the first 429: /error: error responses are")
                for f in limit.failures), [f.message for f in limit.failures]
     assert results["errors.envelope"].verdict is not Verdict.FAIL
+
+
+def _teapot_limiter(status: int, headers: dict[str, str], body: Any) -> tuple[int, dict[str, str], Any]:
+    """A limiter that answers 418 (with Retry-After and the envelope) where the spec documents 429."""
+    return (418 if status == 429 else status), headers, body
+
+
+def test_a_limiter_answering_another_status_fails_the_rate_limit_clause() -> None:
+    """provoke_429 keeps the first rate-limited answer (Retry-After), whatever its status: "not observed"
+    would hide a limiter that does not answer the documented 429."""
+    from avatar_contract.emulator import EmulatorConfig, create_app
+
+    app = create_app(EmulatorConfig(api_keys=(KEY_1, KEY_2), rate_limit=(20, 3600.0),
+                                    response_transform=_teapot_limiter))
+    target = Target(base_url=REMOTE, api_key=KEY_1, asgi_app=app, profile="quick", seed=5, burst=60)
+    (limit,) = run_suite(target, ["rate_limit.retry_after"])
+    assert limit.verdict is Verdict.FAIL, (limit.reason, limit.notes)
+    assert any("expected 429, got 418" in f.message for f in limit.failures), [f.message for f in limit.failures]
