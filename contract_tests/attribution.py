@@ -20,6 +20,12 @@ from dataclasses import dataclass
 
 from .exchange import Exchange
 
+# Statuses that say the route read the request and judged its content (a framework's default 422
+# for an invalid body, 413, 415): this API, broken where the spec documents 400 — the preflight
+# never calls them "not this API", and on an invalid body without credentials they show nothing
+# about auth (attribution.body_refusal); request.rejects_invalid judges the status.
+CONTENT_JUDGED = (413, 415, 422)
+
 
 @dataclass(frozen=True)
 class Rule:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .attribution import body_field
+from .attribution import CONTENT_JUDGED, body_field
 from .bodies import BodyFactory
 from .budget import ValidBodyRefused
 from .clause import ClauseContext, clause
@@ -31,6 +31,12 @@ async def _refused(ctx: ClauseContext, cases: list[tuple[str, Credential | None]
         if exchange.status == 400:
             ctx.note(f"{label} on an invalid body got 400: the target checks the body before credentials "
                      "(allowed), so only a valid body shows auth")
+            continue
+        if exchange.status in CONTENT_JUDGED:
+            # attribution.body_refusal: the body was judged first, with the wrong status (that is
+            # request.rejects_invalid's defect); it shows nothing about credentials.
+            ctx.note(f"{label} on an invalid body got {exchange.status}: the target judged the body before "
+                     "credentials (its status is request.rejects_invalid's to judge), so only a valid body shows auth")
             continue
         proved += ctx.expect_error(exchange, 401, f"{label} (invalid body)")
     body: dict[str, Any] | None = ctx.bodies.body(ctx.bodies.variants[0])

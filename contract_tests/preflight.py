@@ -10,7 +10,8 @@ clauses; it gets one line and exit 2.  Caught here:
 * a server that answers none of the probes with JSON, with one status for all
   of them or with a web page (an HTML 501);
 * a server that answers every probe with statuses the spec does not
-  document for the route (404, 405, 501, a redirect): not this API;
+  document for the route (404, 405, 501, a redirect): not this API (a 422,
+  413 or 415 judged the request's content: this API, broken, left to the clauses);
 * a key the target refuses (401).
 
 The probes are requests no correct server can turn into a create: an
@@ -29,6 +30,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
+from .attribution import CONTENT_JUDGED
 from .budget import BudgetExhausted, Ledger, TargetStopped
 from .checks import linter
 from .credentials import Credentials
@@ -140,7 +142,7 @@ def _is_json(exchange: Exchange) -> bool:
 
 
 def _not_this_api(status: int) -> bool:
-    if linter().contract.response_for(status) is not None:
+    if linter().contract.response_for(status) is not None or status in CONTENT_JUDGED:
         return False
     return 300 <= status < 500 or status in _WRONG_TARGET_5XX
 

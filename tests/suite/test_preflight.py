@@ -147,6 +147,22 @@ def test_no_emulator_fault_is_mistaken_for_a_wrong_target() -> None:
         preflight(remote(emulator(faults=frozenset({fault})), second_api_key=KEY_2))
 
 
+@pytest.mark.parametrize("body", [b'{"error": {"code": "invalid_parameter", "message": "bad"}}',
+                                  b'{"detail": [{"loc": ["body"], "msg": "field required"}]}'])
+def test_a_server_answering_422_to_everything_is_left_to_the_clauses(body: bytes) -> None:
+    """A framework's default 422 for invalid bodies, checked before auth, is this API, broken: the clauses
+    (request.rejects_invalid: "expected 400, got 422") report it, not "not this API" and exit 2."""
+    assert preflight(remote(answering(422, body))).statuses == [422, 422, 422, 422]
+    from avatar_contract.contract_tests.finding import Verdict
+    from avatar_contract.contract_tests.runner import run_suite
+
+    # One owner: the 422 is request.rejects_invalid's; without credentials it shows nothing about auth.
+    verdicts = {r.name: r.verdict for r in run_suite(remote(answering(422, body)),
+                                                      ["request.rejects_invalid", "auth.missing", "auth.invalid"])}
+    assert verdicts == {"request.rejects_invalid": Verdict.FAIL, "auth.missing": Verdict.INCOMPLETE,
+                        "auth.invalid": Verdict.INCOMPLETE}
+
+
 def test_a_server_that_answers_500_to_everything_is_left_to_the_clauses() -> None:
     """Broken, but this API (or a crashing one): the clauses report it as failures, not exit 2."""
     preflight(remote(answering(500, b'{"error": {"code": "internal", "message": "boom"}}')))
