@@ -1,0 +1,42 @@
+"""Which clause a refusal probe answered 2xx belongs to: the first reason a correct server has to refuse."""
+
+from __future__ import annotations
+
+import pytest
+
+from avatar_contract.contract_tests.exchange import ABSENT, Credential, SentRequest
+from avatar_contract.contract_tests.refusal_owner import refusal_owner
+from avatar_contract.validators import Linter
+
+KEY = "sk_live_refusal_owner_key_1"
+VALID = {"type": "prompt", "name": "Anna", "prompt": "a portrait"}
+
+
+def _request(credential: Credential | None, key: bytes | None = b"ok-key", value: object = VALID) -> SentRequest:
+    headers = ((("Idempotency-Key", key),) if key is not None else ())
+    return SentRequest("POST", "/v3/avatars", headers, credential, b"{}", value)
+
+
+def _owner(request: SentRequest) -> str | None:
+    return refusal_owner(request, {KEY, f"Bearer {KEY}"}, Linter().contract.request.verdict.is_valid)
+
+
+@pytest.mark.parametrize(("credential", "owner"), [
+    (None, "auth.missing"),
+    (Credential("x-api-key", "", ""), "auth.missing"),
+    (Credential("x-api-key", "  ", ""), "auth.missing"),
+    (Credential("Authorization", "Bearer", ""), "auth.missing"),       # a scheme with no token
+    (Credential("Authorization", "Bearer ", ""), "auth.missing"),
+    (Credential("x-api-key", "wrong", ""), "auth.invalid"),
+    (Credential("Authorization", "Bearer wrong", ""), "auth.invalid"),
+])
+def test_credentials_decide_first(credential: Credential | None, owner: str) -> None:
+    assert _owner(_request(credential)) == owner
+
+
+def test_then_the_key_then_the_body() -> None:
+    real = Credential("x-api-key", KEY, "")
+    assert _owner(_request(real, key=b"has space")) == "idempotency.key_format"
+    assert _owner(_request(real, value={"type": "prompt"})) == "request.rejects_invalid"
+    assert _owner(_request(real, value=ABSENT)) == "request.rejects_invalid"
+    assert _owner(_request(real)) is None  # nothing refusable: a create, not a probe
