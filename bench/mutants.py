@@ -20,8 +20,8 @@ from collections import defaultdict
 from pathlib import Path
 from types import ModuleType
 
-from avatar_contract.contract_tests.coverage import coverage_report
-from avatar_contract.contract_tests.suite_spec import use_spec
+from avatar_contract.contract_tests.spec_coverage.mapping import coverage_report
+from avatar_contract.contract_tests.targets.suite_spec import use_spec
 
 ROOT = Path(__file__).resolve().parents[1]
 

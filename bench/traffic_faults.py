@@ -20,9 +20,9 @@ import io
 import sys
 import time
 
-from avatar_contract.contract_tests.clause import CLAUSE_NAMES
+from avatar_contract.contract_tests.clauses.clause import CLAUSE_NAMES
 from avatar_contract.contract_tests.runner import run_suite
-from avatar_contract.contract_tests.target import Target
+from avatar_contract.contract_tests.targets.target import Target
 from avatar_contract.contract_tests.traffic.evidence import Where
 from avatar_contract.contract_tests.traffic.judge import TrafficJudge
 from avatar_contract.emulator import FAULTS, EmulatorConfig, create_app

@@ -15,10 +15,10 @@ import importlib
 from typing import Any
 
 _PUBLIC = {
-    "CLAUSE_NAMES": "avatar_contract.contract_tests.clause",
-    "ClauseResult": "avatar_contract.contract_tests.finding",
-    "Verdict": "avatar_contract.contract_tests.finding",
-    "Target": "avatar_contract.contract_tests.target",
+    "CLAUSE_NAMES": "avatar_contract.contract_tests.clauses.clause",
+    "ClauseResult": "avatar_contract.contract_tests.clauses.finding",
+    "Verdict": "avatar_contract.contract_tests.clauses.finding",
+    "Target": "avatar_contract.contract_tests.targets.target",
     "run_clause": "avatar_contract.contract_tests.runner",
     "run_suite": "avatar_contract.contract_tests.runner",
     "mutation_score": "avatar_contract.contract_tests.mutation",

@@ -26,18 +26,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from .assets import ASSET_ENV, load_assets
-from .clause import CLAUSE_NAMES
-from .finding import ClauseResult, Verdict
-from .progress import Progress, paint, use_colour
-from .report import SuiteReport, from_results, render_text
-from .report_files import check_report_dir, write_run
-from .repro import SCRIPT_DIR
-from .run_info import RunInfo, tool_version
-from .session import RunStopped, clear_stop, stop_reason
+from .clauses.clause import CLAUSE_NAMES
+from .clauses.finding import ClauseResult, Verdict
+from .reports.files import check_report_dir, write_run
+from .reports.progress import Progress, paint, use_colour
+from .reports.report import SuiteReport, from_results, render_text
+from .reports.repro import SCRIPT_DIR
+from .reports.run_info import RunInfo, tool_version
 from .stopping import Stopped, signals_stop_the_run
-from .suite_spec import use_spec
-from .target import (
+from .targets.assets import ASSET_ENV, load_assets
+from .targets.session import RunStopped, clear_stop, stop_reason
+from .targets.suite_spec import use_spec
+from .targets.target import (
     DEFAULT_BURST,
     DEFAULT_MAX_CREATES,
     DEFAULT_TIMEOUT,

@@ -11,9 +11,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from .finding import ClauseResult, Verdict
+from .clauses.finding import ClauseResult, Verdict
 from .runner import run_clause
-from .target import Target
+from .targets.target import Target
 
 
 @dataclass(frozen=True)

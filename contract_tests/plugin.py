@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .target import (
+from .targets.target import (
     DEFAULT_BURST,
     DEFAULT_MAX_CREATES,
     PROFILES,
@@ -46,7 +46,7 @@ from .target import (
 )
 
 if TYPE_CHECKING:
-    from .assets import AssetFixture
+    from .targets.assets import AssetFixture
 
 SEED = pytest.StashKey[int]()
 ACTIVE = pytest.StashKey[bool]()
@@ -206,9 +206,9 @@ def _activate(config: pytest.Config) -> None:
     try:
         from avatar_contract.spec import SpecError
 
-        from .assets import ASSET_ENV, AssetError, load_assets
         from .profiles import register_profiles
-        from .suite_spec import use_spec
+        from .targets.assets import ASSET_ENV, AssetError, load_assets
+        from .targets.suite_spec import use_spec
     except ImportError as exc:
         raise pytest.UsageError(f"avatar-contract: the contract suite needs {exc.name!r}; "
                                 "install it with: pip install 'avatar-contract[suite]'") from None
@@ -345,7 +345,7 @@ class ClauseSummary:
 
     def _run(self) -> dict[str, Any]:
         """The run's ledger as every worker left it: creates made (the pool's too), breaker, stops."""
-        from .budget import Ledger
+        from .planning.budget import Ledger
 
         path = self.config.stash[SHARED] / "ledger.sqlite"
         if not path.exists():
@@ -362,9 +362,9 @@ class ClauseSummary:
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if not self.results:
             return
-        from .clause import CLAUSE_NAMES
-        from .finding import ClauseResult
-        from .report import from_results, render_table
+        from .clauses.clause import CLAUSE_NAMES
+        from .clauses.finding import ClauseResult
+        from .reports.report import from_results, render_table
 
         target = target_from_config(self.config)
         order = {name: index for index, name in enumerate(CLAUSE_NAMES)}

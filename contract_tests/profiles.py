@@ -9,7 +9,7 @@ from __future__ import annotations
 from hypothesis import HealthCheck, settings
 from hypothesis.errors import InvalidArgument
 
-from .target import PROFILE_EXAMPLES
+from .targets.target import PROFILE_EXAMPLES
 
 
 def register_profiles() -> None:

@@ -16,26 +16,29 @@ from contextlib import AsyncExitStack
 from dataclasses import replace
 from pathlib import Path
 
-from . import clauses_auth, clauses_idempotency, clauses_request, clauses_responses
-from .assets import bodies_for
-from .bodies import AssetsMissing
-from .budget import BudgetExhausted, CircuitOpen, Ledger, TargetStopped, ValidBodyRefused
-from .checks import check_exchange, linter
-from .clause import CLAUSE_NAMES, REGISTRY, Clause, ClauseContext
-from .credentials import Credentials
-from .curl import as_curl
-from .exchange import Exchange
-from .finding import ClauseFailure, ClauseResult, Incomplete, NotObserved, Skipped, Verdict
-from .planner import CreatePlan, plan_creates
-from .pool import run_pool
-from .pool_result import PoolResult, portable, shared_pool, unrun_reason
-from .preflight import OnProbe, PreflightResult, Probe, check_target, probe
-from .preflight import TargetUnusable as TargetUnusable  # re-exported: verify and pytest catch it here
-from .redact import Scrubber
-from .session import EVIDENCE_BYTES, RateLimited, Session
-from .suite_spec import suite_spec
-from .target import Target
-from .target_client import open_client
+from .clauses import auth as clauses_auth
+from .clauses import idempotency as clauses_idempotency
+from .clauses import request as clauses_request
+from .clauses import responses as clauses_responses
+from .clauses.checks import check_exchange, linter
+from .clauses.clause import CLAUSE_NAMES, REGISTRY, Clause, ClauseContext
+from .clauses.finding import ClauseFailure, ClauseResult, Incomplete, NotObserved, Skipped, Verdict
+from .planning.budget import BudgetExhausted, CircuitOpen, Ledger, TargetStopped, ValidBodyRefused
+from .planning.planner import CreatePlan, plan_creates
+from .planning.pool import run_pool
+from .planning.pool_result import PoolResult, portable, shared_pool, unrun_reason
+from .probes.bodies import AssetsMissing
+from .reports.curl import as_curl
+from .reports.redact import Scrubber
+from .targets.assets import bodies_for
+from .targets.client import open_client
+from .targets.credentials import Credentials
+from .targets.exchange import Exchange
+from .targets.preflight import OnProbe, PreflightResult, Probe, check_target, probe
+from .targets.preflight import TargetUnusable as TargetUnusable  # re-exported: verify and pytest catch it here
+from .targets.session import EVIDENCE_BYTES, RateLimited, Session
+from .targets.suite_spec import suite_spec
+from .targets.target import Target
 
 _REGISTERED = (clauses_auth, clauses_idempotency, clauses_request, clauses_responses)
 PREFLIGHT_FILE = "preflight.pickle"

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from types import FrameType
 from typing import Any
 
-from .session import clear_stop, request_stop, stop_reason
+from .targets.session import clear_stop, request_stop, stop_reason
 
 
 class Stopped(KeyboardInterrupt):

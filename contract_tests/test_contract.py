@@ -16,12 +16,12 @@ from collections.abc import Callable
 
 import pytest
 
-from avatar_contract.contract_tests.clause import CLAUSE_NAMES
-from avatar_contract.contract_tests.finding import Verdict
+from avatar_contract.contract_tests.clauses.clause import CLAUSE_NAMES
+from avatar_contract.contract_tests.clauses.finding import Verdict
 from avatar_contract.contract_tests.plugin import CLAUSE_PROPERTY, shared_dir, suite_ready
-from avatar_contract.contract_tests.report import from_results, render_failures
+from avatar_contract.contract_tests.reports.report import from_results, render_failures
 from avatar_contract.contract_tests.runner import RunState, TargetUnusable, choose_seed, preflight, run_clause
-from avatar_contract.contract_tests.target import Target
+from avatar_contract.contract_tests.targets.target import Target
 
 
 @pytest.fixture(scope="session")

@@ -54,7 +54,7 @@ COVERAGE_HELP = (
     "with the probes, clauses and rules that check it, or its waiver; exit 1 if any is unprobed"
 )
 COVERAGE_GROUP = "avatar_contract.coverage"
-COVERAGE_FALLBACK = "avatar_contract.contract_tests.coverage_output"
+COVERAGE_FALLBACK = "avatar_contract.contract_tests.spec_coverage.output"
 
 
 def _coverage_writer() -> Callable[[str | None, str, TextIO], int]:

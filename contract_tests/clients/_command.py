@@ -19,11 +19,11 @@ from pathlib import Path
 
 from avatar_contract.emulator._schedule import SCENARIOS
 
-from ..report import render_failures, render_table, to_json
-from ..report_files import check_report_dir, write_run
-from ..report_html import to_html
-from ..report_junit import to_junit
-from ..report_markdown import to_markdown
+from ..reports.files import check_report_dir, write_run
+from ..reports.html import to_html
+from ..reports.junit import to_junit
+from ..reports.markdown import to_markdown
+from ..reports.report import render_failures, render_table, to_json
 from .grading import EXIT_USAGE, GradeResult, grade_command
 from .judging import CHECK_IDS, DEFAULT_MAX_ATTEMPTS
 from .running import DEFAULT_INTENTS, DEFAULT_TIMEOUT, CommandError, ScenarioRun

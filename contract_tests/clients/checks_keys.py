@@ -7,8 +7,8 @@ from functools import cache
 
 from avatar_contract.validators import Linter
 
-from ..finding import ClauseResult
-from ..suite_spec import suite_spec
+from ..clauses.finding import ClauseResult
+from ..targets.suite_spec import suite_spec
 from .attempts import TOLERANCE, Attempt, Intent
 from .judging import Findings, Grading, check
 

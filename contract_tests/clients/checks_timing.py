@@ -12,7 +12,7 @@ import statistics
 from collections import defaultdict
 from email.utils import parsedate_to_datetime
 
-from ..finding import ClauseResult
+from ..clauses.finding import ClauseResult
 from .attempts import TOLERANCE
 from .judging import Findings, Grading, check
 

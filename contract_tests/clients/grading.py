@@ -17,7 +17,7 @@ from pathlib import Path
 from avatar_contract.emulator._config import DEFAULT_JOURNAL_LIMIT
 from avatar_contract.emulator._schedule import SCENARIOS
 
-from ..finding import ClauseResult, Verdict
+from ..clauses.finding import ClauseResult, Verdict
 from .judging import CHECK_IDS, DEFAULT_MAX_ATTEMPTS, Grading, judge
 from .running import DEFAULT_INTENTS, DEFAULT_TIMEOUT, ScenarioRun, run_scenario
 from .serving import ServedEmulator, scenario_keys

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from ..finding import ClauseFailure, ClauseResult, Verdict
+from ..clauses.finding import ClauseFailure, ClauseResult, Verdict
 from .attempts import Attempt, Intent, intents
 from .running import ScenarioRun
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ..report import SuiteReport
-from ..target import Target
+from ..reports.report import SuiteReport
+from ..targets.target import Target
 from .grading import GradeResult
 
 TITLE = "Client retry-safety report"

@@ -14,11 +14,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from .._verify_command import EXIT_USAGE, exit_code
-from ..report import SuiteReport, render_text, to_json
-from ..report_files import check_report_dir, write_run
-from ..report_html import to_html
-from ..report_junit import to_junit
-from ..report_markdown import to_markdown
+from ..reports.files import check_report_dir, write_run
+from ..reports.html import to_html
+from ..reports.junit import to_junit
+from ..reports.markdown import to_markdown
+from ..reports.report import SuiteReport, render_text, to_json
 from .checking import check_files
 from .sources import FORMATS, TrafficError
 

@@ -25,10 +25,10 @@ from typing import IO
 import uvicorn
 
 from .._verify_command import EXIT_USAGE, exit_code
-from ..report import SuiteReport, render_text
-from ..report_files import write_run
-from ..suite_spec import pinned_spec
-from ..target import check_base_url
+from ..reports.files import write_run
+from ..reports.report import SuiteReport, render_text
+from ..targets.suite_spec import pinned_spec
+from ..targets.target import check_base_url
 from ._command import unwritable
 from .checking import as_report
 from .judge import TrafficJudge

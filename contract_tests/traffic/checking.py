@@ -12,9 +12,9 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..report import SuiteReport
-from ..suite_spec import pinned_spec
-from ..target import Target
+from ..reports.report import SuiteReport
+from ..targets.suite_spec import pinned_spec
+from ..targets.target import Target
 from .evidence import Where
 from .judge import TrafficJudge
 from .sources import read

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from avatar_contract.validators.journal import ExchangeRecord
 
-from ..exchange import ABSENT, Credential, Exchange, SentRequest, parse_json
+from ..targets.exchange import ABSENT, Credential, Exchange, SentRequest, parse_json
 
 _VARIABLE = "${AVATAR_API_KEY}"
 # What the recording client's transport set, not the request: a reproducer's curl sets its own.

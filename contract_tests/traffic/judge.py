@@ -18,11 +18,11 @@ from typing import Any
 
 from avatar_contract.validators.journal import ExchangeRecord
 
-from ..attribution import rate_limited
-from ..checks import linter
-from ..clause import CLAUSE_NAMES
-from ..exchange import Exchange
-from ..finding import ClauseResult, Verdict
+from ..clauses.attribution import rate_limited
+from ..clauses.checks import linter
+from ..clauses.clause import CLAUSE_NAMES
+from ..clauses.finding import ClauseResult, Verdict
+from ..targets.exchange import Exchange
 from . import per_exchange
 from .evidence import Where, as_exchange
 from .records import REDACTED_TENANT

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..clause import CLAUSE_NAMES
+from ..clauses.clause import CLAUSE_NAMES
 
 NOT_RUN = "not run"
 

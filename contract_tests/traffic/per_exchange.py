@@ -14,11 +14,11 @@ from typing import Any
 
 from avatar_contract.validators import Finding
 
-from ..attribution import rate_limited
-from ..checks import BODY_CHECKS, RESPONSE_CHECKS, linter
-from ..clauses_idempotency import _names_the_key
-from ..exchange import ABSENT, Exchange
-from ..finding import ClauseFailure
+from ..clauses.attribution import rate_limited
+from ..clauses.checks import BODY_CHECKS, RESPONSE_CHECKS, linter
+from ..clauses.finding import ClauseFailure
+from ..clauses.idempotency import _names_the_key
+from ..targets.exchange import ABSENT, Exchange
 from .tally import Tallies
 
 

@@ -36,7 +36,7 @@ from starlette.responses import JSONResponse
 
 from avatar_contract.validators.journal import ExchangeRecord, dumps_line
 
-from ..checks import linter
+from ..clauses.checks import linter
 from .evidence import Where
 from .judge import TrafficJudge
 from .records import WHOLE_BODY, build

@@ -27,10 +27,10 @@ import orjson
 
 from avatar_contract.validators.journal import Body, ExchangeRecord, dumps_line, loads_line
 
-from ..attribution import rate_limited
-from ..checks import linter
-from ..exchange import Exchange
-from ..finding import steps
+from ..clauses.attribution import rate_limited
+from ..clauses.checks import linter
+from ..clauses.finding import steps
+from ..targets.exchange import Exchange
 from .evidence import as_exchange
 from .records import REDACTED_TENANT
 from .tally import Tallies

@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from ..clause import MAX_KINDS, MAX_OTHERS
-from ..excerpt import excerpt
-from ..exchange import Exchange
-from ..finding import ClauseFailure, Step
+from ..clauses.clause import MAX_KINDS, MAX_OTHERS
+from ..clauses.finding import ClauseFailure, Step
+from ..reports.excerpt import excerpt
+from ..targets.exchange import Exchange
 
 
 @dataclass

@@ -11,11 +11,11 @@ from typing import Any
 import httpx
 import pytest
 
-from avatar_contract.contract_tests.assets import load_assets
-from avatar_contract.contract_tests.clause import CLAUSE_NAMES
-from avatar_contract.contract_tests.finding import Verdict
+from avatar_contract.contract_tests.clauses.clause import CLAUSE_NAMES
+from avatar_contract.contract_tests.clauses.finding import Verdict
 from avatar_contract.contract_tests.runner import run_suite
-from avatar_contract.contract_tests.target import Target
+from avatar_contract.contract_tests.targets.assets import load_assets
+from avatar_contract.contract_tests.targets.target import Target
 from avatar_contract.emulator import DEFAULT_API_KEY, FAULTS, EmulatorConfig, create_app
 
 from ._postgres import STORES, fresh_schema, store_spec

@@ -20,7 +20,7 @@ import httpx
 import psycopg
 import pytest
 
-from avatar_contract.contract_tests.clause import CLAUSE_NAMES
+from avatar_contract.contract_tests.clauses.clause import CLAUSE_NAMES
 
 from ._postgres import fresh_schema, via_port
 from ._served import Served

@@ -36,12 +36,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from avatar_contract.contract_tests.assets import load_assets
-from avatar_contract.contract_tests.clause import CLAUSE_NAMES
-from avatar_contract.contract_tests.finding import Verdict
+from avatar_contract.contract_tests.clauses.clause import CLAUSE_NAMES
+from avatar_contract.contract_tests.clauses.finding import Verdict
 from avatar_contract.contract_tests.runner import run_suite
-from avatar_contract.contract_tests.suite_spec import spec_path, use_spec
-from avatar_contract.contract_tests.target import Target
+from avatar_contract.contract_tests.targets.assets import load_assets
+from avatar_contract.contract_tests.targets.suite_spec import spec_path, use_spec
+from avatar_contract.contract_tests.targets.target import Target
 from avatar_contract.emulator import EmulatorConfig, create_app
 from avatar_contract.spec import Spec, SpecElement, from_pointer, load_spec, node_at, spec_elements
 from avatar_contract.validators import contract_for
@@ -385,9 +385,9 @@ def _run(mutant: Mutant | None, spec: str | None, seed: int) -> Outcome | list[A
 
 def _planned(f: Any) -> Iterator[Any]:
     """The planner's accepted bodies (unlimited cap), as body cases."""
-    from avatar_contract.contract_tests.bodies import BodyCase
-    from avatar_contract.contract_tests.planned_bodies import planned_body
-    from avatar_contract.contract_tests.planner import plan_creates
+    from avatar_contract.contract_tests.planning.planned_bodies import planned_body
+    from avatar_contract.contract_tests.planning.planner import plan_creates
+    from avatar_contract.contract_tests.probes.bodies import BodyCase
 
     plan = plan_creates(f, cap=None, has_second_key=True, embedded=True)
     groups = {c.index: "ag_mutant" for c in plan.creates}
@@ -403,10 +403,10 @@ def judged_differently(mutant: Mutant) -> bool:
     Asked of the emulator's own checks (its body checker and key check), so a
     keyword the emulator enforces anyway (a body must be an object) is equivalent.
     """
-    from avatar_contract.contract_tests.bodies import BodyCase, factory
-    from avatar_contract.contract_tests.exchange import encode_json
-    from avatar_contract.contract_tests.invalid_bodies import boundary_cases, invalid_cases
-    from avatar_contract.contract_tests.keys import invalid_keys, valid_keys
+    from avatar_contract.contract_tests.probes.bodies import BodyCase, factory
+    from avatar_contract.contract_tests.probes.invalid_bodies import boundary_cases, invalid_cases
+    from avatar_contract.contract_tests.probes.keys import invalid_keys, valid_keys
+    from avatar_contract.contract_tests.targets.exchange import encode_json
     from avatar_contract.emulator._idempotency import key_problem
     from avatar_contract.emulator._validation import Accepted, BodyChecker
     from avatar_contract.validators import Linter

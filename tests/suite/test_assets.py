@@ -14,12 +14,12 @@ from typing import Any
 import pytest
 import yaml
 
-from avatar_contract.contract_tests.assets import AssetError, load_assets
-from avatar_contract.contract_tests.bodies import _SAMPLES, factory
-from avatar_contract.contract_tests.finding import Verdict
+from avatar_contract.contract_tests.clauses.finding import Verdict
+from avatar_contract.contract_tests.probes.bodies import _SAMPLES, factory
 from avatar_contract.contract_tests.runner import plan_for, run_clause, run_suite
-from avatar_contract.contract_tests.suite_spec import spec_path, use_spec
-from avatar_contract.contract_tests.target import Target
+from avatar_contract.contract_tests.targets.assets import AssetError, load_assets
+from avatar_contract.contract_tests.targets.suite_spec import spec_path, use_spec
+from avatar_contract.contract_tests.targets.target import Target
 from avatar_contract.spec import vendored_spec_path
 from avatar_contract.validators import Linter
 
@@ -340,7 +340,7 @@ def test_the_readme_fixture_loads(tmp_path: Path) -> None:
 
 
 def test_the_planner_can_ask_which_sources_each_place_has() -> None:
-    from avatar_contract.contract_tests.assets import available_sources, missing_sources
+    from avatar_contract.contract_tests.targets.assets import available_sources, missing_sources
 
     everything = available_sources(Target())
     assert everything[("photo", ("file",))] == ("asset_id", "base64", "url")

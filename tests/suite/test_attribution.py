@@ -1,4 +1,4 @@
-"""Blame by provenance (issue 15 §3): each rule of contract_tests/attribution.py, held by a server that breaks it."""
+"""Blame by provenance (issue 15 §3): each rule of clauses/attribution.py, held by a server that breaks it."""
 
 from __future__ import annotations
 
@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 
-from avatar_contract.contract_tests.assets import load_assets
-from avatar_contract.contract_tests.attribution import RULES, body_field, rate_limited
-from avatar_contract.contract_tests.exchange import Exchange, SentRequest
-from avatar_contract.contract_tests.finding import Verdict
+from avatar_contract.contract_tests.clauses.attribution import RULES, body_field, rate_limited
+from avatar_contract.contract_tests.clauses.finding import Verdict
 from avatar_contract.contract_tests.runner import RunState, run_suite
-from avatar_contract.contract_tests.target import Target
+from avatar_contract.contract_tests.targets.assets import load_assets
+from avatar_contract.contract_tests.targets.exchange import Exchange, SentRequest
+from avatar_contract.contract_tests.targets.target import Target
 
 from ._independent import Independent, json_or_none
 from ._support import ASSETS, KEY_1, KEY_2, REMOTE, Receive, Scope, Send
@@ -41,8 +41,16 @@ def test_every_rule_names_where_it_is_applied_and_a_test_that_exists() -> None:
         path, _, name = rule.tested_by.partition("::")
         assert f"def {name}(" in (ROOT / path).read_text(encoding="utf-8"), rule.id
         for place in rule.applied_in.replace(";", ",").split(","):
-            module, *attrs = place.strip().split(" ")[0].split(".")
-            found: Any = importlib.import_module(f"avatar_contract.contract_tests.{module}")
+            dotted = place.strip().split(" ")[0].split(".")
+            found: Any = None
+            for cut in range(len(dotted), 0, -1):  # the longest prefix that is a module
+                try:
+                    found = importlib.import_module("avatar_contract.contract_tests." + ".".join(dotted[:cut]))
+                except ModuleNotFoundError:
+                    continue
+                attrs = dotted[cut:]
+                break
+            assert found is not None, (rule.id, place)
             for attr in attrs:
                 found = getattr(found, attr.split("/")[0])
             assert found is not None, (rule.id, place)

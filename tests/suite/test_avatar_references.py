@@ -16,14 +16,14 @@ from typing import Any
 import pytest
 import yaml
 
-from avatar_contract.contract_tests import avatar_references
-from avatar_contract.contract_tests.assets import load_assets
-from avatar_contract.contract_tests.bodies import factory
-from avatar_contract.contract_tests.clause import CLAUSE_NAMES
-from avatar_contract.contract_tests.finding import Verdict
+from avatar_contract.contract_tests.clauses import avatar_references
+from avatar_contract.contract_tests.clauses.clause import CLAUSE_NAMES
+from avatar_contract.contract_tests.clauses.finding import Verdict
+from avatar_contract.contract_tests.probes.bodies import factory
 from avatar_contract.contract_tests.runner import RunState, run_suite
-from avatar_contract.contract_tests.suite_spec import spec_path, use_spec
-from avatar_contract.contract_tests.target import Target
+from avatar_contract.contract_tests.targets.assets import load_assets
+from avatar_contract.contract_tests.targets.suite_spec import spec_path, use_spec
+from avatar_contract.contract_tests.targets.target import Target
 from avatar_contract.emulator._references import References
 
 from ._per_account import PerAccount

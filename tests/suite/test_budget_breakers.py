@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import pytest
 
-from avatar_contract.contract_tests import session as session_module
 from avatar_contract.contract_tests._verify_command import EXIT_INCOMPLETE, exit_code
-from avatar_contract.contract_tests.finding import Verdict
-from avatar_contract.contract_tests.report import from_results
+from avatar_contract.contract_tests.clauses.finding import Verdict
+from avatar_contract.contract_tests.reports.report import from_results
 from avatar_contract.contract_tests.runner import RunState, run_suite
-from avatar_contract.contract_tests.target import DEFAULT_MAX_CREATES, Target
+from avatar_contract.contract_tests.targets import session as session_module
+from avatar_contract.contract_tests.targets.target import DEFAULT_MAX_CREATES, Target
 
 from ._breaking import BREAKERS, OnlyThrottles, dying_server
 from ._support import KEY_1, KEY_2, REMOTE
@@ -123,7 +123,7 @@ def test_verify_with_its_preflight_stays_within_the_cap(options: list[str], tmp_
 def test_repeated_ids_fail_idempotency_replay_only() -> None:
     """One defect, one owner: a target that gives every create the same avatar id fails
     idempotency.replay; tenant_scope, whose two answers differ (another group), is not a replay."""
-    from avatar_contract.contract_tests.assets import load_assets
+    from avatar_contract.contract_tests.targets.assets import load_assets
 
     from ._support import ASSETS
 
@@ -139,8 +139,8 @@ def test_repeated_ids_fail_idempotency_replay_only() -> None:
 def test_a_refusal_probe_answered_2xx_fails_its_owner_wherever_the_breaker_opens() -> None:
     # At --max-creates 10 the malformed-key probe that trips the breaker is sent by an earlier clause
     # (the error-status tour), not by idempotency.key_format: the owner still fails, on that request.
-    from avatar_contract.contract_tests.assets import load_assets
-    from avatar_contract.contract_tests.keys import is_valid_key
+    from avatar_contract.contract_tests.probes.keys import is_valid_key
+    from avatar_contract.contract_tests.targets.assets import load_assets
 
     from ._support import ASSETS, emulator
 

@@ -13,10 +13,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from avatar_contract.contract_tests.assets import load_assets
-from avatar_contract.contract_tests.finding import Verdict
+from avatar_contract.contract_tests.clauses.finding import Verdict
 from avatar_contract.contract_tests.runner import RunState, run_clause
-from avatar_contract.contract_tests.target import Target
+from avatar_contract.contract_tests.targets.assets import load_assets
+from avatar_contract.contract_tests.targets.target import Target
 from avatar_contract.emulator import FAULTS
 
 from ._support import ASSETS, KEY_1, KEY_2, served_emulator

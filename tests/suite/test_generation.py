@@ -9,11 +9,11 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 
-from avatar_contract.contract_tests import keys
-from avatar_contract.contract_tests.bodies import BodyFactory, factory
-from avatar_contract.contract_tests.body_strategies import valid_bodies
-from avatar_contract.contract_tests.generation import schemathesis_requests
-from avatar_contract.contract_tests.invalid_bodies import boundary_cases, invalid_cases
+from avatar_contract.contract_tests.probes import keys
+from avatar_contract.contract_tests.probes.bodies import BodyFactory, factory
+from avatar_contract.contract_tests.probes.body_strategies import valid_bodies
+from avatar_contract.contract_tests.probes.generation import schemathesis_requests
+from avatar_contract.contract_tests.probes.invalid_bodies import boundary_cases, invalid_cases
 from avatar_contract.validators import Linter, contract_for
 
 from ._support import vendored_doc, with_gcs_source
@@ -92,8 +92,8 @@ def test_generation_ignores_which_project_modules_are_loaded(tmp_path: Path,
     import importlib
     import sys
 
-    from avatar_contract.contract_tests.generation import collect
-    from avatar_contract.contract_tests.invalid_bodies import mutated_bodies
+    from avatar_contract.contract_tests.probes.generation import collect
+    from avatar_contract.contract_tests.probes.invalid_bodies import mutated_bodies
 
     f = factory()
 

@@ -15,20 +15,20 @@ from typing import Any
 import httpx
 import pytest
 
-from avatar_contract.contract_tests.budget import Ledger
-from avatar_contract.contract_tests.credentials import Credentials
-from avatar_contract.contract_tests.exchange import Exchange, SentRequest
-from avatar_contract.contract_tests.finding import ClauseResult, Verdict
-from avatar_contract.contract_tests.redact import Scrubber, forms
-from avatar_contract.contract_tests.report import from_results, render_text, write
+from avatar_contract.contract_tests.clauses.finding import ClauseResult, Verdict
+from avatar_contract.contract_tests.planning.budget import Ledger
+from avatar_contract.contract_tests.reports.redact import Scrubber, forms
+from avatar_contract.contract_tests.reports.report import from_results, render_text, write
 from avatar_contract.contract_tests.runner import run_clause, run_suite
-from avatar_contract.contract_tests.session import (
+from avatar_contract.contract_tests.targets.credentials import Credentials
+from avatar_contract.contract_tests.targets.exchange import Exchange, SentRequest
+from avatar_contract.contract_tests.targets.session import (
     RetryPolicy,
     Session,
     UnsendableRequest,
     retry_after_seconds,
 )
-from avatar_contract.contract_tests.target import Target
+from avatar_contract.contract_tests.targets.target import Target
 from avatar_contract.validators._cli import main
 
 from ._independent import Independent

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from avatar_contract.contract_tests.finding import Verdict
-from avatar_contract.contract_tests.report import from_results, render_text, write
+from avatar_contract.contract_tests.clauses.finding import Verdict
+from avatar_contract.contract_tests.reports.report import from_results, render_text, write
 from avatar_contract.contract_tests.runner import run_suite
-from avatar_contract.contract_tests.target import Target
+from avatar_contract.contract_tests.targets.target import Target
 
 from ._support import KEY_1, REMOTE, Throttler, emulator
 

@@ -14,12 +14,12 @@ from typing import Any
 
 import pytest
 
-from avatar_contract.contract_tests.exchange import Exchange, SentRequest
-from avatar_contract.contract_tests.finding import Verdict
-from avatar_contract.contract_tests.planner import LIVE_RACE
-from avatar_contract.contract_tests.race import MARGIN, overlap
+from avatar_contract.contract_tests.clauses.finding import Verdict
+from avatar_contract.contract_tests.planning.planner import LIVE_RACE
+from avatar_contract.contract_tests.planning.race import MARGIN, overlap
 from avatar_contract.contract_tests.runner import RunState, run_clause
-from avatar_contract.contract_tests.target import Target
+from avatar_contract.contract_tests.targets.exchange import Exchange, SentRequest
+from avatar_contract.contract_tests.targets.target import Target
 from avatar_contract.validators import Linter
 
 from ._breaking import CREATED, _answer

@@ -7,11 +7,11 @@ from dataclasses import replace
 
 import pytest
 
-from avatar_contract.contract_tests.assets import load_assets
-from avatar_contract.contract_tests.clause import CLAUSE_NAMES
-from avatar_contract.contract_tests.finding import Verdict
+from avatar_contract.contract_tests.clauses.clause import CLAUSE_NAMES
+from avatar_contract.contract_tests.clauses.finding import Verdict
 from avatar_contract.contract_tests.runner import run_clause, run_suite
-from avatar_contract.contract_tests.target import DEFAULT_MAX_CREATES, Profile, Target
+from avatar_contract.contract_tests.targets.assets import load_assets
+from avatar_contract.contract_tests.targets.target import DEFAULT_MAX_CREATES, Profile, Target
 
 from ._independent import Independent, json_or_none
 from ._support import ASSETS, KEY_1, KEY_2, REMOTE

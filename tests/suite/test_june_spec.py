@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from avatar_contract.contract_tests.bodies import BodyFactory
-from avatar_contract.contract_tests.suite_spec import spec_path, use_spec
+from avatar_contract.contract_tests.probes.bodies import BodyFactory
+from avatar_contract.contract_tests.targets.suite_spec import spec_path, use_spec
 from avatar_contract.validators import contract_for
 from avatar_contract.validators._cli import main
 

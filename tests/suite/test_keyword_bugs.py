@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 
-from avatar_contract.contract_tests.assets import load_assets
-from avatar_contract.contract_tests.finding import Verdict
+from avatar_contract.contract_tests.clauses.finding import Verdict
 from avatar_contract.contract_tests.runner import run_suite
-from avatar_contract.contract_tests.target import Target
+from avatar_contract.contract_tests.targets.assets import load_assets
+from avatar_contract.contract_tests.targets.target import Target
 
 from ._independent import Independent, json_or_none
 from ._support import ASSETS, KEY_1, KEY_2, REMOTE

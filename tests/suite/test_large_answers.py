@@ -12,14 +12,14 @@ import json
 from pathlib import Path
 from typing import Any
 
-from avatar_contract.contract_tests.excerpt import excerpt
-from avatar_contract.contract_tests.finding import Verdict
-from avatar_contract.contract_tests.report import from_results, render_failures, to_json, write
-from avatar_contract.contract_tests.report_html import to_html
-from avatar_contract.contract_tests.report_markdown import to_markdown
+from avatar_contract.contract_tests.clauses.finding import Verdict
+from avatar_contract.contract_tests.reports.excerpt import excerpt
+from avatar_contract.contract_tests.reports.html import to_html
+from avatar_contract.contract_tests.reports.markdown import to_markdown
+from avatar_contract.contract_tests.reports.report import from_results, render_failures, to_json, write
 from avatar_contract.contract_tests.runner import RunState, run_clause
-from avatar_contract.contract_tests.session import EVIDENCE_BYTES
-from avatar_contract.contract_tests.target import Target
+from avatar_contract.contract_tests.targets.session import EVIDENCE_BYTES
+from avatar_contract.contract_tests.targets.target import Target
 
 from ._support import KEY_1, KEY_2, REMOTE, RewritesBodies
 

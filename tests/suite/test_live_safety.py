@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import pytest
 
-from avatar_contract.contract_tests import session as session_module
-from avatar_contract.contract_tests.clause import CLAUSE_NAMES, REGISTRY
-from avatar_contract.contract_tests.finding import Verdict
+from avatar_contract.contract_tests.clauses.clause import CLAUSE_NAMES, REGISTRY
+from avatar_contract.contract_tests.clauses.finding import Verdict
 from avatar_contract.contract_tests.runner import RunState, run_clause, run_suite
-from avatar_contract.contract_tests.session import RetryPolicy
-from avatar_contract.contract_tests.target import Target
+from avatar_contract.contract_tests.targets import session as session_module
+from avatar_contract.contract_tests.targets.session import RetryPolicy
+from avatar_contract.contract_tests.targets.target import Target
 
 from ._support import KEY_1, KEY_2, REMOTE, MethodRecorder, Throttler, emulator
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from avatar_contract.contract_tests.coverage import coverage_report
+from avatar_contract.contract_tests.spec_coverage.mapping import coverage_report
 from avatar_contract.emulator import EmulatorConfig
 from avatar_contract.spec import load_spec, spec_elements
 from avatar_contract.validators import Linter

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from avatar_contract.contract_tests.clause import CLAUSE_NAMES
-from avatar_contract.contract_tests.finding import Verdict
+from avatar_contract.contract_tests.clauses.clause import CLAUSE_NAMES
+from avatar_contract.contract_tests.clauses.finding import Verdict
 from avatar_contract.contract_tests.mutation import mutation_score, run_fault
 from avatar_contract.contract_tests.runner import RunState, run_clause, run_suite
-from avatar_contract.contract_tests.target import Target
+from avatar_contract.contract_tests.targets.target import Target
 from avatar_contract.emulator import DEFAULT_RATE_LIMIT, FAULTS
 
 from ._support import KEY_1, KEY_2, REMOTE, emulator

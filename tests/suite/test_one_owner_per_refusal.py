@@ -15,15 +15,15 @@ from typing import Any
 
 import pytest
 
-from avatar_contract.contract_tests.assets import load_assets
-from avatar_contract.contract_tests.bodies import BodyFactory, factory
-from avatar_contract.contract_tests.finding import Verdict
-from avatar_contract.contract_tests.planned_bodies import planned_body
-from avatar_contract.contract_tests.planner import Fact, body_facts, plan_creates
-from avatar_contract.contract_tests.pool_result import FAILED, PROVEN
-from avatar_contract.contract_tests.retry_bodies import RetryBodies, at_limit
+from avatar_contract.contract_tests.clauses.finding import Verdict
+from avatar_contract.contract_tests.planning.planned_bodies import planned_body
+from avatar_contract.contract_tests.planning.planner import Fact, body_facts, plan_creates
+from avatar_contract.contract_tests.planning.pool_result import FAILED, PROVEN
+from avatar_contract.contract_tests.planning.retry_bodies import RetryBodies, at_limit
+from avatar_contract.contract_tests.probes.bodies import BodyFactory, factory
 from avatar_contract.contract_tests.runner import RunState, run_suite
-from avatar_contract.contract_tests.target import DEFAULT_MAX_CREATES, Target
+from avatar_contract.contract_tests.targets.assets import load_assets
+from avatar_contract.contract_tests.targets.target import DEFAULT_MAX_CREATES, Target
 
 from ._independent import Independent, json_or_none
 from ._support import ASSETS, KEY_1, KEY_2, REMOTE

@@ -1,4 +1,4 @@
-"""The heuristics that place a packed refusal no retry could split (contract_tests/packed_refusals.py)."""
+"""The heuristics that place a packed refusal no retry could split (contract_tests/planning/packed_refusals.py)."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ import json
 
 import pytest
 
-from avatar_contract.contract_tests.exchange import Exchange, SentRequest
-from avatar_contract.contract_tests.packed_refusals import mark_packed
-from avatar_contract.contract_tests.planner import Fact
-from avatar_contract.contract_tests.pool_result import FAILED, UNRUN, FactOutcome
+from avatar_contract.contract_tests.planning.packed_refusals import mark_packed
+from avatar_contract.contract_tests.planning.planner import Fact
+from avatar_contract.contract_tests.planning.pool_result import FAILED, UNRUN, FactOutcome
+from avatar_contract.contract_tests.targets.exchange import Exchange, SentRequest
 
 KEYS = ("variant:prompt", "source:prompt:reference_images[1]:base64", "source:prompt:reference_images[2]:url")
 

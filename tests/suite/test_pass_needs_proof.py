@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from avatar_contract.contract_tests.finding import Verdict
+from avatar_contract.contract_tests.clauses.finding import Verdict
 from avatar_contract.contract_tests.runner import run_clause
-from avatar_contract.contract_tests.target import Target
+from avatar_contract.contract_tests.targets.target import Target
 
 from ._support import KEY_1, KEY_2, REMOTE, RewritesBodies, emulator
 

@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from avatar_contract.contract_tests.bodies import BodyFactory, factory
-from avatar_contract.contract_tests.clause import CLAUSE_NAMES
-from avatar_contract.contract_tests.planned_bodies import planned_body
-from avatar_contract.contract_tests.planner import CreatePlan, plan_creates
-from avatar_contract.contract_tests.target import DEFAULT_MAX_CREATES
+from avatar_contract.contract_tests.clauses.clause import CLAUSE_NAMES
+from avatar_contract.contract_tests.planning.planned_bodies import planned_body
+from avatar_contract.contract_tests.planning.planner import CreatePlan, plan_creates
+from avatar_contract.contract_tests.probes.bodies import BodyFactory, factory
+from avatar_contract.contract_tests.targets.target import DEFAULT_MAX_CREATES
 from avatar_contract.validators import contract_for
 from avatar_contract.validators._cli import main
 
@@ -124,7 +124,7 @@ def test_needs_more_creates_counts_only_what_the_clause_is_missing() -> None:
     from dataclasses import replace
 
     from avatar_contract.contract_tests.runner import RunState
-    from avatar_contract.contract_tests.target import Target
+    from avatar_contract.contract_tests.targets.target import Target
 
     target = Target(base_url="http://sut.test", api_key="k" * 20, second_api_key="j" * 20, allow_create=True,
                     max_creates=10)

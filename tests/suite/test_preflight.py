@@ -12,10 +12,10 @@ from typing import Any
 import httpx
 import pytest
 
-from avatar_contract.contract_tests.preflight import corrected_base_url
 from avatar_contract.contract_tests.runner import TargetUnusable, preflight
-from avatar_contract.contract_tests.target import Target
-from avatar_contract.contract_tests.transport import transport_cause
+from avatar_contract.contract_tests.targets.preflight import corrected_base_url
+from avatar_contract.contract_tests.targets.target import Target
+from avatar_contract.contract_tests.targets.transport import transport_cause
 from avatar_contract.validators._cli import main
 
 from ._independent import Independent
@@ -153,7 +153,7 @@ def test_a_server_answering_422_to_everything_is_left_to_the_clauses(body: bytes
     """A framework's default 422 for invalid bodies, checked before auth, is this API, broken: the clauses
     (request.rejects_invalid: "expected 400, got 422") report it, not "not this API" and exit 2."""
     assert preflight(remote(answering(422, body))).statuses == [422, 422, 422, 422]
-    from avatar_contract.contract_tests.finding import Verdict
+    from avatar_contract.contract_tests.clauses.finding import Verdict
     from avatar_contract.contract_tests.runner import run_suite
 
     # One owner: the 422 is request.rejects_invalid's; without credentials it shows nothing about auth.
@@ -247,8 +247,8 @@ class _CreatesOnOneProbe:
 def test_every_probe_counts_in_the_runs_ledger_and_a_2xx_trips_the_breaker(n: int) -> None:
     """Each of the four probes could be a create on a broken server: each holds a slot of the
     run's ledger, a 2xx to any of them trips the breaker, and nothing is probed after it."""
-    from avatar_contract.contract_tests.preflight import PROBE_COUNT
     from avatar_contract.contract_tests.runner import RunState
+    from avatar_contract.contract_tests.targets.preflight import PROBE_COUNT
 
     app = _CreatesOnOneProbe(n)
     target = remote(app)  # no --allow-create: the cap is max(0, 1) = 1
@@ -262,8 +262,8 @@ def test_every_probe_counts_in_the_runs_ledger_and_a_2xx_trips_the_breaker(n: in
 
 
 def test_a_correct_server_gets_all_four_probes_and_no_create_is_counted() -> None:
-    from avatar_contract.contract_tests.preflight import PROBE_COUNT
     from avatar_contract.contract_tests.runner import RunState
+    from avatar_contract.contract_tests.targets.preflight import PROBE_COUNT
 
     recorder = MethodRecorder(emulator())
     state = RunState(remote(recorder))

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import io
 
-from avatar_contract.contract_tests.exchange import Exchange, SentRequest
-from avatar_contract.contract_tests.finding import ClauseResult, Verdict
-from avatar_contract.contract_tests.progress import Progress
+from avatar_contract.contract_tests.clauses.finding import ClauseResult, Verdict
+from avatar_contract.contract_tests.reports.progress import Progress
+from avatar_contract.contract_tests.targets.exchange import Exchange, SentRequest
 
 
 class Clock:

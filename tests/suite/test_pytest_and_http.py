@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from avatar_contract.contract_tests.finding import Verdict
+from avatar_contract.contract_tests.clauses.finding import Verdict
 from avatar_contract.contract_tests.runner import run_clause, run_suite
-from avatar_contract.contract_tests.target import Target
+from avatar_contract.contract_tests.targets.target import Target
 
 from ._breaking import dying_server
 from ._support import KEY_1, KEY_2

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from avatar_contract.contract_tests.clause import CLAUSE_NAMES
+from avatar_contract.contract_tests.clauses.clause import CLAUSE_NAMES
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 FIRST_CELL = re.compile(r"^\|\s*`([^`]+)`\s*\|")

@@ -11,16 +11,16 @@ from urllib.parse import quote
 
 import pytest
 
-from avatar_contract.contract_tests.credentials import Credentials
-from avatar_contract.contract_tests.exchange import Credential, Exchange, SentRequest
-from avatar_contract.contract_tests.finding import ClauseFailure, ClauseResult, Verdict
-from avatar_contract.contract_tests.redact import Scrubber, forms
-from avatar_contract.contract_tests.report import from_results, render_text, to_json
-from avatar_contract.contract_tests.report_html import to_html
-from avatar_contract.contract_tests.report_junit import to_junit
-from avatar_contract.contract_tests.report_markdown import to_markdown
+from avatar_contract.contract_tests.clauses.finding import ClauseFailure, ClauseResult, Verdict
+from avatar_contract.contract_tests.reports.html import to_html
+from avatar_contract.contract_tests.reports.junit import to_junit
+from avatar_contract.contract_tests.reports.markdown import to_markdown
+from avatar_contract.contract_tests.reports.redact import Scrubber, forms
+from avatar_contract.contract_tests.reports.report import from_results, render_text, to_json
 from avatar_contract.contract_tests.runner import run_suite
-from avatar_contract.contract_tests.target import Target
+from avatar_contract.contract_tests.targets.credentials import Credentials
+from avatar_contract.contract_tests.targets.exchange import Credential, Exchange, SentRequest
+from avatar_contract.contract_tests.targets.target import Target
 
 from ._support import REMOTE
 

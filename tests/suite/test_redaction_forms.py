@@ -17,7 +17,7 @@ import uvicorn
 from hypothesis import given
 from hypothesis import strategies as st
 
-from avatar_contract.contract_tests.redact import Scrubber
+from avatar_contract.contract_tests.reports.redact import Scrubber
 from avatar_contract.validators._cli import main
 
 from ._echoes import echoes, leaks
@@ -127,7 +127,7 @@ def test_no_encoded_key_reaches_any_file_or_stream(echo_server: str, tmp_path: P
 
 def test_a_spec_path_is_relative_to_the_working_directory_or_its_file_name(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from avatar_contract.contract_tests.run_info import shown_path
+    from avatar_contract.contract_tests.reports.run_info import shown_path
 
     (tmp_path / "specs").mkdir()
     spec = tmp_path / "specs" / "mine.yaml"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from avatar_contract.contract_tests.exchange import ABSENT, Credential, SentRequest
-from avatar_contract.contract_tests.refusal_owner import refusal_owner
+from avatar_contract.contract_tests.clauses.refusal_owner import refusal_owner
+from avatar_contract.contract_tests.targets.exchange import ABSENT, Credential, SentRequest
 from avatar_contract.validators import Linter
 
 KEY = "sk_live_refusal_owner_key_1"

@@ -14,14 +14,14 @@ from pathlib import Path
 
 import pytest
 
-from avatar_contract.contract_tests.credentials import Credentials
-from avatar_contract.contract_tests.curl import as_curl
-from avatar_contract.contract_tests.exchange import Credential, Exchange, SentRequest
-from avatar_contract.contract_tests.finding import ClauseFailure, ClauseResult, Verdict
-from avatar_contract.contract_tests.report import from_results, render_text, to_json, write
-from avatar_contract.contract_tests.report_junit import to_junit
-from avatar_contract.contract_tests.report_markdown import to_markdown
-from avatar_contract.contract_tests.target import Target
+from avatar_contract.contract_tests.clauses.finding import ClauseFailure, ClauseResult, Verdict
+from avatar_contract.contract_tests.reports.curl import as_curl
+from avatar_contract.contract_tests.reports.junit import to_junit
+from avatar_contract.contract_tests.reports.markdown import to_markdown
+from avatar_contract.contract_tests.reports.report import from_results, render_text, to_json, write
+from avatar_contract.contract_tests.targets.credentials import Credentials
+from avatar_contract.contract_tests.targets.exchange import Credential, Exchange, SentRequest
+from avatar_contract.contract_tests.targets.target import Target
 
 SECRET = "sk-live-very-secret-0123456789"
 
@@ -115,8 +115,8 @@ def test_reports_are_written_and_scrubbed(tmp_path: Path) -> None:
     assert to_markdown(report) and to_junit(report)  # type: ignore[arg-type]
 
 def test_the_table_cuts_details_at_a_word_with_an_ellipsis() -> None:
-    from avatar_contract.contract_tests.progress import Progress, clip
-    from avatar_contract.contract_tests.report import render_table
+    from avatar_contract.contract_tests.reports.progress import Progress, clip
+    from avatar_contract.contract_tests.reports.report import render_table
 
     reason = "add " + ", ".join(f"[video] asset_id{i}, [video] url{i}, [image] reference_images{i}" for i in range(5))
     result = ClauseResult("request.variants", Verdict.FAIL, reason=reason, requests=3)
@@ -141,8 +141,8 @@ def _step_lines(text: str) -> list[str]:
 
 
 def test_step_lines_keep_the_body_and_one_variable_per_key_the_run_shared() -> None:
-    from avatar_contract.contract_tests.finding import steps
-    from avatar_contract.contract_tests.report import render_failures
+    from avatar_contract.contract_tests.clauses.finding import steps
+    from avatar_contract.contract_tests.reports.report import render_failures
 
     creds = Credentials(SECRET, None)
     body = b'{"type":"photo","reference_images":[],"tags":["a"]}'
@@ -194,7 +194,7 @@ def test_stdout_shortens_a_huge_curl_and_the_files_keep_it_whole(tmp_path: Path)
 
 
 def test_a_legend_says_the_create_pool_is_shared_and_counts_it() -> None:
-    from avatar_contract.contract_tests.report_html import to_html
+    from avatar_contract.contract_tests.reports.html import to_html
 
     results = [ClauseResult("auth.bearer", Verdict.PASS, requests=2), ClauseResult("request.variants", Verdict.PASS)]
     run = {"made": 14, "requests": 30, "pool": {"requests": 16, "made": 14}}
@@ -226,7 +226,7 @@ def test_verify_records_the_create_pool_s_own_counts(tmp_path: Path, monkeypatch
 
 
 def test_no_note_sends_the_reader_to_a_clause_that_did_not_judge_the_defect() -> None:
-    from avatar_contract.contract_tests.see_also import unpointed
+    from avatar_contract.contract_tests.reports.see_also import unpointed
 
     note = "responses here also break errors.envelope: /error/code: 'x' is not 'invalid_parameter' (request #7); " \
            "see errors.envelope"

@@ -9,15 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from avatar_contract.contract_tests.credentials import Credentials
-from avatar_contract.contract_tests.exchange import Exchange, SentRequest
-from avatar_contract.contract_tests.finding import ClauseFailure, ClauseResult, Verdict
-from avatar_contract.contract_tests.report import SuiteReport, from_results
-from avatar_contract.contract_tests.report_files import LATEST, LATEST_FILE, write_run
-from avatar_contract.contract_tests.report_html import to_html
-from avatar_contract.contract_tests.report_markdown import to_markdown
-from avatar_contract.contract_tests.run_info import RunInfo
-from avatar_contract.contract_tests.target import Target
+from avatar_contract.contract_tests.clauses.finding import ClauseFailure, ClauseResult, Verdict
+from avatar_contract.contract_tests.reports.files import LATEST, LATEST_FILE, write_run
+from avatar_contract.contract_tests.reports.html import to_html
+from avatar_contract.contract_tests.reports.markdown import to_markdown
+from avatar_contract.contract_tests.reports.report import SuiteReport, from_results
+from avatar_contract.contract_tests.reports.run_info import RunInfo
+from avatar_contract.contract_tests.targets.credentials import Credentials
+from avatar_contract.contract_tests.targets.exchange import Exchange, SentRequest
+from avatar_contract.contract_tests.targets.target import Target
 
 SECRET = "sk-live-html-report-secret-42"
 HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)>"><a href="javascript:alert(2)">'
@@ -141,8 +141,8 @@ def test_report_md_has_the_summary_versions_date_duration_and_no_raw_server_html
 def test_an_incomplete_run_never_reads_as_conforming() -> None:
     import xml.etree.ElementTree as ET
 
-    from avatar_contract.contract_tests.report import to_json
-    from avatar_contract.contract_tests.report_junit import to_junit
+    from avatar_contract.contract_tests.reports.junit import to_junit
+    from avatar_contract.contract_tests.reports.report import to_json
 
     report = _hostile_report()
     report.results = [r for r in report.results if r.verdict is not Verdict.FAIL]

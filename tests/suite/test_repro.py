@@ -11,18 +11,18 @@ from pathlib import Path
 
 import pytest
 
-from avatar_contract.contract_tests.finding import ClauseResult, Verdict
-from avatar_contract.contract_tests.report import (
+from avatar_contract.contract_tests.clauses.finding import ClauseResult, Verdict
+from avatar_contract.contract_tests.reports.markdown import to_markdown
+from avatar_contract.contract_tests.reports.report import (
     from_results,
     render_failures,
     render_text,
     to_json,
     write,
 )
-from avatar_contract.contract_tests.report_markdown import to_markdown
-from avatar_contract.contract_tests.repro import render_script
+from avatar_contract.contract_tests.reports.repro import render_script
 from avatar_contract.contract_tests.runner import run_clause
-from avatar_contract.contract_tests.target import Target
+from avatar_contract.contract_tests.targets.target import Target
 
 from ._support import served_emulator
 
@@ -164,7 +164,7 @@ def test_a_target_that_is_gone_is_named_in_the_script_output(tmp_path: Path) -> 
 
 
 def test_regenerated_keys_keep_length_validity_and_every_character_class() -> None:
-    from avatar_contract.contract_tests.keys import character_classes, is_valid_key, regenerable, valid_keys
+    from avatar_contract.contract_tests.probes.keys import character_classes, is_valid_key, regenerable, valid_keys
 
     for label, key in valid_keys():
         split = regenerable(key)

@@ -13,10 +13,10 @@ from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from avatar_contract.contract_tests.bodies import BodyFactory
-from avatar_contract.contract_tests.exchange import encode_json
-from avatar_contract.contract_tests.probe_coverage import element_probes
-from avatar_contract.contract_tests.schema_probes import derived_refusals, keyword_cases, keyword_class
+from avatar_contract.contract_tests.probes.bodies import BodyFactory
+from avatar_contract.contract_tests.probes.schema_probes import derived_refusals, keyword_cases, keyword_class
+from avatar_contract.contract_tests.spec_coverage.probes import element_probes
+from avatar_contract.contract_tests.targets.exchange import encode_json
 from avatar_contract.spec import Spec, load_spec, spec_elements
 from avatar_contract.validators import contract_for
 
@@ -170,7 +170,7 @@ def test_a_newer_spec_s_keywords_become_probes_with_no_code_change(tmp_path: Pat
     assert by_label["prompt: seed = 0 (minimum 1)"].covers == (f"{at}/seed/minimum",)
     assert "prompt: seed = 1.5 (number)" in by_label
     assert f"{at}/style/enum/0" in by_label["prompt: style = 'STUDIO' (upper case of enum value 'studio')"].covers
-    from avatar_contract.contract_tests.schema_values import accept_values
+    from avatar_contract.contract_tests.probes.schema_values import accept_values
     accepted = {a.label: a for a in accept_values(f, "prompt")}
     assert accepted["= enum value 1"].value == "outdoor"
     assert accepted["of exactly 2 astral code points (minLength)"].value == "\U0001f600" * 2
@@ -181,8 +181,8 @@ def test_a_newer_spec_s_keywords_become_probes_with_no_code_change(tmp_path: Pat
 @given(data=st.data())
 def test_every_must_accept_value_keeps_any_valid_body_valid(which: str, june_spec: Path, data: st.DataObject) -> None:
     """The oracle accepts each derived must-accept value on any valid body of its variant."""
-    from avatar_contract.contract_tests.body_strategies import valid_bodies
-    from avatar_contract.contract_tests.schema_values import accept_values, apply
+    from avatar_contract.contract_tests.probes.body_strategies import valid_bodies
+    from avatar_contract.contract_tests.probes.schema_values import accept_values, apply
 
     f = _factory(which, june_spec)
     accepts = [a for v in f.variants for a in accept_values(f, v)]

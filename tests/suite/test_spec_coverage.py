@@ -20,8 +20,8 @@ from typing import Any
 import pytest
 import yaml
 
-from avatar_contract.contract_tests import coverage as cov
-from avatar_contract.contract_tests.coverage_output import write_coverage
+from avatar_contract.contract_tests.spec_coverage import mapping as cov
+from avatar_contract.contract_tests.spec_coverage.output import write_coverage
 from avatar_contract.spec import vendored_spec_path
 from avatar_contract.validators import _spec_command
 from avatar_contract.validators._cli import main

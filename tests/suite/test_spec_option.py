@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 import yaml
 
-from avatar_contract.contract_tests.finding import Verdict
+from avatar_contract.contract_tests.clauses.finding import Verdict
 from avatar_contract.contract_tests.runner import run_clause
-from avatar_contract.contract_tests.suite_spec import spec_path, use_spec
-from avatar_contract.contract_tests.target import Target
+from avatar_contract.contract_tests.targets.suite_spec import spec_path, use_spec
+from avatar_contract.contract_tests.targets.target import Target
 from avatar_contract.spec import SpecError, vendored_spec_path
 from avatar_contract.validators._cli import main
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import pytest
 
-from avatar_contract.contract_tests.report import creates_line, from_results
+from avatar_contract.contract_tests.reports.report import creates_line, from_results
 from avatar_contract.contract_tests.runner import RunState, run_suite
-from avatar_contract.contract_tests.target import Target
+from avatar_contract.contract_tests.targets.target import Target
 
 from ._stalling import StallsBodies, served
 from ._support import KEY_1, KEY_2

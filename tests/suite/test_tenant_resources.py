@@ -15,16 +15,16 @@ from typing import Any
 import pytest
 import yaml
 
-from avatar_contract.contract_tests.assets import AssetFixture, load_assets
-from avatar_contract.contract_tests.bodies import BodyFactory, factory
-from avatar_contract.contract_tests.clause import CLAUSE_NAMES
-from avatar_contract.contract_tests.finding import Verdict
-from avatar_contract.contract_tests.planned_bodies import planned_body
-from avatar_contract.contract_tests.planner import plan_creates
+from avatar_contract.contract_tests.clauses.clause import CLAUSE_NAMES
+from avatar_contract.contract_tests.clauses.finding import Verdict
+from avatar_contract.contract_tests.clauses.tenancy import first_tenant_resources
+from avatar_contract.contract_tests.planning.planned_bodies import planned_body
+from avatar_contract.contract_tests.planning.planner import plan_creates
+from avatar_contract.contract_tests.probes.bodies import BodyFactory, factory
 from avatar_contract.contract_tests.runner import RunState, run_suite
-from avatar_contract.contract_tests.suite_spec import spec_path, use_spec
-from avatar_contract.contract_tests.target import Target
-from avatar_contract.contract_tests.tenancy import first_tenant_resources
+from avatar_contract.contract_tests.targets.assets import AssetFixture, load_assets
+from avatar_contract.contract_tests.targets.suite_spec import spec_path, use_spec
+from avatar_contract.contract_tests.targets.target import Target
 
 from ._per_account import PerAccount
 from ._support import ASSETS, KEY_1, KEY_2, REMOTE

@@ -13,16 +13,16 @@ from typing import Any
 
 import pytest
 
-from avatar_contract.contract_tests.assets import load_assets
-from avatar_contract.contract_tests.budget import Ledger
-from avatar_contract.contract_tests.clause import CLAUSE_NAMES
-from avatar_contract.contract_tests.finding import Verdict
-from avatar_contract.contract_tests.report import from_results, render_text, to_json
-from avatar_contract.contract_tests.report_html import to_html
-from avatar_contract.contract_tests.report_junit import to_junit
-from avatar_contract.contract_tests.report_markdown import to_markdown
+from avatar_contract.contract_tests.clauses.clause import CLAUSE_NAMES
+from avatar_contract.contract_tests.clauses.finding import Verdict
+from avatar_contract.contract_tests.planning.budget import Ledger
+from avatar_contract.contract_tests.reports.html import to_html
+from avatar_contract.contract_tests.reports.junit import to_junit
+from avatar_contract.contract_tests.reports.markdown import to_markdown
+from avatar_contract.contract_tests.reports.report import from_results, render_text, to_json
 from avatar_contract.contract_tests.runner import RunState, run_suite
-from avatar_contract.contract_tests.target import Target
+from avatar_contract.contract_tests.targets.assets import load_assets
+from avatar_contract.contract_tests.targets.target import Target
 from avatar_contract.validators._cli import main
 
 from ._independent import Independent, json_or_none

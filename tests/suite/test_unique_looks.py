@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from avatar_contract.contract_tests.finding import Verdict
+from avatar_contract.contract_tests.clauses.finding import Verdict
 from avatar_contract.contract_tests.runner import run_suite
-from avatar_contract.contract_tests.target import Target
+from avatar_contract.contract_tests.targets.target import Target
 from avatar_contract.emulator import EmulatorConfig, create_app
 
 KEY = "unique-looks-key"

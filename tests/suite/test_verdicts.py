@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 
 from avatar_contract.contract_tests._verify_command import EXIT_FAIL, EXIT_INCOMPLETE, EXIT_OK, exit_code
-from avatar_contract.contract_tests.bodies import factory
-from avatar_contract.contract_tests.clause import MAX_KINDS, ClauseContext
-from avatar_contract.contract_tests.finding import ClauseResult, Verdict
-from avatar_contract.contract_tests.report import from_results
-from avatar_contract.contract_tests.target import Target
+from avatar_contract.contract_tests.clauses.clause import MAX_KINDS, ClauseContext
+from avatar_contract.contract_tests.clauses.finding import ClauseResult, Verdict
+from avatar_contract.contract_tests.probes.bodies import factory
+from avatar_contract.contract_tests.reports.report import from_results
+from avatar_contract.contract_tests.targets.target import Target
 
 V = Verdict
 
@@ -59,7 +59,7 @@ def _run_stand_in(body: object) -> ClauseResult:
     """A clause whose run is ``body``, through the engine every real clause goes through."""
     import asyncio
 
-    from avatar_contract.contract_tests.clause import Clause
+    from avatar_contract.contract_tests.clauses.clause import Clause
     from avatar_contract.contract_tests.runner import RunState, _run
 
     target = Target(profile="quick", seed=1)
@@ -93,9 +93,9 @@ def test_a_clause_that_judged_its_answers_passes() -> None:
 
 
 def test_a_folded_kind_keeps_its_cases_for_the_report_files() -> None:
-    from avatar_contract.contract_tests.report import to_json
-    from avatar_contract.contract_tests.report_html import to_html
-    from avatar_contract.contract_tests.report_markdown import to_markdown
+    from avatar_contract.contract_tests.reports.html import to_html
+    from avatar_contract.contract_tests.reports.markdown import to_markdown
+    from avatar_contract.contract_tests.reports.report import to_json
 
     ctx = _ctx()
     for i in range(5):

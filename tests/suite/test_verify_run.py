@@ -22,11 +22,11 @@ from typing import Any
 import httpx
 import pytest
 
-from avatar_contract.contract_tests.budget import Ledger
-from avatar_contract.contract_tests.clause import CLAUSE_NAMES
-from avatar_contract.contract_tests.credentials import Credentials
-from avatar_contract.contract_tests.preflight import PROBE_COUNT
-from avatar_contract.contract_tests.session import EVIDENCE_BYTES, MAX_BODY, Session
+from avatar_contract.contract_tests.clauses.clause import CLAUSE_NAMES
+from avatar_contract.contract_tests.planning.budget import Ledger
+from avatar_contract.contract_tests.targets.credentials import Credentials
+from avatar_contract.contract_tests.targets.preflight import PROBE_COUNT
+from avatar_contract.contract_tests.targets.session import EVIDENCE_BYTES, MAX_BODY, Session
 from avatar_contract.validators._cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -306,8 +306,8 @@ def test_a_body_is_capped_and_marked_truncated() -> None:
 
 
 def test_a_truncated_body_is_not_judged_as_invalid_json() -> None:
-    from avatar_contract.contract_tests.checks import check_exchange
-    from avatar_contract.contract_tests.exchange import Exchange, SentRequest
+    from avatar_contract.contract_tests.clauses.checks import check_exchange
+    from avatar_contract.contract_tests.targets.exchange import Exchange, SentRequest
 
     body = json.dumps({"error": {"code": "invalid_parameter", "message": "x" * MAX_BODY}}).encode()
     request = SentRequest("POST", "/v3/avatars", (), None, b"{}", {})
@@ -385,7 +385,7 @@ def test_the_environment_seed_and_spec_are_used(tmp_path: Path, monkeypatch: pyt
     try:
         code = main(["verify", "--clause", "auth.missing", "--report-dir", str(tmp_path / "r")])
     finally:
-        from avatar_contract.contract_tests.suite_spec import use_spec
+        from avatar_contract.contract_tests.targets.suite_spec import use_spec
 
         monkeypatch.delenv("AVATAR_CONTRACT_SPEC")
         use_spec(None)
@@ -421,7 +421,7 @@ def test_pytest_honours_the_environment_spec_and_seed(tmp_path: Path) -> None:
 
 
 def test_once_the_run_is_stopping_no_session_sends_another_request() -> None:
-    from avatar_contract.contract_tests.session import RunStopped, clear_stop, request_stop
+    from avatar_contract.contract_tests.targets.session import RunStopped, clear_stop, request_stop
 
     sent: list[str] = []
 

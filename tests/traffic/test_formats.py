@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from avatar_contract.contract_tests.finding import Verdict
+from avatar_contract.contract_tests.clauses.finding import Verdict
 from avatar_contract.contract_tests.traffic.checking import check_files
 from avatar_contract.contract_tests.traffic.sources import TrafficError, detect
 from avatar_contract.validators.journal import ExchangeRecord

@@ -15,7 +15,7 @@ import httpx
 import pytest
 from _recorded import KEY_1, KEY_2, PHOTO
 
-from avatar_contract.contract_tests.finding import Verdict
+from avatar_contract.contract_tests.clauses.finding import Verdict
 from avatar_contract.contract_tests.traffic.judge import TrafficJudge
 from avatar_contract.contract_tests.traffic.proxy import ProxyConfig, ProxyState, create_app
 from avatar_contract.emulator import EmulatorConfig
@@ -159,9 +159,9 @@ def test_a_dead_slow_or_garbage_upstream_gets_the_client_an_envelope(kind: str, 
 def _suite_through_proxy(faults: frozenset[str]) -> tuple[dict[str, Verdict], dict[str, Verdict]]:
     """verify's clauses (all but the rate-limit burst, which needs a limiter the other clauses must not
     meet) against the emulator behind the proxy: the suite's verdicts and the proxy's on the same traffic."""
-    from avatar_contract.contract_tests.clause import CLAUSE_NAMES
+    from avatar_contract.contract_tests.clauses.clause import CLAUSE_NAMES
     from avatar_contract.contract_tests.runner import run_suite
-    from avatar_contract.contract_tests.target import Target
+    from avatar_contract.contract_tests.targets.target import Target
 
     upstream = httpx.ASGITransport(app=emulator_app(EmulatorConfig(
         api_keys=(KEY_1, KEY_2), rate_limit=None, faults=faults, processing_delay=0.05)))
@@ -237,7 +237,7 @@ def test_the_proxy_command_writes_its_report_on_sighup_and_on_exit(tmp_path: Any
 
 
 def test_a_key_a_body_echoes_is_scrubbed_from_the_proxys_report() -> None:
-    from avatar_contract.contract_tests.report import render_text
+    from avatar_contract.contract_tests.reports.report import render_text
     from avatar_contract.contract_tests.traffic.checking import as_report
 
     secret = "live-key-that-must-not-leak-0123456789"

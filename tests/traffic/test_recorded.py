@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from _recorded import record_traffic, write_journal
 
-from avatar_contract.contract_tests.finding import Verdict
+from avatar_contract.contract_tests.clauses.finding import Verdict
 from avatar_contract.contract_tests.traffic.evidence import Where
 from avatar_contract.contract_tests.traffic.judge import TrafficJudge
 from avatar_contract.emulator import FAULTS

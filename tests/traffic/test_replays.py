@@ -7,7 +7,7 @@ import json
 import msgspec
 from _recorded import KEY_1, PHOTO
 
-from avatar_contract.contract_tests.finding import Verdict
+from avatar_contract.contract_tests.clauses.finding import Verdict
 from avatar_contract.contract_tests.traffic.evidence import Where
 from avatar_contract.contract_tests.traffic.judge import TrafficJudge
 from avatar_contract.validators.journal import (

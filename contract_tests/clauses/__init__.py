@@ -1,0 +1,1 @@
+"""The clauses: named checks of the contract, what they concluded, and which clause owns which defect."""

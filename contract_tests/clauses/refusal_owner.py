@@ -1,0 +1,41 @@
+"""Which clause a refusal probe belongs to: the defect a 2xx to it shows.
+
+A probe is a request a correct server refuses.  When one is answered 2xx the
+breaker opens, and that answer is evidence against the clause that owns what
+made the request refusable, wherever in the run it was sent (the preflight, a
+tour of error statuses, the owner itself).  The first reason a correct server
+has to refuse wins: no credential (or an empty one: a blank key, a Bearer scheme with
+no token), then a credential that is no key of the run,
+then a malformed Idempotency-Key, then a body that is not valid.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection
+from typing import Any
+
+from ..probes.keys import is_valid_key
+from ..targets.exchange import ABSENT, SentRequest
+
+
+def refusal_owner(request: SentRequest, real_credentials: Collection[str],
+                  is_valid: Callable[[Any], bool] | None) -> str | None:
+    """The owning clause of ``request``'s refusal, or None when nothing marks it as refusable."""
+    credential = request.credential
+    if credential is None or _empty(credential.header, credential.value):
+        return "auth.missing"
+    if credential.value not in real_credentials:
+        return "auth.invalid"
+    raw = request.header("idempotency-key")
+    if raw is not None and not is_valid_key(raw.decode("utf-8", "surrogateescape")):
+        return "idempotency.key_format"
+    if request.value is ABSENT or (is_valid is not None and not is_valid(request.value)):
+        return "request.rejects_invalid"
+    return None
+
+
+def _empty(header: str, value: str) -> bool:
+    """A credential header that carries no credential: an empty key, or a scheme with no token
+    (auth.missing's cases, not a wrong key)."""
+    words = value.split()
+    return not words or (header.lower() == "authorization" and len(words) == 1 and words[0].lower() == "bearer")

@@ -1,0 +1,1 @@
+"""Requests derived from the spec: valid bodies, must-refuse probes, must-accept values, Idempotency-Keys."""

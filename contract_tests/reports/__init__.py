@@ -1,0 +1,1 @@
+"""Reports and reproducers: every writer over one SuiteReport, secrets scrubbed once."""
