@@ -18,13 +18,13 @@ from ..probes.keys import is_valid_key
 from ..targets.exchange import ABSENT, SentRequest
 
 
-def refusal_owner(request: SentRequest, real_credentials: Collection[str],
+def refusal_owner(request: SentRequest, real_keys: Collection[str],
                   is_valid: Callable[[Any], bool] | None) -> str | None:
     """The owning clause of ``request``'s refusal, or None when nothing marks it as refusable."""
     credential = request.credential
     if credential is None or _empty(credential.header, credential.value):
         return "auth.missing"
-    if credential.value not in real_credentials:
+    if not is_real(credential.header, credential.value, real_keys):
         return "auth.invalid"
     raw = request.header("idempotency-key")
     if raw is not None and not is_valid_key(raw.decode("utf-8", "surrogateescape")):
@@ -32,6 +32,23 @@ def refusal_owner(request: SentRequest, real_credentials: Collection[str],
     if request.value is ABSENT or (is_valid is not None and not is_valid(request.value)):
         return "request.rejects_invalid"
     return None
+
+
+def is_real(header: str, value: str, real_keys: Collection[str]) -> bool:
+    """Whether ``header: value`` is one of the spec's two credential forms carrying a real key.
+
+    The header is compared with its form, not the value alone: the key as ``Authorization`` with no
+    scheme, or ``Bearer <key>`` in ``x-api-key``, is a wrong credential (auth.invalid's probes send
+    both).  Header names and the auth scheme are case-insensitive (RFC 9110 §5.1, §11.1); the key
+    is compared exactly.
+    """
+    name = header.lower()
+    if name == "x-api-key":
+        return value in real_keys
+    if name == "authorization":
+        scheme, _, token = value.partition(" ")
+        return scheme.lower() == "bearer" and token in real_keys
+    return False
 
 
 def _empty(header: str, value: str) -> bool:

@@ -33,7 +33,7 @@ from typing import Any
 import httpx
 
 from ..clauses.attribution import rate_limited
-from ..clauses.refusal_owner import refusal_owner
+from ..clauses.refusal_owner import is_real, refusal_owner
 from ..planning.budget import Ledger, TargetStopped, ValidBodyRefused
 from ..planning.race import StartLine
 from ..reports.redact import Scrubber, sent_secrets
@@ -234,8 +234,10 @@ class Session:
 
     def refusal_owner(self, request: SentRequest) -> str | None:
         """The clause a 2xx to this refusal probe fails (see refusal_owner.py)."""
-        real = {k for k in (self.credentials.key(1), self.credentials.key(2) if self.credentials.has(2) else None) if k}
-        return refusal_owner(request, real | {f"Bearer {k}" for k in real}, self.is_valid)
+        return refusal_owner(request, self._real_keys(), self.is_valid)
+
+    def _real_keys(self) -> set[str]:
+        return {k for k in (self.credentials.key(1), self.credentials.key(2) if self.credentials.has(2) else None) if k}
 
     def _proves_auth(self, request: SentRequest, status: int) -> bool:
         """A 401 to an invalid body sent without a valid credential: the server checks auth."""
@@ -243,8 +245,7 @@ class Session:
                              and self.is_valid(request.value)):
             return False
         cred = request.credential
-        real = {k for k in (self.credentials.key(1), self.credentials.key(2) if self.credentials.has(2) else None) if k}
-        return cred is None or cred.value not in real | {f"Bearer {k}" for k in real}
+        return cred is None or not is_real(cred.header, cred.value, self._real_keys())
 
     async def _once(self, request: SentRequest, *, planned: bool = False, prepaid: bool = False,
                     start: StartLine | None = None) -> Exchange:

@@ -18,7 +18,7 @@ def _request(credential: Credential | None, key: bytes | None = b"ok-key", value
 
 
 def _owner(request: SentRequest) -> str | None:
-    return refusal_owner(request, {KEY, f"Bearer {KEY}"}, Linter().contract.request.verdict.is_valid)
+    return refusal_owner(request, {KEY}, Linter().contract.request.verdict.is_valid)
 
 
 @pytest.mark.parametrize(("credential", "owner"), [
@@ -29,9 +29,23 @@ def _owner(request: SentRequest) -> str | None:
     (Credential("Authorization", "Bearer ", ""), "auth.missing"),
     (Credential("x-api-key", "wrong", ""), "auth.invalid"),
     (Credential("Authorization", "Bearer wrong", ""), "auth.invalid"),
+    # the real key in the wrong form: the header is compared with its form, not the value alone
+    (Credential("Authorization", KEY, ""), "auth.invalid"),
+    (Credential("x-api-key", f"Bearer {KEY}", ""), "auth.invalid"),
+    (Credential("Authorization", f"Basic {KEY}", ""), "auth.invalid"),
+    (Credential("X-Other-Key", KEY, ""), "auth.invalid"),
 ])
 def test_credentials_decide_first(credential: Credential | None, owner: str) -> None:
     assert _owner(_request(credential)) == owner
+
+
+@pytest.mark.parametrize("credential", [
+    Credential("x-api-key", KEY, ""), Credential("X-API-KEY", KEY, ""),
+    Credential("Authorization", f"Bearer {KEY}", ""), Credential("authorization", f"bearer {KEY}", ""),
+])
+def test_either_documented_form_with_a_real_key_is_real(credential: Credential) -> None:
+    """Header names and the auth scheme are case-insensitive (RFC 9110): no auth owner."""
+    assert _owner(_request(credential)) is None
 
 
 def test_then_the_key_then_the_body() -> None:
