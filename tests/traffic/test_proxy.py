@@ -287,3 +287,49 @@ def test_a_compressed_answer_passes_compressed_and_is_judged_decompressed(
     assert asyncio.run(go()) == packed  # the bytes as the upstream sent them
     schema = next(r for r in state.judge.results() if r.name == "response.schema")
     assert schema.verdict is Verdict.FAIL and "/data/avatar_item/status" in schema.failures[0].message
+
+
+def test_judging_waits_until_the_answer_is_back_and_runs_in_slices_of_the_loop() -> None:
+    from avatar_contract.contract_tests.traffic import backlog
+
+    upstream, _ = _emulator()
+    app, state = _proxy("http://upstream.test", upstream)
+
+    async def go() -> tuple[int, int]:
+        async with _through(app) as client:
+            answer = await client.post("/v3/avatars", json=PHOTO, headers={"x-api-key": KEY_1})
+            assert answer.status_code == 200
+            waiting = len(state.backlog.pending)  # answered, not yet judged: judging is off the request's path
+            for _ in range(1000):  # a slice of the loop judges it, nobody asks (bounded: a loaded machine is slow)
+                if state.backlog.judged:
+                    break
+                await asyncio.sleep(backlog.INTERVAL)
+            return waiting, state.backlog.judged
+
+    assert asyncio.run(go()) == (1, 1)
+    assert state.judge.exchanges == 1
+
+
+def test_past_the_backlog_bound_exchanges_are_forwarded_and_recorded_but_not_judged(
+        tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from avatar_contract.contract_tests.traffic import backlog
+
+    monkeypatch.setattr(backlog, "MAX_PENDING", 3)
+    monkeypatch.setattr(backlog, "INTERVAL", 60.0)  # no slice runs during the test: judging falls behind
+    upstream, journal = _emulator()
+    record = (tmp_path / "proxy.ndjson").open("wb")
+    app, state = _proxy("http://upstream.test", upstream, record=record)
+
+    async def go() -> list[int]:
+        async with _through(app) as client:
+            return [(await client.post("/v3/avatars", json=PHOTO, headers={"x-api-key": KEY_1})).status_code
+                    for _ in range(5)]
+
+    assert asyncio.run(go()) == [200] * 5
+    record.close()
+    assert len(journal.records()) == 5 and state.forwarded == 5
+    assert [loads_line(line).id for line in (tmp_path / "proxy.ndjson").read_bytes().splitlines()] == [0, 1, 2, 3, 4]
+    assert state.judge.exchanges == 3
+    line = next(line for line in state.lines() if line.startswith("judging"))
+    assert "judging fell behind: 2 exchange(s) forwarded but not judged (first: proxy entry 3" in line
+    assert line.endswith("all recorded; 3 judged")
