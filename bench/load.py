@@ -157,12 +157,12 @@ def _wait_ready(url: str, proc: subprocess.Popen[bytes], seconds: float = 30.0) 
 
 
 @contextmanager
-def _process(argv: list[str], ready_url: str) -> Iterator[None]:
+def _process(argv: list[str], ready_url: str) -> Iterator[subprocess.Popen[bytes]]:
     proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)
     try:
         _wait_ready(ready_url, proc)
-        yield
+        yield proc
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGINT)  # our own session: the server and its children only
@@ -174,13 +174,16 @@ def _process(argv: list[str], ready_url: str) -> Iterator[None]:
 
 
 @contextmanager
-def emulator(loop: str, http: str) -> Iterator[str]:
+def emulator(loop: str, http: str, pids: list[int] | None = None) -> Iterator[str]:
+    """The emulator's base URL (its process id appended to ``pids``, for CPU accounting)."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     argv = [sys.executable, "-m", "avatar_contract.emulator", "--host", "127.0.0.1", "--port", str(port),
             "--api-key", KEY, "--rate-limit", "off", "--no-access-log", "--log-level", "warning",
             "--loop", loop, "--http", http]
-    with _process(argv, f"{base}/v3/avatars"):
+    with _process(argv, f"{base}/v3/avatars") as proc:
+        if pids is not None:
+            pids.append(proc.pid)
         yield base
 
 
