@@ -198,18 +198,24 @@ class _Pool:
             if variant == c.variant and isinstance(items, list) and len(items) >= limit:
                 self.explained_by_length(c, field_, body_facts, last)  # its length, already shown refused
                 return None
-        limits = [x for x in body_facts if x.key.endswith(":maxLength")]
+        # A value at a limit: the planner's astral one (``limit:``) or a must-accept value the
+        # limits' owner holds (precomposed, space-ended, one under): all relaxed in one resend.
+        limits = [x for x in body_facts if x.key.endswith(":maxLength")
+                  or (x.key.startswith("value:") and x.clause != VARIANTS)]
         if limits:
-            relaxed = {**body, **{name: "A friendly presenter" for name in c.at_limit}}
-            plain = await self.send(relaxed, fresh_key(), self.session.credentials.api_key())
-            if _ok(plain):
+            props = set(c.at_limit) | {x.key.split(":")[2] for x in limits if x.key.startswith("value:")}
+            relaxed = {**body, **{name: "A friendly presenter" for name in props if name in body}}
+            valid = self.f.linter.lint_request(relaxed).valid  # a plain value may break another bound
+            plain = await self.send(relaxed, fresh_key(), self.session.credentials.api_key()) if valid else last
+            if valid and _ok(plain):
                 self.settle(limits, FAILED, last, f"refused at the limit ({last.status}); the same body with "
                                                   "a short value was accepted")
                 for fact in limits:  # isolated: their own verdict
                     self.result.outcomes[fact.key].retried = True
                 self.settle([x for x in body_facts if x not in limits], PROVEN, plain)
                 return plain
-            last, body = plain, relaxed  # the limit alone does not explain it: go on without it
+            if valid:
+                last, body = plain, relaxed  # the limit alone does not explain it: go on without it
         accepted: Exchange | None = None
         for fact in [x for x in body_facts if x.key.endswith(":maxItems")]:
             accepted = await self.isolate_count(c, body, fact, body_facts) or accepted

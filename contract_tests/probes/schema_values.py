@@ -14,6 +14,12 @@ accept, each a creation fact the planner packs (:mod:`planner`):
   ends (a count after trimming is not the problem, refusing them is), and one
   code point under the limit; ``minLength`` exactly; each ``enum`` value.
 
+A variant whose object schema is open (no ``additionalProperties: false``, no
+``unevaluatedProperties: false``, no ``patternProperties`` or ``propertyNames``)
+also yields one undeclared property, which a correct server must accept: JSON
+Schema admits any property such an object does not declare, and a spec that
+closes its asset objects but not its request bodies says so on purpose.
+
 The value at ``maxLength`` in astral code points stays the planner's
 ``limit:...:maxLength`` fact.  Each value names the element ids it covers.
 """
@@ -110,7 +116,27 @@ def _accepts(f: BodyFactory, variant: str) -> tuple[Accept, ...]:
                               VARIANTS, REFERENCE))
         for alt in alternatives(spec, node):
             out += _string_values(variant, prop, alt)
+    if _admits_any_property(root):
+        covers = (root.at("type"),) if "type" in root.schema else (root.pointer,)
+        out.append(Accept(variant, undeclared_property(f), "set though undeclared (the object is open)",
+                          "avatar-contract", covers, VARIANTS))
     return tuple(out)
+
+
+def _admits_any_property(node: Node) -> bool:
+    """An object schema that lets any undeclared property through with a string value."""
+    extra, unevaluated = node.get("additionalProperties", True), node.get("unevaluatedProperties", True)
+    return node.get("type") in ("object", None) and extra in (True, {}) and unevaluated in (True, {}) \
+        and not node.get("patternProperties") and not node.get("propertyNames")
+
+
+def undeclared_property(f: BodyFactory) -> str:
+    """A property name no variant declares (so it is undeclared in every branch of the union)."""
+    declared = {p for v in f.variants for p in f.branch(v).properties}
+    name = "x_avatar_contract_extension"
+    while name in declared:
+        name += "_"
+    return name
 
 
 def _string_values(variant: str, prop: str, node: Node) -> list[Accept]:

@@ -107,6 +107,20 @@ class RefusesNullReferences(Independent):
         return await super().process(raw)
 
 
+class RefusesUndeclaredProperties(Independent):
+    """Refuses a request body with a property its variant does not declare, though the spec leaves
+    the request objects open (only the asset objects say ``additionalProperties: false``)."""
+
+    declared = frozenset({"type", "name", "file", "prompt", "reference_images", "avatar_group_id", "avatar_id"})
+
+    async def process(self, raw: bytes) -> tuple[int, bytes]:
+        body = json_or_none(raw)
+        if isinstance(body, dict) and set(body) - self.declared:
+            extra = sorted(set(body) - self.declared)[0]
+            return 400, self.error("invalid_parameter", f"unknown field {extra!r}", f"/{extra}")
+        return await super().process(raw)
+
+
 class CountsUtf16(Independent):
     def __init__(self, keys: tuple[str, ...]) -> None:
         super().__init__(keys, utf16_lengths=True)
@@ -155,6 +169,7 @@ CASES = [
     pytest.param(KeyCaseInsensitive, "auth.invalid", id="key-case-insensitive"),
     pytest.param(KeyWithoutSpaces, "auth.invalid", id="key-whitespace-and-scheme-stripped"),
     pytest.param(RefusesNullReferences, "request.variants", id="null-refused-where-allowed"),
+    pytest.param(RefusesUndeclaredProperties, "request.variants", id="undeclared-property-refused"),
     pytest.param(CountsUtf16, "request.rejects_invalid", id="utf16-lengths"),
     pytest.param(ConstCaseInsensitive, "request.rejects_invalid", id="const-case-insensitive"),
     pytest.param(ExtraAssetPropertyAccepted, "request.rejects_invalid", id="extra-asset-property"),

@@ -17,7 +17,7 @@ from avatar_contract.validators._cli import main
 
 from ._support import ASSETS, vendored_doc, with_gcs_source
 
-# The vendored spec: 12 creates prove 56 facts; 18 2xx answers (the race's and the
+# The vendored spec: 12 creates prove 59 facts; 18 2xx answers (the race's and the
 # replays' answers count), plus one slot kept for refusal probes.
 VENDORED_NEEDED = 19
 VENDORED_NEEDED_ONE_KEY = 18
@@ -37,7 +37,7 @@ def test_the_vendored_plan_covers_every_fact_in_few_creates() -> None:
     f = factory()
     plan = plan_creates(f, cap=None, has_second_key=True)
     assert plan.needed == VENDORED_NEEDED and not plan.uncovered
-    assert len(plan.creates) == 12 and len(plan.facts) == 56
+    assert len(plan.creates) == 12 and len(plan.facts) == 59
     assert plan.needed <= DEFAULT_MAX_CREATES  # the default covers the whole plan
     assert plan_creates(f, cap=None, has_second_key=False).needed == VENDORED_NEEDED_ONE_KEY
     assert {x.clause for x in plan.facts} <= set(CLAUSE_NAMES)
@@ -48,6 +48,11 @@ def test_the_vendored_plan_covers_every_fact_in_few_creates() -> None:
             assert {f"source:{variant}:{p}:{s}" for p in places for s in site.union.values} <= keys
         assert {f"group:{variant}:{m}" for m in ("absent", "null", "set")} <= keys
     assert "limit:prompt:prompt:maxLength" in keys and "limit:prompt:reference_images:maxItems" in keys
+    # The request objects are open (only the assets say additionalProperties: false): each variant
+    # carries an undeclared property once, on a create it shares with other facts (no extra create).
+    undeclared = [c for c in plan.creates for k in c.values if ":x_avatar_contract_extension:" in k]
+    assert sorted(c.variant for c in undeclared) == sorted(f.variants)
+    assert all(len(c.facts) > 1 for c in undeclared)
     # Packed: one create proves many facts; a list site carries maxItems items from several sources.
     assert max(len(c.facts) for c in plan.creates) >= 6
     assert any(len(dict(c.sources).get("reference_images", ())) == 3 for c in plan.creates)
@@ -136,3 +141,15 @@ def test_needs_more_creates_counts_only_what_the_clause_is_missing() -> None:
     assert all(full.needs_creates(name) == 0 for name in CLAUSE_NAMES)
     # Never more than the whole difference between the full plan and this run's.
     assert all(state.needs_creates(n) <= state.full_plan.cost - state.plan.cost for n in CLAUSE_NAMES)
+
+
+def test_an_undeclared_property_is_planned_only_where_the_object_is_open(tmp_path: Path) -> None:
+    doc = vendored_doc()
+    schemas = doc["components"]["schemas"]
+    schemas["CreatePhotoAvatarRequest"]["additionalProperties"] = False
+    schemas["CreatePromptAvatarRequest"]["unevaluatedProperties"] = False
+    path = tmp_path / "closed.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+    f = BodyFactory(contract_for(str(path)))
+    keys = {x.key for x in plan_creates(f, cap=None, has_second_key=True).facts}
+    assert {k.split(":")[1] for k in keys if ":x_avatar_contract_extension:" in k} == {"digital_twin"}
