@@ -197,7 +197,8 @@ def _verdict(ctx: ClauseContext, state: RunState, verdict: Verdict, reason: str)
                                     f"{len(ctx.not_runnable)} not runnable on this target: {add}{also}")
     if ctx.unrun:
         needs = state.needs_creates(ctx.name)
-        more = f"; needs {needs} more create(s) (--max-creates {state.full_plan.needed} covers everything)" \
+        more = f"; {needs} more create(s) would cover this clause (every clause: --max-creates " \
+               f"{state.full_plan.needed})" \
             if needs else f": {unrun_reason(ctx.unrun[0].detail)}"
         return Verdict.INCOMPLETE, f"ran {ctx.ran} of {ctx.planned} planned creation case(s){more}"
     responses = [e for s in (ctx.session, *ctx.extra_sessions) for e in s.exchanges if e.status != 0]

@@ -170,7 +170,18 @@ def target_line(report: SuiteReport) -> str:
     extra = (f", {unplanned} unplanned" if unplanned else "") + _unread(report)
     needed = f"; full coverage needs {report.run['needed']}" if report.run.get("needed") and not t.embedded else ""
     return (f"target: {t.description} · profile {t.profile} · seed {t.seed} · "
-            f"creates: {report.creates} made, {creates}{extra}{needed}")
+            f"creates: {report.creates} made, {creates}{_held(report)}{extra}{needed}")
+
+
+def _held(report: SuiteReport) -> str:
+    """Why a capped run made fewer creates than its cap: the plan holds a slot for every answer
+    that could be 2xx (each request of the race, each replay), and one for refusal probes."""
+    t, planned = report.target, report.run.get("planned")
+    if t.embedded or not t.allow_create or not isinstance(planned, int) or not t.max_creates:
+        return ""
+    if report.creates >= t.max_creates:
+        return ""
+    return f" ({planned} held by the plan for answers that could be 2xx, 1 for refusal probes)"
 
 
 def counts_legend(report: SuiteReport) -> str:
@@ -228,7 +239,7 @@ def creates_line(report: SuiteReport) -> str:
     unplanned = int(report.run.get("unplanned", 0))
     extra = (f", {unplanned} unplanned" if unplanned else "") + _unread(report)
     needed = f"; full coverage needs {report.run['needed']}" if report.run.get("needed") else ""
-    return f"{report.creates} made of a cap of {t.max_creates} (--max-creates){extra}{needed}"
+    return f"{report.creates} made of a cap of {t.max_creates} (--max-creates){_held(report)}{extra}{needed}"
 
 
 def times(count: int) -> str:

@@ -145,3 +145,24 @@ def test_bearer_refused_is_caught_where_the_order_allows_it(allow_create: bool) 
     [result] = run_suite(target, ["auth.bearer"])
     # Without creates an invalid body cannot show it (never a pass); with them, the Bearer create fails.
     assert result.verdict is (Verdict.FAIL if allow_create else Verdict.INCOMPLETE), result.reason
+
+
+def test_a_capped_run_says_what_each_clause_lacks_and_why_slots_went_unused() -> None:
+    """Under --max-creates 10 a reader sees, per incomplete clause, what would cover *that* clause
+    and the flag that covers every one; and, when fewer creates were made than the cap, that the
+    plan held a slot for every answer that could have been 2xx (the race's, the replays')."""
+    from avatar_contract.contract_tests.reports.report import from_results, target_line
+    from avatar_contract.contract_tests.runner import RunState
+
+    app = Independent((KEY_1, KEY_2))
+    target = Target(base_url=REMOTE, api_key=KEY_1, second_api_key=KEY_2, asgi_app=app, allow_create=True,
+                    max_creates=10, profile="quick", seed=5, assets=load_assets(ASSETS))
+    state = RunState(target)
+    results = run_suite(target, ["request.variants", "idempotency.key_format", "idempotency.in_flight"],
+                        state=state)
+    incomplete = [r for r in results if r.verdict is Verdict.INCOMPLETE]
+    assert incomplete and all(f"would cover this clause (every clause: --max-creates {state.full_plan.needed})"
+                              in r.reason for r in incomplete), [r.reason for r in incomplete]
+    report = from_results(target, results, run=state.summary())
+    line = target_line(report)
+    assert report.creates < 10 and f"({state.plan.cost} held by the plan for answers that could be 2xx" in line, line
