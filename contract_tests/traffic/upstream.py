@@ -32,7 +32,9 @@ import httpx
 Headers = list[tuple[bytes, bytes]]
 MAX_CONNECTIONS = 256
 MAX_IDLE = 64
-KEEPALIVE_EXPIRY = 5.0  # httpx's default: an upstream (uvicorn: 5 s) closes idle connections about then
+# Idle connections are dropped before uvicorn's 5 s keep-alive ends them: a request sent as the upstream
+# closes its end is lost (502), and nothing is retried.
+KEEPALIVE_EXPIRY = 4.0
 _BODY_METHODS = frozenset({b"POST", b"PUT", b"PATCH"})
 HIGH_WATER = 256 * 1024  # body bytes read ahead of a slow client before reading from the upstream pauses
 
@@ -95,13 +97,13 @@ class _Connection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
-        if self.head and not self.done and self._until_close():
-            self.done = True  # a body delimited by the end of the connection (RFC 9112 §6.3)
-        elif not self.done and self.error is None:
-            kind = "cut off" if self.head else "garbage"
-            self.error = UpstreamError(kind, _named(exc) if exc else
-                                       "RemoteProtocolError: the upstream closed the connection"
-                                       + (" mid-body" if self.head else " without answering"))
+        if not self.done and self.error is None:
+            if self.head and self._until_close():
+                self.done = True  # a body delimited by the end of the connection (RFC 9112 §6.3)
+            else:
+                self.error = UpstreamError("cut off" if self.head else "garbage", _named(exc) if exc else
+                                           "RemoteProtocolError: the upstream closed the connection"
+                                           + (" mid-body" if self.head else " without answering"))
         self._wake()
 
     def pause_writing(self) -> None:  # bodies are small; the transport buffers the rest
