@@ -132,12 +132,14 @@ class Meter:
 
 
 def _judging(reports: Path, pid: int) -> list[str]:
-    """The proxy's own account of its judging: its rolling report's headline (SIGHUP)."""
+    """The proxy's own account of its judging so far: a rolling report's headline (SIGHUP)."""
+    latest = reports / "latest"
+    before = latest.resolve() if latest.exists() else None
     os.kill(pid, signal.SIGHUP)
-    latest = reports / "latest" / "report.json"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and not latest.exists():
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and (not latest.exists() or latest.resolve() == before):
         time.sleep(0.1)
+    latest = latest / "report.json"
     if not latest.exists():
         return ["(no report from the proxy)"]
     headline: list[str] = json.loads(latest.read_text())["headline"]
@@ -185,6 +187,8 @@ def main(argv: list[str] | None = None) -> int:
             added99 = statistics.median(_pct(p, .99) - _pct(d, .99) for d, p in zip(*fixed.values(), strict=True))
             print(f"added by the proxy at {args.rate:g} req/s (median of {args.rounds}): p50 {added50:+.2f} ms, "
                   f"p99 {added99:+.2f} ms (targets: <= 2 ms, <= 10 ms)", flush=True)
+            for line in _judging(Path(reports), pids[1]):
+                print(f"  the proxy's report after the open loop: {line}", flush=True)
             flat: dict[str, list[float]] = {"direct": [], "proxy": []}
             flat_cpu: dict[str, list[Phase]] = {"direct": [], "proxy": []}
             for round_ in range(1, args.rounds + 1):
@@ -206,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
                                        for proc in ("load", "emulator", "proxy"))
                     print(f"  {label:<11} {name:<6} {cells}")
             for line in _judging(Path(reports), pids[1]):
-                print(f"proxy's report: {line}")
+                print(f"  the proxy's report after the closed loop: {line}")
     print("load average at end: " + " ".join(f"{x:.2f}" for x in os.getloadavg()))
     return 0
 
