@@ -256,15 +256,17 @@ class Upstream:
     async def _acquire(self) -> _Connection:
         if self.loop is None:
             self.loop = asyncio.get_running_loop()
-        now = self.loop.time()
-        while self.idle:
-            connection = self.idle.pop()
-            if not connection.closed and now - connection.idle_since < KEEPALIVE_EXPIRY:
-                self.busy += 1
-                return connection
-            self._close(connection)
-        if self.busy >= MAX_CONNECTIONS:
-            await self._slot()
+        while True:
+            now = self.loop.time()
+            while self.idle:
+                connection = self.idle.pop()
+                if not connection.closed and now - connection.idle_since < KEEPALIVE_EXPIRY:
+                    self.busy += 1
+                    return connection
+                self._close(connection)
+            if self.busy < MAX_CONNECTIONS:
+                break
+            await self._slot()  # then look again: the freed connection is idle now, or another took it
         self.busy += 1
         try:
             async with asyncio.timeout(self.timeout):

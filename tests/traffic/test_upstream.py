@@ -176,3 +176,23 @@ def test_the_proxy_as_served_forwards_to_the_emulator_as_served() -> None:
     assert state.forwarded == 2 and state.judge.exchanges == 2
     verdicts: dict[str, Any] = {r.name: r.verdict.value for r in state.judge.results()}
     assert verdicts["idempotency.replay"] == "pass" and verdicts["response.schema"] == "pass"
+
+
+def test_past_the_connection_limit_requests_wait_for_a_connection_and_reuse_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    from avatar_contract.contract_tests.traffic import upstream as module
+
+    monkeypatch.setattr(module, "MAX_CONNECTIONS", 1)
+    ok = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok"
+    script = Scripted([ok, ok, ok])
+
+    async def go() -> list[tuple[int, bytes]]:
+        server, base = await _serve(script)
+        upstream = Upstream(base, timeout=5.0)
+        try:
+            return list(await asyncio.gather(*(_exchange(upstream) for _ in range(3))))
+        finally:
+            await upstream.aclose()
+            server.close()
+
+    assert asyncio.run(go()) == [(200, b"ok")] * 3
+    assert script.connections == 1
