@@ -289,24 +289,30 @@ def test_a_compressed_answer_passes_compressed_and_is_judged_decompressed(
     assert schema.verdict is Verdict.FAIL and "/data/avatar_item/status" in schema.failures[0].message
 
 
-def test_judging_waits_until_the_answer_is_back_and_runs_in_slices_of_the_loop() -> None:
+def test_judging_waits_until_the_request_is_done_and_runs_in_slices_of_the_loop() -> None:
     from avatar_contract.contract_tests.traffic import backlog
 
     upstream, _ = _emulator()
-    app, state = _proxy("http://upstream.test", upstream)
+    proxy, state = _proxy("http://upstream.test", upstream)
+    when_done: list[int] = []
 
-    async def go() -> tuple[int, int]:
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await proxy(scope, receive, send)
+        if scope["type"] == "http":
+            when_done.append(state.backlog.judged)  # the request's task is over: nothing judged inside it
+
+    async def go() -> int:
         async with _through(app) as client:
             answer = await client.post("/v3/avatars", json=PHOTO, headers={"x-api-key": KEY_1})
             assert answer.status_code == 200
-            waiting = len(state.backlog.pending)  # answered, not yet judged: judging is off the request's path
             for _ in range(1000):  # a slice of the loop judges it, nobody asks (bounded: a loaded machine is slow)
                 if state.backlog.judged:
                     break
                 await asyncio.sleep(backlog.INTERVAL)
-            return waiting, state.backlog.judged
+            return state.backlog.judged
 
-    assert asyncio.run(go()) == (1, 1)
+    assert asyncio.run(go()) == 1
+    assert when_done == [0]
     assert state.judge.exchanges == 1
 
 
@@ -315,7 +321,8 @@ def test_past_the_backlog_bound_exchanges_are_forwarded_and_recorded_but_not_jud
     from avatar_contract.contract_tests.traffic import backlog
 
     monkeypatch.setattr(backlog, "MAX_PENDING", 3)
-    monkeypatch.setattr(backlog, "INTERVAL", 60.0)  # no slice runs during the test: judging falls behind
+    monkeypatch.setattr(backlog, "SHARE", 0.0)  # no credit for judging: it falls behind
+    monkeypatch.setattr(backlog, "BURST", 0.0)
     upstream, journal = _emulator()
     record = (tmp_path / "proxy.ndjson").open("wb")
     app, state = _proxy("http://upstream.test", upstream, record=record)
