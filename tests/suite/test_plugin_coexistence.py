@@ -83,7 +83,8 @@ def test_app(base_url, pytestconfig):
     assert pytestconfig.getoption("browser") == ["chromium"]
     ours = sorted(m for m in sys.modules if m.startswith("avatar_contract"))
     assert ours == ["avatar_contract", "avatar_contract.contract_tests",
-                    "avatar_contract.contract_tests.plugin", "avatar_contract.contract_tests.targets.target"], ours
+                    "avatar_contract.contract_tests.plugin", "avatar_contract.contract_tests.targets",
+                    "avatar_contract.contract_tests.targets.target"], ours
 '''
 
 # Options of the user's own run: the other plugins' flags, ours untouched.
