@@ -316,9 +316,11 @@ class Emulator:
         # A create takes time on a real service; this is the window in which
         # concurrent retries with the same key really overlap.  A scenario may
         # hold a create longer (in-flight: its key stays claimed meanwhile).
-        delay = config.processing_delay + HOLD.get()
-        if delay:
-            await asyncio.sleep(delay)
+        if config.processing_delay:
+            await asyncio.sleep(config.processing_delay)
+        hold = HOLD.get()
+        if hold is not None:
+            await hold.wait()
         now = config.clock()
         # render may run on a store thread, outside this request's context: take what it needs now.
         faults, content_type = self.fault_sets.current.faults, self.responder.content_type

@@ -33,7 +33,7 @@ from ._journal import Journal
 from ._namespace_settings import SETTINGS_SCOPE_KEY, NamespaceSchedules
 from ._namespaces import name_problem
 from ._records import StoreUnavailable
-from ._schedule import HOLD, PASS, Action, Schedule
+from ._schedule import HOLD, PASS, Accepts, Action, Hold, Schedule
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -69,6 +69,9 @@ class Recorder:
         self.schedule = schedule
         self.spaces = NamespaceSchedules(schedule.scale if schedule is not None else 1.0)
         self.clock = emulator.config.clock
+        self.accepts = retry_after_forms(emulator)
+        # The creates held now, by (tenant, Idempotency-Key): a 409 to a retry of one ends its hold.
+        self._holds: dict[tuple[str, str], Hold] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -115,16 +118,20 @@ class Recorder:
         replay = self._replay(messages, receive, state, whole)
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
         action = PASS
+        held: tuple[str, str] | None = None
         if schedule is not None:
             tenant = self.emulator.auth.tenant(headers)
             if tenant is not None:  # a refused credential gets the emulator's own 401
-                action = schedule.action(tenant, body, self.clock())
+                action = schedule.action(tenant, body, self.clock(), self.accepts)
+                held = (tenant, headers.get("idempotency-key", ""))
         handle: ConnectionHandle | None = scope.get("extensions", {}).get(CONNECTION_EXTENSION)
         outcome: Outcome = "answered"
         created: str | None = None
         try:
-            outcome, created = await self._serve(scope, replay, send, action, state, handle)
+            outcome, created = await self._serve(scope, replay, send, action, state, handle, held)
         finally:
+            if held is not None and state.status == 409 and held in self._holds:
+                self._holds[held].release()  # the retry met the claim: the in-flight check can judge it
             if watcher is not None:
                 if not watcher.done():
                     await asyncio.sleep(0)  # let a disconnect already queued be seen
@@ -137,7 +144,7 @@ class Recorder:
             self._record(scope, headers, body, started, state, outcome, action, created, handle, generation)
 
     async def _serve(self, scope: Scope, receive: Receive, send: Send, action: Action, state: _Exchange,
-                     handle: ConnectionHandle | None) -> tuple[Outcome, str | None]:
+                     handle: ConnectionHandle | None, held: tuple[str, str] | None) -> tuple[Outcome, str | None]:
         async def forward(message: Message) -> None:
             self._capture(message, state)
             await send(message)
@@ -149,11 +156,16 @@ class Recorder:
             await self._respond(action, scope, receive, forward)
             return "answered", None
         if action.kind == "hold":
-            token = HOLD.set(action.hold)
+            hold = Hold(action.hold)
+            if held is not None and held[1]:
+                self._holds[held] = hold
+            token = HOLD.set(hold)
             try:
                 await self.app(scope, receive, forward)
             finally:
                 HOLD.reset(token)
+                if held is not None and self._holds.get(held) is hold:
+                    del self._holds[held]
             return "answered", _created(state)
         if action.kind in ("commit-then-503", "commit-then-reset"):
             await self.app(scope, receive, hide)
@@ -265,6 +277,22 @@ class Recorder:
             request=RecordedRequest(scope["method"], scope["path"], query.decode("latin-1"),
                                     header_list(scope.get("headers", [])), body_of(body), credential.scheme),
             outcome=outcome, response=response, fault=action.fault, created=created), generation)
+
+
+def retry_after_forms(emulator: Emulator) -> Accepts:
+    """What the spec's 429 Retry-After header schema accepts, as a value on the wire: the
+    schedules say a wait only in a form the spec allows (read here, never assumed)."""
+    response = emulator.linter.contract.response_for(429)
+    header = response.headers.get("retry-after") if response is not None else None
+    validator = header.validator if header is not None else None
+    if validator is None:
+        return lambda value: True  # no schema: RFC 9110's two forms
+
+    def accepts(value: str) -> bool:
+        # A header's schema describes its value parsed: "2" is the integer 2 under type: integer.
+        parsed: list[object] = [value] + ([int(value)] if value.isascii() and value.isdigit() else [])
+        return any(validator.is_valid(candidate) for candidate in parsed)
+    return accepts
 
 
 def _created(state: _Exchange) -> str | None:

@@ -100,7 +100,8 @@ def render(result: GradeResult, command: str, fmt: str) -> str:
     failures = render_failures(report, per_clause=3)
     if failures:
         lines += ["", failures]
-    lines += ["", *report.headline]
+    # The scenario lines went to stderr as each scenario ended (progress); the report says the rest.
+    lines += ["", *(line for line in report.headline if not line.startswith("scenario "))]
     return report.scrub("\n".join(lines))
 
 

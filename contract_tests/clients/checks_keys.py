@@ -9,7 +9,7 @@ from avatar_contract.validators import Linter
 
 from ..clauses.finding import ClauseResult
 from ..targets.suite_spec import suite_spec
-from .attempts import TOLERANCE, Attempt, Intent
+from .attempts import Attempt, Intent, in_flight_with, same_key
 from .judging import Findings, Grading, check
 
 AMBIGUOUS_SCENARIOS = ("ambiguous-5xx", "reset-after-commit")
@@ -21,15 +21,19 @@ def _linter() -> Linter:
 
 
 def key_problem(key: str) -> str | None:
-    """Why ``key`` is not a usable Idempotency-Key (the spec's pattern, or blank, quoted, padded), or None."""
+    """Why ``key`` is not a usable Idempotency-Key (the spec's pattern, or blank, quoted, padded), or None:
+    a sentence that names the header once (the linter's messages start with it)."""
     if not key.strip():
-        return "blank"
+        return "Idempotency-Key is blank"
     if key != key.strip():
-        return "padded with whitespace"
+        return "Idempotency-Key is padded with whitespace"
     if len(key) >= 2 and key[0] == key[-1] and key[0] in "\"'":
-        return "quoted"
+        return "Idempotency-Key is quoted"
     report = _linter().check_idempotency_key(key)
-    return None if report.valid else report.errors[0].message
+    if report.valid:
+        return None
+    message = report.errors[0].message
+    return message if message.startswith("Idempotency-Key") else f"Idempotency-Key: {message}"
 
 
 def after_ambiguous(intent: Intent) -> set[int]:
@@ -69,7 +73,7 @@ def key_format(grading: Grading) -> ClauseResult:
             found.judged += 1
             problem = key_problem(attempt.key)
             if problem:
-                found.fail(f"Idempotency-Key {problem}", attempt.show())
+                found.fail(problem, attempt.show())
     return found.result(_requests(grading), passed=f"{found.judged} key(s) match the spec's pattern")
 
 
@@ -88,6 +92,9 @@ def same_key_on_retry(grading: Grading) -> ClauseResult:
             elif follow.body != attempt.body:
                 found.fail("a retry with the same key and a body that is not byte-identical",
                            f"{attempt.show()}; then {follow.show()}")
+    if grading.renamed:
+        found.notes.append(f"{grading.renamed} create(s) with a new name but an earlier attempt's key and body were "
+                           "counted as retries of that intent (intents are told apart by name: README)")
     return found.result(_requests(grading), passed=f"{found.judged} retr(ies), each with the same key and body")
 
 
@@ -110,7 +117,8 @@ def new_key_per_intent(grading: Grading) -> ClauseResult:
                 shown = "; ".join(a.show() for a in owners.values())
                 found.fail("one key for different intents", shown)
     return found.result(_requests(grading), passed="distinct intents carried distinct keys",
-                        incomplete="" if found.judged else "no scenario had two intents with keys")
+                        incomplete="" if found.judged else "no scenario had two intents with valid keys "
+                                                           "(client.key_format judges the others)")
 
 
 @check("client.no_keyless_retry")
@@ -188,23 +196,26 @@ def no_retry_on_auth(grading: Grading) -> ClauseResult:
 
 @check("client.no_parallel_same_key")
 def no_parallel_same_key(grading: Grading) -> ClauseResult:
+    """Every pair of one tenant's requests with one key, in every scenario: the second sent
+    before the client was done with the first (``overlaps``: timestamps on one clock), or
+    answered 409 request_in_progress while no request the client had given up on could
+    hold the key (the server saw both at once)."""
     found = Findings("client.no_parallel_same_key")
+    kind = "two requests with one key in flight at once"
     for run in grading.runs:
-        by_key: dict[tuple[str, str], list[Attempt]] = defaultdict(list)
-        for intent in grading.in_scenario(run.scenario):
-            for attempt in intent.attempts:
-                if attempt.key is not None:
-                    by_key[intent.tenant, attempt.key].append(attempt)
-        for attempts in by_key.values():
-            if len(attempts) < 2:
+        for group in same_key(grading.in_scenario(run.scenario)):
+            if len(group) < 2:
                 continue
             found.judged += 1
-            attempts.sort(key=lambda a: a.started)
-            busy = attempts[0]  # the attempt in flight longest so far
-            for attempt in attempts[1:]:
-                if attempt.started < busy.ended - TOLERANCE:
-                    found.fail("two requests with one key in flight at once", f"{busy.show()} (until "
-                               f"+{busy.ended - busy.t0:.3f}s); {attempt.show()}")
-                if attempt.ended > busy.ended:
-                    busy = attempt
-    return found.result(_requests(grading), passed=f"{found.judged} key(s) sent more than once, never at once")
+            abandoned = False  # a request the client gave up on may still hold the key on the server
+            for attempt, busy in in_flight_with(group):
+                if busy:
+                    first = busy[0]
+                    found.fail(kind, f"{first.show()} (until +{first.client_end - first.t0:.3f}s); {attempt.show()}",
+                               count=len(busy))
+                elif attempt.in_progress and not abandoned:
+                    found.fail(kind, f"{attempt.show()} request_in_progress: the server had another request with "
+                               "this key in flight")
+                abandoned = abandoned or attempt.record.outcome == "client_closed"
+    found.notes.append("a request sent before the client was done with another of its key is this check's alone")
+    return found.result(_requests(grading), passed=f"{found.judged} key(s) sent more than once, never two at once")

@@ -12,6 +12,8 @@ import statistics
 from collections import defaultdict
 from email.utils import parsedate_to_datetime
 
+from avatar_contract.emulator._schedule import IN_FLIGHT_HOLD
+
 from ..clauses.finding import ClauseResult
 from .attempts import TOLERANCE
 from .judging import Findings, Grading, check
@@ -27,7 +29,9 @@ def advertised_wait(value: str | None, ended: float) -> float | None:
     if value is None:
         return None
     text = value.strip()
-    if re.fullmatch(r"\d{1,9}(\.\d{1,6})?", text):  # decimals: the emulator's --time-scale
+    # Judged on the value the client got: the emulator sends whole seconds; a decimal from
+    # another source of traffic is read as it says.
+    if re.fullmatch(r"\d{1,9}(\.\d{1,6})?", text):
         return float(text)
     try:
         return max(0.0, parsedate_to_datetime(text).timestamp() - ended)
@@ -78,19 +82,22 @@ def long_retry_after(grading: Grading) -> ClauseResult:
 @check("client.bounded_retries")
 def bounded_retries(grading: Grading) -> ClauseResult:
     found = Findings("client.bounded_retries")
+    most = 0
     for intent in grading.in_scenario("persistent-503"):
         if not any(a.status == 503 for a in intent.attempts):
             continue
         found.judged += 1
+        most = max(most, len(intent.attempts))
         if len(intent.attempts) > grading.max_attempts:
             found.fail(f"more than {grading.max_attempts} attempts for one intent under persistent-503",
                        f"{len(intent.attempts)} attempts: {intent.attempts[0].show()} … {intent.attempts[-1].show()}")
-    return found.result(len(grading.attempts), passed=f"{found.judged} intent(s), at most "
-                                                      f"{grading.max_attempts} attempts each")
+    return found.result(len(grading.attempts), passed=f"{found.judged} intent(s), at most {most} attempt(s) seen "
+                                                      f"(limit {grading.max_attempts}, --max-attempts)")
 
 
-def _series(grading: Grading) -> list[list[float]]:
-    """Per intent, the gaps between consecutive retries after ambiguous outcomes (5xx, reset, timeout)."""
+def _series(grading: Grading) -> list[tuple[str, list[float]]]:
+    """Per intent, its scenario and the gaps between consecutive retries after ambiguous outcomes
+    (5xx, reset, timeout)."""
     out = []
     for intent in grading.intents:
         gaps: list[float] = []
@@ -103,14 +110,15 @@ def _series(grading: Grading) -> list[list[float]]:
             gaps.append(max(0.0, follow.started - attempt.ended))
             n = intent.attempts.index(follow)
         if gaps:
-            out.append(gaps)
+            out.append((intent.scenario, gaps))
     return out
 
 
 @check("client.backoff")
 def backoff(grading: Grading) -> ClauseResult:
     found = Findings("client.backoff")
-    series = [s for s in _series(grading) if len(s) >= 2]
+    series_of = [(scenario, s) for scenario, s in _series(grading) if len(s) >= 2]
+    series = [s for _, s in series_of]
     if not series:
         return found.result(len(grading.attempts), incomplete="no intent was retried twice after a 5xx, a "
                                                               "reset or a timeout (persistent-503 shows it)")
@@ -129,9 +137,13 @@ def backoff(grading: Grading) -> ClauseResult:
               if len(gaps) >= 2 and statistics.fmean(gaps) >= SPREAD_MIN_GAP]
     if not spread:
         if not found.failures:
+            # Only series of two gaps or more count: growth needs two, and the spread is read on
+            # the same series; a single retry after ambiguous-5xx or reset-after-commit shows neither.
+            where = ", ".join(sorted({scenario for scenario, _ in series_of}))
             return found.result(len(grading.attempts), incomplete=(
-                f"the gaps grow, but no attempt number had two gaps of {SPREAD_MIN_GAP:g} s or more to show "
-                "jitter (more intents, or --parallel 8)"))
+                f"the gaps grow, but in the {len(series)} retry series counted (intents retried twice or more "
+                f"after a 5xx, a reset or a timeout: {where}) no attempt number had two gaps averaging "
+                f"{SPREAD_MIN_GAP:g} s or more to show jitter (more intents, or --parallel 8)"))
     else:
         cv = statistics.fmean(spread)
         found.notes.append(f"coefficient of variation of same-numbered gaps: {cv:.2f}")
@@ -143,8 +155,10 @@ def backoff(grading: Grading) -> ClauseResult:
 
 @check("client.in_flight")
 def in_flight(grading: Grading) -> ClauseResult:
+    """Follow-ups sent once a 409 had arrived; one that overlaps another request with its key
+    is client.no_parallel_same_key's alone (a concurrent copy is not a retry)."""
     found = Findings("client.in_flight")
-    last = 0
+    last = parallel = 0
     for intent in grading.intents:
         for n, attempt in enumerate(intent.attempts):
             if attempt.status != 409:
@@ -152,6 +166,9 @@ def in_flight(grading: Grading) -> ClauseResult:
             follow = intent.follow_up(n)
             if follow is None:
                 last += 1
+                continue
+            if (follow.scenario, follow.record.id) in grading.overlapping:
+                parallel += 1
                 continue
             found.judged += 1
             gap = follow.started - attempt.ended
@@ -161,6 +178,11 @@ def in_flight(grading: Grading) -> ClauseResult:
     found.notes.append("a retry after a 409 with another key is client.same_key_on_retry's")
     if last:
         found.notes.append(f"{last} 409(s) were the intent's last attempt")
+    if parallel:
+        found.notes.append(f"{parallel} follow-up(s) of a 409 overlapped another request with their key: "
+                           "client.no_parallel_same_key's")
+    why = ("no 409 was followed by a retry (in-flight holds a create until a retry with its key gets 409, at "
+           f"most {IN_FLIGHT_HOLD:g} s: a client whose request timeout is longer never sees that 409)")
     return found.result(len(grading.attempts), passed=f"{found.judged} 409(s), each followed by a patient "
                                                       "retry with the same key",
-                        incomplete="" if found.judged else "no 409 was followed by a retry")
+                        incomplete="" if found.judged else why)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from ..clauses.finding import ClauseFailure, ClauseResult, Verdict
-from .attempts import Attempt, Intent, intents
+from .attempts import Attempt, Intent, in_flight_with, link_renamed, named_intents, same_key
 from .running import ScenarioRun
 
 DEFAULT_MAX_ATTEMPTS = 6
@@ -45,8 +45,35 @@ class Grading:
     max_attempts: int = DEFAULT_MAX_ATTEMPTS
 
     @cached_property
+    def _linked(self) -> tuple[list[Intent], int]:
+        found: list[Intent] = []
+        moved = 0
+        for run in self.runs:
+            linked, n = link_renamed(named_intents(run.scenario, run.records, run.started))
+            found += linked
+            moved += n
+        return found, moved
+
+    @property
     def intents(self) -> list[Intent]:
-        return [i for run in self.runs for i in intents(run.scenario, run.records, run.started)]
+        return self._linked[0]
+
+    @cached_property
+    def overlapping(self) -> set[tuple[str, int]]:
+        """(scenario, journal id) of every request sent while another with its key was in flight,
+        and of those it overlapped: client.no_parallel_same_key's alone."""
+        out: set[tuple[str, int]] = set()
+        for run in self.runs:
+            for group in same_key(self.in_scenario(run.scenario)):
+                for attempt, busy in in_flight_with(group):
+                    if busy:
+                        out.update((a.scenario, a.record.id) for a in (attempt, *busy))
+        return out
+
+    @property
+    def renamed(self) -> int:
+        """Creates counted as retries of an earlier intent although they asked for another name."""
+        return self._linked[1]
 
     def run(self, scenario: str) -> ScenarioRun | None:
         return next((r for r in self.runs if r.scenario == scenario), None)
@@ -69,15 +96,17 @@ class Findings:
     judged: int = 0  # situations the check saw
     notes: list[str] = field(default_factory=list)
 
-    def fail(self, kind: str, example: str) -> None:
+    def fail(self, kind: str, example: str, count: int = 1) -> None:
+        """``count`` cases of ``kind``, ``example`` showing them (several pairs of one request, say)."""
         for failure in self.failures:
             if failure.kind == kind:
-                failure.count += 1
+                failure.count += count
                 if len(failure.others) < 50:
                     failure.others.append(example)
                 return
         failure = ClauseFailure(self.check, f"{kind}: {example}")
         failure.kind = kind
+        failure.count = count
         self.failures.append(failure)
 
     def result(self, requests: int, *, incomplete: str = "", passed: str = "") -> ClauseResult:

@@ -17,7 +17,7 @@ from typing import Any
 from ..clauses.finding import ClauseFailure, ClauseResult, Verdict
 from ..targets.exchange import ABSENT, Exchange, parse_json
 from ..targets.target import header_variable, secret_header
-from .report import SuiteReport, counts_legend, creates_line, summary_line, unexpected_creates
+from .report import SuiteReport, column_values, counts_legend, creates_line, summary_line, unexpected_creates
 from .repro import SCRIPT_DIR, script_names
 
 # Background per verdict: green pass, red fail, amber for "we could not tell".
@@ -92,11 +92,11 @@ def _clause_table(report: SuiteReport) -> str:
         rows.append(
             f'<tr style="background:{_VERDICT_STYLE[r.verdict]}"><td><code>{_e(r.name)}</code></td>'
             f"<td><strong>{_e(r.verdict.value)}</strong>{anchor}</td>"
-            f'<td class="num">{r.requests}</td><td class="num">{r.creates}</td>'
+            + "".join(f'<td class="num">{value}</td>' for value in column_values(report, r)) +
             f'<td class="num">{r.seconds:.1f}</td><td>{_statuses(report.statuses.get(r.name))}</td>'
             f'<td class="detail">{_e(report.scrub(detail))}</td></tr>')
-    head = ("<tr><th>clause</th><th>verdict</th><th>requests</th><th>creates</th><th>seconds</th>"
-            "<th>statuses seen</th><th>detail</th></tr>")
+    head = ("<tr><th>clause</th><th>verdict</th>" + "".join(f"<th>{_e(c)}</th>" for c in report.columns)
+            + "<th>seconds</th><th>statuses seen</th><th>detail</th></tr>")
     legend = f'<p class="muted">{_e(report.scrub(counts_legend(report)))}</p>'
     return f"<table>{head}{''.join(rows)}</table>{legend}"
 

@@ -8,7 +8,7 @@ backticks in what they quote.
 
 from __future__ import annotations
 
-from .report import SuiteReport, counts_legend, summary_line, target_line, times, unexpected_creates
+from .report import SuiteReport, column_values, counts_legend, summary_line, target_line, times, unexpected_creates
 from .repro import SCRIPT_DIR, describe, script_names
 
 
@@ -35,10 +35,12 @@ def to_markdown(report: SuiteReport) -> str:
     lines = [f"# {report.title}", "", *_md_header(report), _md_text(target_line(report)), "",
              *[f"{_md_text(line)}  " for line in report.headline], *([""] if report.headline else []),
              *([f"**{unexpected_creates(report)}**", ""] if unexpected_creates(report) else []),
-             "| clause | verdict | requests | creates | detail |", "|---|---|---:|---:|---|"]
+             f"| clause | verdict | {' | '.join(report.columns)} | detail |",
+             f"|---|---|{'---:|' * len(report.columns)}---|"]
     for r in report.results:
         detail = r.reason or "; ".join(r.notes)
-        lines.append(f"| `{r.name}` | {r.verdict.value} | {r.requests} | {r.creates} | {_md_cell(detail)} |")
+        lines.append(f"| `{r.name}` | {r.verdict.value} | {' | '.join(column_values(report, r))} | "
+                     f"{_md_cell(detail)} |")
     lines += ["", _md_text(counts_legend(report))]
     failing = [r for r in report.results if r.failures]
     if failing:

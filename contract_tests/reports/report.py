@@ -52,6 +52,8 @@ class SuiteReport:
     title: str = "Create Avatar contract report"
     subject: str = ""
     headline: list[str] = field(default_factory=list)
+    # The per-clause counts each table shows (ClauseResult attributes); grade-client shows "cases".
+    columns: tuple[str, ...] = ("requests", "creates")
 
     @property
     def incomplete(self) -> bool:
@@ -202,16 +204,22 @@ def counts_legend(report: SuiteReport) -> str:
     return "requests/creates: each clause's own"  # no run ledger: the totals are their sums
 
 
+def column_values(report: SuiteReport, result: ClauseResult) -> list[str]:
+    """The clause's counts for the report's ``columns``."""
+    return [str(getattr(result, name)) for name in report.columns]
+
+
 def render_table(report: SuiteReport) -> str:
-    rows = [("clause", "verdict", "requests", "creates", "detail")]
+    rows = [("clause", "verdict", *report.columns, "detail")]
     for r in report.results:
         detail = r.reason or (r.notes[0] if r.notes else "")
-        rows.append((r.name, r.verdict.value, str(r.requests), str(r.creates), detail))
-    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+        rows.append((r.name, r.verdict.value, *column_values(report, r), detail))
+    counted = range(2, 2 + len(report.columns))
+    widths = [max(len(row[i]) for row in rows) for i in range(2 + len(report.columns))]
     lines = []
     for row in rows:
         cells = [row[0].ljust(widths[0]), row[1].ljust(widths[1]),
-                 row[2].rjust(widths[2]), row[3].rjust(widths[3]), clip(row[4], DETAIL_WIDTH)]
+                 *(row[i].rjust(widths[i]) for i in counted), clip(row[-1], DETAIL_WIDTH)]
         lines.append("  ".join(cells).rstrip())
     lines.append(counts_legend(report))
     lines.append("")
