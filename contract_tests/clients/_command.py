@@ -66,8 +66,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         metavar="N", help=f"attempts per intent allowed under persistent-503 "
                                           f"(default {DEFAULT_MAX_ATTEMPTS})")
     parser.add_argument("--time-scale", type=_positive(float, "a number"), default=1.0, metavar="F",
-                        help="scale the advertised Retry-After (not 86400) and the in-flight hold by F in (0, 1] "
-                             "(default 1: as the scenarios state them)")
+                        help="scale the advertised Retry-After (not 86400) by F in (0, 1], rounded up to whole "
+                             "seconds (at least 1, as the spec's header schema requires); the in-flight hold is "
+                             "not scaled (default 1: as the scenarios state them)")
     parser.add_argument("--report-dir", default="reports", metavar="DIR",
                         help="write report.json, report.md, report.html, junit.xml, the journals and the client's "
                              "output into a new timestamped directory here (default: reports)")

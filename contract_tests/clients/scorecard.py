@@ -12,8 +12,7 @@ from .grading import GradeResult
 from .running import ScenarioRun
 
 TITLE = "Client retry-safety report"
-LEGEND = ("cases: the situations each check judged (its detail says which: creates, retries, 429s...); "
-          "the totals below count every exchange of the client and the avatars made")
+LEGEND = "cases: the situations each check judged (its detail says which); totals: every exchange, avatars made"
 _SENT = {"x-api-key": "an x-api-key header", "bearer": "Authorization: Bearer",
          "other": "an Authorization header without the Bearer scheme", "none": "no credential"}
 

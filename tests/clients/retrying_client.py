@@ -35,7 +35,7 @@ HARD_CODED_KEY = "my-app-create-avatar"
 def _options() -> argparse.Namespace:
     parser = argparse.ArgumentParser()
     parser.add_argument("--flaw", choices=FLAWS)
-    parser.add_argument("--timeout", type=float, default=2.0, help="per request (the in-flight hold is 5 s)")
+    parser.add_argument("--timeout", type=float, default=2.0, help="per request (the in-flight hold lasts at most 5 s)")
     parser.add_argument("--base", type=float, default=0.1, help="backoff base, seconds")
     parser.add_argument("--cap", type=float, default=2.0, help="backoff cap, seconds")
     parser.add_argument("--max-attempts", type=int, default=6)

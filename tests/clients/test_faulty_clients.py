@@ -1,10 +1,11 @@
 """Each faulty client fails exactly the check its defect breaks, and no other.
 
 The clients are tests/clients/retrying_client.py with one ``--flaw``.  The
-scenarios are played at half their waits (``time_scale=0.5``: Retry-After 1 s,
-the in-flight hold 2.5 s) and the clients' delays sit far from every
-threshold (a 1 s request timeout under the 2.5 s hold, 0.5-0.9 s after a
-409 against 0.25 s), so no verdict depends on the machine's speed.
+scenarios are played at half their waits (``time_scale=0.5``: Retry-After 1 s;
+the in-flight hold, never scaled, lasts until the first 409, at most 5 s) and
+the clients' delays sit far from every threshold (a 1 s request timeout under
+the 5 s hold, 0.5-0.9 s after a 409 against 0.25 s), so no verdict depends on
+the machine's speed.
 """
 
 from __future__ import annotations
