@@ -181,8 +181,8 @@ def in_flight(grading: Grading) -> ClauseResult:
     if parallel:
         found.notes.append(f"{parallel} follow-up(s) of a 409 overlapped another request with their key: "
                            "client.no_parallel_same_key's")
-    why = (f"no 409 was followed by a retry (in-flight holds {IN_FLIGHT_HOLD:g} s at most: a longer request "
-           "timeout meets no 409)")
+    why = (f"no 409 was followed by a retry (in-flight's hold meets only a same-key retry sent within "
+           f"{IN_FLIGHT_HOLD:g} s)")
     return found.result(len(grading.attempts), passed=f"{found.judged} 409(s), each followed by a patient "
                                                       "retry with the same key",
                         incomplete="" if found.judged else why)
