@@ -173,7 +173,9 @@ def intent_of(body: bytes) -> str:
     """Which intent a create body belongs to: the ``name`` it asks for (each intent of a
     graded client has its own), else a hash of the bytes.  A heuristic of client
     grading, shared by the emulator's schedules and the judge so both count alike:
-    a retry re-serialised differently keeps its name, so it stays the same intent."""
+    a retry re-serialised differently keeps its name, so it stays the same intent (the
+    judge also links a retry that renamed the avatar but kept its key and the rest of
+    its body: ``contract_tests.clients.attempts.link_renamed``)."""
     try:
         value = msgspec.json.decode(body)
     except (msgspec.DecodeError, RecursionError):

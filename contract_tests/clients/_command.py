@@ -101,8 +101,10 @@ def render(result: GradeResult, command: str, fmt: str) -> str:
     failures = render_failures(report, per_clause=3)
     if failures:
         lines += ["", failures]
-    # The scenario lines went to stderr as each scenario ended (progress); the report says the rest.
-    lines += ["", *(line for line in report.headline if not line.startswith("scenario "))]
+    # The scenario lines went to stderr as each scenario ended (progress); the report says the rest,
+    # and why the grader had to stop a client (a fact of the grading, not progress).
+    lines += ["", *(line for line in report.headline if not line.startswith("scenario ")),
+              *(f"scenario {run.scenario}: {run.stopped}" for run in result.runs if run.stopped)]
     return report.scrub("\n".join(lines))
 
 

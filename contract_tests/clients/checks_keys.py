@@ -116,6 +116,8 @@ def new_key_per_intent(grading: Grading) -> ClauseResult:
             if len(owners) > 1:
                 shown = "; ".join(a.show() for a in owners.values())
                 found.fail("one key for different intents", shown)
+    found.notes.append("intents are told apart by name; a retry renamed with its key and the rest of its body "
+                       "kept is linked to its intent, one that also changes those counts as a new intent (README)")
     return found.result(_requests(grading), passed="distinct intents carried distinct keys",
                         incomplete="" if found.judged else "no scenario had two intents with valid keys "
                                                            "(client.key_format judges the others)")
