@@ -50,6 +50,9 @@ class ResponseContract:
     headers: Mapping[str, HeaderContract] = field(default_factory=dict)
     examples: tuple[tuple[str, Any], ...] = ()
     sentence_sites: tuple[Site, ...] = ()  # where a response sentence rule is active (strict)
+    # The properties the schema declares for ``data`` (a create's ``avatar_item``, ``avatar_group``),
+    # compiled once: resolving them on every 2xx cost more than validating the body.
+    data_items: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -128,6 +131,15 @@ def _error_code(schema: Any, examples: list[tuple[str, Any]], spec: Spec) -> str
     return None
 
 
+def _data_items(spec: Spec, schema_pointer: str | None) -> tuple[str, ...]:
+    if schema_pointer is None:
+        return ()
+    schema = spec.resolve(lookup(spec, schema_pointer))
+    data = spec.resolve(((schema or {}).get("properties") or {}).get("data") or {}) if isinstance(schema, dict) else {}
+    properties = data.get("properties") if isinstance(data, dict) else None
+    return tuple(properties) if isinstance(properties, dict) else ()
+
+
 def _response(spec: Spec, status: str, pointer: str) -> ResponseContract:
     node, pointer = _follow(spec, pointer)
     content = node.get("content") or {}
@@ -158,6 +170,7 @@ def _response(spec: Spec, status: str, pointer: str) -> ResponseContract:
         headers=headers,
         examples=tuple(examples),
         sentence_sites=tuple(sites(spec, status, media_schema, schema_pointer)) if schema_pointer else (),
+        data_items=_data_items(spec, schema_pointer),
     )
 
 

@@ -45,25 +45,14 @@ def _header_findings(rc: ResponseContract, contract: Contract, status: int, head
     return out
 
 
-def _data_items(contract: Contract, rc: ResponseContract) -> tuple[str, ...]:
-    """The properties the spec declares for ``data`` (``avatar_item``, ``avatar_group``)."""
-    if rc.pointer is None:
-        return ()
-    spec = contract.spec
-    schema = spec.resolve(contract.lookup(rc.pointer))
-    data = spec.resolve(((schema or {}).get("properties") or {}).get("data") or {}) if isinstance(schema, dict) else {}
-    properties = data.get("properties") if isinstance(data, dict) else None
-    return tuple(properties) if isinstance(properties, dict) else ()
-
-
-def _strict_findings(contract: Contract, rc: ResponseContract, status: int, body: Any) -> list[Finding]:
+def _strict_findings(rc: ResponseContract, status: int, body: Any) -> list[Finding]:
     out: list[Finding] = []
     if not isinstance(body, dict):
         return out
     if status // 100 == 2:
         data = body.get("data")
         # Only the items the spec declares count: {"data": {"id": "x"}} carries no avatar.
-        items = _data_items(contract, rc)
+        items = rc.data_items
         if "data" not in body:
             out.append(Finding("error", "/data", "response.data_missing",
                                "successful responses wrap the result in 'data'",
@@ -175,12 +164,12 @@ def lint_response_body(
             # The validator refuses a str or int subclass (an enum member): judge the
             # base types (only on this slow path, so a plain body pays nothing).
             body = plain_json(body)
-        if rc.verdict is not None and not rc.verdict.is_valid(body):
-            out.extend(_legacy(schema_findings(rc.verdict, body, (), rc.pointer or "", contract.lookup), body))
+            if not rc.verdict.is_valid(body):
+                out.extend(_legacy(schema_findings(rc.verdict, body, (), rc.pointer or "", contract.lookup), body))
     except (ValueError, TypeError, OverflowError, RecursionError) as exc:
         return Report([*out, Finding("error", "", "json.unsupported", f"body is not a JSON value: {exc}")])
     if strict:
-        out.extend(_strict_findings(contract, rc, status, body))
+        out.extend(_strict_findings(rc, status, body))
         out.extend(sentence_findings(rc.sentence_sites, body, now))
     out.extend(_code_findings(rc, body, strict))
     if request is not None and status // 100 == 2:

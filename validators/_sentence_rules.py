@@ -129,18 +129,31 @@ def sites(spec: Any, status: str, schema: Any, pointer: str) -> list[Site]:
     return out
 
 
-def _objects(value: Any, location: tuple[str, ...], at: str) -> Iterator[tuple[dict[str, Any], str]]:
-    if not location:
-        if isinstance(value, dict):
-            yield value, at
-        return
-    head, rest = location[0], location[1:]
-    if head == "*":
-        if isinstance(value, list):
-            for index, item in enumerate(value):
-                yield from _objects(item, rest, f"{at}/{index}")
-    elif isinstance(value, dict) and head in value:
-        yield from _objects(value[head], rest, f"{at}/{to_pointer([head])[1:]}")
+def _objects(value: Any, location: tuple[str, ...]) -> list[tuple[dict[str, Any], tuple[str | int, ...]]]:
+    """The objects at ``location`` in ``value`` (in document order), each with its place as tokens:
+    made a JSON Pointer only for a finding (building one per object of every response cost more
+    than the checks)."""
+    if "*" not in location:  # one place at most (the common case): no lists to build
+        node = value
+        for head in location:
+            if not isinstance(node, dict) or head not in node:
+                return []
+            node = node[head]
+        return [(node, location)] if isinstance(node, dict) else []
+    found: list[tuple[Any, tuple[str | int, ...]]] = [(value, ())]
+    for head in location:
+        # One level at a time, parents in order and each one's children in order: document order.
+        deeper: list[tuple[Any, tuple[str | int, ...]]] = []
+        for node, at in found:
+            if head == "*":
+                if isinstance(node, list):
+                    deeper.extend((item, (*at, index)) for index, item in enumerate(node))
+            elif isinstance(node, dict) and head in node:
+                deeper.append((node[head], (*at, head)))
+        if not deeper:
+            return []
+        found = deeper
+    return [(node, at) for node, at in found if isinstance(node, dict)]
 
 
 def _at(body: Any, pointer: str) -> Any:
@@ -175,11 +188,15 @@ def _check(site: Site, obj: dict[str, Any], body: Any, now: float | None) -> str
 def sentence_findings(found: Iterable[Site], body: Any, now: float | None) -> list[Finding]:
     """The findings of the ``found`` sites on one response body (``now``: the run's clock)."""
     out: list[Finding] = []
+    places: dict[tuple[str, ...], list[tuple[dict[str, Any], tuple[str | int, ...]]]] = {}
     for site in found:
-        for obj, at in _objects(body, site.location, ""):
+        objects = places.get(site.location)
+        if objects is None:  # sites share their objects (every rule on avatar_item's fields)
+            objects = places[site.location] = _objects(body, site.location)
+        for obj, at in objects:
             if site.name in obj:
                 problem = _check(site, obj, body, now)
                 if problem is not None:
-                    out.append(Finding("error", f"{at}/{to_pointer([site.name])[1:]}", site.rule.id,
+                    out.append(Finding("error", to_pointer((*at, site.name)), site.rule.id,
                                        problem, hint=f"the spec: {site.text!r}"))
     return out

@@ -73,8 +73,10 @@ def ttl_from_spec() -> float:
 class TrafficJudge:
     """Feed it records in recorded order (``add``), then read ``results()``."""
 
-    def __init__(self, ttl: float | None = None) -> None:
+    def __init__(self, ttl: float | None = None, *, cache: bool = True) -> None:
+        """``cache=False`` judges every answer afresh (``per_exchange.Verdicts``): the same verdicts, slower."""
         self.tallies = Tallies()
+        self.verdicts = per_exchange.Verdicts(enabled=cache)
         self.ttl = ttl if ttl is not None else ttl_from_spec()
         self.replays = Replays(self.tallies, self.ttl)
         spec = linter().spec
@@ -112,7 +114,7 @@ class TrafficJudge:
         union = linter().contract.request.variants
         if value is not None and union is not None:
             self.shapes |= shapes_of(value, union)
-        per_exchange.responses(self.tallies, exchange, shown)
+        per_exchange.responses(self.tallies, exchange, shown, self.verdicts)
         self._bearer(record, exchange, shown)
 
     def _bearer(self, record: ExchangeRecord, exchange: Exchange, where: str) -> None:

@@ -10,6 +10,8 @@ limiter's answer nothing about the request (attribution.rate_limited).
 
 from __future__ import annotations
 
+import hashlib
+from collections import OrderedDict
 from typing import Any
 
 from avatar_contract.validators import Finding
@@ -58,7 +60,60 @@ def _checked(exchange: Exchange, names: list[str]) -> list[ClauseFailure]:
     return failures
 
 
-def responses(tallies: Tallies, exchange: Exchange, where: str) -> None:
+# A verdict as kept: the clauses checked, and each failure's (clause, message, kind, pointer).
+Verdict = tuple[tuple[str, ...], tuple[tuple[str, str, str, str | None], ...]]
+# The one clock-dependent rule (created_at not a day past the run's clock): its verdict is never
+# reused, so a cached answer is judged exactly as a fresh one would be.
+_CLOCK_RULES = ("sentence.unix_seconds",)
+_SMALL = 8192
+
+
+class Verdicts:
+    """The response checks' verdicts by everything they read, so an answer seen before is not judged
+    again (recorded traffic repeats its 400s, 401s, 429s and every replay).
+
+    They read the status, the body (whole or not), the Content-Type and, on a 2xx only, the request
+    body (``consistency.*``); the key is those, the bodies as the bytes judged (a long one by their
+    SHA-256, never the recorder's hash, which a journal could get wrong).  ``size`` verdicts are kept,
+    least recently used first out, so memory does not grow with the file.  ``enabled=False`` judges every answer afresh.
+    """
+
+    def __init__(self, size: int = 1024, *, enabled: bool = True) -> None:
+        self.size, self.enabled = size, enabled
+        self.kept: OrderedDict[tuple[Any, ...], Verdict] = OrderedDict()
+        self.hits = 0
+
+    def judge(self, exchange: Exchange, names: list[str]) -> Verdict:
+        if not self.enabled:
+            return _fresh(exchange, names)
+        status = exchange.status
+        request = exchange.request.content if 200 <= status < 300 else None
+        key = (status, exchange.headers.get("content-type"), exchange.judgeable, tuple(names),
+               _held(exchange.content), None if request is None else _held(request))
+        found = self.kept.get(key)
+        if found is not None:
+            self.kept.move_to_end(key)
+            self.hits += 1
+            return found
+        verdict = _fresh(exchange, names)
+        if not any(rule in kind for _, _, kind, _ in verdict[1] for rule in _CLOCK_RULES):
+            self.kept[key] = verdict
+            if len(self.kept) > self.size:
+                self.kept.popitem(last=False)
+        return verdict
+
+
+def _held(body: bytes) -> bytes:
+    """A body as part of a key: itself when small (hashed by the dict, no digest to compute), else its
+    SHA-256, so the cache holds at most ``size`` × 2 × ``_SMALL`` bytes of bodies."""
+    return body if len(body) <= _SMALL else b"sha256:" + hashlib.sha256(body).digest()
+
+
+def _fresh(exchange: Exchange, names: list[str]) -> Verdict:
+    return tuple(names), tuple((f.clause, f.message, f.kind, f.pointer) for f in _checked(exchange, names))
+
+
+def responses(tallies: Tallies, exchange: Exchange, where: str, verdicts: Verdicts | None = None) -> None:
     """response.schema, response.status, response.content_type and errors.envelope on one answer."""
     status = exchange.status
     applies = {
@@ -71,11 +126,12 @@ def responses(tallies: Tallies, exchange: Exchange, where: str) -> None:
         tallies["response.schema"].note("a body not kept whole (over 1 MiB, or cut by the recorder): only its "
                                         "status and headers were judged")
     names = [n for n in RESPONSE_CHECKS if applies[n] and (exchange.judgeable or n not in BODY_CHECKS)]
+    checked, failures = (verdicts or _UNCACHED).judge(exchange, names)
     failed = set()
-    for failure in _checked(exchange, names):
-        tallies[failure.clause].adopt(failure, where)
-        failed.add(failure.clause)
-    for name in names:
+    for clause, message, kind, pointer in failures:
+        tallies[clause].fail(f"{message} ({where})", exchange, kind, pointer=pointer)  # Tally.adopt's
+        failed.add(clause)
+    for name in checked:
         if name not in failed:
             tallies[name].cases += 1
     if status == 429:
@@ -85,6 +141,9 @@ def responses(tallies: Tallies, exchange: Exchange, where: str) -> None:
             tally.fail(f"Retry-After: {report.errors[0].message} ({where})", exchange, kind="Retry-After")
         else:
             tally.cases += 1
+
+
+_UNCACHED = Verdicts(enabled=False)
 
 
 def request(tallies: Tallies, exchange: Exchange, tenant: str | None, scheme: str | None, where: str,

@@ -74,26 +74,58 @@ def _item_id(value: object) -> str | None:
     return ident if isinstance(ident, str) else None
 
 
-@dataclass(slots=True)
 class Seen:
-    """One answered exchange of a key, as much of it as later judgments need."""
+    """One answered exchange of a key, as much of it as later judgments need.
 
-    tenant: str
-    started: float
-    ended: float
-    status: int
-    body: Digest
-    request: Digest
-    item: str | None
-    where: str
-    line: bytes  # the record, to show it as evidence if a later exchange fails against it
-    crossed: Seen | None = None  # a 409 that overlapped another tenant's original (tenant_scope)
+    Its digests (``body``, ``request``) and avatar id (``item``) are worked out on first use: most
+    keys are never reused, so parsing and hashing every body up front cost more than the judging.
+    Once kept (``keep``), only the record's NDJSON line stays, to show it as evidence or to read
+    those facts from if a later exchange is compared with it.
+    """
+
+    __slots__ = ("_facts", "_line", "_record", "crossed", "ended", "started", "status", "tenant", "where")
+
+    def __init__(self, record: ExchangeRecord, tenant: str, started: float, ended: float, status: int,
+                 where: str) -> None:
+        self.tenant, self.started, self.ended, self.status, self.where = tenant, started, ended, status, where
+        self._record: ExchangeRecord | None = record
+        self._line = b""
+        self._facts: tuple[Digest, Digest, str | None] | None = None
+        self.crossed: Seen | None = None  # a 409 that overlapped another tenant's original (tenant_scope)
+
+    def keep(self) -> Seen:
+        """Held past this exchange: the record shrinks to its line."""
+        if self._record is not None:
+            self._line, self._record = dumps_line(self._record), None
+        return self
+
+    def _read(self) -> ExchangeRecord:
+        return self._record if self._record is not None else loads_line(self._line)
+
+    def _facts_of(self) -> tuple[Digest, Digest, str | None]:
+        if self._facts is None:
+            record = self._read()
+            body, value = digest(record.response.body) if record.response else (Digest(None, ""), None)
+            self._facts = (body, digest(record.request.body)[0], _item_id(value))
+        return self._facts
+
+    @property
+    def body(self) -> Digest:
+        return self._facts_of()[0]
+
+    @property
+    def request(self) -> Digest:
+        return self._facts_of()[1]
+
+    @property
+    def item(self) -> str | None:
+        return self._facts_of()[2]
 
     def overlaps(self, other: Seen) -> bool:
         return self.started < other.ended and other.started < self.ended
 
     def evidence(self) -> Exchange:
-        return as_exchange(loads_line(self.line))
+        return as_exchange(self._read())
 
 
 @dataclass(slots=True)
@@ -131,14 +163,12 @@ class Replays:
         if state is not None:
             for other in [t for t, o in state.originals.items() if o.started + self.ttl <= started]:
                 del state.originals[other]  # expired: the key is free again for that tenant
-        body, value = digest(record.response.body) if record.response else (Digest(None, ""), None)
-        seen = Seen(tenant, started, ended, status, body, digest(record.request.body)[0], _item_id(value), where,
-                    dumps_line(record))
+        seen = Seen(record, tenant, started, ended, status, where)
         mine = state.originals.get(tenant) if state is not None else None
         if mine is None:
             if 200 <= status < 300:
                 state = state or self._new(key, started)
-                state.originals[tenant] = seen
+                state.originals[tenant] = seen.keep()
                 self._other_tenants(state, seen, exchange)
                 self._resolve(state, seen)
                 return False  # an original: request.variants judges it
@@ -148,7 +178,7 @@ class Replays:
                     if original.overlaps(seen):
                         seen.crossed = original
                 if len(state.pending) < MAX_PENDING:
-                    state.pending.append(seen)
+                    state.pending.append(seen.keep())
                 return True
             return False
         if seen.overlaps(mine):
