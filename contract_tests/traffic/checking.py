@@ -30,8 +30,9 @@ def check_files(paths: Sequence[Path], fmt: str | None = None, *, ttl: float | N
     with pinned_spec():
         judge = TrafficJudge(ttl)
         for path in paths:
+            name = path.name
             for index, record in read(path, fmt):
-                judge.add(record, Where(path.name, index))
+                judge.add(record, Where(name, index))
     return as_report(judge, [str(p) for p in paths], time.monotonic() - began, base_url), judge
 
 

@@ -31,12 +31,13 @@ class Where:
         return f"{self.file} entry {self.entry}"
 
 
+# Immutable, so every exchange under a scheme shares one.
+_CREDENTIALS = {"x-api-key": Credential("x-api-key", "", _VARIABLE),
+                "bearer": Credential("Authorization", "", f"Bearer {_VARIABLE}")}
+
+
 def _credential(scheme: str | None) -> Credential | None:
-    if scheme == "x-api-key":
-        return Credential("x-api-key", "", _VARIABLE)
-    if scheme == "bearer":
-        return Credential("Authorization", "", f"Bearer {_VARIABLE}")
-    return None
+    return _CREDENTIALS.get(scheme) if scheme is not None else None
 
 
 def request_bytes(record: ExchangeRecord) -> bytes | None:

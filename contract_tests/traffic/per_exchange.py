@@ -14,7 +14,7 @@ import hashlib
 from collections import OrderedDict
 from typing import Any
 
-from avatar_contract.validators import Finding
+from avatar_contract.validators import Finding, Report
 
 from ..clauses.attribution import rate_limited
 from ..clauses.checks import BODY_CHECKS, RESPONSE_CHECKS, linter
@@ -160,10 +160,12 @@ def request(tallies: Tallies, exchange: Exchange, tenant: str | None, scheme: st
     if status == 401 or rate_limited(exchange) or status == 0:
         return None
     content = exchange.request.content
-    headers = {"idempotency-key": key} if (key := exchange.request.idempotency_key) is not None else None
-    report = linter().lint_request(content if content is not None else b"", headers=headers)
+    key = exchange.request.idempotency_key
+    # ``lint_request`` with the key as a header is the body's report plus the key's; the key's comes
+    # from ``key_report``, which the replay judgment of this exchange already asked for.
+    report = linter().lint_request(content if content is not None else b"")
     body_errors = [f for f in report.errors if not _is_key_finding(f)]
-    key_errors = [f for f in report.errors if _is_key_finding(f)]
+    key_errors = [f for f in key_report(key).errors if _is_key_finding(f)] if key is not None else []
     if content is None:
         return None  # a request body the recorder cut: not judged
     if key_errors:
@@ -185,6 +187,20 @@ def request(tallies: Tallies, exchange: Exchange, tenant: str | None, scheme: st
         return None
     tally.fail(f"a valid body was refused: {exchange.summary(120)} ({where})", exchange, kind=f"refused {status}")
     return None
+
+
+def key_report(key: str) -> Report:
+    """``Linter.check_idempotency_key(key)``, asked once per exchange: the last answer is kept (for
+    the linter it came from, as a run may pin another spec)."""
+    checker = linter()
+    if _LAST_KEY[0] is checker and _LAST_KEY[1] == key:
+        return _LAST_KEY[2]  # type: ignore[no-any-return]
+    report = checker.check_idempotency_key(key)
+    _LAST_KEY[:] = [checker, key, report]
+    return report
+
+
+_LAST_KEY: list[Any] = [None, None, None]
 
 
 def _without_credentials(tallies: Tallies, exchange: Exchange, where: str) -> None:

@@ -28,10 +28,10 @@ import orjson
 from avatar_contract.validators.journal import Body, ExchangeRecord, dumps_line, loads_line
 
 from ..clauses.attribution import rate_limited
-from ..clauses.checks import linter
 from ..clauses.finding import steps
 from ..targets.exchange import Exchange
 from .evidence import as_exchange
+from .per_exchange import key_report
 from .records import REDACTED_TENANT
 from .tally import Tallies
 
@@ -154,7 +154,7 @@ class Replays:
         if tenant == REDACTED_TENANT:
             self.redacted += 1
             return False
-        if not linter().check_idempotency_key(key).valid:
+        if not key_report(key).valid:
             return False
         started = record.started
         ended = record.ended if record.ended is not None else started
@@ -241,35 +241,34 @@ class Replays:
 
     def _concurrent(self, original: Seen, seen: Seen, exchange: Exchange) -> None:
         tally = self.tallies["idempotency.in_flight"]
-        race = steps([original.evidence(), exchange])
         if seen.status == 409:
             self._proven()
         elif 200 <= seen.status < 300 and not seen.body.same(original.body):
             ids = f" ({original.item} and {seen.item})" if original.item and seen.item else ""
             tally.fail(f"two overlapping requests with one key got different 2xx answers{ids}: two avatars "
-                       f"({original.where}, {seen.where})", exchange, kind="several avatars", sequence=race,
-                       compare=IN_FLIGHT)
+                       f"({original.where}, {seen.where})", exchange, kind="several avatars",
+                       sequence=steps([original.evidence(), exchange]), compare=IN_FLIGHT)
         elif 200 <= seen.status < 300:
             self._proven()
         else:
             tally.fail(f"a request overlapping its key's original got {exchange.summary(100)}; expected the "
                        f"original's answer or 409 ({seen.where})", exchange, kind=f"status {seen.status}",
-                       sequence=race, compare=IN_FLIGHT)
+                       sequence=steps([original.evidence(), exchange]), compare=IN_FLIGHT)
 
     def _retry(self, original: Seen, seen: Seen, exchange: Exchange) -> None:
+        # The evidence (the original read back from its line) is built only for a failure.
         same_body = seen.request.same(original.request)
         tally = self.tallies["idempotency.replay" if same_body else "idempotency.replay_body_differs"]
         label = "a retry with the same key and body" if same_body else "the same key with a different body"
-        shown = steps(original.evidence(), exchange)
         if seen.status != original.status:
             tally.fail(f"{label}: the original was {original.status} ({original.where}), the retry got "
                        f"{exchange.summary(100)} ({seen.where})", exchange, kind=f"status {seen.status}",
-                       sequence=shown, compare=REPLAY)
+                       sequence=steps(original.evidence(), exchange), compare=REPLAY)
         elif not seen.body.same(original.body):
             detail = (f"a new avatar was created ({original.item} then {seen.item})"
                       if original.item and seen.item and original.item != seen.item else "the body differs")
             tally.fail(f"{label}: {detail} ({original.where}, {seen.where})", exchange, kind="body differs",
-                       sequence=shown, compare=REPLAY)
+                       sequence=steps(original.evidence(), exchange), compare=REPLAY)
         else:
             tally.cases += 1
 
