@@ -2,6 +2,8 @@
 
     python bench/check_traffic.py                     # 1,000,000 exchanges over 40 days
     python bench/check_traffic.py --exchanges 100000 --days 4
+    python bench/check_traffic.py --journal j.ndjson --keep            # generate once, keep it
+    python bench/check_traffic.py --journal j.ndjson --python OLD/.venv/bin/python  # another checkout's judge
 
 The journal is generated here (never committed) from answers the in-process
 emulator gave: per 100 exchanges, 60 creates under fresh keys, 10 retries of one
@@ -10,8 +12,12 @@ a malformed key (400) and 5 rate-limited (429), spread evenly over ``--days``,
 so the replay window (24 h) holds about 1/days of the keys.  Every create gets
 its own ids, name and key, so nothing is judged from a cache.  The judge runs
 in a child process (one core: it is single-threaded); its peak RSS is the
-child's ru_maxrss.  Targets (issue 17): ≥ 20,000 exchanges/s, memory bounded by
-the keys within the TTL, not by the file's size.
+child's ru_maxrss.  The rate is given per CPU second of the child (user +
+system: what one core does, however busy the machine is) and per wall second.
+``--cache off`` judges every answer afresh (``TrafficJudge(cache=False)``);
+``--python`` runs the judge of another checkout on the same journal, so two
+versions are compared under the same conditions.  Targets (issue 17): ≥ 20,000
+exchanges/s, memory bounded by the keys within the TTL, not by the file's size.
 """
 
 from __future__ import annotations
@@ -96,11 +102,14 @@ def generate(path: Path, exchanges: int, days: float) -> None:
 CHILD = r'''
 import sys, time, json
 from pathlib import Path
-from avatar_contract.contract_tests.traffic.checking import check_files
-began = time.perf_counter()
-report, judge = check_files([Path(sys.argv[1])])
-took = time.perf_counter() - began
-print(json.dumps({"seconds": took, "exchanges": judge.exchanges, "peak_keys": judge.replays.peak,
+from avatar_contract.contract_tests.traffic import checking
+if sys.argv[2] == "off":  # every answer judged afresh
+    judge_class = checking.TrafficJudge
+    checking.TrafficJudge = lambda ttl=None: judge_class(ttl, cache=False)
+began, cpu = time.perf_counter(), time.process_time()
+report, judge = checking.check_files([Path(sys.argv[1])])
+took, used = time.perf_counter() - began, time.process_time() - cpu
+print(json.dumps({"seconds": took, "cpu": used, "exchanges": judge.exchanges, "peak_keys": judge.replays.peak,
                   "outcome": report.outcome,
                   "verdicts": {r.name: r.verdict.value for r in report.results}}))
 '''
@@ -110,25 +119,38 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--exchanges", type=int, default=1_000_000)
     parser.add_argument("--days", type=float, default=40.0)
+    parser.add_argument("--journal", type=Path, help="judge this journal (generated here first unless it exists)")
+    parser.add_argument("--keep", action="store_true", help="keep the generated --journal (default: removed)")
+    parser.add_argument("--python", default=sys.executable, help="the interpreter (and so the checkout) that judges")
+    parser.add_argument("--cache", choices=("on", "off"), default="on", help="the response-verdict cache")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-traffic-") as tmp:
-        path = Path(tmp) / "journal.ndjson"
-        began = time.perf_counter()
-        generate(path, args.exchanges, args.days)
-        print(f"generated {args.exchanges:,} exchanges over {args.days:g} days: "
-              f"{path.stat().st_size / 1e6:.0f} MB in {time.perf_counter() - began:.0f} s", flush=True)
-        done = subprocess.run([sys.executable, "-c", CHILD, str(path)], capture_output=True, text=True, check=False)
+        path = args.journal or Path(tmp) / "journal.ndjson"
+        made = not path.exists()
+        if made:
+            began = time.perf_counter()
+            generate(path, args.exchanges, args.days)
+            print(f"generated {args.exchanges:,} exchanges over {args.days:g} days: "
+                  f"{path.stat().st_size / 1e6:.0f} MB in {time.perf_counter() - began:.0f} s", flush=True)
+        try:
+            done = subprocess.run([args.python, "-c", CHILD, str(path), args.cache], capture_output=True, text=True,
+                                  check=False)
+        finally:
+            if made and args.journal and not args.keep:
+                path.unlink()
         if done.returncode != 0:
             print(done.stderr, file=sys.stderr)
             return 1
         result = json.loads(done.stdout)
         peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-        rate = result["exchanges"] / result["seconds"]
-        print(f"check-traffic: {result['exchanges']:,} exchanges in {result['seconds']:.1f} s = {rate:,.0f} "
-              f"exchanges/s on one core; peak RSS {peak:.0f} MB; at most {result['peak_keys']:,} keys held "
-              f"(target: >= 20,000/s)")
+        n = result["exchanges"]
+        print(f"check-traffic ({args.python}, cache {args.cache}): {n:,} exchanges of "
+              f"{path.stat().st_size / 1e6:.0f} MB in {result['cpu']:.1f} CPU s = {n / result['cpu']:,.0f} "
+              f"exchanges/s on one core ({result['seconds']:.1f} s wall = {n / result['seconds']:,.0f}/s); "
+              f"peak RSS {peak:.0f} MB; at most {result['peak_keys']:,} keys held (target: >= 20,000/s)")
         failed = [n for n, v in result["verdicts"].items() if v == "fail"]
-        print(f"verdicts: {result['outcome']}; failed: {', '.join(failed) or 'none'}")
+        print(f"verdicts: {result['outcome']}; failed: {', '.join(failed) or 'none'}; "
+              f"{json.dumps(result['verdicts'], sort_keys=True)}")
     return 0
 
 

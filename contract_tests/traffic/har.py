@@ -3,18 +3,18 @@
 Timestamps: ``startedDateTime`` (ISO 8601) starts the exchange and ``time``
 (milliseconds) ends it.  A body is ``postData.text`` / ``content.text``, in
 base64 when ``encoding`` says so.  A response with ``status`` 0 (the browser
-got none) is an exchange without an answer.
+got none) is an exchange without an answer.  The entries are read one at a time
+(``streaming.JsonEntries``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
 from avatar_contract.validators.journal import ExchangeRecord
 
-from .records import Malformed, body_bytes, build, each, parts, status_of
+from .records import Malformed, body_bytes, build, parts, status_of
 
 
 def _pairs(value: Any, where: str) -> list[tuple[str, str]]:
@@ -47,12 +47,7 @@ def _when(text: Any) -> float:
         raise Malformed(f"startedDateTime {text!r} is not an ISO 8601 date") from None
 
 
-def entries(document: Any) -> list[Any]:
-    log = document.get("log") if isinstance(document, dict) else None
-    found = log.get("entries") if isinstance(log, dict) else None
-    if not isinstance(found, list):
-        raise Malformed("no log.entries list: not a HAR file")
-    return found
+NOT_HAR = "no log.entries list: not a HAR file"
 
 
 def record(entry: Any, index: int) -> ExchangeRecord:
@@ -69,7 +64,3 @@ def record(entry: Any, index: int) -> ExchangeRecord:
         response_headers=_pairs(answer.get("headers"), "response.headers") if answered else (),
         response_body=_text(answer.get("content"), "response.content") if answered else b"",
         connection=entry.get("connection") if isinstance(entry.get("connection"), str) else None)
-
-
-def records(document: Any) -> Iterator[tuple[int, ExchangeRecord]]:
-    return each(entries(document), record)

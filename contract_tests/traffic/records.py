@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -45,11 +45,6 @@ class Malformed(ValueError):
         self.entry = entry
 
 
-def at(entry: int, exc: Malformed) -> Malformed:
-    """``exc`` naming the entry it is about."""
-    return Malformed(str(exc), entry)
-
-
 def parts(item: Any, *url_fields: str) -> tuple[dict[str, Any], dict[str, Any], str, str]:
     """(request, response or {}, method, URL) of an entry that holds ``request`` and ``response`` objects."""
     if not isinstance(item, dict) or not isinstance(item.get("request"), dict):
@@ -67,16 +62,6 @@ def status_of(value: Any) -> int | None:
     if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
         raise Malformed("response.status is not a number")
     return value
-
-
-def each(items: list[Any], record: Callable[[Any, int], ExchangeRecord]) -> Iterator[tuple[int, ExchangeRecord]]:
-    """(index, record) of every entry, in the file's order; a bad one raises ``Malformed`` naming its index."""
-    for index, item in enumerate(items):
-        try:
-            built = record(item, index)
-        except Malformed as exc:
-            raise at(index, exc) from None
-        yield index, built
 
 
 def header_map(value: Any, where: str) -> list[tuple[str, str]]:

@@ -4,24 +4,20 @@ Each logged request has ``request`` (``url``, ``method``, ``headers`` as name â†
 value or list, ``body`` or ``bodyAsBase64``, ``loggedDate`` in epoch
 milliseconds) and ``response`` (``status``, ``headers``, ``body`` or
 ``bodyAsBase64``), and ``timing.totalTime`` (ms).  Exchanges are judged in
-the order they were logged (oldest first); the entry index is the file's.
+the order they were logged (oldest first); the entry index is the file's.  The
+entries are read one at a time, twice (``sources``: checked and placed in order,
+then judged), so memory holds 24 bytes an entry, not the bodies.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 from avatar_contract.validators.journal import ExchangeRecord
 
-from .records import Malformed, at, body_bytes, build, header_map, parts, status_of
+from .records import Malformed, body_bytes, build, header_map, parts, status_of
 
-
-def logged(document: Any) -> list[Any]:
-    found = document.get("requests") if isinstance(document, dict) else None
-    if not isinstance(found, list):
-        raise Malformed("no requests list: not a WireMock request journal")
-    return found
+NOT_WIREMOCK = "no requests list: not a WireMock request journal"
 
 
 def record(item: Any, index: int) -> ExchangeRecord:
@@ -41,14 +37,3 @@ def record(item: Any, index: int) -> ExchangeRecord:
         started=started, ended=ended, status=status,
         response_headers=header_map(answer.get("headers"), "response.headers") if status is not None else (),
         response_body=body_bytes(answer, "bodyAsBase64", "body", "response") if status is not None else b"")
-
-
-def records(document: Any) -> Iterator[tuple[int, ExchangeRecord]]:
-    items = logged(document)
-    built = []
-    for index, item in enumerate(items):
-        try:
-            built.append((index, record(item, index)))
-        except Malformed as exc:
-            raise at(index, exc) from None
-    yield from sorted(built, key=lambda pair: (pair[1].started, -pair[0]))
