@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from _recorded import PHOTO, TWIN, record_traffic
 
-from avatar_contract.contract_tests.exchange import ABSENT, parse_json
-from avatar_contract.contract_tests.finding import ClauseResult
+from avatar_contract.contract_tests.clauses.finding import ClauseResult
+from avatar_contract.contract_tests.targets.exchange import ABSENT, parse_json
 from avatar_contract.contract_tests.traffic.evidence import Where
 from avatar_contract.contract_tests.traffic.judge import TrafficJudge
 from avatar_contract.validators.journal import ExchangeRecord, RecordedRequest, RecordedResponse, body_of
