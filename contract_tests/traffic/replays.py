@@ -195,13 +195,16 @@ class Replays:
         return state
 
     def _evict(self, started: float) -> None:
-        self.latest = max(self.latest, started)
+        if started > self.latest:
+            self.latest = started
         horizon = self.latest - self.ttl
-        while self.keys:
-            key, state = next(iter(self.keys.items()))
+        keys = self.keys
+        while keys:
+            key = next(iter(keys))
+            state = keys[key]
             if state.first >= horizon:
                 break
-            del self.keys[key]
+            del keys[key]
             self._settle(state)
 
     def _settle(self, state: KeyState) -> None:
