@@ -45,7 +45,7 @@ class BadYAML(ValueError):
 
 
 try:
-    from yaml.cyaml import CParser as _Parser
+    from yaml._yaml import CParser as _Parser
 except ImportError:  # PyYAML without libyaml: the pure-Python parser, slower, the same events
     class _Parser(Reader, Scanner, Parser):  # type: ignore[no-redef]
         def __init__(self, stream: IO[bytes]) -> None:
@@ -63,8 +63,9 @@ class _Loader(_Parser, Composer, SafeConstructor, Resolver):
         SafeConstructor.__init__(self)
         Resolver.__init__(self)
 
-    def value(self, index: int | None = None) -> Any:
-        """The next node, constructed (its aliases may name anchors met earlier in the document)."""
+    def value(self, index: int = 0) -> Any:
+        """The next node, constructed (its aliases may name anchors met earlier in the document); ``index``
+        is its place in its sequence, for path resolvers (none are registered)."""
         return self.construct_document(Composer.compose_node(self, None, index))
 
 
