@@ -19,6 +19,9 @@ from ..targets.exchange import Exchange
 from .attribution import rate_limited
 from .clause import ClauseContext, clause
 from .finding import steps
+from .json_difference import ABSENT as ABSENT_MEMBER
+from .json_difference import first_difference
+from .json_difference import shown as quoted
 
 # What a reader of a reproducer compares (repro/<clause>-<n>.sh prints it).
 REPLAY = "the retry must repeat the original's status and body: the same data.avatar_item.id, no new avatar"
@@ -46,13 +49,20 @@ def _same_response(ctx: ClauseContext, original: Exchange, again: Exchange, labe
         ctx.fail(f"{label}: the original was {original.status}, the retry got {again.summary()}", again,
                  kind=f"status {again.status}", sequence=shown, compare=REPLAY)
         return False
-    if again.json != original.json:
+    differs = first_difference(original.json, again.json)
+    if differs is not None:
         first, second = original.item_id(), again.item_id()
+        at, before, after = differs
         detail = (f"a new avatar was created ({first} then {second})" if first and second and first != second
-                  else f"the body differs: original {original.summary(160)} / retry {again.summary(160)}")
-        ctx.fail(f"{label}: {detail}", again, kind="body differs", sequence=shown, compare=REPLAY)
+                  else f"the body differs at {at or '(root)'}: original {quoted(before)}, retry {quoted(after)}")
+        ctx.fail(f"{label}: {detail}", again, kind="body differs", sequence=shown, compare=REPLAY,
+                 pointer=at if after is not ABSENT_MEMBER else _parent(at))
         return False
     return True
+
+
+def _parent(pointer: str) -> str:
+    return pointer.rsplit("/", 1)[0]
 
 
 async def _pairs(ctx: ClauseContext, name: str) -> list[list[Exchange]]:
@@ -163,14 +173,25 @@ def _canned_ids(pool: PoolResult) -> set[str]:
 @clause(
     "idempotency.replay",
     "The same key and body return an identical status and body, and create no new resource.",
-    "A planned create, then a retry with its key and body that must be identical (same ids); creates "
-    "under different keys must be different avatars. Creation-gated; the retry is counted as a create.",
+    "A planned create, then a retry with its key and body that must be identical (same ids; a difference is "
+    "named by its pointer); on a real target the retry is sent at this clause's turn, long after the original, "
+    "so a replay rendered from the avatar's current state (training moved on) instead of the stored answer "
+    "differs. Creates under different keys must be different avatars. Creation-gated; the retry is counted "
+    "as a create.",
     needs_create=True,
 )
 async def replay(ctx: ClauseContext) -> None:
-    pairs = await _pairs(ctx, "replay")
-    same = [_same_response(ctx, original, again, "a retry with the same key and body") for original, again in pairs]
+    await ctx.judge_facts()
     pool = await ctx.pool()
+    same = [_same_response(ctx, original, again, "a retry with the same key and body")
+            for original, again in pool.follow.get("replay", [])]
+    for (original,) in pool.follow.get("replay_later", []):
+        again = await _resend(ctx, original)
+        gap = f", sent {again_gap:.0f} s after the original" if (again_gap := _gap(original, again)) else ""
+        same.append(_same_response(ctx, original, again, f"a retry with the same key and body{gap}"))
+    if not same:
+        reason = unrun_reason(ctx.unrun[0].detail) if ctx.unrun else "nothing planned for it"
+        ctx.incomplete(f"not run: {reason}")
     # Another tenant's same key replaying is idempotency.tenant_scope's defect, so keys, not credentials.
     seen: dict[str, tuple[str, Exchange]] = {}
     for _, exchange in pool.creates:
@@ -184,6 +205,22 @@ async def replay(ctx: ClauseContext) -> None:
                      exchange, kind="canned id", sequence=steps(seen[ident][1], exchange), compare=CANNED)
         seen.setdefault(ident, (who, exchange))
     _replays_proven(ctx, same)
+
+
+async def _resend(ctx: ClauseContext, original: Exchange) -> Exchange:
+    """``original``'s request again: its body and key, its credential rebuilt in the same form from
+    the run's keys (a pool shared by pytest-xdist workers keeps no key value)."""
+    sent = original.request
+    bearer = sent.credential is not None and sent.credential.header.lower() == "authorization"
+    credential = ctx.credentials.bearer() if bearer else ctx.credentials.api_key()
+    return await ctx.session.post(sent.value, key=sent.idempotency_key, credential=credential, creates=True)
+
+
+def _gap(original: Exchange, again: Exchange) -> float | None:
+    """Seconds between the original's answer and the retry's (monotonic, system-wide on Linux)."""
+    if original.answered_at is None or again.answered_at is None:
+        return None
+    return max(0.0, again.answered_at - original.answered_at)
 
 
 def _replays_proven(ctx: ClauseContext, same: list[bool]) -> None:

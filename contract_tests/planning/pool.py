@@ -292,6 +292,14 @@ class _Pool:
                 self.settle([x for x in c.facts if x.key == f"follow:{name}"], UNRUN, None,
                             "not sent: the create it rides on sent no Idempotency-Key")
                 continue
+            if name == "replay" and not self.embedded:
+                # Sent by idempotency.replay at its own turn, as late in the run as it gets (its slot
+                # stays in the plan): a replay rendered from the resource's current state instead
+                # of the stored answer shows only once that state has moved on (training).  The
+                # in-process emulator is a fresh app per clause, so there the pool sends it now.
+                self.result.follow.setdefault("replay_later", []).append([original])
+                self.settle([x for x in c.facts if x.key == "follow:replay"], PROVEN, original)
+                continue
             if name == "replay":
                 again = await self.send(body, key, credential)
             elif name == "replay_body_differs":

@@ -166,3 +166,41 @@ def test_a_capped_run_says_what_each_clause_lacks_and_why_slots_went_unused() ->
     report = from_results(target, results, run=state.summary())
     line = target_line(report)
     assert report.creates < 10 and f"({state.plan.cost} held by the plan for answers that could be 2xx" in line, line
+
+
+class RendersReplaysLive(Independent):
+    """Stores which avatar a key made, not the answer: a replay is rendered from the avatar's
+    current state, and training completes once 50 more requests have reached the server (a
+    request count, not a clock, so no machine is too slow or too fast for it)."""
+
+    def __init__(self, keys: tuple[str, ...]) -> None:
+        super().__init__(keys)
+        self.seen = 0
+        self.made_at: dict[bytes, int] = {}
+
+    async def create(self, headers: dict[str, str], raw: bytes) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
+        self.seen += 1
+        status, out, extra = await super().create(headers, raw)
+        if status != 200:
+            return status, out, extra
+        made = self.made_at.setdefault(out, self.seen)
+        if self.seen - made >= 50:  # "replayed" from the look's current state
+            out = out.replace(b'"status": "processing"', b'"status": "completed"')
+        return status, out, extra
+
+
+def test_a_replay_rendered_from_the_current_state_is_caught_by_the_late_replay() -> None:
+    """idempotency.replay resends at its own turn, long after the original (hundreds of requests
+    later on a real target), so a replay rebuilt from the avatar's state instead of the stored
+    answer differs once training has moved on; the finding names the field that differs."""
+    app = RendersReplaysLive((KEY_1, KEY_2))
+    target = Target(base_url=REMOTE, api_key=KEY_1, second_api_key=KEY_2, asgi_app=app, allow_create=True,
+                    profile="quick", seed=5, assets=load_assets(ASSETS))
+    # In verify's order: the pool (first needed by auth.bearer), then hundreds of probes, then the replay.
+    names = ["auth.bearer", "request.rejects_invalid", "idempotency.replay"]
+    results = {r.name: r for r in run_suite(target, names)}
+    replay = results["idempotency.replay"]
+    assert replay.verdict is Verdict.FAIL, (replay.verdict, replay.reason)
+    failure = replay.failures[0]
+    assert "differs at /data/avatar_item/status" in failure.message and '"completed"' in failure.message
+    assert failure.pointer == "/data/avatar_item/status"
