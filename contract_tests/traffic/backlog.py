@@ -5,16 +5,14 @@
     >>> backlog.drain(); backlog.judge.results() # a report: everything waiting is judged first
 
 Building a record and judging it costs ~0.15 ms per exchange, about as much as
-forwarding it.  Done inside the request it would hold up that request's task and
-every other request of the event loop, so the proxy hands the exchange over here
-and judging runs in slices, in recorded order: the first right after the request's
-task step (the loop is awake anyway: no wakeup of its own), each at most ``BURST``
-long, and all of them at most ``SHARE`` of the loop's time (a credit earned with
-the time that passes; out of credit, the next slice is ``INTERVAL`` later).  At 500
-req/s that keeps up with room to spare; past what it can judge, the backlog grows to
-``MAX_PENDING`` exchanges (or ``MAX_PENDING_BYTES`` of bodies) and then exchanges
-are forwarded but not judged (``skipped``; the report's headline says how many), so
-judging can never take more than its share nor hold memory without bound.  The journal (``--record``) is
+forwarding it.  Done inline it would stall every other request of the event
+loop, so the proxy hands the exchange over here and judging runs in slices: at
+most ``BUDGET`` seconds every ``INTERVAL`` (a fifth of the loop's time), in
+recorded order.  At 500 req/s that keeps up with room to spare; past what it can
+judge, the backlog grows to ``MAX_PENDING`` exchanges (or ``MAX_PENDING_BYTES``
+of bodies) and then exchanges are forwarded but not judged (``skipped``; the
+report's headline says how many), so judging can never slow forwarding by more
+than its slice nor hold memory without bound.  The journal (``--record``) is
 written as each exchange is handed over (~30 µs, after its answer has gone back),
 so it holds every exchange, judged or not.
 """
@@ -34,9 +32,8 @@ from .evidence import Where
 from .judge import TrafficJudge
 from .records import build
 
-SHARE = 0.2
-BURST = 0.001
 INTERVAL = 0.005
+BUDGET = 0.001
 MAX_PENDING = 10_000
 MAX_PENDING_BYTES = 64 << 20
 MAX_SECRETS = 256
@@ -86,10 +83,8 @@ class Backlog:
         # The keys that passed through, so the report scrubs them wherever a body echoes one (the records
         # never hold them); bounded: past MAX_SECRETS distinct keys only the first are kept.
         self.secrets: set[str] = set()
-        self._handle: asyncio.Handle | None = None
+        self._handle: asyncio.TimerHandle | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._credit = BURST  # seconds of judging allowed now
-        self._since = time.perf_counter()
 
     def add(self, finished: Finished) -> None:
         index, self.count = self.count, self.count + 1
@@ -108,21 +103,16 @@ class Backlog:
         self.peak = max(self.peak, len(self.pending))
         loop = asyncio.get_running_loop()
         if self._handle is None or self._loop is not loop:  # a handle of a finished loop never fires
-            self._loop, self._handle = loop, loop.call_soon(self._slice)
+            self._loop, self._handle = loop, loop.call_later(INTERVAL, self._slice)
 
     def _slice(self) -> None:
         self._handle = None
         if not self.pending:  # a report drained it meanwhile
             return
-        now = time.perf_counter()
-        self._credit = min(BURST, self._credit + (now - self._since) * SHARE)
-        self._since = now
-        if self._credit > 0:
-            deadline = now + self._credit
-            self._one()  # at least one, however late the slice starts (the credit may go below zero)
-            while self.pending and time.perf_counter() < deadline:
-                self._one()
-            self._credit -= time.perf_counter() - now
+        deadline = time.perf_counter() + BUDGET
+        self._one()  # at least one, however late the slice starts
+        while self.pending and time.perf_counter() < deadline:
+            self._one()
         if self.pending and self._loop is not None:
             self._handle = self._loop.call_later(INTERVAL, self._slice)
 

@@ -321,8 +321,7 @@ def test_past_the_backlog_bound_exchanges_are_forwarded_and_recorded_but_not_jud
     from avatar_contract.contract_tests.traffic import backlog
 
     monkeypatch.setattr(backlog, "MAX_PENDING", 3)
-    monkeypatch.setattr(backlog, "SHARE", 0.0)  # no credit for judging: it falls behind
-    monkeypatch.setattr(backlog, "BURST", 0.0)
+    monkeypatch.setattr(backlog, "INTERVAL", 60.0)  # no slice runs during the test: judging falls behind
     upstream, journal = _emulator()
     record = (tmp_path / "proxy.ndjson").open("wb")
     app, state = _proxy("http://upstream.test", upstream, record=record)
