@@ -23,6 +23,7 @@ from .clauses import responses as clauses_responses
 from .clauses.checks import check_exchange, linter
 from .clauses.clause import CLAUSE_NAMES, REGISTRY, Clause, ClauseContext
 from .clauses.finding import ClauseFailure, ClauseResult, Incomplete, NotObserved, Skipped, Verdict
+from .clauses.refusal_owner import refusal_reason
 from .planning.budget import BudgetExhausted, CircuitOpen, Ledger, TargetStopped, ValidBodyRefused
 from .planning.planner import CreatePlan, plan_creates
 from .planning.pool import run_pool
@@ -172,7 +173,8 @@ def _tripped_here(ctx: ClauseContext, state: RunState) -> None:
     if any(f.exchange is not None and f.exchange.request_number == exchange.request_number for f in ctx.failures):
         return  # the owner sent it itself and has judged it
     ctx.cases += 1
-    ctx.fail(f"request #{exchange.request_number}, which a correct server refuses, was answered "
+    why = refusal_reason(exchange.request, ctx.name)
+    ctx.fail(f"request #{exchange.request_number}, which a correct server refuses ({why}), was answered "
              f"{exchange.summary()} (it opened the circuit breaker)", exchange, kind=f"status {exchange.status}")
 
 
@@ -273,7 +275,9 @@ async def _run(clause: Clause, target: Target, state: RunState,
         except Incomplete as exc:
             verdict, reason = Verdict.INCOMPLETE, str(exc)
         except CircuitOpen as exc:
-            verdict, reason = Verdict.INCOMPLETE, f"stopped by the {exc}; nothing that could create was sent after it"
+            verdict, reason = Verdict.INCOMPLETE, (f"stopped by the {exc}; after it nothing goes out that this "
+                                                   "server could take as a create (it took a request a correct "
+                                                   "server refuses, so an invalid body could create too)")
         except ValidBodyRefused as exc:
             verdict, reason = Verdict.INCOMPLETE, f"{exc}; pass --allow-create for full coverage"
         except BudgetExhausted as exc:

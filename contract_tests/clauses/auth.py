@@ -29,8 +29,8 @@ async def _refused(ctx: ClauseContext, cases: list[tuple[str, Credential | None]
     for label, credential in cases:
         exchange = await ctx.session.post({}, credential=credential)
         if exchange.status == 400:
-            ctx.note(f"{label} on an invalid body got 400: the target checks the body before credentials "
-                     "(allowed), so only a valid body shows auth")
+            ctx.note(f"{label}: the body is checked before credentials here (allowed: an invalid body got 400), "
+                     "so auth is judged on a valid body")
             continue
         if exchange.status in CONTENT_JUDGED:
             # attribution.body_refusal: the body was judged first, with the wrong status (that is

@@ -34,6 +34,20 @@ def refusal_owner(request: SentRequest, real_keys: Collection[str],
     return None
 
 
+def refusal_reason(request: SentRequest, owner: str) -> str:
+    """Why a correct server refuses ``request``, in a reader's words (what made it ``owner``'s)."""
+    credential = request.credential
+    if owner == "auth.missing":
+        return "it carries no credential" if credential is None else f"its {credential.header} is empty"
+    if owner == "auth.invalid":
+        return f"its {credential.header if credential else 'credential'} holds no key of this run"
+    if owner == "idempotency.key_format":
+        key = (request.header("idempotency-key") or b"").decode("utf-8", "surrogateescape")
+        return "its Idempotency-Key is empty" if not key else \
+            f"its Idempotency-Key ({len(key)} characters) breaks the spec's key format"
+    return "its body is not a valid request"
+
+
 def is_real(header: str, value: str, real_keys: Collection[str]) -> bool:
     """Whether ``header: value`` is one of the spec's two credential forms carrying a real key.
 

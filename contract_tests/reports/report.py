@@ -170,9 +170,19 @@ def target_line(report: SuiteReport) -> str:
         f"cap {t.max_creates}" if t.allow_create else "not allowed (no --allow-create)")
     unplanned = int(report.run.get("unplanned", 0))
     extra = (f", {unplanned} unplanned" if unplanned else "") + _unread(report)
-    needed = f"; full coverage needs {report.run['needed']}" if report.run.get("needed") and not t.embedded else ""
+    needed = _coverage(report) if not t.embedded else ""
     return (f"target: {t.description} · profile {t.profile} · seed {t.seed} · "
             f"creates: {report.creates} made, {creates}{_held(report)}{extra}{needed}")
+
+
+def _coverage(report: SuiteReport) -> str:
+    """Whether the cap let the whole plan run: a reader of "16 made" should not have to compare."""
+    needed, cap = report.run.get("needed"), report.target.max_creates
+    if not isinstance(needed, int) or not needed:
+        return ""
+    if report.target.allow_create and cap is not None and cap >= needed:
+        return f"; the cap covers the full plan ({needed} needed)"
+    return f"; full coverage needs {needed}"
 
 
 def _held(report: SuiteReport) -> str:
@@ -246,7 +256,7 @@ def creates_line(report: SuiteReport) -> str:
         return f"{report.creates} made; not allowed (no --allow-create){_unread(report)}"
     unplanned = int(report.run.get("unplanned", 0))
     extra = (f", {unplanned} unplanned" if unplanned else "") + _unread(report)
-    needed = f"; full coverage needs {report.run['needed']}" if report.run.get("needed") else ""
+    needed = _coverage(report)
     return f"{report.creates} made of a cap of {t.max_creates} (--max-creates){_held(report)}{extra}{needed}"
 
 

@@ -33,7 +33,7 @@ from typing import Any
 import httpx
 
 from ..clauses.attribution import rate_limited
-from ..clauses.refusal_owner import is_real, refusal_owner
+from ..clauses.refusal_owner import is_real, refusal_owner, refusal_reason
 from ..planning.budget import Ledger, TargetStopped, ValidBodyRefused
 from ..planning.race import StartLine
 from ..reports.redact import Scrubber, sent_secrets
@@ -264,8 +264,9 @@ class Session:
                 return
             settled.append(status)
             owner = None if planned or not 200 <= status < 300 else self.refusal_owner(request)
+            why = f" of {owner}: {refusal_reason(request, owner)})" if owner else ")"
             self.ledger.settle(status, planned=planned, must_refuse=not planned,
-                               evidence=f"request #{number} (a refusal probe" + (f" of {owner})" if owner else ")"))
+                               evidence=f"request #{number} (a refusal probe{why}")
             self.creates += 200 <= status < 300
             if owner is not None:
                 owners.append(owner)

@@ -54,6 +54,9 @@ def test_a_2xx_to_a_refusal_trips_the_breaker_and_stops_every_create() -> None:
     assert app.created == 1  # the probe that tripped it; nothing after
     stopped = [r for r in results if r.verdict is Verdict.INCOMPLETE and "circuit breaker" in r.reason]
     assert stopped, [(r.name, r.verdict, r.reason) for r in results]
+    # Why even invalid bodies stop: this server takes requests a correct one refuses.
+    cut = [r for r in stopped if r.reason.startswith("stopped by the circuit breaker")]
+    assert cut and all("an invalid body could create too" in r.reason for r in cut), [r.reason for r in stopped]
     assert not any(r.verdict is Verdict.PASS and r.cases == 0 for r in results)
 
 
@@ -156,5 +159,9 @@ def test_a_refusal_probe_answered_2xx_fails_its_owner_wherever_the_breaker_opens
     key = evidence.request.idempotency_key
     assert key is not None and not is_valid_key(key)
     assert f"request #{evidence.request_number}" in owner.failures[0].message
+    # What made it refusable is said, not left to the curl line to show.
+    assert f"its Idempotency-Key ({len(key)} characters) breaks the spec's key format" in owner.failures[0].message \
+        or (not key and "its Idempotency-Key is empty" in owner.failures[0].message), owner.failures[0].message
+    assert "of idempotency.key_format: its Idempotency-Key" in str(state.summary()["tripped"])
     # Only the owner fails on it; the others stopped by the breaker stay incomplete.
     assert [r.name for r in results if r.verdict is Verdict.FAIL] == ["idempotency.key_format"]

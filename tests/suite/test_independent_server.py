@@ -166,6 +166,9 @@ def test_a_capped_run_says_what_each_clause_lacks_and_why_slots_went_unused() ->
     report = from_results(target, results, run=state.summary())
     line = target_line(report)
     assert report.creates < 10 and f"({state.plan.cost} held by the plan for answers that could be 2xx" in line, line
+    assert line.endswith(f"; full coverage needs {state.full_plan.needed}"), line
+    roomy = from_results(replace(target, max_creates=state.full_plan.needed), results, run=state.summary())
+    assert target_line(roomy).endswith(f"; the cap covers the full plan ({state.full_plan.needed} needed)")
 
 
 class RendersReplaysLive(Independent):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from avatar_contract.contract_tests.clauses.refusal_owner import refusal_owner
+from avatar_contract.contract_tests.clauses.refusal_owner import refusal_owner, refusal_reason
 from avatar_contract.contract_tests.targets.exchange import ABSENT, Credential, SentRequest
 from avatar_contract.validators import Linter
 
@@ -54,3 +54,18 @@ def test_then_the_key_then_the_body() -> None:
     assert _owner(_request(real, value={"type": "prompt"})) == "request.rejects_invalid"
     assert _owner(_request(real, value=ABSENT)) == "request.rejects_invalid"
     assert _owner(_request(real)) is None  # nothing refusable: a create, not a probe
+
+
+@pytest.mark.parametrize(("credential", "key", "value", "reason"), [
+    (None, b"ok", VALID, "it carries no credential"),
+    (Credential("x-api-key", "", ""), b"ok", VALID, "its x-api-key is empty"),
+    (Credential("Authorization", "Bearer nope", ""), b"ok", VALID, "its Authorization holds no key of this run"),
+    (Credential("x-api-key", KEY, ""), b"", VALID, "its Idempotency-Key is empty"),
+    (Credential("x-api-key", KEY, ""), b"k" * 256, VALID, "its Idempotency-Key (256 characters) breaks"),
+    (Credential("x-api-key", KEY, ""), b"ok", {"type": "prompt"}, "its body is not a valid request"),
+])
+def test_the_reason_names_what_made_the_request_refusable(credential: Credential | None, key: bytes,
+                                                          value: object, reason: str) -> None:
+    request = _request(credential, key=key, value=value)
+    owner = _owner(request)
+    assert owner is not None and refusal_reason(request, owner).startswith(reason)
