@@ -67,7 +67,10 @@ def test_a_target_that_dies_is_named_once_and_nothing_passes_after_it() -> None:
         results, state = _run(target)
     assert server.created <= 10
     stopped = str(state.summary()["stopped"])
-    assert stopped.startswith("target stopped answering after request #40"), stopped
+    # The 41st POST kills it.  Numbered as sent: if it died inside the in-flight race, the race's
+    # other requests (sent at once) may hold the numbers just before the one that went unanswered.
+    answered = int(stopped.removeprefix("target stopped answering after request #").split(":")[0])
+    assert 40 <= answered < 40 + state.plan.race, stopped
     assert "connection" in stopped
     assert state.summary().get("stopped_request", "").startswith("curl ")
     verdicts = {r.name: r for r in results}
