@@ -12,7 +12,7 @@ a malformed key (400) and 5 rate-limited (429), spread evenly over ``--days``,
 so the replay window (24 h) holds about 1/days of the keys.  Every create gets
 its own ids, name and key, so nothing is judged from a cache.  The judge runs
 in a child process (one core: it is single-threaded); its peak RSS is the
-child's ru_maxrss.  The rate is given per CPU second of the child (user +
+child's VmHWM (its ru_maxrss where there is no /proc).  The rate is given per CPU second of the child (user +
 system: what one core does, however busy the machine is) and per wall second.
 ``--cache off`` judges every answer afresh (``TrafficJudge(cache=False)``);
 ``--python`` runs the judge of another checkout on the same journal, so two
@@ -100,7 +100,7 @@ def generate(path: Path, exchanges: int, days: float) -> None:
 
 
 CHILD = r'''
-import sys, time, json
+import json, re, sys, time
 from pathlib import Path
 from avatar_contract.contract_tests.traffic import checking
 if sys.argv[2] == "off":  # every answer judged afresh
@@ -109,7 +109,10 @@ if sys.argv[2] == "off":  # every answer judged afresh
 began, cpu = time.perf_counter(), time.process_time()
 report, judge = checking.check_files([Path(sys.argv[1])])
 took, used = time.perf_counter() - began, time.process_time() - cpu
+status = Path("/proc/self/status")  # VmHWM: Linux keeps ru_maxrss across exec (the parent's peak would count)
+found = re.search(r"VmHWM:\s+(\d+) kB", status.read_text()) if status.exists() else None
 print(json.dumps({"seconds": took, "cpu": used, "exchanges": judge.exchanges, "peak_keys": judge.replays.peak,
+                  "rss_kb": int(found.group(1)) if found else None,
                   "outcome": report.outcome,
                   "verdicts": {r.name: r.verdict.value for r in report.results}}))
 '''
@@ -142,7 +145,7 @@ def main() -> int:
             print(done.stderr, file=sys.stderr)
             return 1
         result = json.loads(done.stdout)
-        peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        peak = (result["rss_kb"] or resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
         n = result["exchanges"]
         print(f"check-traffic ({args.python}, cache {args.cache}): {n:,} exchanges of "
               f"{path.stat().st_size / 1e6:.0f} MB in {result['cpu']:.1f} CPU s = {n / result['cpu']:,.0f} "

@@ -9,6 +9,8 @@ as a HAR 1.2 file (pretty-printed, as browsers export it) and as a schemathesis
 VCR cassette.  Each file is judged by ``check_files`` in a child process; its
 peak RSS (ru_maxrss) is what the file cost.  Read whole, memory grows with the
 file; streamed, it stays at the judge's own (the keys within the replay window).
+The child's peak is its VmHWM (Linux keeps ru_maxrss across exec: a child would
+report this script's peak, which holds every record while it writes the files).
 """
 
 from __future__ import annotations
@@ -32,13 +34,18 @@ from avatar_contract.validators.journal import ExchangeRecord, read_journal
 
 KEY = "bench-streaming-key"
 CHILD = r'''
-import json, resource, sys, time
+import json, re, resource, sys, time
 from pathlib import Path
 from avatar_contract.contract_tests.traffic.checking import check_files
 began = time.process_time()
 report, judge = check_files([Path(sys.argv[1])])
+# VmHWM, not ru_maxrss: Linux carries ru_maxrss across exec, so a child would report its parent's
+# peak (this script holds every record while it writes the files).
+status = Path("/proc/self/status")
+found = re.search(r"VmHWM:\s+(\d+) kB", status.read_text()) if status.exists() else None
+peak = int(found.group(1)) if found else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 print(json.dumps({"exchanges": judge.exchanges, "cpu": time.process_time() - began, "outcome": report.outcome,
-                  "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                  "rss_mb": peak / 1024}))
 '''
 
 
