@@ -170,6 +170,7 @@ class JsonEntries:
         ``NotFound`` when there is none there, ``BadJSON`` on a syntax error (after the array, the rest
         of the file is read too)."""
         if self._next() != "{":
+            self._value()  # JSON, but no object (NotFound), or not JSON at all (BadJSON, as a BOM is)
             raise NotFound()
         self.pos += 1
         open_objects = []

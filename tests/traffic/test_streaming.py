@@ -57,6 +57,8 @@ def test_each_entry_is_found_again_where_it_was_read(monkeypatch: pytest.MonkeyP
     (b'{"log": {"entries": [{"a": 1}, {"a": "cut', "entry 1"),
     (b'{"log": {"entries": [{"a": 1}]}} trailing', "outside"),
     (b'{"log": {"entries": [{"a": 1}], "x": }}', "outside"),
+    (b'\xef\xbb\xbf{"log": {"entries": []}}', "outside"),  # a byte order mark: refused, as msgspec refused it
+    (b'[{"log": {"entries": []}', "outside"),
     (b'{"log": {"entries": [{"a": 1}, {"a": "\xff"}]}}', "entry 1"),
     (b'{"log": {"entries": [{"a": 1}, {"\xff": 1}]}}', "entry 1"),
 ])
