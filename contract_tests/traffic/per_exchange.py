@@ -193,14 +193,15 @@ def key_report(key: str) -> Report:
     """``Linter.check_idempotency_key(key)``, asked once per exchange: the last answer is kept (for
     the linter it came from, as a run may pin another spec)."""
     checker = linter()
-    if _LAST_KEY[0] is checker and _LAST_KEY[1] == key:
-        return _LAST_KEY[2]  # type: ignore[no-any-return]
+    last_checker, last_key, last_report = _LAST_KEY[0]  # one read: another thread may replace it
+    if last_checker is checker and last_key == key:
+        return last_report  # type: ignore[no-any-return]
     report = checker.check_idempotency_key(key)
-    _LAST_KEY[:] = [checker, key, report]
+    _LAST_KEY[0] = (checker, key, report)
     return report
 
 
-_LAST_KEY: list[Any] = [None, None, None]
+_LAST_KEY: list[tuple[Any, Any, Any]] = [(None, None, None)]
 
 
 def _without_credentials(tallies: Tallies, exchange: Exchange, where: str) -> None:
