@@ -224,11 +224,17 @@ class Session:
                 reason = (f"Retry-After asks for {asked:.0f} s, more than the run waits ({self.retry.max_wait:.0f} s)")
                 self.ledger.throttle(reason)
                 raise RateLimited(reason)
-            if waited + asked > self.retry.total_wait or not self.ledger.add_wait(asked):
+            if waited + asked > self.retry.total_wait:
                 break
+            if not self.ledger.add_wait(asked):
+                spent = (f"{method} {path} was rate-limited again and the run's waiting budget is spent "
+                         f"({self.ledger.state().waited:.0f} s waited for Retry-After in all)")
+                self.ledger.throttle(spent)
+                raise RateLimited(spent)
             await asyncio.sleep(asked)
             waited += asked
-        reason = f"{method} {path} was still rate-limited after waiting {waited:.0f}s"
+        reason = (f"{method} {path} was still rate-limited after waiting {waited:.0f} s for it "
+                  f"({self.retry.total_wait:.0f} s at most per request)")
         self.ledger.throttle(reason)
         raise RateLimited(reason)
 

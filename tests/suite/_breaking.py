@@ -95,7 +95,9 @@ class AnswersEverything:
 
 
 class OnlyThrottles:
-    """An exhausted quota: 429 with ``Retry-After: 999999`` to everything."""
+    """An exhausted quota: 429 with ``Retry-After: 999999`` (``retry_after``) to everything."""
+
+    retry_after = b"999999"
 
     def __init__(self) -> None:
         self.requests = 0
@@ -107,7 +109,7 @@ class OnlyThrottles:
         await _body(receive)
         self.requests += 1
         await _answer(send, 429, {"error": {"code": "rate_limit_exceeded", "message": "quota exhausted"}},
-                      [(b"retry-after", b"999999")])
+                      [(b"retry-after", self.retry_after)])
 
 
 class _Dying(ThreadingHTTPServer):

@@ -108,6 +108,28 @@ def test_a_throttled_key_is_incomplete_and_never_waits_out_a_huge_retry_after(
     assert exit_code(from_results(target, results, run=state.summary())) == EXIT_INCOMPLETE
 
 
+class ThrottlesBriefly(OnlyThrottles):
+    """429 with ``Retry-After: 2`` to everything: each wait is short, but they add up."""
+
+    retry_after = b"2"
+
+
+def test_a_spent_waiting_budget_says_how_long_the_run_waited(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Once the run's Retry-After waiting is used up, the reason names the run's total, not the
+    0 s this one request waited (a reader took "after waiting 0s" for a run that never waited)."""
+    from avatar_contract.contract_tests.planning import budget
+
+    async def no_sleep(seconds: float) -> None:
+        return None
+
+    monkeypatch.setattr(session_module.asyncio, "sleep", no_sleep)
+    monkeypatch.setattr(budget, "RUN_WAIT", 10.0)
+    results, state = _run(_target(ThrottlesBriefly(), allow_create=True))
+    throttled = str(state.summary()["throttled"])
+    assert "the run's waiting budget is spent (10 s waited for Retry-After in all)" in throttled, throttled
+    assert not any(r.verdict is Verdict.PASS and r.cases == 0 for r in results)
+
+
 @pytest.mark.parametrize("options", [[], ["--allow-create", "--max-creates", "5"]])
 def test_verify_with_its_preflight_stays_within_the_cap(options: list[str], tmp_path: object,
                                                         capsys: pytest.CaptureFixture[str]) -> None:
