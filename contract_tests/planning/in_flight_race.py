@@ -14,8 +14,18 @@ from typing import Any
 
 from ..clauses.attribution import rate_limited
 from ..targets.exchange import Exchange
-from ..targets.session import Session
+from ..targets.session import Session, requested_wait
 from .race import StartLine
+
+
+async def waited_out(session: Session, answers: list[Exchange]) -> bool:
+    """A race a limiter answered throughout (429s: nothing created, every slot back) may go once
+    more: wait what its answers asked, within the run's waiting budget.  False: not waited."""
+    wait = max(requested_wait(a, session.retry) for a in answers)
+    if wait > session.retry.max_wait or not session.ledger.add_wait(wait):
+        return False
+    await asyncio.sleep(wait)
+    return True
 
 
 async def race(session: Session, body: dict[str, Any], key: str | None, size: int) -> list[Exchange]:

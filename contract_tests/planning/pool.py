@@ -80,9 +80,14 @@ class _Pool:
                 self.made.append(str(exchange.item_id()))
         return exchange
 
-    async def raced(self, body: dict[str, Any], key: str | None) -> list[Exchange]:
+    async def raced(self, body: dict[str, Any], key: str | None, again: bool = False) -> list[Exchange]:
         """The in-flight race, kept with its limiter control (``follow["in_flight_limiter"]``, one
-        entry per race; :mod:`.in_flight_race`)."""
+        entry per race; :mod:`.in_flight_race`).  ``again``: it replaces the race before it, which a
+        limiter answered throughout (attribution.race_unretried still holds: the race itself is
+        never retried request by request)."""
+        if again:
+            self.result.follow["in_flight"].pop()
+            self.result.follow["in_flight_limiter"].pop()
         answers = await self.race(body, key, self.plan.race)
         control = await in_flight_race.limiter_control(self.session, answers)
         self.result.follow.setdefault("in_flight", []).append(answers)
@@ -108,6 +113,8 @@ class _Pool:
         credential = creds.bearer() if c.bearer else creds.api_key()
         if "in_flight" in c.follow_ups:
             answers = await self.raced(body, key)
+            if all(rate_limited(a) for a in answers) and await in_flight_race.waited_out(self.session, answers):
+                answers = await self.raced(body, key, again=True)  # once: the limiter had its say
             exchange = next((a for a in answers if _ok(a)), answers[0])
             if all(rate_limited(a) for a in answers):  # the limiter's: once more, retried, before any verdict
                 exchange = await self.send(body, key, credential)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -18,12 +19,14 @@ from avatar_contract.contract_tests.clauses.finding import Verdict
 from avatar_contract.contract_tests.planning.planner import LIVE_RACE
 from avatar_contract.contract_tests.planning.race import MARGIN, overlap
 from avatar_contract.contract_tests.runner import RunState, run_clause
+from avatar_contract.contract_tests.targets.assets import load_assets
 from avatar_contract.contract_tests.targets.exchange import Exchange, SentRequest
 from avatar_contract.contract_tests.targets.target import Target
 from avatar_contract.validators import Linter
 
 from ._breaking import CREATED, _answer
-from ._support import KEY_1, KEY_2, REMOTE, Receive, Scope, Send, served_emulator
+from ._independent import Independent, json_or_none
+from ._support import ASSETS, KEY_1, KEY_2, REMOTE, Receive, Scope, Send, served_emulator
 
 CLAUSE = "idempotency.in_flight"
 _LINTER = Linter()
@@ -153,3 +156,35 @@ def test_the_served_clean_emulator_never_fails(delay: str) -> None:
         results = [run_clause(CLAUSE, target, RunState(target)) for _ in range(2)]
     assert all(r.verdict in (Verdict.PASS, Verdict.INCOMPLETE) for r in results), \
         [(r.verdict, r.reason, [f.message for f in r.failures]) for r in results]
+
+
+class ThrottlesTheFirstRace(Independent):
+    """A limiter that answers the in-flight race's first round 429 throughout (Retry-After: 1),
+    as a creates-only limiter does when the race lands on an empty bucket; correct otherwise."""
+
+    def __init__(self, keys: tuple[str, ...], race_name: str) -> None:
+        super().__init__(keys)
+        self.race_name, self.throttled = race_name, 0
+
+    async def create(self, headers: dict[str, str], raw: bytes) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
+        body = json_or_none(raw)
+        if isinstance(body, dict) and body.get("name") == self.race_name and self.throttled < 3:
+            self.throttled += 1
+            return 429, self.error("rate_limit_exceeded", "later"), [(b"retry-after", b"1")]
+        return await super().create(headers, raw)
+
+
+def test_a_race_a_limiter_answered_throughout_goes_once_more_after_its_retry_after() -> None:
+    """The race is never retried request by request (attribution.race_unretried), but a race every
+    answer of which came from a limiter shows nothing: after the Retry-After it goes once more, in
+    the slots the first round gave back, and that round is the one judged."""
+    target = Target(base_url=REMOTE, api_key=KEY_1, second_api_key=KEY_2, allow_create=True,
+                    profile="quick", seed=5, assets=load_assets(ASSETS), asgi_app=Independent((KEY_1,)))
+    host = next(c for c in RunState(target).plan.creates if "in_flight" in c.follow_ups)
+    app = ThrottlesTheFirstRace((KEY_1, KEY_2), f"Contract plan #{host.index + 1}")
+    state = RunState(replace(target, asgi_app=app))
+    pool = asyncio.run(state.pool())
+    assert app.throttled == 3  # the first round was the limiter's
+    races = pool.follow["in_flight"]
+    assert len(races) == 1 and not any(a.status == 429 for a in races[0]), [a.status for a in races[0]]
+    assert state.ledger.state().made <= (target.max_creates or 0)
