@@ -35,8 +35,8 @@ _TENANT: ContextVar[str | None] = ContextVar("tenant", default=None)
 class PerAccount(Independent):
     def __init__(self, keys: tuple[str, ...], *, groups: tuple[str, ...] = (), assets: tuple[str, ...] = (),
                  document: dict[str, Any] | None = None, looks: dict[str, str] | None = None,
-                 bug: str = "") -> None:
-        super().__init__(keys)
+                 bug: str = "", window: tuple[int, float] = (150, 1.0)) -> None:
+        super().__init__(keys, window)
         prompt = (document or {}).get("components", {}).get("schemas", {}).get("CreatePromptAvatarRequest", {})
         self.references = "avatar_id" in (prompt.get("properties") or {})
         self.bug = bug
