@@ -11,6 +11,7 @@ nothing can come from the checkout by accident.
 from __future__ import annotations
 
 import csv
+import fcntl
 import io
 import os
 import shutil
@@ -18,6 +19,7 @@ import subprocess
 import sys
 import sysconfig
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -71,17 +73,39 @@ def _build_wheel(source: Path, out: Path) -> Path:
     return wheel
 
 
-@pytest.fixture(scope="module")
-def wheels(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    base = tmp_path_factory.mktemp("wheels")
-    checkout = base / "avatar-contract"
-    checkout.mkdir()
+def built_once(tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[[Path], None]) -> Path:
+    """The folder ``build`` filled, once per test run: under pytest-xdist the first worker to ask
+    builds (under a lock, in the run's folder every worker shares) and the others wait and reuse it.
+    A wheel build is seconds of CPU, and each worker running one of these tests built its own."""
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    where, done = shared / f"built-{name}", shared / f"built-{name}.done"
+    with (shared / f"built-{name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if not done.exists():
+            shutil.rmtree(where, ignore_errors=True)
+            where.mkdir()
+            build(where)
+            done.touch()  # only after a build that raised nothing: a failed one is tried again
+    return where
+
+
+def copy_checkout(where: Path) -> Path:
+    """The project's files as a fresh clone has them: no caches, no egg-info, no built extension."""
+    where.mkdir()
     for name in SOURCES:
         source = ROOT / name
         if source.is_dir():
-            shutil.copytree(source, checkout / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+            shutil.copytree(source, where / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info", "*.so"))
         else:
-            shutil.copy2(source, checkout / name)
+            shutil.copy2(source, where / name)
+    return where
+
+
+def _build_wheels(base: Path) -> None:
+    """Ours, built from a copy of the checkout (with the native core where there is a compiler),
+    and the stand-in for PyPI's validators."""
+    checkout = copy_checkout(base / "avatar-contract")
     ours_dir, theirs_dir = base / "ours", base / "theirs"
     ours_dir.mkdir()
     theirs_dir.mkdir()
@@ -89,7 +113,19 @@ def wheels(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     (standin / "validators").mkdir(parents=True)
     (standin / "pyproject.toml").write_text(STANDIN_PYPROJECT, encoding="utf-8")
     (standin / "validators" / "__init__.py").write_text(STANDIN_MODULE, encoding="utf-8")
-    return {"ours": _build_wheel(checkout, ours_dir), "theirs": _build_wheel(standin, theirs_dir)}
+    _build_wheel(checkout, ours_dir)
+    _build_wheel(standin, theirs_dir)
+
+
+def shared_wheels(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Our wheel and the stand-in's, built once per run (test_native_install uses ours too)."""
+    base = built_once(tmp_path_factory, "wheels", _build_wheels)
+    return {name: next((base / name).glob("*.whl")) for name in ("ours", "theirs")}
+
+
+@pytest.fixture(scope="module")
+def wheels(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    return shared_wheels(tmp_path_factory)
 
 
 def _venv(where: Path) -> Path:

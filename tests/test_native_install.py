@@ -1,7 +1,8 @@
 """The native linter core is optional: with no C compiler, the wheel still builds and installs,
 and the linter runs its Python path (``lint_backend() == "python"``) with the same findings.
 
-With a compiler, the same build carries the extension and the installed linter runs it.
+With a compiler, the same build carries the extension and the installed linter runs it (the
+wheel ``test_install.py`` builds once per run from a fresh copy of the checkout).
 Builds wheels offline (``--no-build-isolation``) like ``test_install.py``, so it is ``slow``.
 """
 
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from .test_install import BAD, ROOT, SOURCES, _install, _ok, _run, _venv
+from .test_install import BAD, _install, _ok, _run, _venv, copy_checkout, shared_wheels
 
 pytestmark = pytest.mark.slow
 
@@ -24,18 +25,6 @@ report = avatar_contract.lint_request({BAD!r}.encode())
 assert [(f.path, f.rule) for f in report.findings] == [("/file/url", "schema.required")], report.findings
 print(avatar_contract.lint_backend())
 """
-
-
-def _checkout(where: Path) -> Path:
-    where.mkdir()
-    for name in SOURCES:
-        source = ROOT / name
-        if source.is_dir():
-            shutil.copytree(source, where / name,
-                            ignore=shutil.ignore_patterns("__pycache__", "*.egg-info", "*.so"))
-        else:
-            shutil.copy2(source, where / name)
-    return where
 
 
 def _wheel(checkout: Path, out: Path, env: dict[str, str] | None = None) -> Path:
@@ -60,7 +49,7 @@ def _backend(wheel: Path, tmp_path: Path) -> str:
 
 
 def test_without_a_compiler_the_install_succeeds_on_the_python_path(tmp_path: Path) -> None:
-    checkout = _checkout(tmp_path / "checkout")
+    checkout = copy_checkout(tmp_path / "checkout")
     # No compiler anywhere: PATH holds only this interpreter's folder, and CC names nothing.
     hidden = {"PATH": str(Path(sys.executable).parent), "CC": str(tmp_path / "no-such-cc"),
               "LDSHARED": str(tmp_path / "no-such-cc")}
@@ -71,7 +60,8 @@ def test_without_a_compiler_the_install_succeeds_on_the_python_path(tmp_path: Pa
 
 
 @pytest.mark.skipif(shutil.which("gcc") is None and shutil.which("cc") is None, reason="no C compiler here")
-def test_with_a_compiler_the_install_carries_the_native_core(tmp_path: Path) -> None:
-    wheel = _wheel(_checkout(tmp_path / "checkout"), tmp_path / "wheel")
+def test_with_a_compiler_the_install_carries_the_native_core(tmp_path: Path,
+                                                            tmp_path_factory: pytest.TempPathFactory) -> None:
+    wheel = shared_wheels(tmp_path_factory)["ours"]  # test_install's: the same build of a fresh copy, compiler on PATH
     assert _native_files(wheel), "the extension was not built"
     assert _backend(wheel, tmp_path) == "native"
