@@ -17,7 +17,7 @@ from ..targets.suite_spec import pinned_spec
 from ..targets.target import Target
 from .evidence import Where
 from .judge import TrafficJudge
-from .sources import read
+from .sources import entries
 
 TITLE = "Recorded traffic report"
 KEY_VARIABLES = ("AVATAR_API_KEY", "AVATAR_API_KEY_2")
@@ -31,8 +31,8 @@ def check_files(paths: Sequence[Path], fmt: str | None = None, *, ttl: float | N
         judge = TrafficJudge(ttl)
         for path in paths:
             name = path.name
-            for index, record in read(path, fmt):
-                judge.add(record, Where(name, index))
+            for index, record, line in entries(path, fmt):
+                judge.add(record, Where(name, index), line)
     return as_report(judge, [str(p) for p in paths], time.monotonic() - began, base_url), judge
 
 

@@ -95,7 +95,8 @@ class TrafficJudge:
         path = path.rstrip("/") or "/"
         return method.upper() == self.method and (path == self.route or path.endswith(self.route))
 
-    def add(self, record: ExchangeRecord, where: Where) -> None:
+    def add(self, record: ExchangeRecord, where: Where, line: bytes | None = None) -> None:
+        """Judge one exchange; ``line``: the record's NDJSON line when it was read from one."""
         if record.fault is not None and record.fault.startswith("proxy:"):
             self.proxy_answers += 1  # the proxy's own answer (upstream down, --enforce): not the target's
             return
@@ -109,7 +110,7 @@ class TrafficJudge:
             return
         self.statuses[exchange.status] += 1
         shown = str(where)
-        retry = self.replays.add(record, exchange, shown)
+        retry = self.replays.add(record, exchange, shown, line)
         value = per_exchange.request(self.tallies, exchange, record.tenant, record.request.credential, shown, retry)
         union = linter().contract.request.variants
         if value is not None and union is not None:

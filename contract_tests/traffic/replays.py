@@ -86,17 +86,17 @@ class Seen:
     __slots__ = ("_facts", "_line", "_record", "crossed", "ended", "started", "status", "tenant", "where")
 
     def __init__(self, record: ExchangeRecord, tenant: str, started: float, ended: float, status: int,
-                 where: str) -> None:
+                 where: str, line: bytes | None = None) -> None:
         self.tenant, self.started, self.ended, self.status, self.where = tenant, started, ended, status, where
         self._record: ExchangeRecord | None = record
-        self._line = b""
+        self._line = line or b""
         self._facts: tuple[Digest, Digest, str | None] | None = None
         self.crossed: Seen | None = None  # a 409 that overlapped another tenant's original (tenant_scope)
 
     def keep(self) -> Seen:
         """Held past this exchange: the record shrinks to its line."""
         if self._record is not None:
-            self._line, self._record = dumps_line(self._record), None
+            self._line, self._record = self._line or dumps_line(self._record), None
         return self
 
     def _read(self) -> ExchangeRecord:
@@ -146,8 +146,9 @@ class Replays:
         self.redacted = 0  # keyed requests whose credential the recorder hid
         self.peak = 0
 
-    def add(self, record: ExchangeRecord, exchange: Exchange, where: str) -> bool:
-        """Judge ``exchange`` against its key's history; True when the idempotency clauses own its answer."""
+    def add(self, record: ExchangeRecord, exchange: Exchange, where: str, line: bytes | None = None) -> bool:
+        """Judge ``exchange`` against its key's history; True when the idempotency clauses own its answer
+        (``line``: the record's NDJSON line, kept as it is instead of encoding the record again)."""
         key, tenant, status = exchange.request.idempotency_key, record.tenant, exchange.status
         if key is None or tenant is None or status in (0, 401) or rate_limited(exchange):
             return False
@@ -163,7 +164,7 @@ class Replays:
         if state is not None:
             for other in [t for t, o in state.originals.items() if o.started + self.ttl <= started]:
                 del state.originals[other]  # expired: the key is free again for that tenant
-        seen = Seen(record, tenant, started, ended, status, where)
+        seen = Seen(record, tenant, started, ended, status, where, line)
         mine = state.originals.get(tenant) if state is not None else None
         if mine is None:
             if 200 <= status < 300:

@@ -66,12 +66,12 @@ def detect(path: Path) -> str:
     raise TrafficError(str(path), f"unrecognised traffic format; pass --format ({', '.join(FORMATS)})")
 
 
-def _ndjson(stream: IO[bytes], path: str) -> Iterator[tuple[int, ExchangeRecord]]:
+def _ndjson(stream: IO[bytes], path: str) -> Iterator[tuple[int, ExchangeRecord, bytes | None]]:
     for number, line in enumerate(stream, start=1):
         if not line or line.isspace():  # blank (strip() would copy every line to learn that)
             continue
         try:
-            yield number - 1, loads_line(line)
+            yield number - 1, loads_line(line), line
         except (msgspec.ValidationError, msgspec.DecodeError) as exc:
             raise TrafficError(path, f"(line {number}) not a journal record: {exc}", number - 1) from None
 
@@ -144,11 +144,18 @@ def _vcr(path: Path) -> Iterator[tuple[int, ExchangeRecord]]:
 
 def read(path: Path, fmt: str | None = None) -> Iterator[tuple[int, ExchangeRecord]]:
     """(entry index, record) for every exchange of ``path``; ``TrafficError`` on a malformed one."""
+    for index, record, _ in entries(path, fmt):
+        yield index, record
+
+
+def entries(path: Path, fmt: str | None = None) -> Iterator[tuple[int, ExchangeRecord, bytes | None]]:
+    """``read``'s entries, each with its journal line when the file is one (None for other formats): a
+    judge that keeps a record as its line need not encode it again."""
     fmt = fmt or detect(path)
     if fmt == "ndjson":
         with _opened(path) as stream:
             yield from _ndjson(stream, str(path))
-    elif fmt == "vcr":
-        yield from _vcr(path)
-    else:
-        yield from _json_entries(path, fmt)
+        return
+    found = _vcr(path) if fmt == "vcr" else _json_entries(path, fmt)
+    for index, record in found:
+        yield index, record, None
