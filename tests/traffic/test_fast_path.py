@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -29,7 +30,8 @@ def _shown(results: list[ClauseResult]) -> list[Any]:
     """Everything a report prints of the results (the evidence by what it shows, not by identity)."""
     return [(r.name, r.verdict, r.reason, r.requests, r.cases, r.notes,
              [(f.message, f.kind, f.count, f.others, f.pointer, f.compare,
-               f.exchange.summary() if f.exchange else None, [len(s.exchanges) for s in f.sequence])
+               f.exchange.summary() if f.exchange else None,
+               [[(e.request.path, e.request.content, e.summary()) for e in s.exchanges] for s in f.sequence])
               for f in r.failures])
             for r in results]
 
@@ -116,3 +118,18 @@ def test_parse_json_reads_as_the_stdlib_does(text: bytes) -> None:
         expected = ABSENT
     got = parse_json(text)
     assert repr(got) == repr(expected) and type(got) is type(expected)
+
+
+def test_records_kept_as_their_journal_lines_give_the_same_results(tmp_path: Path) -> None:
+    """check_files keeps an NDJSON record as the line it read (no encoding again): the evidence a later
+    replay failure shows is the same as from a record judged on its own."""
+    from _recorded import write_journal
+
+    from avatar_contract.contract_tests.traffic.checking import check_files
+
+    with contextlib.redirect_stderr(io.StringIO()):
+        records = record_traffic(["idempotency_ignored"])
+    report, _ = check_files([write_journal(records, tmp_path / "journal.ndjson")])
+    alone, _ = _judged(records, cache=True)
+    assert _shown(report.results) == _shown(alone)
+    assert any(f.sequence for r in report.results for f in r.failures)  # evidence read back from a line
