@@ -56,6 +56,15 @@ def _position(text: str, index: int) -> tuple[int, int]:
     return line, column
 
 
+_WIDE_DIGITS = re.compile(rb"[0-9]{19,}")  # 19 digits reach past 2**63; a string of digits is a false alarm only
+
+
+def _may_have_wide_integer(raw: Raw) -> bool:
+    if isinstance(raw, str):
+        return _WIDE_DIGITS.search(raw.encode("utf-8", "surrogatepass")) is not None
+    return isinstance(raw, bytes | bytearray | memoryview) and _WIDE_DIGITS.search(raw) is not None
+
+
 def parse(raw: Raw) -> Any:
     """Parse with orjson; fall back to the stdlib only for what orjson refuses but RFC 8259 allows.
 
@@ -64,9 +73,15 @@ def parse(raw: Raw) -> Any:
     :class:`NotJSON` (a ``ValueError``) whose ``finding`` says where and why.
     """
     try:
-        return orjson.loads(raw)
+        value = orjson.loads(raw)
     except orjson.JSONDecodeError as fast_error:
         fast = fast_error
+    else:
+        # orjson reads an integer beyond 64 bits as a float (3.13: 2**64 -> 1.8446744073709552e19),
+        # which the schema would then judge rounded: such a body takes the exact reading below.
+        if not _may_have_wide_integer(raw):
+            return value
+        fast = orjson.JSONDecodeError("an integer beyond 64 bits", "", 0)
     # RFC 8259 lets a parser ignore a leading UTF-8 byte order mark, and editors on
     # Windows write one: the body after it is what gets judged.
     if isinstance(raw, bytes | bytearray | memoryview) and bytes(raw[:3]) == _BOM:

@@ -20,11 +20,13 @@ complete) waits, bounded per key, for the original to be read.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import orjson
 
+from avatar_contract.validators import parse_json
 from avatar_contract.validators.journal import Body, ExchangeRecord, dumps_line, loads_line
 
 from ..clauses.attribution import rate_limited
@@ -60,10 +62,15 @@ def digest(body: Body) -> tuple[Digest, object]:
     canonical = None
     if not body.truncated and body.size:
         try:
-            value = orjson.loads(body.prefix())
-            canonical = hashlib.sha256(orjson.dumps(value, option=orjson.OPT_SORT_KEYS)).hexdigest()
-        except (orjson.JSONDecodeError, TypeError):
+            value = parse_json(body.prefix())  # exact: orjson alone rounds integers beyond 64 bits
+        except ValueError:
             value = None
+        else:
+            try:
+                sorted_form = orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+            except TypeError:  # an integer beyond 64 bits: the stdlib writes it exactly
+                sorted_form = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+            canonical = hashlib.sha256(sorted_form).hexdigest()
     return Digest(canonical, body.sha256), value
 
 
