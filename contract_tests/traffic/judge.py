@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 import time
 from collections import Counter
+from dataclasses import replace
 from typing import Any
 
 from avatar_contract.validators.journal import ExchangeRecord
@@ -25,6 +26,7 @@ from ..clauses.finding import ClauseResult, Verdict
 from ..targets.exchange import Exchange
 from . import per_exchange
 from .evidence import Where, as_exchange
+from .existence import Existence
 from .records import REDACTED_TENANT
 from .replays import Replays
 from .shapes import every_shape, shapes_of
@@ -37,8 +39,8 @@ _UNIT = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
 # What traffic would have to hold for each clause to be judged (the incomplete verdict's reason).
 SHOWN_BY: dict[str, str] = {
     "auth.missing": "no request without credentials (no x-api-key, no Authorization) was recorded",
-    "auth.invalid": "traffic keeps a hash of each key, not whether it was issued, so a wrong key cannot be told "
-                    "from a right one; a request under an undeclared Authorization scheme (e.g. Basic) would show it",
+    "auth.invalid": "no traffic shows it: verify does (it sends a made-up key); a recording keeps a hash of each "
+                    "key, not whether it was issued, so a wrong key's answer cannot be told from a right one's",
     "auth.bearer": "no request under Authorization: Bearer from a tenant also seen with x-api-key",
     "request.variants": "no accepted create (each variant with each asset source would show it)",
     "request.rejects_invalid": "no schema-invalid body sent with credentials",
@@ -79,6 +81,7 @@ class TrafficJudge:
         self.verdicts = per_exchange.Verdicts(enabled=cache)
         self.ttl = ttl if ttl is not None else ttl_from_spec()
         self.replays = Replays(self.tallies, self.ttl)
+        self.existence = Existence(self.tallies)
         spec = linter().spec
         self.route, self.method = spec.path, spec.method.upper()
         self.exchanges = 0  # of the route
@@ -87,7 +90,7 @@ class TrafficJudge:
         self.unanswered = 0
         self.statuses: Counter[int] = Counter()
         self.shapes: set[str] = set()  # request shapes accepted (shapes.py): request.variants' coverage
-        self.key_accepted: set[str] = set()  # tenants whose x-api-key got an answer other than 401
+        self.key_accepted: set[str] = set()  # tenants whose x-api-key got a 2xx
         self.bearer_refused: dict[str, tuple[Exchange, str]] = {}  # tenant -> its first Bearer 401
         self.began = time.monotonic()
 
@@ -111,10 +114,17 @@ class TrafficJudge:
         self.statuses[exchange.status] += 1
         shown = str(where)
         retry = self.replays.add(record, exchange, shown, line)
-        value = per_exchange.request(self.tallies, exchange, record.tenant, record.request.credential, shown, retry)
-        union = linter().contract.request.variants
-        if value is not None and union is not None:
-            self.shapes |= shapes_of(value, union)
+        original = self.replays.replayed_from
+        value = per_exchange.request(self.tallies, exchange, record.tenant, record.request.credential, shown, retry,
+                                     replayed=original is not None, existence=self.existence)
+        if value is not None:
+            self.existence.accepted_create(record.tenant, value, exchange)
+            union = linter().contract.request.variants
+            if union is not None:
+                self.shapes |= shapes_of(value, union)
+        if original is not None and 200 <= exchange.status < 300:
+            # A replayed answer is the original's: its consistency is with the request that created it.
+            exchange = replace(exchange, request=original.evidence().request)
         per_exchange.responses(self.tallies, exchange, shown, self.verdicts)
         self._bearer(record, exchange, shown)
 
@@ -123,11 +133,14 @@ class TrafficJudge:
         tenant, scheme = record.tenant, record.request.credential
         if tenant is None or tenant == REDACTED_TENANT or rate_limited(exchange):
             return
-        if scheme == "x-api-key" and exchange.status != 401:
+        # Only a 2xx shows a key accepted: a target may check the body first (allowed), so a 400 to an
+        # invalid body says nothing of the credential, and an unissued key's 401 is no Bearer refusal.
+        accepted = 200 <= exchange.status < 300
+        if scheme == "x-api-key" and accepted:
             self.key_accepted.add(tenant)
-        elif scheme == "bearer" and exchange.status != 401:
+        elif scheme == "bearer" and accepted:
             self.tallies["auth.bearer"].cases += 1
-        elif scheme == "bearer":
+        elif scheme == "bearer" and exchange.status == 401:
             self.bearer_refused.setdefault(tenant, (exchange, where))
 
     def _bearer_verdicts(self) -> None:
@@ -145,6 +158,7 @@ class TrafficJudge:
         original are settled; a rolling report (the proxy's) asks with ``final=False`` and can ask again."""
         if final:
             self.replays.finish()
+        self.existence.settle()
         self._bearer_verdicts()
         return [self._result(name) for name in CLAUSE_NAMES]
 

@@ -21,6 +21,7 @@ from ..clauses.checks import BODY_CHECKS, RESPONSE_CHECKS, linter
 from ..clauses.finding import ClauseFailure
 from ..clauses.idempotency import _names_the_key
 from ..targets.exchange import ABSENT, Exchange
+from .existence import Existence
 from .tally import Tallies
 
 
@@ -125,6 +126,12 @@ def responses(tallies: Tallies, exchange: Exchange, where: str, verdicts: Verdic
     if not exchange.judgeable:
         tallies["response.schema"].note("a body not kept whole (over 1 MiB, or cut by the recorder): only its "
                                         "status and headers were judged")
+    if status == 415 and other_media_type(exchange) is not None:
+        # RFC 9110 §15.5.16's answer to a media type the operation does not take: the spec need not list it.
+        applies["response.status"] = False
+        tallies["response.status"].cases += 1
+        tallies["response.status"].note("415 answered a request not sent as the spec's media type (RFC 9110 "
+                                        "§15.5.16): not an undocumented status")
     names = [n for n in RESPONSE_CHECKS if applies[n] and (exchange.judgeable or n not in BODY_CHECKS)]
     checked, failures = (verdicts or _UNCACHED).judge(exchange, names)
     failed = set()
@@ -146,10 +153,23 @@ def responses(tallies: Tallies, exchange: Exchange, where: str, verdicts: Verdic
 _UNCACHED = Verdicts(enabled=False)
 
 
+def other_media_type(exchange: Exchange) -> str | None:
+    """The request's declared Content-Type when it is none of the spec's request media types (None when
+    it is one, or none was declared): such a request is no valid request of this operation, so the
+    target may refuse it (400, or 415 as RFC 9110 §15.5.16 has it) and the suite asserts neither."""
+    raw = exchange.request.header("content-type")
+    if raw is None:
+        return None
+    declared = raw.decode("latin-1").split(";", 1)[0].strip().lower()
+    accepted = {m.lower() for m in linter().contract.request.media_types}
+    return None if declared in accepted else declared or "(empty)"
+
+
 def request(tallies: Tallies, exchange: Exchange, tenant: str | None, scheme: str | None, where: str,
-            retry: bool) -> dict[str, Any] | None:
+            retry: bool, *, replayed: bool = False, existence: Existence | None = None) -> dict[str, Any] | None:
     """Auth, request lint and the key's format; returns the body when it is a valid create's
-    (``retry``: the idempotency clauses judge this answer, so request.variants leaves it alone)."""
+    (``retry``: the idempotency clauses judge this answer, so request.variants leaves it alone;
+    ``replayed``: the answer is an earlier request's, repeated, so it says nothing of this body)."""
     status = exchange.status
     if scheme is None or (tenant is None and scheme in ("x-api-key", "bearer")):
         _without_credentials(tallies, exchange, where)
@@ -158,6 +178,14 @@ def request(tallies: Tallies, exchange: Exchange, tenant: str | None, scheme: st
         _other_scheme(tallies, exchange, where)
         return None
     if status == 401 or rate_limited(exchange) or status == 0:
+        return None
+    media = other_media_type(exchange)
+    if media is not None and not 200 <= status < 300:
+        tallies["request.variants"].note(
+            f"a request sent as {media}, not as the spec's media type, was refused {status}: no valid request of "
+            "this operation, so not judged")
+        return None
+    if replayed:
         return None
     content = exchange.request.content
     key = exchange.request.idempotency_key
@@ -184,6 +212,8 @@ def request(tallies: Tallies, exchange: Exchange, tenant: str | None, scheme: st
         tallies["idempotency.key_format"].fail(
             f"a well-formed Idempotency-Key was refused: {exchange.summary(120)} ({where})", exchange,
             kind="well-formed key refused")
+        return None
+    if existence is not None and existence.unknowable(tenant, value, exchange, where):
         return None
     tally.fail(f"a valid body was refused: {exchange.summary(120)} ({where})", exchange, kind=f"refused {status}")
     return None

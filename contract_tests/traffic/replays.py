@@ -139,6 +139,9 @@ class Seen:
 class KeyState:
     first: float
     originals: dict[str, Seen] = field(default_factory=dict)
+    # A tenant's first refused use of the key (a 4xx other than 401/409/429), while it has no original:
+    # a later answer equal to it may be that answer replayed (whether errors are replayed is not asserted).
+    refused: dict[str, Seen] = field(default_factory=dict)
     pending: list[Seen] = field(default_factory=list)
 
 
@@ -152,11 +155,15 @@ class Replays:
         self.unproven = 0  # 409s with no same-key request recorded around them
         self.redacted = 0  # keyed requests whose credential the recorder hid
         self.peak = 0
+        # The original whose answer the last exchange added repeated (a replay): its answer is judged
+        # against that original's request, and says nothing of the retry's own body.
+        self.replayed_from: Seen | None = None
 
     def add(self, record: ExchangeRecord, exchange: Exchange, where: str, line: bytes | None = None) -> bool:
         """Judge ``exchange`` against its key's history; True when the idempotency clauses own its answer
         (``line``: the record's NDJSON line, kept as it is instead of encoding the record again)."""
         key, tenant, status = exchange.request.idempotency_key, record.tenant, exchange.status
+        self.replayed_from = None
         if key is None or tenant is None or status in (0, 401) or rate_limited(exchange):
             return False
         if tenant == REDACTED_TENANT:
@@ -174,11 +181,17 @@ class Replays:
         seen = Seen(record, tenant, started, ended, status, where, line)
         mine = state.originals.get(tenant) if state is not None else None
         if mine is None:
+            refused = state.refused.get(tenant) if state is not None else None
+            if refused is not None and refused.started + self.ttl <= started:
+                del state.refused[tenant]  # type: ignore[union-attr]
+                refused = None
             if 200 <= status < 300:
                 state = state or self._new(key, started)
+                state.refused.pop(tenant, None)  # errors were not stored: this is the key's original
                 state.originals[tenant] = seen.keep()
                 self._other_tenants(state, seen, exchange)
                 self._resolve(state, seen)
+                self.replayed_from = None  # set by a waiting 409 judged as a retry, not by this original
                 return False  # an original: request.variants judges it
             if status == 409:
                 state = state or self._new(key, started)
@@ -188,7 +201,11 @@ class Replays:
                 if len(state.pending) < MAX_PENDING:
                     state.pending.append(seen.keep())
                 return True
-            return False
+            if refused is None:
+                state = state or self._new(key, started)
+                state.refused[tenant] = seen.keep()
+                return False  # the first answer to the key: judged as any request
+            return self._refused_again(refused, seen)
         if seen.overlaps(mine):
             self._concurrent(mine, seen, exchange)
             return True
@@ -196,6 +213,19 @@ class Replays:
             self._retry(mine, seen, exchange)
             return True
         return False
+
+    def _refused_again(self, refused: Seen, seen: Seen) -> bool:
+        """A later request with a key first refused: the same answer after the refusal ended is that
+        answer replayed (the spec: the original response, "even if the request body differs"), so it says
+        nothing of this request's body; another answer is the target's verdict on this one."""
+        if seen.started < refused.ended or seen.status != refused.status or not seen.body.same(refused.body):
+            return False
+        same_body = seen.request.same(refused.request)
+        self.tallies["idempotency.replay" if same_body else "idempotency.replay_body_differs"].note(
+            f"a key first refused {refused.status} got that answer again for a later request ({refused.where}, "
+            f"{seen.where}): a replayed error, which the spec does not assert, so the later body was not judged")
+        self.replayed_from = refused
+        return True
 
     def _new(self, key: str, started: float) -> KeyState:
         state = self.keys[key] = KeyState(started)
@@ -260,6 +290,7 @@ class Replays:
                        f"({original.where}, {seen.where})", exchange, kind="several avatars",
                        sequence=steps([original.evidence(), exchange]), compare=IN_FLIGHT)
         elif 200 <= seen.status < 300:
+            self.replayed_from = original
             self._proven()
         else:
             tally.fail(f"a request overlapping its key's original got {exchange.summary(100)}; expected the "
@@ -281,6 +312,7 @@ class Replays:
             tally.fail(f"{label}: {detail} ({original.where}, {seen.where})", exchange, kind="body differs",
                        sequence=steps(original.evidence(), exchange), compare=REPLAY)
         else:
+            self.replayed_from = original
             tally.cases += 1
 
     def _other_tenants(self, state: KeyState, seen: Seen, exchange: Exchange) -> None:
