@@ -56,13 +56,27 @@ def _position(text: str, index: int) -> tuple[int, int]:
     return line, column
 
 
-_WIDE_DIGITS = re.compile(rb"[0-9]{19,}")  # 19 digits reach past 2**63; a string of digits is a false alarm only
+_DIGIT_RUN = re.compile(rb"[0-9]{19,}")  # 19 digits reach past 2**63
+_BLANK = b" \t\r\n"
 
 
 def _may_have_wide_integer(raw: Raw) -> bool:
-    if isinstance(raw, str):
-        return _WIDE_DIGITS.search(raw.encode("utf-8", "surrogatepass")) is not None
-    return isinstance(raw, bytes | bytearray | memoryview) and _WIDE_DIGITS.search(raw) is not None
+    """Whether an integer literal of 19 or more digits stands where a value does: after '[', ':',
+    ',' or the start, and ending the value.  Digits inside a string (an id "lk_000…") follow a
+    letter or quote and keep the fast path; a false alarm would only cost the slower reading."""
+    data = raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else raw
+    if not isinstance(data, bytes | bytearray | memoryview):
+        return False
+    for run in _DIGIT_RUN.finditer(data):
+        before = run.start() - 1
+        while before >= 0 and data[before] in _BLANK + b"-":
+            before -= 1
+        after = run.end()
+        while after < len(data) and data[after] in _BLANK:
+            after += 1
+        if (before < 0 or data[before] in b"[:,") and (after == len(data) or data[after] in b",]}"):
+            return True
+    return False
 
 
 def parse(raw: Raw) -> Any:
