@@ -6,6 +6,7 @@ import json
 import re
 from typing import Any
 
+import msgspec
 import orjson
 
 from ._finding import Finding
@@ -57,26 +58,23 @@ def _position(text: str, index: int) -> tuple[int, int]:
 
 
 _DIGIT_RUN = re.compile(rb"[0-9]{19,}")  # 19 digits reach past 2**63
-_BLANK = b" \t\r\n"
+_EXACT = msgspec.json.Decoder()  # reads integers of any width exactly
 
 
-def _may_have_wide_integer(raw: Raw) -> bool:
-    """Whether an integer literal of 19 or more digits stands where a value does: after '[', ':',
-    ',' or the start, and ending the value.  Digits inside a string (an id "lk_000…") follow a
-    letter or quote and keep the fast path; a false alarm would only cost the slower reading."""
+def _exact_reading(raw: Raw, value: Any) -> Any:
+    """``value`` as orjson read it, or, where the body holds a run of 19+ digits (an integer
+    beyond 64 bits, which orjson 3.13 reads as a float; or only digits inside a string), msgspec's
+    exact reading of it.  ``_NO_READING`` when msgspec refuses what orjson took (the stdlib decides)."""
     data = raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else raw
-    if not isinstance(data, bytes | bytearray | memoryview):
-        return False
-    for run in _DIGIT_RUN.finditer(data):
-        before = run.start() - 1
-        while before >= 0 and data[before] in _BLANK + b"-":
-            before -= 1
-        after = run.end()
-        while after < len(data) and data[after] in _BLANK:
-            after += 1
-        if (before < 0 or data[before] in b"[:,") and (after == len(data) or data[after] in b",]}"):
-            return True
-    return False
+    if not isinstance(data, bytes | bytearray | memoryview) or _DIGIT_RUN.search(data) is None:
+        return value
+    try:
+        return _EXACT.decode(data)
+    except (msgspec.DecodeError, ValueError, RecursionError, TypeError):
+        return _NO_READING
+
+
+_NO_READING = object()
 
 
 def parse(raw: Raw) -> Any:
@@ -87,13 +85,11 @@ def parse(raw: Raw) -> Any:
     :class:`NotJSON` (a ``ValueError``) whose ``finding`` says where and why.
     """
     try:
-        value = orjson.loads(raw)
+        value = _exact_reading(raw, orjson.loads(raw))
     except orjson.JSONDecodeError as fast_error:
         fast = fast_error
     else:
-        # orjson reads an integer beyond 64 bits as a float (3.13: 2**64 -> 1.8446744073709552e19),
-        # which the schema would then judge rounded: such a body takes the exact reading below.
-        if not _may_have_wide_integer(raw):
+        if value is not _NO_READING:
             return value
         fast = orjson.JSONDecodeError("an integer beyond 64 bits", "", 0)
     # RFC 8259 lets a parser ignore a leading UTF-8 byte order mark, and editors on
