@@ -9,7 +9,10 @@ must get the same answer or 409 (``in_flight``: the overlap is proven by the
 recorded timestamps).  Another tenant's 2xx under the same key must not be the
 first tenant's answer, nor may it get a 409 for the first tenant's request
 (``tenant_scope``).  Bodies are compared as JSON when both are kept whole
-(the suite's rule), else byte for byte by their SHA-256.
+(the suite's rule), else byte for byte by their SHA-256.  A key whose first use was
+refused (a 4xx other than 401/409/429) keeps that answer too: a later request that
+gets it again is that error replayed (not asserted), so its body is not judged.  A
+replayed answer (``replayed_from``) is checked against the request that created it.
 
 Memory: one small entry per key within the TTL; entries leave once the newest
 start time seen is more than the TTL past their first (traffic is judged in
@@ -182,8 +185,8 @@ class Replays:
         mine = state.originals.get(tenant) if state is not None else None
         if mine is None:
             refused = state.refused.get(tenant) if state is not None else None
-            if refused is not None and refused.started + self.ttl <= started:
-                del state.refused[tenant]  # type: ignore[union-attr]
+            if state is not None and refused is not None and refused.started + self.ttl <= started:
+                del state.refused[tenant]  # expired, as an original would
                 refused = None
             if 200 <= status < 300:
                 state = state or self._new(key, started)
