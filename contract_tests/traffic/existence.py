@@ -5,7 +5,7 @@ another tenant's), and a correct server refuses it with 400.  ``verify`` sends t
 fixture's ids, known to exist; recorded traffic carries whatever ids its client
 sent, so such a refusal is no ``request.variants`` failure by itself.  It is one
 when the same tenant had the same ids accepted elsewhere in the traffic (a 2xx to
-a request carrying them, or a group a 2xx answer named): then they exist.
+a request carrying them): then they exist.
 
 Memory: the ids seen accepted are kept per tenant, least recently used first out
 (``MAX_ACCEPTED``); refusals not yet judged wait, at most ``MAX_WAITING``.
@@ -22,7 +22,7 @@ from typing import Any
 from ..targets.exchange import Exchange
 from .tally import Tallies
 
-MAX_ACCEPTED = 65_536
+MAX_ACCEPTED = 16_384
 MAX_WAITING = 256
 _INDEX = re.compile(r"\[\d+\]|/\d+(?=/|$)")
 UNKNOWN = ("a schema-valid body naming {ids} was refused {status}: traffic cannot show whether an id names an "
@@ -59,17 +59,6 @@ def _named_field(exchange: Exchange) -> str | None:
     return parts[-1] if parts else None
 
 
-def _group_ids(answer: Any) -> Iterator[str]:
-    data = answer.get("data") if isinstance(answer, dict) else None
-    if not isinstance(data, dict):
-        return
-    group, item = data.get("avatar_group"), data.get("avatar_item")
-    for ident in (group.get("id") if isinstance(group, dict) else None,
-                  item.get("group_id") if isinstance(item, dict) else None):
-        if isinstance(ident, str):
-            yield ident
-
-
 @dataclass(slots=True)
 class _Waiting:
     tenant: str
@@ -86,11 +75,12 @@ class Existence:
         self.accepted: OrderedDict[tuple[str, str], None] = OrderedDict()
         self.waiting: list[_Waiting] = []
 
-    def accepted_create(self, tenant: str | None, body: Any, exchange: Exchange) -> None:
-        """A 2xx: the ids its request carried exist for that tenant, and so does the group it names."""
+    def accepted_create(self, tenant: str | None, body: Any) -> None:
+        """A 2xx: the ids its request carried exist for that tenant.  (The group a 2xx names is not kept:
+        every create names a new one, and holding them cost more memory than the rest of the judge.)"""
         if tenant is None:
             return
-        for ident in (*(i for _, i in carried_ids(body)), *_group_ids(exchange.json)):
+        for _, ident in carried_ids(body):
             self._accept(tenant, ident)
 
     def _accept(self, tenant: str, ident: str) -> None:

@@ -118,12 +118,13 @@ class TrafficJudge:
         value = per_exchange.request(self.tallies, exchange, record.tenant, record.request.credential, shown, retry,
                                      replayed=original is not None, existence=self.existence)
         if value is not None:
-            self.existence.accepted_create(record.tenant, value, exchange)
+            self.existence.accepted_create(record.tenant, value)
             union = linter().contract.request.variants
             if union is not None:
                 self.shapes |= shapes_of(value, union)
-        if original is not None and 200 <= exchange.status < 300:
-            # A replayed answer is the original's: its consistency is with the request that created it.
+        if original is not None and not self.replays.same_request and 200 <= exchange.status < 300:
+            # A replayed answer is the original's: its consistency is with the request that created it
+            # (read back only when the retry's body differs: the same body gives the same verdict).
             exchange = replace(exchange, request=original.evidence().request)
         per_exchange.responses(self.tallies, exchange, shown, self.verdicts)
         self._bearer(record, exchange, shown)

@@ -161,12 +161,13 @@ class Replays:
         # The original whose answer the last exchange added repeated (a replay): its answer is judged
         # against that original's request, and says nothing of the retry's own body.
         self.replayed_from: Seen | None = None
+        self.same_request = False  # the replay's request body is the original's (nothing to check again)
 
     def add(self, record: ExchangeRecord, exchange: Exchange, where: str, line: bytes | None = None) -> bool:
         """Judge ``exchange`` against its key's history; True when the idempotency clauses own its answer
         (``line``: the record's NDJSON line, kept as it is instead of encoding the record again)."""
         key, tenant, status = exchange.request.idempotency_key, record.tenant, exchange.status
-        self.replayed_from = None
+        self.replayed_from, self.same_request = None, False
         if key is None or tenant is None or status in (0, 401) or rate_limited(exchange):
             return False
         if tenant == REDACTED_TENANT:
@@ -293,7 +294,7 @@ class Replays:
                        f"({original.where}, {seen.where})", exchange, kind="several avatars",
                        sequence=steps([original.evidence(), exchange]), compare=IN_FLIGHT)
         elif 200 <= seen.status < 300:
-            self.replayed_from = original
+            self.replayed_from, self.same_request = original, seen.request.same(original.request)
             self._proven()
         else:
             tally.fail(f"a request overlapping its key's original got {exchange.summary(100)}; expected the "
@@ -315,7 +316,7 @@ class Replays:
             tally.fail(f"{label}: {detail} ({original.where}, {seen.where})", exchange, kind="body differs",
                        sequence=steps(original.evidence(), exchange), compare=REPLAY)
         else:
-            self.replayed_from = original
+            self.replayed_from, self.same_request = original, same_body
             tally.cases += 1
 
     def _other_tenants(self, state: KeyState, seen: Seen, exchange: Exchange) -> None:
