@@ -215,6 +215,14 @@ def request(tallies: Tallies, exchange: Exchange, tenant: str | None, scheme: st
         return None
     if existence is not None and existence.unknowable(tenant, value, exchange, where):
         return None
+    # The schema lets it through, but a sentence of the spec advises against it (an http:// URL
+    # where it says "HTTPS", a media type the data is not): a server may refuse it.  An undeclared
+    # property is no such case: the schema admits it, and verify holds servers to accepting one.
+    advised = [f for f in report.warnings if f.rule != "field.unknown"]
+    if advised:
+        tally.note(f"a body the spec's prose advises against ({advised[0].rule}) was refused {status}: allowed, "
+                   "so not judged")
+        return None
     tally.fail(f"a valid body was refused: {exchange.summary(120)} ({where})", exchange, kind=f"refused {status}")
     return None
 

@@ -163,3 +163,18 @@ def test_auth_invalid_says_traffic_cannot_show_it_and_what_does(tmp_path: Path,
     invalid = result["auth.invalid"]
     assert invalid.verdict is Verdict.INCOMPLETE
     assert invalid.reason.startswith("no traffic shows it") and "verify" in invalid.reason
+
+
+def test_a_refused_body_the_spec_s_prose_advises_against_is_not_judged(
+        tmp_path: Path, made: dict[str, tuple[dict[str, Any], str]]) -> None:
+    """The schema takes any string as the asset URL, but the spec says "Publicly accessible HTTPS
+    URL": a server refusing an http:// one is within the spec (the linter's url.not_https advice)."""
+    photo, _ = made["Photo look"]
+    plain_http = {**photo, "file": {"type": "url", "url": "http://cdn.example.test/a.jpg"}}
+    refused = _entry(1, _key("k1"), plain_http, 400, _error("url must be a publicly accessible HTTPS URL", "file.url"))
+    seen = _judge(tmp_path, [refused])["request.variants"]
+    assert seen.verdict is not Verdict.FAIL, seen.failures
+    assert any("advises against (url.not_https)" in n for n in seen.notes)
+    # An undeclared property is no such case: the schema admits it, so refusing it is a finding.
+    extra = _entry(2, _key("k1"), {**photo, "x_extension": 1}, 400, _error("unknown field", "x_extension"))
+    assert _judge(tmp_path, [extra])["request.variants"].verdict is Verdict.FAIL
