@@ -178,3 +178,17 @@ def test_a_refused_body_the_spec_s_prose_advises_against_is_not_judged(
     # An undeclared property is no such case: the schema admits it, so refusing it is a finding.
     extra = _entry(2, _key("k1"), {**photo, "x_extension": 1}, 400, _error("unknown field", "x_extension"))
     assert _judge(tmp_path, [extra])["request.variants"].verdict is Verdict.FAIL
+
+
+def test_a_key_reused_with_an_invalid_body_may_be_validated_before_its_replay(
+        tmp_path: Path, made: dict[str, tuple[dict[str, Any], str]]) -> None:
+    photo, answer = made["Photo look"]
+    original = _entry(1, _key("k1", "idem-1"), photo, 200, answer)
+    no_url = {**photo, "file": {"type": "url"}}
+    invalid = _entry(3, _key("k1", "idem-1"), no_url, 400, _error("url is required", "file.url"))
+    seen = _judge(tmp_path, [original, invalid])["idempotency.replay_body_differs"]
+    assert seen.verdict is not Verdict.FAIL, seen.failures
+    assert any("validate before the key's replay" in n for n in seen.notes)
+    # A valid, slightly different body must still get the original answer.
+    renamed = _entry(3, _key("k1", "idem-1"), {**photo, "name": "Other"}, 400, _error("name is taken", "name"))
+    assert _judge(tmp_path, [original, renamed])["idempotency.replay_body_differs"].verdict is Verdict.FAIL
