@@ -36,7 +36,7 @@ class Responder:
     def __init__(self, faults: frozenset[str], transform: ResponseTransform | None = None) -> None:
         self.content_type = FAULTY_CONTENT_TYPE if "wrong_content_type" in faults else JSON
         self._unwrap_401 = "error_envelope_missing" in faults
-        self._wrong_400_code = "error_code_wrong" in faults
+        self._wrong_409_code = "error_code_wrong" in faults
         self._transform = transform
 
     def raw(self, status: int, body: bytes, headers: Mapping[str, str] | None = None,
@@ -67,8 +67,9 @@ class Responder:
         body: dict[str, Any] = envelope(code, message, param)
         if status == 401 and self._unwrap_401:
             body = body["error"]
-        elif status == 400 and code == INVALID_PARAMETER and self._wrong_400_code:
-            body["error"]["code"] = "validation_error"
+        elif status == 409 and code == REQUEST_IN_PROGRESS and self._wrong_409_code:
+            # The spec states this code in prose (not only in an example), so a different one is a failure.
+            body["error"]["code"] = "conflict"
         return self.json(status, body, headers)
 
     def unauthorized(self) -> Response:

@@ -36,7 +36,7 @@ _CATALOGUE = (
     Fault("error_envelope_missing", "errors.envelope",
           "401 bodies are {code, message} at the top level, without the 'error' wrapper"),
     Fault("error_code_wrong", "errors.envelope",
-          "400 responses use the undocumented code 'validation_error' instead of 'invalid_parameter'"),
+          "the 409 in-flight answer uses the code 'conflict' instead of the stated 'request_in_progress'"),
     # request.rejects_invalid
     Fault("status_422_for_invalid", "request.rejects_invalid",
           "schema-invalid or unparseable bodies get 422 (a framework default) instead of 400"),

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from avatar_contract.spec import Spec, SpecError, load_spec, to_pointer
+from avatar_contract.spec import Spec, SpecError, load_spec, spec_elements, to_pointer
 
 from ._compiled import Branch, Union, lookup, ref_validator, split
 from ._sentence_rules import Site, sites
@@ -47,6 +48,9 @@ class ResponseContract:
     pointer: str | None
     verdict: Any | None
     error_code: str | None
+    # True when the spec states the code (a const, a one-value enum, or the code named in a description);
+    # False when only an example shows it: an example is not a requirement (errors.code is then a warning).
+    error_code_stated: bool = False
     headers: Mapping[str, HeaderContract] = field(default_factory=dict)
     examples: tuple[tuple[str, Any], ...] = ()
     sentence_sites: tuple[Site, ...] = ()  # where a response sentence rule is active (strict)
@@ -117,18 +121,35 @@ def _examples(media: Mapping[str, Any], pointer: str) -> list[tuple[str, Any]]:
     return found
 
 
-def _error_code(schema: Any, examples: list[tuple[str, Any]], spec: Spec) -> str | None:
+def _error_code(schema: Any, examples: list[tuple[str, Any]], spec: Spec) -> tuple[str | None, bool]:
+    """The documented code for a status and whether the spec states it (else only an example shows it)."""
     code_schema = spec.resolve(
         ((spec.resolve((schema or {}).get("properties", {}).get("error") or {}) or {})
          .get("properties") or {}).get("code") or {}
     )
-    if isinstance(code_schema, dict) and isinstance(code_schema.get("const"), str):
-        return str(code_schema["const"])
+    if isinstance(code_schema, dict):
+        if isinstance(code_schema.get("const"), str):
+            return str(code_schema["const"]), True
+        enum = code_schema.get("enum")
+        if isinstance(enum, list) and len(enum) == 1 and isinstance(enum[0], str):
+            return enum[0], True
     for _, example in examples:
         error = example.get("error") if isinstance(example, dict) else None
         if isinstance(error, dict) and isinstance(error.get("code"), str):
-            return str(error["code"])
-    return None
+            code = str(error["code"])
+            return code, _stated_in_prose(spec, code)
+    return None, False
+
+
+def _stated_in_prose(spec: Spec, code: str) -> bool:
+    """Whether a description sentence of the spec names the code as a whole word."""
+    word = re.compile(rf"(?<![\w-]){re.escape(code)}(?![\w-])")
+    return any(e.kind == "sentence" and word.search(e.text) for e in _sentences(spec))
+
+
+@functools.lru_cache(maxsize=8)
+def _sentences(spec: Spec) -> tuple[Any, ...]:
+    return tuple(e for e in spec_elements(spec) if e.kind == "sentence")
 
 
 def _data_items(spec: Spec, schema_pointer: str | None) -> tuple[str, ...]:
@@ -160,13 +181,15 @@ def _response(spec: Spec, status: str, pointer: str) -> ResponseContract:
     for name in node.get("headers") or {}:
         h_node, h_pointer = _follow(spec, f"{pointer}/headers/{to_pointer([name])[1:]}")
         headers[name.lower()] = _header(spec, name, h_pointer, h_node)
+    code, stated = _error_code(schema, examples, spec) if not status.startswith("2") else (None, False)
     return ResponseContract(
         status=status,
         description=str(node.get("description", "")),
         media_types=tuple(media_types),
         pointer=schema_pointer,
         verdict=ref_validator(spec, schema_pointer) if schema_pointer else None,
-        error_code=_error_code(schema, examples, spec) if not status.startswith("2") else None,
+        error_code=code,
+        error_code_stated=stated,
         headers=headers,
         examples=tuple(examples),
         sentence_sites=tuple(sites(spec, status, media_schema, schema_pointer)) if schema_pointer else (),

@@ -72,8 +72,13 @@ def _code_findings(rc: ResponseContract, body: Any, strict: bool) -> list[Findin
     code = error.get("code") if isinstance(error, dict) else None
     if rc.error_code is None or not isinstance(code, str) or code == rc.error_code:
         return []
-    return [Finding("error" if strict else "warning", "/error/code", "errors.code",
-                    f"status {rc.status} documents code {rc.error_code!r}, got {show(code)}")]
+    if rc.error_code_stated:
+        return [Finding("error" if strict else "warning", "/error/code", "errors.code",
+                        f"status {rc.status} documents code {rc.error_code!r}, got {show(code)}")]
+    # Only an example shows the code: examples are not normative, so a different code is never an error.
+    return [Finding("warning", "/error/code", "errors.code",
+                    f"status {rc.status} answered code {show(code)}; the spec's example shows "
+                    f"{rc.error_code!r} (an example, not a requirement)")]
 
 
 def _consistency(body: Any, request: Any) -> list[Finding]:

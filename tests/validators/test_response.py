@@ -44,6 +44,20 @@ def test_documented_error_envelopes_are_valid(status: int, code: str) -> None:
     assert lint_response(status, envelope(code), headers=JSON, strict=True).findings == ()
 
 
+def test_a_code_only_an_example_shows_is_a_warning_even_strictly() -> None:
+    # The vendored spec's 400 code is only in an example: examples are not requirements.
+    report = lint_response(400, envelope("invalid_parameter_value"), headers=JSON, strict=True)
+    assert report.errors == ()
+    [warning] = [f for f in report.findings if f.rule == "errors.code"]
+    assert warning.severity == "warning" and "example, not a requirement" in warning.message
+
+
+def test_a_code_the_prose_states_is_an_error_strictly() -> None:
+    # request_in_progress is named in the Idempotency-Key description, not only in the 409 example.
+    report = lint_response(409, envelope("conflict"), headers=JSON, strict=True)
+    assert ("/error/code", "errors.code") in rules(report)
+
+
 def test_undocumented_status_is_an_error() -> None:
     report = lint_response(201, ok())
     assert rules(report) == {("", "response.status_undocumented")}
@@ -80,9 +94,9 @@ def test_strict_profile_requires_the_data_wrapper_and_an_item() -> None:
 
 def test_strict_profile_requires_the_error_envelope_and_documented_code() -> None:
     assert ("/error", "errors.envelope") in rules(lint_response(400, {"message": "bad"}, strict=True))
-    wrong = lint_response(400, envelope("bad_request"), strict=True)
+    wrong = lint_response(409, envelope("bad_request"), strict=True)  # a code the spec states
     assert ("/error/code", "errors.code") in rules(wrong)
-    relaxed = lint_response(400, envelope("bad_request"))
+    relaxed = lint_response(409, envelope("bad_request"))
     assert relaxed.valid and [f.rule for f in relaxed.warnings] == ["errors.code"]
 
 
