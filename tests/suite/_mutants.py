@@ -339,12 +339,25 @@ class Outcome:
         if self.mutant.document is not None and not judged_differently(self.mutant):
             return ("equivalent for the suite's probes: every probe body and key is judged as before "
                     "(another keyword still decides them)")
+        if self.mutant.element.kind == "example.error_code" and not _stated_code(self.mutant.element.pointer):
+            return "equivalent: the code is only the spec's example, which no clause asserts"
         if self.incomplete:
             return (f"{', '.join(self.incomplete)} incomplete (a fact not runnable here, or the breaker "
                     "stopping the run at an unexpected create), and no clause failed")
         if coverage_state != "probed":
             return f"the element is {coverage_state} in the coverage report"
         return "probed, yet no clause failed: a gap in what the probes judge"
+
+
+def _stated_code(pointer: str) -> bool:
+    """Whether the spec states the error code of the response at ``pointer`` (else it is only an example)."""
+    from avatar_contract.spec import from_pointer
+    from avatar_contract.validators import contract_for
+
+    parts = from_pointer(pointer)
+    status = parts[parts.index("responses") + 1] if "responses" in parts else ""
+    response = contract_for().responses.get(str(status))
+    return response is not None and response.error_code_stated
 
 
 def run_mutant(mutant: Mutant | None, spec: str | None = None, seed: int = 5) -> Outcome | list[Any]:
