@@ -82,7 +82,7 @@ def _echoing(app: Any) -> Any:
 def echo_server() -> Iterator[str]:
     port = free_port()
     # A fault so that clauses fail and keep the echoing answers as evidence.
-    app = _echoing(emulator(api_keys=(KEY_A, KEY_B), faults=frozenset({"error_code_wrong", "wrong_key_accepted"})))
+    app = _echoing(emulator(api_keys=(KEY_A, KEY_B), faults=frozenset({"error_envelope_missing", "wrong_key_accepted"})))
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error", lifespan="off"))
     thread = threading.Thread(target=lambda: asyncio.run(server.serve()), daemon=True)
     thread.start()
