@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from ..clauses.attribution import error_param
 from ..targets.exchange import Exchange
 from .tally import Tallies
 
@@ -50,10 +51,8 @@ def carried_ids(value: Any, path: str = "") -> Iterator[tuple[str, str]]:
 def _named_field(exchange: Exchange) -> str | None:
     """The field an error's ``param`` names, as its last name (``file.asset_id``, ``/file/asset_id``,
     ``reference_images[0].asset_id`` all give ``asset_id``); None when it names none."""
-    value = exchange.json
-    error = value.get("error") if isinstance(value, dict) else None
-    param = error.get("param") if isinstance(error, dict) else None
-    if not isinstance(param, str) or not param.strip():
+    param = error_param(exchange)
+    if param is None:
         return None
     parts = [p for p in re.split(r"[./]", _INDEX.sub("", param.strip())) if p]
     return parts[-1] if parts else None
